@@ -1,0 +1,1 @@
+"""Experiments that turn the seed's claims into measurements."""

@@ -1,0 +1,129 @@
+"""Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000).
+
+For each step t, with PyTorch's gate order (i, f, g, o) and its two bias vectors::
+
+    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      input gate
+    f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      forget gate
+    g_t = tanh   (W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)      candidate cell
+    o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)      output gate
+    c_t = f_t * c_{t-1} + i_t * g_t                           the additive memory path
+    h_t = o_t * tanh(c_t)
+
+Backward, step t (``dh``, ``dc`` arriving from step t+1 and from the output)::
+
+    dc     += dh * o * (1 - tanh(c_t)^2)
+    di = dc * g,  df = dc * c_{t-1},  dg = dc * i,  do = dh * tanh(c_t)
+    pre-activation gradients: times s(1-s) for the sigmoid gates, (1 - g^2) for g
+    dc_{t-1} = dc * f       <- the cell path: multiplied only by the forget gate, no squashing derivative
+    dh_{t-1} = dgates @ W_hh
+
+Because ``dc_{t-1} = f * dc_t``, a forget gate near 1 carries the gradient across many steps: this is why the
+LSTM does not suffer the vanishing gradient of the plain RNN. The forget-gate bias starts at ``forget_bias``
+(default 1.0; Gers, Schmidhuber & Cummins 2000, "Learning to forget"; Jozefowicz, Zaremba & Sutskever 2015,
+"An empirical exploration of recurrent network architectures", found 1.0 closes most of the gap to the GRU):
+with a bias of 0 the gate starts near 0.5 and the memory halves every step until training learns otherwise.
+The whole forget bias sits in ``bias_ih``; ``bias_hh``'s forget block starts at 0. Every other weight and bias
+is drawn U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
+"""
+
+from __future__ import annotations
+
+from gatedrnn.backend import sigmoid_, xp
+from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
+
+
+class LSTMLayer(RecurrentLayer):
+    """One LSTM layer over a time-major sequence; see the module docstring for the equations."""
+
+    gates = 4
+    has_cell = True
+
+    def __init__(self, input_size, hidden_size, *, dtype, rng, forget_bias: float = 1.0):
+        super().__init__(input_size, hidden_size, dtype=dtype, rng=rng)
+        H = hidden_size
+        self.b_ih[H:2 * H] = forget_bias
+        self.b_hh[H:2 * H] = 0.0
+
+    def forward(self, x, h0, c0):
+        """x (T, B, D) contiguous, h0 and c0 (B, H) -> (h_1..h_T as (T, B, H), h_T, c_T)."""
+        T, B, D = x.shape
+        H = self.hidden_size
+        G = (x.reshape(T * B, D) @ self.Wx).reshape(T, B, 4 * H)  # input projection: one GEMM
+        G += self.b_ih + self.b_hh
+        Hs = xp.empty((T + 1, B, H), dtype=G.dtype)
+        Cs = xp.empty((T + 1, B, H), dtype=G.dtype)
+        TC = xp.empty((T, B, H), dtype=G.dtype)
+        Hs[0], Cs[0] = h0, c0
+        rec = xp.empty((B, 4 * H), dtype=G.dtype)
+        ig = xp.empty((B, H), dtype=G.dtype)
+        Wh = self.Wh
+        for t in range(T):
+            g = G[t]
+            xp.matmul(Hs[t], Wh, out=rec)
+            g += rec
+            sigmoid_(g[:, :2 * H])                      # i, f
+            xp.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])  # g
+            sigmoid_(g[:, 3 * H:])                      # o
+            c = Cs[t + 1]
+            xp.multiply(g[:, H:2 * H], Cs[t], out=c)
+            xp.multiply(g[:, :H], g[:, 2 * H:3 * H], out=ig)
+            c += ig
+            xp.tanh(c, out=TC[t])
+            xp.multiply(g[:, 3 * H:], TC[t], out=Hs[t + 1])
+        self.cache = (x, G, Hs, Cs, TC)
+        return Hs[1:], Hs[T], Cs[T]
+
+    def backward(self, dY, dhT, dcT):
+        """dY (T, B, H) or None, dhT and dcT (B, H) or None -> (dx (T, B, D), dh0, dc0)."""
+        x, G, Hs, Cs, TC = self._need_cache()
+        T, B, _ = x.shape
+        H = self.hidden_size
+        # dG starts as the activation derivatives of all steps (one vectorised pass); the loop multiplies in
+        # the gradient with respect to the activated gates.
+        dG = xp.empty_like(G)
+        for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):  # sigmoid gates: s (1 - s)
+            xp.subtract(1.0, G[..., lo:hi], out=dG[..., lo:hi])
+            dG[..., lo:hi] *= G[..., lo:hi]
+        gg = dG[..., 2 * H:3 * H]                      # tanh gate: 1 - g^2
+        xp.multiply(G[..., 2 * H:3 * H], G[..., 2 * H:3 * H], out=gg)
+        xp.subtract(1.0, gg, out=gg)
+        OT = xp.multiply(TC, TC)                       # o * (1 - tanh(c)^2), the h -> c factor
+        xp.subtract(1.0, OT, out=OT)
+        OT *= G[..., 3 * H:]
+        dh = xp.zeros((B, H), dtype=G.dtype) if dhT is None else xp.array(dhT, dtype=G.dtype)
+        dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
+        post = xp.empty((B, 4 * H), dtype=G.dtype)
+        tmp = xp.empty((B, H), dtype=G.dtype)
+        WhT = self.Wh.T
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                dh += dY[t]
+            g = G[t]
+            xp.multiply(dh, OT[t], out=tmp)
+            dc += tmp
+            xp.multiply(dc, g[:, 2 * H:3 * H], out=post[:, :H])          # di
+            xp.multiply(dc, Cs[t], out=post[:, H:2 * H])                # df
+            xp.multiply(dc, g[:, :H], out=post[:, 2 * H:3 * H])         # dg
+            xp.multiply(dh, TC[t], out=post[:, 3 * H:])                 # do
+            dG[t] *= post
+            dc *= g[:, H:2 * H]
+            xp.matmul(dG[t], WhT, out=dh)
+        dx = self._accumulate(x, Hs, dG)
+        return dx, dh, dc
+
+
+class LSTM(RecurrentStack):
+    """Multi-layer LSTM over batch-first input ``(batch, time, input_size)``.
+
+    ``LSTM(input_size, hidden_size, num_layers=1, *, dropout=0.0, forget_bias=1.0, dtype=float32, seed=None)``.
+    ``forward(x, state=None) -> (y, (h, c))`` with ``h`` and ``c`` of shape ``(num_layers, batch, hidden)``;
+    ``backward(dy, dstate=None) -> dx``. Equations, gate order (i, f, g, o) and parameter names are
+    PyTorch's (``weight_ih_l0`` ...), so ``torch.nn.LSTM(batch_first=True)`` weights load directly.
+    """
+
+    layer_class = LSTMLayer
+
+    def __init__(self, input_size, hidden_size, num_layers=1, *, dropout=0.0, forget_bias=1.0, dtype=None,
+                 seed=None):
+        super().__init__(input_size, hidden_size, num_layers, dropout=dropout, dtype=dtype, seed=seed,
+                         forget_bias=forget_bias)

@@ -1,0 +1,170 @@
+"""What the RNN, LSTM and GRU layers share: parameters of one layer, and the multi-layer batch-first stack.
+
+A cell file (rnn.py, lstm.py, gru.py) writes one layer's ``forward``/``backward`` over a whole sequence,
+time-major, with the structure that makes it fast:
+
+* the input projection of all T steps is one GEMM before the time loop;
+* the loop does only the recurrent product ``h_{t-1} @ W_hh`` and the elementwise gate math, writing into
+  arrays allocated once per call (no per-step allocation);
+* in backward the weight gradients of all steps are single GEMMs after the loop.
+
+Internally a layer keeps ``W_ih`` as (input, G*hidden) and ``W_hh`` as (hidden, G*hidden) so that ``x @ W``
+reads the book's way; PyTorch stores the transposes. ``state_dict`` and friends convert, and that
+conversion (a transpose, the gate order being PyTorch's) is the only place that knows PyTorch's layout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from gatedrnn.backend import resolve_dtype, xp
+from gatedrnn.errors import check_dim, check_finite, check_float, check_rank, check_shape
+from gatedrnn.init import uniform
+from gatedrnn.layers.base import Layer
+from gatedrnn.layers.dropout import Dropout
+
+
+class RecurrentLayer(Layer):
+    """One recurrent layer with ``gates`` blocks of ``hidden_size`` rows, initialised U(-1/sqrt(H), 1/sqrt(H)).
+
+    Parameters (PyTorch's names): ``weight_ih`` (internally (D, G*H)), ``weight_hh`` ((H, G*H)),
+    ``bias_ih`` and ``bias_hh`` ((G*H,)). The uniform bound 1/sqrt(H) is PyTorch's default for its
+    recurrent layers, so a fresh gatedrnn layer is distributed like a fresh torch one.
+    """
+
+    gates = 1
+    has_cell = False
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype, rng: numpy.random.Generator):
+        super().__init__()
+        G, H = self.gates, hidden_size
+        k = 1.0 / math.sqrt(H)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.Wx = self.add_param("weight_ih", uniform(rng, (input_size, G * H), k, dtype))
+        self.Wh = self.add_param("weight_hh", uniform(rng, (H, G * H), k, dtype))
+        self.b_ih = self.add_param("bias_ih", uniform(rng, (G * H,), k, dtype))
+        self.b_hh = self.add_param("bias_hh", uniform(rng, (G * H,), k, dtype))
+        self.transposed = {"weight_ih", "weight_hh"}  # stored as the transpose of PyTorch's layout
+        self.cache = None
+
+    def _accumulate(self, x, Hs, dXW, dHW=None):
+        """Weight and bias gradients of all steps as single GEMMs; returns dx (T, B, D)."""
+        T, B, D = x.shape
+        GH = dXW.shape[-1]
+        dXW2 = dXW.reshape(T * B, GH)
+        dHW2 = dXW2 if dHW is None else dHW.reshape(T * B, GH)
+        self.grads[0] += x.reshape(T * B, D).T @ dXW2
+        self.grads[1] += Hs[:T].reshape(T * B, self.hidden_size).T @ dHW2
+        self.grads[2] += dXW2.sum(axis=0)
+        self.grads[3] += dHW2.sum(axis=0)
+        return (dXW2 @ self.Wx.T).reshape(T, B, D)
+
+    def _need_cache(self):
+        if self.cache is None:
+            raise ValueError(f"{type(self).__name__}.backward: expected a forward call first, got none")
+        cache, self.cache = self.cache, None
+        return cache
+
+
+class RecurrentStack(Layer):
+    """``num_layers`` recurrent layers over batch-first input ``(batch, time, input_size)``.
+
+    ``forward(x, state=None) -> (y, state)``: ``y`` is ``(batch, time, hidden_size)``, the top layer's
+    outputs; ``state`` is the final state of every layer stacked as ``(num_layers, batch, hidden_size)``
+    (a pair ``(h, c)`` for the LSTM), PyTorch's convention; ``None`` means zeros.
+
+    ``backward(dy, dstate=None) -> dx`` accumulates every weight gradient; ``dy`` may be ``None`` (loss on
+    the final state only) and ``dstate`` is the gradient of the final state. The gradient with respect to
+    the initial state is left in ``self.dstate`` (same structure as ``state``), for Truncated BPTT and tests.
+
+    ``dropout`` is applied to the outputs of every layer but the last in training mode, as in PyTorch.
+    """
+
+    layer_class = RecurrentLayer
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, dropout: float = 0.0,
+                 dtype=None, seed=None, **cell_kwargs):
+        super().__init__()
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(v, (int, numpy.integer)) or v < 1:
+                raise ValueError(f"{type(self).__name__} {name}: expected a positive integer, got {v!r}")
+        self.dtype = resolve_dtype(dtype)
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.dropout = float(dropout)
+        rng = numpy.random.default_rng(seed)
+        self.layers, self.drops = [], []
+        for k in range(num_layers):
+            layer = self.layer_class(input_size if k == 0 else hidden_size, hidden_size, dtype=self.dtype,
+                                     rng=rng, **cell_kwargs)
+            self.layers.append(self.add_child("", layer, suffix=f"_l{k}"))
+            if k < num_layers - 1:
+                self.drops.append(self.add_child("", Dropout(self.dropout, seed=rng.integers(2**63))))
+        self.dstate = None
+
+    # -- state ------------------------------------------------------------------------------------
+    def _zeros(self, B):
+        return xp.zeros((self.num_layers, B, self.hidden_size), dtype=self.dtype)
+
+    def _check_state_part(self, name, s, B):
+        check_shape(f"{type(self).__name__} {name}", s, (self.num_layers, B, self.hidden_size))
+        check_float(f"{type(self).__name__} {name}", s)
+        check_finite(f"{type(self).__name__} {name}", s)
+        return xp.asarray(s, dtype=self.dtype)
+
+    def _split_state(self, state, B):
+        """-> (h0, c0) arrays of shape (L, B, H); c0 is None for cells without a memory cell."""
+        cls = type(self).__name__
+        has_cell = self.layer_class.has_cell
+        if state is None:
+            return self._zeros(B), (self._zeros(B) if has_cell else None)
+        if has_cell:
+            if not (isinstance(state, (tuple, list)) and len(state) == 2):
+                raise ValueError(f"{cls} state: expected a pair (h, c) of arrays (num_layers, batch, hidden), got {type(state).__name__}")
+            return self._check_state_part("state h", state[0], B), self._check_state_part("state c", state[1], B)
+        if isinstance(state, (tuple, list)):
+            raise ValueError(f"{cls} state: expected one array (num_layers, batch, hidden), got a {type(state).__name__}")
+        return self._check_state_part("state", state, B), None
+
+    # -- forward / backward -----------------------------------------------------------------------
+    def forward(self, x, state=None):
+        cls = type(self).__name__
+        check_rank(f"{cls} input", x, 3, "(batch, time, input_size)")
+        check_float(f"{cls} input", x)
+        check_dim(f"{cls} input", x, 2, self.input_size, "input_size")
+        check_finite(f"{cls} input", x)
+        B = x.shape[0]
+        h0, c0 = self._split_state(state, B)
+        inp = xp.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.dtype)
+        hs, cs = [], []
+        for k, layer in enumerate(self.layers):
+            if k > 0:
+                inp = self.drops[k - 1].forward(inp)
+            inp, hT, cT = layer.forward(inp, h0[k], None if c0 is None else c0[k])
+            hs.append(hT)
+            cs.append(cT)
+        self._B = B
+        h = xp.stack(hs)
+        y = inp.transpose(1, 0, 2)
+        return y, ((h, xp.stack(cs)) if c0 is not None else h)
+
+    def backward(self, dy, dstate=None):
+        cls = type(self).__name__
+        if any(layer.cache is None for layer in self.layers):
+            raise ValueError(f"{cls}.backward: expected a forward call first, got none")
+        B = self._B
+        T = self.layers[-1].cache[0].shape[0]
+        if dy is not None:
+            check_shape(f"{cls}.backward dy", dy, (B, T, self.hidden_size))
+            dy = xp.ascontiguousarray(dy.transpose(1, 0, 2), dtype=self.dtype)
+        dh, dc = (None, None) if dstate is None else self._split_state(dstate, B)
+        dh0, dc0 = [None] * self.num_layers, [None] * self.num_layers
+        for k in reversed(range(self.num_layers)):
+            dy, dh0[k], dc0[k] = self.layers[k].backward(
+                dy, None if dh is None else dh[k], None if dc is None else dc[k])
+            if k > 0:
+                dy = self.drops[k - 1].backward(dy)
+        h = xp.stack(dh0)
+        self.dstate = (h, xp.stack(dc0)) if self.layer_class.has_cell else h
+        return dy.transpose(1, 0, 2)

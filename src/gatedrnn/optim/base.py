@@ -1,0 +1,58 @@
+"""The optimizer contract: update ``params`` in place from ``grads`` with no per-step allocation."""
+
+from __future__ import annotations
+
+import numpy
+
+from gatedrnn.backend import asarray, to_numpy, xp
+
+
+class Optimizer:
+    """Holds aligned ``params``/``grads`` lists (e.g. ``model.params, model.grads``) and per-parameter slots.
+
+    ``step()`` updates every parameter in place. ``lr`` is a plain attribute that schedules change.
+    ``state_dict()`` returns the hyper-parameters (JSON-able) and the slot arrays, for checkpoints.
+    """
+
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, params, grads, lr: float):
+        if len(params) != len(grads):
+            raise ValueError(f"optimizer: expected as many grads as params, got {len(grads)} and {len(params)}")
+        if not lr > 0:
+            raise ValueError(f"optimizer lr: expected a positive number, got {lr}")
+        self.params, self.grads, self.lr = list(params), list(grads), float(lr)
+        self.t = 0
+        self.slots = {name: [xp.zeros_like(p) for p in self.params] for name in self.slot_names}
+        self._tmp = [xp.empty_like(p) for p in self.params]  # scratch, so that step() allocates nothing
+
+    def step(self) -> None:
+        self.t += 1
+        for k, (p, g) in enumerate(zip(self.params, self.grads)):
+            self.update(k, p, g)
+
+    def update(self, k: int, p, g) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def hyper(self) -> dict:
+        return {"lr": self.lr}
+
+    def state_dict(self) -> tuple[dict, dict[str, numpy.ndarray]]:
+        """-> (JSON-able scalars, arrays keyed ``slot.index``)."""
+        arrays = {f"{name}.{k}": to_numpy(a).copy() for name, lst in self.slots.items() for k, a in enumerate(lst)}
+        return {"type": type(self).__name__, "t": self.t, **self.hyper()}, arrays
+
+    def load_state_dict(self, scalars: dict, arrays: dict) -> None:
+        if scalars.get("type") != type(self).__name__:
+            raise ValueError(f"optimizer state: expected type {type(self).__name__}, got {scalars.get('type')!r}")
+        self.t = int(scalars["t"])
+        for key, value in scalars.items():
+            if key not in ("type", "t"):
+                setattr(self, key, value)
+        for name, lst in self.slots.items():
+            for k, a in enumerate(lst):
+                key = f"{name}.{k}"
+                if key not in arrays or tuple(arrays[key].shape) != tuple(a.shape):
+                    raise ValueError(f"optimizer state: expected slot {key} of shape {tuple(a.shape)}, got "
+                                     f"{'none' if key not in arrays else tuple(arrays[key].shape)}")
+                a[...] = asarray(arrays[key], dtype=a.dtype)
