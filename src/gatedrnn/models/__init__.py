@@ -3,4 +3,6 @@
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.regressor import SequenceRegressor
 
-__all__ = ["LanguageModel", "SequenceRegressor"]
+MODELS = {"LanguageModel": LanguageModel, "SequenceRegressor": SequenceRegressor}
+
+__all__ = ["MODELS", "LanguageModel", "SequenceRegressor"]
