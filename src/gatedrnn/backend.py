@@ -3,7 +3,8 @@
 Every layer does its array math through ``xp`` from this module and never imports NumPy for it, so that a
 CuPy backend can slot in later by changing this file alone. The choice is made once, at import, from the
 environment variable ``GATEDRNN_BACKEND`` (``numpy``, the default; ``cupy`` where it is installed). Nothing
-here is mutable after import.
+here is mutable after import. ``Workers`` splits large elementwise passes (the softmax over a vocabulary,
+optimizer updates) over a few threads; each layer or optimizer that uses one owns its instance.
 
 This module imports nothing of gatedrnn's.
 """
@@ -11,6 +12,7 @@ This module imports nothing of gatedrnn's.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 
@@ -69,3 +71,59 @@ def sigmoid_(a):
 def sigmoid(a):
     """Numerically stable logistic sigmoid of ``a`` into a new array."""
     return sigmoid_(xp.array(a, copy=True))
+
+
+def default_threads() -> int:
+    """Threads for elementwise work: ``GATEDRNN_NUM_THREADS`` if set, else the CPUs this process may use (at most 4)."""
+    env = os.environ.get("GATEDRNN_NUM_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}")
+        return n
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+class Workers:
+    """Split elementwise work over row ranges across a few threads; one instance per layer or optimizer.
+
+    NumPy releases the GIL inside its ufunc loops and reductions, so ``fn(lo, hi, part)`` calls on disjoint
+    row ranges of large arrays run in parallel (``part`` numbers the ranges from 0, e.g. to pick a scratch
+    row). Work below ``min_items`` per thread runs inline in the caller, so small arrays (tests, streaming)
+    never touch a thread. The pool is made on first use and serves its owner only; ``threads=1`` never makes one.
+    """
+
+    def __init__(self, threads: int | None = None):
+        self.threads = default_threads() if threads is None else int(threads)
+        if self.threads < 1:
+            raise ValueError(f"threads: expected a positive integer, got {threads!r}")
+        self._pool = None
+
+    def run(self, fn, n: int, *, item_size: int = 1, min_items: int = 1 << 18) -> None:
+        """Call ``fn(lo, hi, part)`` over ``[0, n)`` split into contiguous ranges, one per thread; wait for all.
+
+        ``item_size`` is the work per row (e.g. the row length) used against ``min_items``.
+        """
+        k = min(self.threads, n, max(1, (n * item_size) // min_items)) if xp is numpy else 1
+        if k <= 1:
+            fn(0, n, 0)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="gatedrnn")
+        cuts = [n * i // k for i in range(k + 1)]
+        futures = [self._pool.submit(fn, cuts[i], cuts[i + 1], i) for i in range(1, k)]
+        try:
+            fn(cuts[0], cuts[1], 0)
+        finally:
+            for f in futures:
+                f.result()
+
+    def __getstate__(self):  # copy.deepcopy of a layer: a thread pool cannot be copied, the copy makes its own
+        return {"threads": self.threads, "_pool": None}

@@ -11,22 +11,8 @@ from gatedrnn.data.synthetic import toy_sentences
 from gatedrnn.gradcheck import gradcheck
 from gatedrnn.layers import LSTM, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel
+from gatedrnn.models.generate import sample
 from gatedrnn.optim import Adam, clip_grad_norm
-
-
-def sample(model: LanguageModel, start_ids, length: int, rng: numpy.random.Generator, temperature: float = 1.0):
-    """Feed ``start_ids``, then draw ``length`` ids one step at a time from softmax(logits / temperature)."""
-    model.eval()
-    logits, state = model.forward(numpy.asarray(start_ids, dtype=numpy.int64)[None])
-    out = []
-    for _ in range(length):
-        z = logits[0, -1].astype(numpy.float64) / temperature
-        p = numpy.exp(z - z.max())
-        p /= p.sum()
-        nxt = int(rng.choice(p.size, p=p))
-        out.append(nxt)
-        logits, state = model.forward(numpy.array([[nxt]]), state)
-    return out
 
 
 def run(steps: int = 300, seed: int = 0, echo=print) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy
 
-from gatedrnn.backend import xp
+from gatedrnn.backend import Workers, xp
 from gatedrnn.errors import check_ids, check_shape
 
 
@@ -14,12 +14,19 @@ class SoftmaxCrossEntropy:
     ``forward(logits, targets, mask=None)`` takes logits of shape ``(..., V)`` (e.g. (batch, time, vocab)) and
     targets of the leading shape; ``mask`` (same shape as targets, 1 = count, 0 = ignore) makes the mean run
     over the counted tokens only. ``backward()`` returns ``dL/dlogits = (softmax - onehot) * mask / n``.
-    The softmax is computed once, in place in a buffer reused across calls of the same shape.
+
+    For the 10 000-way softmax of a word model this is the largest elementwise pass of a training step, so
+    ``forward`` makes it once: row blocks small enough to stay in cache go through max, ``exp``, sum and the
+    scaling by ``mask / (n * sum)`` before the next block is read, which leaves the *gradient* (not the
+    probabilities) in a buffer reused across calls of the same shape; ``backward`` only subtracts at the targets.
+    The loss itself is ``logsumexp(x) - x[target]`` per token, exact even where a probability underflows.
+    Row blocks are shared across ``threads`` threads (default: ``gatedrnn.backend.default_threads()``).
     """
 
-    def __init__(self):
+    def __init__(self, *, threads: int | None = None):
         self._p = None
         self._cache = None
+        self._workers = Workers(threads)
 
     def forward(self, logits, targets, mask=None) -> float:
         V = logits.shape[-1]
@@ -27,36 +34,48 @@ class SoftmaxCrossEntropy:
         check_shape("SoftmaxCrossEntropy targets", targets, logits.shape[:-1])
         check_ids("SoftmaxCrossEntropy targets", targets, V)
         x = logits.reshape(-1, V)
+        N = x.shape[0]
         p = self._p
         if p is None or p.shape != x.shape or p.dtype != x.dtype:
             p = self._p = xp.empty_like(x)
-        xp.subtract(x, x.max(axis=1, keepdims=True), out=p)
-        xp.exp(p, out=p)
-        s = p.sum(axis=1, keepdims=True)
-        p /= s
         t = targets.reshape(-1)
-        rows = xp.arange(t.size)
-        nll = -xp.log(xp.maximum(p[rows, t], numpy.finfo(p.dtype).tiny))
+        rows = xp.arange(N)
         if mask is None:
-            m, n = None, t.size
+            m, n = None, float(N)
         else:
             m = xp.asarray(mask, dtype=p.dtype).reshape(-1)
             check_shape("SoftmaxCrossEntropy mask", m, t.shape)
             n = float(m.sum())
-            nll = nll * m
         n = max(n, 1.0)
-        self._cache = (t, rows, m, n, logits.shape)
+        lse = xp.empty(N, dtype=p.dtype)          # log-sum-exp of each row
+        w = xp.full(N, 1.0 / n, dtype=p.dtype) if m is None else m * p.dtype.type(1.0 / n)
+        rb = max(1, (1 << 16) // V)               # rows per block: 256 KiB of float32
+
+        def rows_pass(lo, hi, part):
+            for a in range(lo, hi, rb):
+                b = min(a + rb, hi)
+                xb, pb, lb = x[a:b], p[a:b], lse[a:b]
+                xb.max(axis=1, out=lb)
+                xp.subtract(xb, lb[:, None], out=pb)
+                xp.exp(pb, out=pb)
+                s = pb.sum(axis=1)
+                pb *= (w[a:b] / s)[:, None]       # softmax * mask / n: the gradient, bar the targets
+                xp.log(s, out=s)
+                lb += s
+
+        self._workers.run(rows_pass, N, item_size=V)
+        nll = lse - x[rows, t]
+        if m is not None:
+            nll *= m
+        self._cache = (t, rows, w, logits.shape)
         return float(nll.sum(dtype=numpy.float64) / n)
 
     def backward(self):
         if self._cache is None:
             raise ValueError("SoftmaxCrossEntropy.backward: expected a forward call first, got none")
-        t, rows, m, n, shape = self._cache
-        d = self._p  # reuse the buffer: the softmax is not needed after this
-        d[rows, t] -= 1
-        if m is not None:
-            d *= m[:, None]
-        d *= d.dtype.type(1.0 / n)
+        t, rows, w, shape = self._cache
+        d = self._p  # the buffer holds softmax * mask / n already
+        d[rows, t] -= w
         self._cache = None
         return d.reshape(shape)
 

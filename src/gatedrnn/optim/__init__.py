@@ -1,8 +1,23 @@
 """Optimizers (in place, no per-step allocation), gradient clipping and learning-rate schedules."""
 
+from gatedrnn.optim.adagrad import AdaGrad
 from gatedrnn.optim.adam import Adam
 from gatedrnn.optim.base import Optimizer
 from gatedrnn.optim.clip import clip_grad_norm
+from gatedrnn.optim.momentum import Momentum
+from gatedrnn.optim.rmsprop import RMSprop
+from gatedrnn.optim.schedules import SCHEDULES, CosineDecay, PlateauDecay, Schedule, StepDecay, make_schedule
 from gatedrnn.optim.sgd import SGD
 
-__all__ = ["Adam", "Optimizer", "SGD", "clip_grad_norm"]
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": RMSprop, "adam": Adam}
+
+
+def make_optimizer(name: str, params, grads, lr: float, **kwargs) -> Optimizer:
+    """Build an optimizer by name (``sgd``, ``momentum``, ``adagrad``, ``rmsprop``, ``adam``)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](params, grads, lr=lr, **kwargs)
+
+
+__all__ = ["AdaGrad", "Adam", "CosineDecay", "Momentum", "OPTIMIZERS", "Optimizer", "PlateauDecay", "RMSprop", "SCHEDULES",
+           "SGD", "Schedule", "StepDecay", "clip_grad_norm", "make_optimizer", "make_schedule"]

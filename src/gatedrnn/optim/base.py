@@ -24,7 +24,15 @@ class Optimizer:
         self.params, self.grads, self.lr = list(params), list(grads), float(lr)
         self.t = 0
         self.slots = {name: [xp.zeros_like(p) for p in self.params] for name in self.slot_names}
-        self._tmp = [xp.empty_like(p) for p in self.params]  # scratch, so that step() allocates nothing
+        self._scratch = None
+
+    @property
+    def _tmp(self) -> list:
+        """One scratch array per parameter, so that ``step()`` allocates nothing; made on first use only, so an
+        optimizer that needs none (SGD) does not double the memory of the parameters."""
+        if self._scratch is None:
+            self._scratch = [xp.empty_like(p) for p in self.params]
+        return self._scratch
 
     def step(self) -> None:
         self.t += 1

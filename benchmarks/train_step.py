@@ -1,0 +1,447 @@
+"""Time one training step of gatedrnn against the same model in PyTorch, interleaved in one process.
+
+    python benchmarks/train_step.py --vs torch                      # small, medium, small-gru, medium-gru, stream
+    python benchmarks/train_step.py --vs torch --config medium --repeats 9
+    python benchmarks/train_step.py --memory --config medium        # peak RSS of a step, each library in its own process
+    python benchmarks/train_step.py --sweep                         # time and memory vs time_size and hidden size
+
+A training step is what a TBPTT trainer does per window: forward (embedding, dropout, recurrent stack, dropout,
+output layer), softmax cross-entropy, backward, global-norm clipping (0.25) and an SGD update (lr 20), with the
+state carried from the previous window. Both libraries get the same shapes, float32, the same number of threads
+(``torch.set_num_threads`` = the threads of NumPy's BLAS, read with threadpoolctl) and the same random data.
+Timings alternate A B A B ... after a warm-up, and the median of the repeats is reported.
+
+The "GEMM bound" of a configuration is the time its matrix products alone take on this machine: every GEMM of
+the step (the input and recurrent products of each layer and their three backward products, the output layer's
+three products) timed by itself with NumPy at its own shape and summed; gatedrnn's time is reported as a
+multiple of it. The recurrent products (batch-sized rows) are timed as the loop runs them, one step at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CONFIGS = {
+    # name: (cell, batch, time, vocab, embed, hidden, layers, dropout, tied)
+    "small": ("lstm", 20, 35, 10_000, 100, 100, 1, 0.0, False),
+    "medium": ("lstm", 20, 35, 10_000, 650, 650, 2, 0.5, True),
+    "small-gru": ("gru", 20, 35, 10_000, 100, 100, 1, 0.0, False),
+    "medium-gru": ("gru", 20, 35, 10_000, 650, 650, 2, 0.5, True),
+}
+STREAM = dict(batch=1, input_size=16, hidden=128)
+LR, CLIP = 20.0, 0.25
+
+
+def blas_info() -> dict:
+    """Threads and kernel of NumPy's BLAS (threadpoolctl), or what can be told without it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {"threads": os.cpu_count(), "kernel": "unknown (pip install threadpoolctl)", "library": "?"}
+    for d in threadpool_info():
+        if d.get("user_api") == "blas":
+            return {"threads": d["num_threads"], "kernel": d.get("architecture") or "?",
+                    "library": f"{d['internal_api']} {d.get('version')}"}
+    return {"threads": os.cpu_count(), "kernel": "?", "library": "?"}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the two implementations of one step
+# ----------------------------------------------------------------------------------------------------------
+def make_data(cfg, steps, seed=0):
+    _, B, T, V = cfg[:4]
+    rng = np.random.default_rng(seed)
+    return [(rng.integers(0, V, size=(B, T)).astype(np.int64), rng.integers(0, V, size=(B, T)).astype(np.int64))
+            for _ in range(steps)]
+
+
+class OursStep:
+    name = "gatedrnn"
+
+    def __init__(self, cfg, seed=0):
+        from gatedrnn.layers import SoftmaxCrossEntropy
+        from gatedrnn.models.language_model import LanguageModel
+        from gatedrnn.optim import SGD, clip_grad_norm
+
+        cell, B, T, V, E, H, L, p, tied = cfg
+        self.model = LanguageModel(V, E, H, L, cell=cell, dropout=p, tie_weights=tied, seed=seed)
+        self.loss = SoftmaxCrossEntropy()
+        self.opt = SGD(self.model.params, self.model.grads, lr=LR)
+        self.clip = clip_grad_norm
+        self.state = None
+
+    def __call__(self, x, t):
+        m = self.model
+        m.zero_grad()
+        logits, self.state = m.forward(x, self.state)
+        loss = self.loss.forward(logits, t)
+        m.backward(self.loss.backward())
+        self.clip(m.grads, CLIP)
+        self.opt.step()
+        return loss
+
+
+class TorchStep:
+    name = "PyTorch"
+
+    def __init__(self, cfg, seed=0):
+        import torch
+
+        cell, B, T, V, E, H, L, p, tied = cfg
+        torch.manual_seed(seed)
+        rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+
+        class LM(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = torch.nn.Embedding(V, E)
+                self.drop = torch.nn.Dropout(p)
+                self.rnn = rnn_cls(E, H, L, dropout=p if L > 1 else 0.0, batch_first=True)
+                self.out = torch.nn.Linear(H, V)
+                if tied:
+                    self.out.weight = self.embed.weight
+
+            def forward(self, x, state):
+                y, state = self.rnn(self.drop(self.embed(x)), state)
+                return self.out(self.drop(y)), state
+
+        self.torch = torch
+        self.model = LM().train()
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self.state = None
+        self.V = V
+
+    def __call__(self, x, t):
+        torch = self.torch
+        x, t = torch.from_numpy(x), torch.from_numpy(t)
+        self.opt.zero_grad(set_to_none=False)
+        if self.state is not None:
+            self.state = tuple(s.detach() for s in self.state) if isinstance(self.state, tuple) else self.state.detach()
+        logits, self.state = self.model(x, self.state)
+        loss = self.loss(logits.reshape(-1, self.V), t.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), CLIP)
+        self.opt.step()
+        return float(loss.detach())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# peak memory: each library in a fresh process, so that neither sees the other's allocations
+# ----------------------------------------------------------------------------------------------------------
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def memory_child(lib, cfg, steps):
+    """Runs in the child: peak RSS of building the model and optimizer and running ``steps`` steps."""
+    runner_cls = OursStep if lib == "gatedrnn" else TorchStep
+    threads = int(os.environ.get("BENCH_THREADS", "1"))
+    if lib == "torch":
+        import torch
+        torch.set_num_threads(threads)
+    else:
+        try:
+            from threadpoolctl import threadpool_limits
+            threadpool_limits(threads)
+        except ImportError:
+            pass
+    import gatedrnn.models.language_model  # noqa: F401  (imports counted in the baseline, like torch's)
+    data = make_data(cfg, steps)
+    base = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:  # reset the high-water mark VmHWM to the current RSS
+        f.write("5")
+    r = runner_cls(cfg)
+    for x, t in data:
+        r(x, t)
+    peak = _status_kib("VmHWM")
+    print(json.dumps({"lib": lib, "base_mib": base / 1024, "peak_mib": peak / 1024, "step_mib": (peak - base) / 1024}))
+
+
+def measure_memory(lib, cfg, threads, steps=3):
+    cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", lib, "--cfg-json", json.dumps(cfg),
+           "--steps", str(steps)]
+    env = dict(os.environ, BENCH_THREADS=str(threads))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# GEMM bound: the matrix products of the step alone, at their shapes and layouts, as a third timed runner
+# ----------------------------------------------------------------------------------------------------------
+def step_gemms(cfg):
+    """The matrix products of one training step: (m, k, n, count, trans_a, trans_b, what)."""
+    cell, B, T, V, E, H, L, p, tied = cfg
+    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell] * H
+    N = B * T
+    out = []
+    for k in range(L):
+        D = E if k == 0 else H
+        out += [(N, D, G, 1, False, False, f"l{k} x W_ih"), (B, H, G, T, False, False, f"l{k} h W_hh (per step)"),
+                (D, N, G, 1, True, False, f"l{k} dW_ih"), (H, N, G, 1, True, False, f"l{k} dW_hh"),
+                (N, G, D, 1, False, True, f"l{k} dx"), (B, G, H, T, False, True, f"l{k} dh (per step)")]
+    out += [(N, H, V, 1, False, True, "out x W^T"), (V, N, H, 1, True, False, "out dW"), (N, V, H, 1, False, False, "out dx")]
+    return out
+
+
+class GemmStep:
+    """Runs every GEMM of one step (per-step products ``count`` times) on preallocated float32 operands."""
+
+    name = "GEMMs"
+
+    def __init__(self, cfg):
+        rng = np.random.default_rng(0)
+        self.ops = []
+        self.gflop = 0.0
+        for m, k, n, count, ta, tb, _ in step_gemms(cfg):
+            a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+            b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
+            self.ops.append((a.T if ta else a, b.T if tb else b, np.empty((m, n), dtype=np.float32), count))
+            self.gflop += count * 2.0 * m * k * n / 1e9
+
+    def __call__(self, x=None, t=None):
+        for a, b, c, count in self.ops:
+            for _ in range(count):
+                np.matmul(a, b, out=c)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# stream: one time step at a time, batch 1 (inference on a sensor stream)
+# ----------------------------------------------------------------------------------------------------------
+class OursStream:
+    name = "gatedrnn"
+
+    def __init__(self, D, H, seed=0):
+        from gatedrnn.layers import LSTM
+        self.lstm = LSTM(D, H, 1, seed=seed)
+        try:
+            from gatedrnn.deploy.stream import Stream
+        except ImportError:
+            Stream = None
+        self.stream = Stream(self.lstm) if Stream is not None else None
+        self.kind = "gatedrnn.deploy.stream.Stream" if self.stream is not None else "LSTM.forward with state"
+        self.state = None
+
+    def __call__(self, xs):
+        if self.stream is not None:
+            step = self.stream.step
+            for x in xs:
+                step(x)
+        else:
+            lstm, state = self.lstm, self.state
+            for x in xs:
+                _, state = lstm.forward(x[None, None, :] if x.ndim == 1 else x[:, None, :], state)
+            self.state = state
+
+
+class TorchStream:
+    name = "PyTorch"
+
+    def __init__(self, D, H, seed=0):
+        import torch
+        torch.manual_seed(seed)
+        self.torch = torch
+        self.lstm = torch.nn.LSTM(D, H, 1, batch_first=True).eval()
+        self.state = None
+
+    def __call__(self, xs):
+        torch, lstm, state = self.torch, self.lstm, self.state
+        with torch.inference_mode():
+            for x in xs:
+                _, state = lstm(torch.from_numpy(x).view(1, 1, -1), state)
+        self.state = state
+
+
+def run_stream(args, threads):
+    B, D, H = STREAM["batch"], STREAM["input_size"], STREAM["hidden"]
+    steps = args.stream_steps
+    xs = list(np.random.default_rng(0).standard_normal((steps, D), dtype=np.float32))
+    runners = [OursStream(D, H)]
+    if args.vs == "torch":
+        runners.append(TorchStream(D, H))
+    times = {r.name: [] for r in runners}
+    for rep in range(args.warmup + args.repeats):
+        for r in (runners if rep % 2 == 0 else runners[::-1]):
+            t0 = time.perf_counter()
+            r(xs)
+            if rep >= args.warmup:
+                times[r.name].append((time.perf_counter() - t0) / steps)
+    row = {"config": "stream", "cell": "lstm", "B": B, "D": D, "H": H, "threads": threads, "impl": runners[0].kind}
+    for r in runners:
+        row[f"{r.name}_us"] = 1e6 * statistics.median(times[r.name])
+    if args.vs == "torch":
+        row["ratio"] = row["gatedrnn_us"] / row["PyTorch_us"]
+    return row
+
+
+# ----------------------------------------------------------------------------------------------------------
+# timing
+# ----------------------------------------------------------------------------------------------------------
+def interleaved(runners, data, warmup, repeats):
+    """Alternate the runners step by step (A B C, C B A, ...); -> {name: [seconds per step]}, warm-up dropped."""
+    times = {r.name: [] for r in runners}
+    for rep in range(warmup + repeats):
+        x, t = data[rep % len(data)]
+        for r in (runners if rep % 2 == 0 else runners[::-1]):
+            t0 = time.perf_counter()
+            r(x, t)
+            dt = time.perf_counter() - t0
+            if rep >= warmup:
+                times[r.name].append(dt)
+    return times
+
+
+def configure(name, args):
+    cfg = list(CONFIGS[name])
+    if args.time_size:
+        cfg[2] = args.time_size
+    if args.hidden:
+        if cfg[8] or cfg[4] == cfg[5]:
+            cfg[4] = args.hidden
+        cfg[5] = args.hidden
+    return tuple(cfg)
+
+
+def run_config(name, cfg, args, threads):
+    runners = [OursStep(cfg)]
+    if args.vs == "torch":
+        runners.append(TorchStep(cfg))
+    gemms = GemmStep(cfg)
+    runners.append(gemms)
+    times = interleaved(runners, make_data(cfg, 8), args.warmup, args.repeats)
+    med = {r.name: 1e3 * statistics.median(times[r.name]) for r in runners}
+    row = {"config": name, "cell": cfg[0], "B": cfg[1], "T": cfg[2], "V": cfg[3], "E": cfg[4], "H": cfg[5],
+           "layers": cfg[6], "dropout": cfg[7], "tied": cfg[8], "threads": threads, "repeats": args.repeats,
+           "gflop": gemms.gflop, "gemm_bound_ms": med["GEMMs"], "gatedrnn_ms": med["gatedrnn"]}
+    row["gemm_gflops"] = gemms.gflop / med["GEMMs"] * 1e3
+    row["x_bound"] = med["gatedrnn"] / med["GEMMs"]
+    if args.vs == "torch":
+        row["PyTorch_ms"] = med["PyTorch"]
+        row["ratio"] = med["gatedrnn"] / med["PyTorch"]
+        row["ratio_paired"] = statistics.median(a / b for a, b in zip(times["gatedrnn"], times["PyTorch"]))
+    row["samples_ms"] = {k: [round(1e3 * v, 1) for v in vs] for k, vs in times.items()}
+    if args.memory:
+        for lib in ["gatedrnn"] + (["torch"] if args.vs == "torch" else []):
+            mem = measure_memory(lib, list(cfg), threads)
+            row[f"{lib}_step_mib"] = mem["step_mib"]
+            row[f"{lib}_peak_mib"] = mem["peak_mib"]
+    return row
+
+
+def print_row(row):
+    if row["config"] == "stream":
+        line = f"{'stream':11s} gatedrnn {row['gatedrnn_us']:8.1f} us/step"
+        if "ratio" in row:
+            line += f"   PyTorch {row['PyTorch_us']:8.1f} us/step   ratio {row['ratio']:.3f}"
+        print(line + f"   (batch {row['B']}, 1xLSTM {row['H']}, input {row['D']}; {row['impl']})", flush=True)
+        return
+    line = f"{row['config']:11s} T={row['T']:<4d} H={row['H']:<5d} gatedrnn {row['gatedrnn_ms']:8.1f} ms"
+    if "ratio" in row:
+        line += f"   PyTorch {row['PyTorch_ms']:8.1f} ms   ratio {row['ratio']:.3f} (paired {row['ratio_paired']:.3f})"
+    line += (f"   GEMM bound {row['gemm_bound_ms']:7.1f} ms ({row['gflop']:.1f} GFLOP at {row['gemm_gflops']:.0f} GFLOP/s)"
+             f" -> {row['x_bound']:.2f}x")
+    if "gatedrnn_step_mib" in row:
+        line += f"   step memory gatedrnn {row['gatedrnn_step_mib']:.0f} MiB"
+        if "torch_step_mib" in row:
+            line += f" PyTorch {row['torch_step_mib']:.0f} MiB"
+    print(line, flush=True)
+
+
+def print_header(info, threads):
+    la = os.getloadavg()
+    print(f"# {platform.machine()}, {os.cpu_count()} cores; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} "
+          f"at start (above ~0.5 other processes are competing and timings are noisy)")
+    print(f"# NumPy {np.__version__}, BLAS {info['library']} kernel {info['kernel']}, {info['threads']} threads; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
+    try:
+        import torch
+        print(f"# PyTorch {torch.__version__}, torch.set_num_threads({threads}), interop {torch.get_num_interop_threads()}")
+    except ImportError:
+        print("# PyTorch not installed: gatedrnn timed alone")
+    print("# one step = forward + softmax cross-entropy + backward + clip_grad_norm(0.25) + SGD(lr 20), float32, "
+          "state carried; times are medians of interleaved steps; ratio = gatedrnn / PyTorch (< 1: gatedrnn faster)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--vs", choices=["torch", "none"], default="torch", help="time PyTorch alongside (default)")
+    ap.add_argument("--config", default="small,medium,small-gru,medium-gru,stream",
+                    help="comma-separated from " + ", ".join(list(CONFIGS) + ["stream"]) + " (default: all)")
+    ap.add_argument("--repeats", type=int, default=7, help="timed steps per library (median reported; default 7)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps per library first (default 2)")
+    ap.add_argument("--time-size", type=int, help="override the time length T of the configs")
+    ap.add_argument("--hidden", type=int, help="override the hidden (and embedding) size of the configs")
+    ap.add_argument("--memory", action="store_true", help="also measure the peak RSS of a step, each library in a fresh process")
+    ap.add_argument("--sweep", action="store_true",
+                    help="medium LSTM at time_size 10, 35, 70, 140 and hidden 128, 256, 650, 1024, with memory")
+    ap.add_argument("--stream-steps", type=int, default=2000, help="time steps per stream repeat (default 2000)")
+    ap.add_argument("--threads", type=int, help="limit NumPy's BLAS (threadpoolctl) and PyTorch to this many threads "
+                    "(default: the BLAS's own count, which is the number of cores)")
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument("--memory-child", help=argparse.SUPPRESS)
+    ap.add_argument("--cfg-json", help=argparse.SUPPRESS)
+    ap.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.memory_child:
+        memory_child(args.memory_child, tuple(json.loads(args.cfg_json)), args.steps)
+        return
+    if args.repeats < 1 or args.warmup < 0:
+        ap.error("--repeats must be >= 1 and --warmup >= 0")
+
+    if args.threads:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            ap.error("--threads needs threadpoolctl (pip install threadpoolctl), or set OPENBLAS_NUM_THREADS instead")
+        threadpool_limits(args.threads)
+        os.environ["GATEDRNN_NUM_THREADS"] = str(args.threads)  # gatedrnn's own elementwise threads
+    info = blas_info()
+    threads = info["threads"] if isinstance(info["threads"], int) else (os.cpu_count() or 1)
+    if args.vs == "torch":
+        try:
+            import torch
+            torch.set_num_threads(threads)
+        except ImportError:
+            args.vs = "none"
+    print_header(info, threads)
+    rows = []
+    if args.sweep:
+        args.memory = True
+        points = [("medium", t, None) for t in (10, 35, 70, 140)] + [("medium", None, h) for h in (128, 256, 1024)]
+        for name, t, h in points:
+            args.time_size, args.hidden = t, h
+            row = run_config(name, configure(name, args), args, threads)
+            rows.append(row)
+            print_row(row)
+    else:
+        for name in args.config.split(","):
+            if name == "stream":
+                row = run_stream(args, threads)
+            elif name in CONFIGS:
+                row = run_config(name, configure(name, args), args, threads)
+            else:
+                ap.error(f"--config: expected names from {', '.join(list(CONFIGS) + ['stream'])}, got {name!r}")
+            rows.append(row)
+            print_row(row)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Training configurations: one dataclass, printed at the start of a run and saved with every checkpoint.
+
+Presets (the book's chapter 6, *Deep Learning from Scratch 2*, which follows Zaremba et al. 2014):
+
+* ``small``  — the book's ``Rnnlm``: embedding 100, one LSTM layer of 100, plain SGD at lr 20, gradients
+  clipped to global norm 0.25, 4 epochs of batch 20 x time 35. The book reports test perplexity ~136.
+* ``medium`` — the book's ``BetterRnnlm``: embedding 650, two LSTM layers of 650, dropout 0.5, output layer
+  tied to the embedding, SGD lr 20, clip 0.25, 40 epochs, lr divided by 4 whenever validation perplexity does
+  not improve. The book reports ~75 (hours of CPU time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a language-model training run (``--name value`` on the command line)."""
+
+    preset: str = "small"
+    corpus: str = "ptb"            # 'ptb', 'tinyshakespeare' or a path to a text file / folder
+    level: str | None = None       # 'word' or 'char'; None = the corpus's own (ptb: word, tinyshakespeare: char)
+    cell: str = "lstm"             # lstm | gru | rnn
+    embed_size: int = 100
+    hidden_size: int = 100
+    num_layers: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = False
+    forget_bias: float = 1.0
+    optimizer: str = "sgd"         # sgd | momentum | adagrad | rmsprop | adam
+    lr: float = 20.0
+    clip: float = 0.25             # global-norm clipping threshold; 0 = off
+    schedule: str = "none"         # none | plateau (the book's /4) | step | cosine
+    epochs: int = 4
+    max_steps: int | None = None   # stop after this many optimizer steps in total (None = run all epochs)
+    batch_size: int = 20
+    time_size: int = 35
+    eval_batch_size: int = 10
+    seed: int = 0
+    dtype: str = "float32"
+    log_every: int = 50
+    checkpoint_every: int = 500    # steps between mid-epoch checkpoints (0 = only at epoch ends)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"training config: expected keys among {sorted(names)}, got unknown {unknown}")
+        return cls(**d).validate()
+
+    def validate(self) -> "TrainConfig":
+        def positive(name):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+
+        for name in ("embed_size", "hidden_size", "num_layers", "epochs", "batch_size", "time_size",
+                     "eval_batch_size", "log_every"):
+            positive(name)
+        if self.max_steps is not None:
+            positive("max_steps")
+        if not self.lr > 0:
+            raise ValueError(f"lr: expected a positive number, got {self.lr}")
+        if self.clip < 0:
+            raise ValueError(f"clip: expected a number >= 0 (0 = off), got {self.clip}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout}")
+        if self.tie_weights and self.embed_size != self.hidden_size:
+            raise ValueError(f"tie_weights: expected embed_size == hidden_size, got {self.embed_size} and {self.hidden_size}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every: expected a number >= 0, got {self.checkpoint_every}")
+        return self
+
+    def describe(self) -> str:
+        """The config as aligned ``name = value`` lines, for the top of a training log."""
+        width = max(len(f.name) for f in fields(self))
+        return "\n".join(f"  {f.name:<{width}} = {getattr(self, f.name)!r}" for f in fields(self))
+
+
+PRESETS = {
+    "small": dict(embed_size=100, hidden_size=100, num_layers=1, dropout=0.0, tie_weights=False, optimizer="sgd",
+                  lr=20.0, clip=0.25, schedule="none", epochs=4, batch_size=20, time_size=35),
+    "medium": dict(embed_size=650, hidden_size=650, num_layers=2, dropout=0.5, tie_weights=True, optimizer="sgd",
+                   lr=20.0, clip=0.25, schedule="plateau", epochs=40, batch_size=20, time_size=35),
+}
+
+
+def make_config(preset: str = "small", **overrides) -> TrainConfig:
+    """The preset's config with ``overrides`` applied (``None`` values leave the preset's)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"training config: expected keys among {sorted(names)}, got unknown {unknown}")
+    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    return TrainConfig(preset=preset, **values).validate()
+
+
+def build_language_model(config: TrainConfig, vocab_size: int):
+    """The ``LanguageModel`` a config describes, seeded by ``config.seed``."""
+    from gatedrnn.models.language_model import LanguageModel
+
+    return LanguageModel(vocab_size, config.embed_size, config.hidden_size, config.num_layers, cell=config.cell,
+                         dropout=config.dropout, tie_weights=config.tie_weights, forget_bias=config.forget_bias,
+                         dtype=config.dtype, seed=config.seed)

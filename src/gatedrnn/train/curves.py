@@ -1,0 +1,48 @@
+"""Training curves as a PNG: train and validation perplexity (or loss) per epoch. Needs matplotlib."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+
+def plot_curves(history: list[dict], path, *, perplexity: bool = True) -> bool:
+    """Draw ``history`` (the trainer's per-epoch records) into ``path``; returns False when matplotlib is
+    missing. Uses matplotlib's object API (no pyplot, no global state) and writes atomically."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    epochs = [h["epoch"] for h in history]
+
+    def metric(v):
+        return math.exp(min(v, 700.0)) if perplexity else v
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(epochs, [metric(h["train_loss"]) for h in history], "o-", label="train")
+    val = [(h["epoch"], metric(h["val_loss"])) for h in history if h.get("val_loss") is not None]
+    if val:
+        ax.plot(*zip(*val), "s-", label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity" if perplexity else "loss")
+    if perplexity:
+        ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
