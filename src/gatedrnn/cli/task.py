@@ -12,7 +12,8 @@ def add_training_args(p, *, steps=3000, hidden=128, batch=32, lr=2e-3, eval_ever
     p.add_argument("--hidden", type=int, default=hidden, help=f"hidden units (default {hidden})")
     p.add_argument("--batch", type=int, default=batch, help=f"sequences per step, drawn fresh every step (default {batch})")
     p.add_argument("--steps", type=int, default=steps, help=f"training steps (default {steps})")
-    p.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr:g})")
+    p.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr:g})")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam", help="optimizer (default adam)")
     p.add_argument("--clip", type=float, default=1.0, help="global gradient-norm clip, 0 = off (default 1.0)")
     p.add_argument("--eval-every", type=int, default=eval_every, help=f"steps between test evaluations (default {eval_every})")
     p.add_argument("--test-size", type=int, default=1000, help="sequences in the fixed test set (default 1000)")
@@ -46,7 +47,7 @@ def config_from_args(args, **over):
     from gatedrnn.lab.tasks import TaskConfig
 
     kw = dict(task=getattr(args, "task", "adding"), length=args.length, hidden=args.hidden, batch=args.batch,
-              steps=args.steps, lr=args.lr, clip=args.clip if args.clip and args.clip > 0 else None,
+              steps=args.steps, lr=args.lr, optimizer=args.optimizer, clip=args.clip if args.clip and args.clip > 0 else None,
               seed=args.seed, eval_every=args.eval_every, test_size=args.test_size, symbols=args.symbols,
               alphabet=args.alphabet)
     kw.update(over)
@@ -71,8 +72,8 @@ def run(args):
         cfg = config_from_args(args, cell=cell, forget_bias=args.forget_bias, target=args.target)
         what = "adding problem" if cfg.task == "adding" else "copy task"
         extra = f", forget bias {cfg.forget_bias:g}" if cell == "lstm" else ""
-        print(f"{what}, T={cfg.length}: {cell.upper()} {cfg.hidden} units{extra}, batch {cfg.batch}, Adam lr "
-              f"{cfg.lr:g}, clip {cfg.clip or 'off'}, {cfg.steps} steps, seed {cfg.seed}")
+        print(f"{what}, T={cfg.length}: {cell.upper()} {cfg.hidden} units{extra}, batch {cfg.batch}, "
+              f"{'Adam' if cfg.optimizer == 'adam' else 'SGD'} lr {cfg.lr:g}, clip {cfg.clip or 'off'}, {cfg.steps} steps, seed {cfg.seed}")
         r = train(cfg)
         print(f"{cell.upper()}: {describe(r)} ({r.seconds:.0f}s)")
         results.append((cell, r))

@@ -30,6 +30,8 @@ def register(sub):
     g.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None,
                    help="share the embedding and output matrices (needs embed size = hidden size)")
     g.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias [1.0]")
+    g.add_argument("--init", choices=["default", "book"], default=None,
+                   help="weights: default = LanguageModel's (uniform), book = the book's Rnnlm (normal, scaled by fan-in)")
     g.add_argument("--dtype", choices=["float32", "float64"], default=None)
     o = p.add_argument_group("optimisation")
     o.add_argument("--optimizer", choices=["sgd", "momentum", "adagrad", "rmsprop", "adam"], default=None)
@@ -54,7 +56,7 @@ def register(sub):
 
 
 FIELDS = ("corpus", "level", "cell", "embed_size", "hidden_size", "num_layers", "dropout", "tie_weights", "forget_bias",
-          "dtype", "optimizer", "lr", "clip", "schedule", "epochs", "max_steps", "batch_size", "time_size",
+          "init", "dtype", "optimizer", "lr", "clip", "schedule", "epochs", "max_steps", "batch_size", "time_size",
           "eval_batch_size", "seed", "log_every", "checkpoint_every")
 
 

@@ -104,21 +104,10 @@ def gradient_flow(cell: str = "lstm", steps: int = 100, hidden: int = 64, *, inp
     dx = model.backward(dy)
     dx_norm = to_numpy(xp.sqrt((dx.astype(numpy.float64) ** 2).sum(axis=(0, 2))))
 
-    # 2. the states the forward pass reaches after 0..T-1 steps (one step at a time, state carried)
-    states, s = [None], None
-    for t in range(T - 1):
-        _, s = model.forward(x[:, t:t + 1], s)
-        states.append(s)
-
-    # 3. the gradient reaching h_t (and c_t): initial-state gradient of the suffix x_{t+1..T}
+    # 2. the gradient reaching h_t (and c_t), t = 0..T-1
     dh_norm = numpy.zeros(T)
     dc_norm = numpy.zeros(T) if model.layer_class.has_cell else None
-    dys = xp.zeros((batch, T, H), dtype=dtype)
-    dys[:, -1] = 1.0
-    for t in range(T):
-        model.forward(x[:, t:], states[t])
-        model.backward(dys[:, t:])
-        ds = model.dstate
+    for t, ds in enumerate(state_gradients(model, x, dy)):
         if dc_norm is not None:
             dh_norm[t] = float(xp.linalg.norm(ds[0]))
             dc_norm[t] = float(xp.linalg.norm(ds[1]))
@@ -127,6 +116,25 @@ def gradient_flow(cell: str = "lstm", steps: int = 100, hidden: int = 64, *, inp
     model.zero_grad()
     return Flow(cell, forget_bias if cell == "lstm" else None, weight_scale, dx_norm, dh_norm, dc_norm,
                 meta=dict(steps=T, hidden=H, input_size=D, batch=batch, seed=seed, dtype=str(dtype)))
+
+
+def state_gradients(model, x, dy):
+    """Yield, for t = 0..T-1, the gradient of the loss with respect to the state after t steps of ``x``
+    (``(h, c)`` for the LSTM, each ``(num_layers, batch, hidden)``), where ``dy`` ``(batch, T, hidden)`` is the
+    gradient of the loss with respect to the outputs.
+
+    The states come from feeding ``x`` one step at a time with the state carried; the gradient at t is the
+    ``.dstate`` of a forward/backward over the suffix ``x[:, t:]`` started from that state. The model's
+    parameter gradients accumulate along the way (``zero_grad`` afterwards if they matter)."""
+    T = x.shape[1]
+    states, s = [None], None
+    for t in range(T - 1):
+        _, s = model.forward(x[:, t:t + 1], s)
+        states.append(s)
+    for t in range(T):
+        model.forward(x[:, t:], states[t])
+        model.backward(dy[:, t:])
+        yield model.dstate
 
 
 def compare(cells=("rnn", "lstm", "gru"), forget_biases=(1.0,), weight_scales=(None,), **kwargs) -> list[Flow]:
@@ -157,26 +165,29 @@ def to_csv(runs: list[Flow]) -> str:
 
 
 def summary(runs: list[Flow]) -> str:
-    """A table: per run, ‖∂L/∂h_0‖, ‖∂L/∂c_0‖ and the ratio ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖."""
+    """A table: per run, ‖∂L/∂h_0‖, ‖∂L/∂c_0‖, the ratio ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ and how many times smaller
+    that ratio is than the largest one in the table."""
     T = runs[0].steps if runs else 0
     w = max([len(r.label) for r in runs] + [4])
-    out = [f"{'cell':<{w}}  {'|dL/dh_0|':>10}  {'|dL/dc_0|':>10}  {f'|dL/dx_1|/|dL/dx_{T}|':>18}"]
+    best = max((r.ratio for r in runs if math.isfinite(r.ratio)), default=float("nan"))
+    out = [f"{'cell':<{w}}  {'|dL/dh_0|':>10}  {'|dL/dc_0|':>10}  {f'|dL/dx_1|/|dL/dx_{T}|':>18}  {'largest / this':>14}"]
     for r in runs:
         dc = f"{r.dc[0]:10.2e}" if r.dc is not None else f"{'-':>10}"
-        out.append(f"{r.label:<{w}}  {r.dh[0]:10.2e}  {dc}  {r.ratio:18.2e}")
+        rel = best / r.ratio if r.ratio > 0 else float("inf")
+        out.append(f"{r.label:<{w}}  {r.dh[0]:10.2e}  {dc}  {r.ratio:18.2e}  {rel:14.2e}")
     return "\n".join(out)
 
 
 def plot(runs: list[Flow], path, echo=print):
     """One panel per run, side by side, log-scale y: ‖∂L/∂h_t‖, ‖∂L/∂c_t‖ (LSTM) and ‖∂L/∂x_t‖ against t.
     Returns the path written, or ``None`` when matplotlib is missing (a note is printed)."""
-    from gatedrnn.lab.plots import pyplot, save_figure
+    from gatedrnn.lab.plots import new_figure, save_figure
 
-    plt = pyplot(echo)
-    if plt is None:
-        return None
     n = len(runs)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 0.6, 3.4), sharey=True, squeeze=False)
+    fig = new_figure((3.2 * n + 0.6, 3.4), echo)
+    if fig is None:
+        return None
+    axes = fig.subplots(1, n, sharey=True, squeeze=False)
     for ax, r in zip(axes[0], runs):
         t = numpy.arange(r.steps)
         ax.semilogy(t, numpy.where(r.dh > 0, r.dh, numpy.nan), label="|dL/dh_t|", lw=1.6)

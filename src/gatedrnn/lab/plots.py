@@ -1,23 +1,29 @@
-"""matplotlib, optional: every lab figure goes through ``pyplot()``, which says so when it is missing."""
+"""matplotlib, optional: every lab figure starts from ``new_figure()``, which says so when it is missing.
+
+Figures use matplotlib's object API on the Agg canvas (no pyplot, so no global backend switch and no figure
+registry to leak into), and are written through a temporary file and a rename.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 
+MISSING_NOTE = "note: matplotlib is not installed, so no plot is written (pip install 'gatedrnn[plot]')"
 
-def pyplot(echo=print):
-    """Return ``matplotlib.pyplot`` on the non-interactive Agg backend, or ``None`` after printing a note
-    that the plot is skipped (matplotlib is an optional extra: ``pip install 'gatedrnn[plot]'``)."""
+
+def new_figure(figsize, echo=print):
+    """A ``matplotlib.figure.Figure`` on an Agg canvas, or ``None`` after printing a note when matplotlib
+    (an optional extra) is not installed."""
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
-        echo("note: matplotlib is not installed, so no plot is written (pip install 'gatedrnn[plot]')")
+        echo(MISSING_NOTE)
         return None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _temp_name(path: str) -> str:
@@ -26,10 +32,9 @@ def _temp_name(path: str) -> str:
 
 
 def save_figure(fig, path, dpi: int = 80) -> str:
-    """Write ``fig`` to ``path`` (PNG) through a temporary file and a rename, then close it; return the path."""
+    """Write ``fig`` to ``path`` as a PNG (temporary file, then rename); return the path."""
     path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = _temp_name(path)
     try:
         fig.savefig(tmp, dpi=dpi, format="png")
@@ -38,18 +43,13 @@ def save_figure(fig, path, dpi: int = 80) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    finally:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
     return path
 
 
 def write_text_atomic(path, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file and a rename (nothing half-written)."""
+    """Write ``text`` to ``path`` through a temporary file and a rename (nothing half-written); return the path."""
     path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = _temp_name(path)
     try:
         with open(tmp, "x", encoding="utf-8", newline="") as f:
@@ -60,3 +60,4 @@ def write_text_atomic(path, text: str) -> str:
             os.unlink(tmp)
         raise
     return path
+

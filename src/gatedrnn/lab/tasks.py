@@ -26,7 +26,7 @@ import numpy
 from gatedrnn.backend import to_numpy
 from gatedrnn.layers import CELLS, MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
-from gatedrnn.optim import Adam, clip_grad_norm
+from gatedrnn.optim import SGD, Adam, clip_grad_norm
 
 TASKS = ("adding", "copy")
 ADDING_BASELINE = 1.0 / 6.0  # MSE of always predicting 1.0
@@ -101,6 +101,7 @@ class TaskConfig:
     batch: int = 32
     steps: int = 2000
     lr: float = 2e-3
+    optimizer: str = "adam"      # adam | sgd
     clip: float | None = 1.0
     forget_bias: float = 1.0
     seed: int = 0
@@ -117,6 +118,8 @@ class TaskConfig:
             raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {self.cell!r}")
         for name in ("length", "hidden", "batch", "steps", "eval_every", "test_size", "symbols"):
             _check_int(name, getattr(self, name), 2 if name == "length" else 1)
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {self.optimizer!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
@@ -184,20 +187,19 @@ def evaluate(model, cfg: TaskConfig, test, chunk: int = 500):
     return err / total, correct / total
 
 
-class Diverged(FloatingPointError):
-    """The training loss became NaN or infinite."""
-
-
 def train(cfg: TaskConfig, echo=print) -> TaskResult:
     """Train on fresh batches (seeded by ``cfg.seed``), evaluate every ``eval_every`` steps on a fixed test set
-    (seeded by ``cfg.seed + 1``), and return the learning curve. Raises ``Diverged`` on a NaN/Inf loss."""
+    (seeded by ``cfg.seed + 1``), and return the learning curve. A NaN/Inf loss or gradient norm raises the
+    trainer's ``TrainingDiverged`` (a ``ValueError`` with a one-line message)."""
+    from gatedrnn.train.trainer import TrainingDiverged
+
     cfg.check()
     t0 = time.perf_counter()
     rng = numpy.random.default_rng(cfg.seed)
     test = _data(cfg, cfg.test_size, numpy.random.default_rng(cfg.seed + 1))
     baseline = ADDING_BASELINE if cfg.task == "adding" else math.log(cfg.alphabet)
     model = build_model(cfg)
-    opt = Adam(model.params, model.grads, lr=cfg.lr)
+    opt = (Adam if cfg.optimizer == "adam" else SGD)(model.params, model.grads, lr=cfg.lr)
     loss_fn = MSE() if cfg.task == "adding" else SoftmaxCrossEntropy()
     curve, window, hit = [], [], None
     err, acc = evaluate(model, cfg, test)
@@ -211,11 +213,13 @@ def train(cfg: TaskConfig, echo=print) -> TaskResult:
         model.zero_grad()
         out, _ = model.forward(x)
         loss = loss_fn.forward(out, t) if m is None else loss_fn.forward(out, t, m)
-        if not math.isfinite(loss):
-            raise Diverged(f"training loss is {loss} at step {step}: stopped (lower the learning rate or clip)")
         model.backward(loss_fn.backward())
-        if cfg.clip is not None:
-            clip_grad_norm(model.grads, cfg.clip)
+        norm = clip_grad_norm(model.grads, cfg.clip if cfg.clip is not None else math.inf)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            advice = "lower the learning rate or the clipping threshold" if cfg.clip else \
+                "turn on gradient clipping (e.g. --clip 1) or lower the learning rate"
+            raise TrainingDiverged(f"training diverged at step {step}: loss {loss:.4g}, gradient norm {norm:.4g}, "
+                                   f"learning rate {cfg.lr:g}; {advice}", step=step, loss=loss, grad_norm=norm)
         opt.step()
         window.append(loss)
         if step % cfg.eval_every == 0 or step == cfg.steps:
@@ -240,18 +244,20 @@ def curve_csv(results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_curves(results, path, title: str, target: float | None = None, baseline: float | None = None, echo=print):
-    """Test error against step for each ``(label, TaskResult)``, log-scale y; ``None`` without matplotlib."""
-    from gatedrnn.lab.plots import pyplot, save_figure
+def plot_curves(results, path, title: str, target: float | None = None, baseline: float | None = None,
+                styles=None, echo=print):
+    """Test error against step for each ``(label, TaskResult)``, log-scale y; ``styles`` is an optional list
+    of matplotlib line keywords, one per result. Returns the path, or ``None`` without matplotlib."""
+    from gatedrnn.lab.plots import new_figure, save_figure
 
-    plt = pyplot(echo)
-    if plt is None:
+    fig = new_figure((5.6, 3.6), echo)
+    if fig is None:
         return None
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
-    for label, r in results:
+    ax = fig.subplots()
+    for k, (label, r) in enumerate(results):
         s = [c[0] for c in r.curve]
         e = [c[2] for c in r.curve]
-        ax.semilogy(s, e, label=label, lw=1.5)
+        ax.semilogy(s, e, label=label, **{"lw": 1.5, **(styles[k] if styles else {})})
     if baseline is not None:
         ax.axhline(baseline, color="gray", ls=":", lw=1, label=f"trivial baseline {baseline:.3g}")
     if target is not None:

@@ -72,7 +72,8 @@ class GRULayer(RecurrentLayer):
         dR = xp.empty_like(A)                          # gradient of the recurrent pre-activations
         dh = xp.zeros((B, H), dtype=A.dtype) if dhT is None else xp.array(dhT, dtype=A.dtype)
         tmp = xp.empty((B, H), dtype=A.dtype)
-        WhT = self.Wh.T
+        dh_tr = xp.empty((H, B), dtype=A.dtype)
+        Wh = self.Wh
         for t in range(T - 1, -1, -1):
             if dY is not None:
                 dh += dY[t]
@@ -89,8 +90,8 @@ class GRULayer(RecurrentLayer):
             r[:, :2 * H] = d[:, :2 * H]
             xp.multiply(d[:, 2 * H:], a[:, :H], out=r[:, 2 * H:])
             xp.multiply(dh, z, out=tmp)
-            xp.matmul(r, WhT, out=dh)
-            dh += tmp
+            xp.matmul(Wh, r.T, out=dh_tr)                # r W_hh^T as its transpose (see RecurrentLayer)
+            xp.add(dh_tr.T, tmp, out=dh)
         dx = self._accumulate(x, Hs, dA, dR)
         return dx, dh, None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy
 
 from gatedrnn.backend import Workers, xp
@@ -16,11 +18,15 @@ class SoftmaxCrossEntropy:
     over the counted tokens only. ``backward()`` returns ``dL/dlogits = (softmax - onehot) * mask / n``.
 
     For the 10 000-way softmax of a word model this is the largest elementwise pass of a training step, so
-    ``forward`` makes it once: row blocks small enough to stay in cache go through max, ``exp``, sum and the
-    scaling by ``mask / (n * sum)`` before the next block is read, which leaves the *gradient* (not the
-    probabilities) in a buffer reused across calls of the same shape; ``backward`` only subtracts at the targets.
-    The loss itself is ``logsumexp(x) - x[target]`` per token, exact even where a probability underflows.
-    Row blocks are shared across ``threads`` threads (default: ``gatedrnn.backend.default_threads()``).
+    ``forward`` makes it once: row blocks small enough to stay in cache go through ``exp``, the row sums and
+    the scaling by ``mask / (n * sum)`` before the next block is read, which leaves the *gradient* (not the
+    probabilities) in a buffer reused across calls of the same shape; ``backward`` only subtracts at the
+    targets. The usual shift by the row maximum is skipped where it cannot matter: a row whose sum of
+    exponentials is a normal, finite number lost nothing to overflow or underflow (every term is at most
+    the sum, and terms below ``tiny`` are under 1e-8 of it), and only the rows where that test fails (logits
+    above ~88 or all below ~-69 in float32) are recomputed with the shift. The loss is
+    ``logsumexp(x) - x[target]`` per token, exact even where a probability underflows. Row blocks are shared
+    across ``threads`` threads (default: ``gatedrnn.backend.default_threads()``).
     """
 
     def __init__(self, *, threads: int | None = None):
@@ -49,21 +55,28 @@ class SoftmaxCrossEntropy:
         n = max(n, 1.0)
         lse = xp.empty(N, dtype=p.dtype)          # log-sum-exp of each row
         w = xp.full(N, 1.0 / n, dtype=p.dtype) if m is None else m * p.dtype.type(1.0 / n)
-        rb = max(1, (1 << 16) // V)               # rows per block: 256 KiB of float32
+        rb = max(1, (1 << 18) // V)               # rows per block: 1 MiB of float32
 
         def rows_pass(lo, hi, part):
-            for a in range(lo, hi, rb):
-                b = min(a + rb, hi)
-                xb, pb, lb = x[a:b], p[a:b], lse[a:b]
-                xb.max(axis=1, out=lb)
-                xp.subtract(xb, lb[:, None], out=pb)
-                xp.exp(pb, out=pb)
-                s = pb.sum(axis=1)
-                pb *= (w[a:b] / s)[:, None]       # softmax * mask / n: the gradient, bar the targets
-                xp.log(s, out=s)
-                lb += s
+            with numpy.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):  # caught below
+                for a in range(lo, hi, rb):
+                    b = min(a + rb, hi)
+                    pb, lb = p[a:b], lse[a:b]
+                    xp.exp(x[a:b], out=pb)
+                    s = pb.sum(axis=1, out=lb)
+                    pb *= (w[a:b] / s)[:, None]   # softmax * mask / n: the gradient, bar the targets
+                    xp.log(lb, out=lb)
 
         self._workers.run(rows_pass, N, item_size=V)
+        info = numpy.finfo(p.dtype)
+        bad = xp.flatnonzero(~((lse > 0.75 * math.log(info.tiny)) & (lse < math.log(info.max))))
+        if bad.size:                              # overflow or underflow: these rows again, shifted by their max
+            xb = x[bad]
+            mx = xb.max(axis=1, keepdims=True)
+            eb = xp.exp(xb - mx)
+            s = eb.sum(axis=1, keepdims=True)
+            p[bad] = eb * (w[bad, None] / s)
+            lse[bad] = (xp.log(s) + mx)[:, 0]
         nll = lse - x[rows, t]
         if m is not None:
             nll *= m

@@ -94,7 +94,8 @@ class LSTMLayer(RecurrentLayer):
         dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
         post = xp.empty((B, 4 * H), dtype=G.dtype)
         tmp = xp.empty((B, H), dtype=G.dtype)
-        WhT = self.Wh.T
+        dh_tr = xp.empty((H, B), dtype=G.dtype)
+        Wh = self.Wh
         for t in range(T - 1, -1, -1):
             if dY is not None:
                 dh += dY[t]
@@ -107,7 +108,8 @@ class LSTMLayer(RecurrentLayer):
             xp.multiply(dh, TC[t], out=post[:, 3 * H:])                 # do
             dG[t] *= post
             dc *= g[:, H:2 * H]
-            xp.matmul(dG[t], WhT, out=dh)
+            xp.matmul(Wh, dG[t].T, out=dh_tr)           # dh = dG W_hh^T, computed as its transpose (see
+            xp.copyto(dh, dh_tr.T)                        # RecurrentLayer: ~1.5x faster at batch-sized rows)
         dx = self._accumulate(x, Hs, dG)
         return dx, dh, dc
 

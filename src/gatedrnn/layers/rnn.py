@@ -49,12 +49,14 @@ class RNNLayer(RecurrentLayer):
         dA = xp.multiply(Hs[1:], Hs[1:])               # 1 - h^2 for all steps, then times dh in the loop
         xp.subtract(1.0, dA, out=dA)
         dh = xp.zeros((B, H), dtype=Hs.dtype) if dhT is None else xp.array(dhT, dtype=Hs.dtype)
-        WhT = self.Wh.T
+        dh_tr = xp.empty((H, B), dtype=Hs.dtype)
+        Wh = self.Wh
         for t in range(T - 1, -1, -1):
             if dY is not None:
                 dh += dY[t]
             dA[t] *= dh
-            xp.matmul(dA[t], WhT, out=dh)
+            xp.matmul(Wh, dA[t].T, out=dh_tr)            # dA W_hh^T as its transpose (see RecurrentLayer)
+            xp.copyto(dh, dh_tr.T)
         dx = self._accumulate(x, Hs, dA)
         return dx, dh, None
 

@@ -12,7 +12,10 @@ Presets (the book's chapter 6, *Deep Learning from Scratch 2*, which follows Zar
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
+
+import numpy
 
 
 @dataclass
@@ -29,6 +32,7 @@ class TrainConfig:
     dropout: float = 0.0
     tie_weights: bool = False
     forget_bias: float = 1.0
+    init: str = "default"          # default (LanguageModel's) | book (the book's Rnnlm: N(0, 1/fan_in), biases 0)
     optimizer: str = "sgd"         # sgd | momentum | adagrad | rmsprop | adam
     lr: float = 20.0
     clip: float = 0.25             # global-norm clipping threshold; 0 = off
@@ -73,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout}")
         if self.tie_weights and self.embed_size != self.hidden_size:
             raise ValueError(f"tie_weights: expected embed_size == hidden_size, got {self.embed_size} and {self.hidden_size}")
+        if self.init not in INITS:
+            raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every: expected a number >= 0, got {self.checkpoint_every}")
         return self
@@ -82,6 +88,8 @@ class TrainConfig:
         width = max(len(f.name) for f in fields(self))
         return "\n".join(f"  {f.name:<{width}} = {getattr(self, f.name)!r}" for f in fields(self))
 
+
+INITS = ("default", "book")
 
 PRESETS = {
     "small": dict(embed_size=100, hidden_size=100, num_layers=1, dropout=0.0, tie_weights=False, optimizer="sgd",
@@ -107,6 +115,30 @@ def build_language_model(config: TrainConfig, vocab_size: int):
     """The ``LanguageModel`` a config describes, seeded by ``config.seed``."""
     from gatedrnn.models.language_model import LanguageModel
 
-    return LanguageModel(vocab_size, config.embed_size, config.hidden_size, config.num_layers, cell=config.cell,
-                         dropout=config.dropout, tie_weights=config.tie_weights, forget_bias=config.forget_bias,
-                         dtype=config.dtype, seed=config.seed)
+    model = LanguageModel(vocab_size, config.embed_size, config.hidden_size, config.num_layers, cell=config.cell,
+                          dropout=config.dropout, tie_weights=config.tie_weights, forget_bias=config.forget_bias,
+                          dtype=config.dtype, seed=config.seed)
+    if config.init == "book":
+        book_init(model, config.forget_bias, numpy.random.default_rng([config.seed, 1]))
+    return model
+
+
+def book_init(model, forget_bias: float, rng: numpy.random.Generator) -> None:
+    """Re-draw a ``LanguageModel``'s weights the way the book's ``Rnnlm``/``BetterRnnlm`` do: embedding
+    N(0, 0.01^2), every recurrent and output matrix N(0, 1/fan_in) (Xavier's 1/sqrt(n) scaling), biases 0
+    (the LSTM's forget-gate bias set to ``forget_bias``; the book's is 0)."""
+    def normal(a, std):
+        a[...] = rng.standard_normal(a.shape) * std
+
+    normal(model.embed.W, 0.01)
+    for layer in model.rnn.layers:
+        normal(layer.Wx, 1.0 / math.sqrt(layer.Wx.shape[0]))
+        normal(layer.Wh, 1.0 / math.sqrt(layer.Wh.shape[0]))
+        layer.b_ih[...] = 0
+        layer.b_hh[...] = 0
+        if layer.gates == 4:  # LSTM (i, f, g, o)
+            H = layer.hidden_size
+            layer.b_ih[H:2 * H] = forget_bias
+    if model.out.W is not model.embed.W:
+        normal(model.out.W, 1.0 / math.sqrt(model.out.W.shape[1]))
+    model.out.b[...] = 0

@@ -16,7 +16,7 @@ class SGD(Optimizer):
     chunks of large parameters shared across ``threads`` threads.
     """
 
-    def __init__(self, params, grads, lr: float = 0.01, *, threads: int | None = None):
+    def __init__(self, params, grads, lr: float, *, threads: int | None = None):
         super().__init__(params, grads, lr)
         self._workers = Workers(threads)
         self._chunks = {}

@@ -24,7 +24,7 @@ from gatedrnn.models.generate import sample
 from gatedrnn.models.presets import TrainConfig, build_language_model
 from gatedrnn.optim import make_optimizer, make_schedule
 from gatedrnn.train.checkpoint import build_model, read_checkpoint
-from gatedrnn.train.trainer import Trainer, evaluate
+from gatedrnn.train.trainer import Trainer, evaluate, say
 
 # what may change when a run is resumed; everything else must stay as the run started
 RESUMABLE = ("epochs", "max_steps", "log_every", "checkpoint_every")
@@ -37,7 +37,8 @@ def _write_json(path: Path, obj) -> None:
 
 
 def resume_config(out_dir, overrides: dict) -> TrainConfig:
-    """The config saved in ``out_dir/last``, with the ``RESUMABLE`` fields of ``overrides`` applied.
+    """The config saved in ``out_dir/last``, with the ``RESUMABLE`` fields of ``overrides`` applied
+    (``max_steps`` only when given again).
 
     Any other override that differs from the saved run is an error (a resumed run continues the same run).
     """
@@ -49,6 +50,7 @@ def resume_config(out_dir, overrides: dict) -> TrainConfig:
         raise ValueError(f"resume: expected a language-model training checkpoint at {last}, got one without a config")
     saved = TrainConfig.from_dict(meta["config"])
     values = saved.to_dict()
+    values["max_steps"] = None  # a stopping point of one invocation, not part of the run: give it again to stop again
     for key, v in overrides.items():
         if v is None or key in RESUMABLE:
             if v is not None:
@@ -61,7 +63,7 @@ def resume_config(out_dir, overrides: dict) -> TrainConfig:
 
 
 def train_language_model(config: TrainConfig, out_dir, *, data_dir=None, resume: bool = False, overwrite: bool = False,
-                         progress: bool = True, echo=print) -> dict:
+                         progress: bool = True, echo=say) -> dict:
     """Train (or resume) the run ``config`` describes in ``out_dir``; returns the summary, with the test
     perplexity of the best checkpoint when the run finished."""
     t0 = time.perf_counter()
@@ -113,7 +115,7 @@ def train_language_model(config: TrainConfig, out_dir, *, data_dir=None, resume:
         results = {"test_ppl": res["ppl"], "test_loss": res["loss"], "test_tokens": res["tokens"],
                    "best_val_ppl": math.exp(trainer.best_val) if math.isfinite(trainer.best_val) else None,
                    "steps": trainer.step, "epochs": trainer.epoch, "wall_seconds_this_process": wall,
-                   "train_seconds_this_process": summary["seconds"],
+                   "train_seconds": summary["train_seconds"],
                    "cores": os.cpu_count(), "checkpoint": str(best), "config": config.to_dict()}
         _write_json(out_dir / "results.json", results)
         trainer.log({"event": "test", **{k: v for k, v in results.items() if k != "config"}})

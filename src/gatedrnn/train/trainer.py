@@ -67,6 +67,11 @@ from gatedrnn.optim.clip import clip_grad_norm
 from gatedrnn.train.checkpoint import read_checkpoint, save_checkpoint
 
 
+def say(*args) -> None:
+    """``print`` that flushes, so that a log file redirected from stdout follows the run."""
+    print(*args, flush=True)
+
+
 class TrainingDiverged(ValueError):
     """The loss or the gradient norm became NaN/Inf. ``step``, ``loss`` and ``grad_norm`` say where."""
 
@@ -137,7 +142,7 @@ class Trainer:
                  schedule=None, carry_state: bool = True, epochs: int = 1, max_steps: int | None = None,
                  out_dir=None, checkpoint_every: int = 0, log_every: int = 50, progress: bool = True,
                  perplexity: bool | None = None, meta: dict | None = None, rngs: dict | None = None,
-                 plot: bool = True, echo=print):
+                 plot: bool = True, echo=say):
         if epochs < 1:
             raise ValueError(f"Trainer epochs: expected a positive integer, got {epochs}")
         if max_steps is not None and max_steps < 1:
@@ -161,6 +166,9 @@ class Trainer:
         self.history: list[dict] = []                      # one entry per completed epoch
         self._epoch_sum, self._epoch_count = 0.0, 0        # running train loss of the current epoch
         self.last_grad_norm = float("nan")
+        self.seconds = 0.0                                 # training time over all runs of this training (resumes add up)
+        self._t_mark = None
+        self._interactive = False
         self._stop_requested = False
         self._plot_note_shown = False
         self._last_plot = time.perf_counter()
@@ -257,52 +265,26 @@ class Trainer:
     def _fit(self) -> dict:
         from tqdm.auto import tqdm
 
-        t_start = time.perf_counter()
+        t_start = self._t_mark = time.perf_counter()
         stopped = None
-        interactive = sys.stderr.isatty()
-        unit = "tok/s" if self.perplexity else "targets/s"
+        interactive = self._interactive = sys.stderr.isatty()
         while self.epoch < self.epochs and stopped is None:
             data, n = self._epoch_batches(self.epoch)
             if self.pos == 0:
                 self.state = None
-            bar = tqdm(total=n, initial=self.pos, desc=f"epoch {self.epoch + 1}/{self.epochs}", disable=not self.progress,
-                       mininterval=0.5 if interactive else 30.0, dynamic_ncols=True, leave=interactive)
-            win_loss, win_steps, win_targets, win_t0 = 0.0, 0, 0, time.perf_counter()
-            for x, t in islice(iter(data), self.pos, None):
-                if self.max_steps is not None and self.step >= self.max_steps:
-                    stopped = "max_steps"
-                    break
-                loss, norm = self.train_step(x, t)
-                self.pos += 1
-                targets = int(numpy.prod(t.shape))
-                self._epoch_sum += loss * targets
-                self._epoch_count += targets
-                win_loss += loss
-                win_steps += 1
-                win_targets += targets
-                bar.update(1)
-                if win_steps == self.log_every:
-                    dt = max(time.perf_counter() - win_t0, 1e-9)
-                    mean = win_loss / win_steps
-                    rec = {"event": "step", "step": self.step, "epoch": self.epoch + 1, "loss": mean,
-                           "grad_norm": norm, "lr": self.optimizer.lr, unit.replace("/", "_per_"): win_targets / dt}
-                    if self.perplexity:
-                        rec["ppl"] = self._metric(mean)
-                    self.log(rec)
-                    bar.set_postfix_str(f"{self._fmt(mean)} {win_targets / dt:,.0f} {unit} |g| {norm:.3g} lr {self.optimizer.lr:.3g}",
-                                        refresh=False)
-                    win_loss, win_steps, win_targets, win_t0 = 0.0, 0, 0, time.perf_counter()
-                if self.checkpoint_every and self.step % self.checkpoint_every == 0:
-                    self.save("last")
-                if self._stop_requested:
-                    stopped = "interrupted"
-                    break
-            bar.close()
+            # a live bar on a terminal; in a log file (not a terminal) a plain line every 30 s instead
+            bar = tqdm(total=n, initial=self.pos, desc=f"epoch {self.epoch + 1}/{self.epochs}",
+                       disable=not (self.progress and interactive), mininterval=0.5, dynamic_ncols=True)
+            try:
+                stopped = self._run_epoch(data, n, bar)
+            finally:
+                bar.close()
             if stopped is None:
-                self._end_epoch(t_start)
+                self._end_epoch()
         self._plot()
         summary = {"step": self.step, "epoch": self.epoch, "stopped": stopped or "done",
-                   "seconds": time.perf_counter() - t_start, "best_val_loss": self.best_val if math.isfinite(self.best_val) else None}
+                   "seconds": time.perf_counter() - t_start, "train_seconds": self._tick(),
+                   "best_val_loss": self.best_val if math.isfinite(self.best_val) else None}
         if stopped is not None:
             if self.valid_data is not None and stopped == "max_steps":
                 val = self.evaluate()
@@ -320,13 +302,59 @@ class Trainer:
             summary["val_ppl"] = self._metric(summary["val_loss"])
         return summary
 
-    def _end_epoch(self, t_start: float) -> None:
+    def _run_epoch(self, data, n, bar) -> str | None:
+        """The steps of the current epoch from ``self.pos``; returns why it stopped early, or None."""
+        interactive = self._interactive
+        unit = "tok/s" if self.perplexity else "targets/s"
+        last_line = time.perf_counter()
+        win_loss, win_steps, win_targets, win_t0 = 0.0, 0, 0, time.perf_counter()
+        for x, t in islice(iter(data), self.pos, None):
+            if self.max_steps is not None and self.step >= self.max_steps:
+                return "max_steps"
+            loss, norm = self.train_step(x, t)
+            self.pos += 1
+            targets = int(numpy.prod(t.shape))
+            self._epoch_sum += loss * targets
+            self._epoch_count += targets
+            win_loss += loss
+            win_steps += 1
+            win_targets += targets
+            bar.update(1)
+            if win_steps == self.log_every:
+                dt = max(time.perf_counter() - win_t0, 1e-9)
+                mean = win_loss / win_steps
+                rec = {"event": "step", "step": self.step, "epoch": self.epoch + 1, "loss": mean,
+                       "grad_norm": norm, "lr": self.optimizer.lr, unit.replace("/", "_per_"): win_targets / dt}
+                if self.perplexity:
+                    rec["ppl"] = self._metric(mean)
+                self.log(rec)
+                status = f"{self._fmt(mean)} {win_targets / dt:,.0f} {unit} |g| {norm:.3g} lr {self.optimizer.lr:.3g}"
+                bar.set_postfix_str(status, refresh=False)
+                if self.progress and not interactive and time.perf_counter() - last_line > 30.0:
+                    last_line = time.perf_counter()
+                    self.echo(f"epoch {self.epoch + 1}/{self.epochs} [{self.pos}/{n or '?'}] step {self.step}  {status}")
+                win_loss, win_steps, win_targets, win_t0 = 0.0, 0, 0, time.perf_counter()
+            if self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                self.save("last")
+            if self._stop_requested:
+                return "interrupted"
+        return None
+
+    def _tick(self) -> float:
+        """Add the time since the last tick to ``self.seconds``; returns the total."""
+        now = time.perf_counter()
+        if self._t_mark is not None:
+            self.seconds += now - self._t_mark
+        self._t_mark = now
+        return self.seconds
+
+    def _end_epoch(self) -> None:
         train_loss = self._epoch_sum / max(self._epoch_count, 1)
         self.epoch += 1
         self.pos, self.state = 0, None
         self._epoch_sum, self._epoch_count = 0.0, 0
         rec = {"epoch": self.epoch, "step": self.step, "train_loss": train_loss, "lr": self.optimizer.lr,
-               "seconds": time.perf_counter() - t_start}
+               "seconds": self._tick()}
         line = f"epoch {self.epoch}/{self.epochs}  step {self.step}  train {self._fmt(train_loss)}"
         if self.valid_data is not None:
             val = self.evaluate()
@@ -364,7 +392,8 @@ class Trainer:
         return {"step": self.step, "epoch": self.epoch, "pos": self.pos,
                 "best_val": self.best_val if math.isfinite(self.best_val) else None,
                 "history": self.history, "epoch_sum": self._epoch_sum, "epoch_count": self._epoch_count,
-                "last_grad_norm": self.last_grad_norm if math.isfinite(self.last_grad_norm) else None}
+                "last_grad_norm": self.last_grad_norm if math.isfinite(self.last_grad_norm) else None,
+                "seconds": self._tick()}
 
     def save(self, name: str = "last") -> Path | None:
         """Write a checkpoint to ``out_dir/name`` (atomically); returns its path (None without ``out_dir``)."""
@@ -412,4 +441,5 @@ class Trainer:
         self.history = list(ts.get("history", []))
         self._epoch_sum, self._epoch_count = float(ts.get("epoch_sum", 0.0)), int(ts.get("epoch_count", 0))
         self.last_grad_norm = float("nan") if ts.get("last_grad_norm") is None else float(ts["last_grad_norm"])
+        self.seconds = float(ts.get("seconds", 0.0))
         return meta

@@ -1,0 +1,256 @@
+"""Time series for forecasting: the two series that ship inside statsmodels, CSV files, scaling and windows.
+
+``load_series("sunspots" | "co2" | "path/to/file.csv", column=None) -> Series`` gives the values as float64
+with a time axis for plots, the season length where one applies and the default held-out tail:
+
+* ``sunspots`` — yearly mean sunspot numbers 1700-2008 (309 values, statsmodels ``datasets.sunspots``); no
+  calendar season, but the solar cycle of about 11 years is used as the period of the seasonal-naive
+  baseline; the last 30 years are held out.
+* ``co2`` — weekly atmospheric CO2 at Mauna Loa, March 1958 - December 2001 (2284 weeks, statsmodels
+  ``datasets.co2``); its 59 missing weeks are filled by linear interpolation between the neighbouring weeks
+  (said in ``Series.note``); season 52 weeks; the last 104 weeks (2 years) are held out.
+* a CSV file — a header row (or none: then columns are named ``0``, ``1``, ...), one column picked with
+  ``column``. Every row must hold a finite number there: an empty cell, a non-numeric cell or NaN/Inf is a
+  one-line ``ValueError`` naming the line. Missing values in a user's file are never filled silently.
+
+``SeriesScaler`` is fitted on the training part only. The forecaster reads two standardised inputs per step,
+the level and the change from the previous step, and predicts the standardised *next change*; the scaler
+holds the four statistics and turns a predicted change back into a value in the series' units. Predicting
+changes carries a trend (CO2) beyond the range seen in training, which a level target squashed through the
+recurrent layer's tanh could not reach.
+
+``make_windows(inputs, targets, length)`` cuts aligned sliding windows for training (copies, so that batches
+are contiguous).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy
+
+BUILTIN = ("sunspots", "co2")
+
+
+@dataclass(frozen=True)
+class Series:
+    """A univariate series. ``values`` (T,) float64; ``time`` (T,) float64 for a plot's x axis (years, or
+    row numbers for a CSV); ``period`` the season length or None (``seasonal``: a calendar season, which
+    ARIMA differences away, rather than a cycle of varying length); ``holdout`` the default held-out tail."""
+
+    name: str
+    values: numpy.ndarray
+    time: numpy.ndarray
+    time_label: str
+    period: int | None
+    holdout: int
+    note: str = ""
+    seasonal: bool = False
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+
+def _statsmodels_datasets():
+    try:
+        from statsmodels import datasets
+    except ImportError:
+        raise ImportError("the sunspots and co2 series ship inside statsmodels, which is not installed: "
+                          "pip install 'gatedrnn[forecast]' (or pass a CSV file)") from None
+    return datasets
+
+
+def load_sunspots() -> Series:
+    frame = _statsmodels_datasets().sunspots.load_pandas().data
+    values = frame["SUNACTIVITY"].to_numpy(dtype=numpy.float64)
+    years = frame["YEAR"].to_numpy(dtype=numpy.float64)
+    return Series("sunspots", values, years, "year", period=11, holdout=30,
+                  note="yearly sunspot numbers 1700-2008; seasonal-naive uses the 11-year solar cycle")
+
+
+def load_co2() -> Series:
+    frame = _statsmodels_datasets().co2.load_pandas().data
+    raw = frame["co2"].to_numpy(dtype=numpy.float64)
+    idx = frame.index
+    years = (idx.year + (idx.day_of_year - 1) / 365.25).to_numpy(dtype=numpy.float64)
+    missing = ~numpy.isfinite(raw)
+    values = raw.copy()
+    if missing.any():
+        k = numpy.arange(raw.size)
+        values[missing] = numpy.interp(k[missing], k[~missing], raw[~missing])
+    return Series("co2", values, years, "year", period=52, holdout=104,
+                  note=f"weekly CO2 at Mauna Loa 1958-2001; {int(missing.sum())} missing weeks filled by linear "
+                       "interpolation", seasonal=True)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_csv(path, column: str | None = None, *, period: int | None = None, holdout: int | None = None) -> Series:
+    """One numeric column of a CSV file as a ``Series`` (see the module docstring for the rules)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"series: expected {', '.join(BUILTIN)} or a CSV file, got {str(path)!r} (no such file)")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            rows = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"CSV {path}: expected UTF-8 text, got undecodable bytes ({exc.reason})") from None
+    except csv.Error as exc:
+        raise ValueError(f"CSV {path}: not readable as CSV ({exc})") from None
+    while rows and not any(cell.strip() for cell in rows[-1][1]):   # blank lines at the end are not values
+        rows.pop()
+    while rows and not any(cell.strip() for cell in rows[0][1]):
+        rows.pop(0)
+    if not rows:
+        raise ValueError(f"CSV {path}: expected a header row and numeric rows, got an empty file")
+    first = [cell.strip() for cell in rows[0][1]]
+    if all(_is_number(c) for c in first):
+        names, body = [str(i) for i in range(len(first))], rows
+    else:
+        names, body = first, rows[1:]
+    if column is None:
+        if len(names) == 1:
+            col = 0
+        else:
+            def cell(r, i):
+                return r[i].strip() if i < len(r) else ""
+
+            numeric = [i for i in range(len(names))   # numeric where not missing; missing cells are reported below
+                       if any(cell(r, i) for _, r in body) and all(_is_number(cell(r, i)) or not cell(r, i) for _, r in body)]
+            if len(numeric) != 1:
+                raise ValueError(f"CSV {path}: expected --column NAME to pick one of the columns {names}, got none")
+            col = numeric[0]
+    else:
+        if column not in names:
+            raise ValueError(f"CSV {path}: expected --column to be one of {names}, got {column!r}")
+        col = names.index(column)
+    name = names[col]
+    values = numpy.empty(len(body), dtype=numpy.float64)
+    for k, (line, row) in enumerate(body):
+        cell = row[col].strip() if col < len(row) else ""
+        if cell == "":
+            raise ValueError(f"CSV {path} column {name!r}: expected a number on every row, got a missing value on line {line}")
+        try:
+            v = float(cell)
+        except ValueError:
+            raise ValueError(f"CSV {path} column {name!r}: expected a number on every row, got {cell[:40]!r} on line {line}") from None
+        if not math.isfinite(v):
+            raise ValueError(f"CSV {path} column {name!r}: expected a finite number on every row, got {cell!r} on line {line}")
+        values[k] = v
+    if values.size == 0:
+        raise ValueError(f"CSV {path}: expected numeric rows after the header, got none")
+    if period is not None and (not isinstance(period, int) or period < 2):
+        raise ValueError(f"series period: expected an integer >= 2 or none, got {period!r}")
+    tail = holdout if holdout is not None else max(1, values.size // 5)
+    return Series(f"{path.stem}:{name}", values, numpy.arange(values.size, dtype=numpy.float64), "row",
+                  period=period, holdout=tail, note=f"column {name!r} of {path}", seasonal=period is not None)
+
+
+def load_series(source: str, column: str | None = None, *, period: int | None = None) -> Series:
+    """``sunspots``, ``co2`` or a CSV path (with ``column``) -> ``Series``."""
+    if source in BUILTIN:
+        if column is not None:
+            raise ValueError(f"--column: expected it only with a CSV file, got it with the built-in series {source!r}")
+        s = load_sunspots() if source == "sunspots" else load_co2()
+        if period is not None:
+            s = Series(s.name, s.values, s.time, s.time_label, period, s.holdout, s.note, seasonal=True)
+        return s
+    return read_csv(source, column, period=period)
+
+
+def split(values: numpy.ndarray, holdout: int, *, min_train: int) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """``values`` -> (training part, held-out tail of ``holdout`` values), checking that both are long enough."""
+    n = int(values.shape[0])
+    if not isinstance(holdout, (int, numpy.integer)) or holdout < 1:
+        raise ValueError(f"holdout: expected a positive number of values, got {holdout!r}")
+    if n - holdout < min_train:
+        raise ValueError(f"series: too short, expected at least {min_train + holdout} values "
+                         f"({min_train} to train on + {holdout} held out), got {n}")
+    return values[: n - holdout], values[n - holdout:]
+
+
+class SeriesScaler:
+    """Standardises the level and the one-step change of a series with statistics of the training part.
+
+    ``inputs(v)`` -> (len(v) - 1, 2) float32 rows ``[(v[t] - mean) / std, (v[t] - v[t-1] - dmean) / dstd]`` for
+    t = 1 .. len(v) - 1; ``targets(v)`` -> (len(v) - 1,) standardised changes ``v[t] - v[t-1]`` for the same t
+    (row t of the inputs is trained to predict target t + 1). ``next_value(last, y)`` turns a predicted
+    standardised change into the next value.
+    """
+
+    def __init__(self, mean: float, std: float, dmean: float, dstd: float):
+        self.mean, self.std, self.dmean, self.dstd = float(mean), float(std), float(dmean), float(dstd)
+
+    @classmethod
+    def fit(cls, train: numpy.ndarray) -> "SeriesScaler":
+        train = numpy.asarray(train, dtype=numpy.float64)
+        if train.ndim != 1 or train.size < 3:
+            raise ValueError(f"SeriesScaler.fit: expected a 1-d series of at least 3 values, got shape {train.shape}")
+        d = numpy.diff(train)
+        std, dstd = float(train.std()), float(d.std())
+        if not (std > 0 and dstd > 0):
+            raise ValueError("SeriesScaler.fit: expected a series that varies, got a constant training part")
+        return cls(train.mean(), std, d.mean(), dstd)
+
+    def inputs(self, v, dtype=numpy.float32) -> numpy.ndarray:
+        v = numpy.asarray(v, dtype=numpy.float64)
+        out = numpy.empty((v.size - 1, 2), dtype=dtype)
+        out[:, 0] = (v[1:] - self.mean) / self.std
+        out[:, 1] = (numpy.diff(v) - self.dmean) / self.dstd
+        return out
+
+    def targets(self, v, dtype=numpy.float32) -> numpy.ndarray:
+        v = numpy.asarray(v, dtype=numpy.float64)
+        return ((numpy.diff(v) - self.dmean) / self.dstd).astype(dtype)
+
+    def next_value(self, last, y):
+        """The value after ``last`` given the model's standardised change ``y``."""
+        return last + (y * self.dstd + self.dmean)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "dmean": self.dmean, "dstd": self.dstd}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SeriesScaler":
+        try:
+            return cls(d["mean"], d["std"], d["dmean"], d["dstd"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"scaler: expected keys mean, std, dmean, dstd, got {d!r} ({exc})") from None
+
+
+def make_windows(inputs: numpy.ndarray, targets: numpy.ndarray, length: int) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Sliding windows: ``X[i] = inputs[i : i + length]``, ``Y[i] = targets[i + 1 : i + length + 1]``.
+
+    ``inputs`` is (T, features) (or (T,) for one feature) and ``targets`` (T,) or (T, outputs), aligned so that
+    ``targets[t]`` is what follows ``inputs[t]``'s step; Y is shifted by one so that window step k is trained
+    to predict the next step. Returns copies ``X (N, length, features)`` and ``Y (N, length, outputs)`` with
+    ``N = T - length``.
+    """
+    inputs = numpy.asarray(inputs)
+    targets = numpy.asarray(targets)
+    if inputs.ndim == 1:
+        inputs = inputs[:, None]
+    if targets.ndim == 1:
+        targets = targets[:, None]
+    T = inputs.shape[0]
+    if targets.shape[0] != T:
+        raise ValueError(f"make_windows: expected as many targets as inputs ({T}), got {targets.shape[0]}")
+    if not isinstance(length, (int, numpy.integer)) or length < 1:
+        raise ValueError(f"make_windows length: expected a positive integer, got {length!r}")
+    if T - length < 1:
+        raise ValueError(f"make_windows: series too short, expected at least {length + 1} steps for windows of "
+                         f"{length}, got {T}")
+    view = numpy.lib.stride_tricks.sliding_window_view
+    X = view(inputs[: T - 1], length, axis=0).transpose(0, 2, 1)
+    Y = view(targets[1:], length, axis=0).transpose(0, 2, 1)
+    return numpy.ascontiguousarray(X), numpy.ascontiguousarray(Y)

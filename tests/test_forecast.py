@@ -1,0 +1,105 @@
+"""lab/forecast.py: baselines, the ARIMA order rule, the recursive forecast and the whole experiment on a small series."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gatedrnn.data.series import SeriesScaler
+from gatedrnn.lab.forecast import (
+    ForecastConfig,
+    mae,
+    model_forecast,
+    naive_forecast,
+    rmse,
+    run,
+    seasonal_naive_forecast,
+)
+from gatedrnn.models import SequenceRegressor
+
+
+def test_metrics_and_naive_baselines():
+    assert rmse([1, 2], [1, 4]) == pytest.approx(np.sqrt(2)) and mae([1, 2], [1, 4]) == 1
+    hist = np.arange(10.0)
+    assert naive_forecast(hist, 3).tolist() == [9, 9, 9]
+    # period 4: the value one season before, repeated over a horizon longer than the season
+    assert seasonal_naive_forecast(hist, 6, 4).tolist() == [6, 7, 8, 9, 6, 7]
+
+
+def test_model_forecast_is_recursive_through_the_stream(rng):
+    v = np.cumsum(rng.standard_normal(80)) + 5
+    sc = SeriesScaler.fit(v)
+    model = SequenceRegressor(2, 6, 1, seed=0).eval()
+    f = model_forecast(model, sc, v, 4, window=10)
+    # the same by hand with the batch forward pass: read 10 steps from the zero state, then feed each
+    # forecast back as the next observation, carrying the state
+    hist = list(v)
+    y, state = model.forward(sc.inputs(v[-11:])[None])
+    for _ in range(4):
+        hist.append(float(sc.next_value(hist[-1], float(y[0, -1, 0]))))
+        y, state = model.forward(sc.inputs(np.array(hist[-2:]))[None], state)
+    assert np.allclose(f, hist[-4:], atol=1e-4)
+
+
+def write_series(tmp_path, n=160, name="wave.csv"):
+    t = np.arange(n)
+    v = 10 + 0.05 * t + 3 * np.sin(2 * np.pi * t / 12)
+    p = tmp_path / name
+    p.write_text("t,value\n" + "".join(f"{i},{x:.5f}\n" for i, x in zip(t, v)))
+    return p
+
+
+def test_experiment_on_a_csv_beats_naive_and_saves_everything(tmp_path):
+    p = write_series(tmp_path)
+    cfg = ForecastConfig(dataset=str(p), column="value", period=12, hidden=8, window=24, holdout=24, horizon=12,
+                         steps=150, arima=False, plot=False, out=str(tmp_path / "run"))
+    lines = []
+    r = run(cfg, echo=lines.append)
+    assert r.n_train == 136 and r.n_test == 24 and r.origins == [136, 148]
+    assert [row["method"] for row in r.rows] == ["LSTM (8 units)", "naive (last value)", "seasonal naive (period 12)"]
+    assert r.rows[0]["rmse"] < r.row("naive")["rmse"]
+    assert any("LSTM vs naive: beats it" in line for line in lines)
+    meta = json.loads((tmp_path / "run" / "model" / "meta.json").read_text())
+    assert meta["series"]["kind"] == "forecaster" and meta["series"]["window"] == 24
+    assert set(meta["series"]["scaler"]) == {"mean", "std", "dmean", "dstd"}
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert len(saved["forecasts"]["LSTM (8 units)"]) == 24
+
+
+def test_too_short_a_series_and_bad_settings(tmp_path):
+    p = write_series(tmp_path, n=40)
+    msg = r"too short, expected at least 62 values \(32 to train on with window 30, \+ 30 held out\), got 40"
+    with pytest.raises(ValueError, match=msg):
+        run(ForecastConfig(dataset=str(p), column="value", window=30, holdout=30, arima=False), echo=lambda s: None)
+    with pytest.raises(ValueError, match="horizon: expected at most the held-out length 8, got 9"):
+        run(ForecastConfig(dataset=str(p), column="value", holdout=8, horizon=9, arima=False), echo=lambda s: None)
+    with pytest.raises(ValueError, match="cell: expected lstm, gru or rnn"):
+        ForecastConfig(dataset="x", cell="tcn").check()
+
+
+def test_arima_rule_picks_d_by_the_adf_test_and_undoes_the_seasonal_difference(rng):
+    pytest.importorskip("statsmodels", reason="the ARIMA baseline needs statsmodels (the forecast extra)")
+    from gatedrnn.lab.forecast import arima_forecast, fit_arima
+
+    ar = np.zeros(120)
+    for t in range(1, 120):
+        ar[t] = 0.6 * ar[t - 1] + rng.standard_normal()
+    assert fit_arima(ar, None).order[1] == 0
+    walk = np.cumsum(rng.standard_normal(120))
+    choice = fit_arima(walk, None)
+    assert choice.order[1] == 1 and choice.label.startswith("ARIMA(")
+    # a fixed seasonal pattern plus noise: the seasonal difference carries the pattern forward
+    season = np.tile([0.0, 5.0, 2.0, -3.0], 30) + 0.01 * rng.standard_normal(120)
+    c = fit_arima(season[:112], 4)
+    assert c.label.endswith("(0,1,0)[4]")
+    f = arima_forecast(c, season[:112], 8)
+    assert np.abs(f - season[112:]).max() < 0.2
+    f2 = arima_forecast(c, season[:116], 4)         # a later origin: same parameters, data extended
+    assert np.abs(f2 - season[116:]).max() < 0.2
+
+
+def test_sunspots_default_command_beats_naive():
+    pytest.importorskip("statsmodels", reason="the sunspots series ships inside statsmodels (the forecast extra)")
+    r = run(ForecastConfig(dataset="sunspots", arima=False, plot=False), echo=lambda s: None)
+    assert r.n_test == 30 and r.horizon == 30 and len(r.origins) == 1
+    assert r.rows[0]["rmse"] < r.row("naive")["rmse"]

@@ -1,0 +1,47 @@
+import pytest
+
+from gatedrnn.models.presets import PRESETS, TrainConfig, build_language_model, make_config
+
+
+def test_small_is_the_books_rnnlm():
+    c = make_config("small")
+    assert (c.embed_size, c.hidden_size, c.num_layers, c.optimizer, c.lr, c.clip, c.epochs, c.batch_size, c.time_size) == \
+        (100, 100, 1, "sgd", 20.0, 0.25, 4, 20, 35)
+    m = make_config("medium")
+    assert (m.embed_size, m.hidden_size, m.num_layers, m.dropout, m.tie_weights, m.epochs, m.schedule) == \
+        (650, 650, 2, 0.5, True, 40, "plateau")
+    assert set(PRESETS) == {"small", "medium"}
+
+
+def test_overrides_round_trip_and_describe():
+    c = make_config("small", cell="gru", lr=None, epochs=2)
+    assert c.cell == "gru" and c.lr == 20.0 and c.epochs == 2
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert "cell             = 'gru'" in c.describe()
+    model = build_language_model(c, 50)
+    assert model.config["cell"] == "gru" and model.vocab_size == 50
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="preset: expected one of"):
+        make_config("large")
+    with pytest.raises(ValueError, match="unknown"):
+        make_config("small", hidden=3)
+    with pytest.raises(ValueError, match="hidden_size: expected a positive integer"):
+        make_config("small", hidden_size=0)
+    with pytest.raises(ValueError, match="tie_weights"):
+        make_config("small", tie_weights=True, embed_size=50)
+    with pytest.raises(ValueError, match="unknown"):
+        TrainConfig.from_dict({"nope": 1})
+
+
+def test_book_init_draws_the_books_scales():
+    m = build_language_model(make_config("small", init="book", forget_bias=0.0), 1000)
+    lstm = m.rnn.layers[0]
+    assert abs(float(m.embed.W.std()) - 0.01) < 1e-3
+    assert abs(float(lstm.Wh.std()) - 0.1) < 5e-3 and abs(float(m.out.W.std()) - 0.1) < 5e-3
+    assert not lstm.b_ih.any() and not lstm.b_hh.any() and not m.out.b.any()
+    again = build_language_model(make_config("small", init="book", forget_bias=0.0), 1000)
+    assert all((a == b).all() for a, b in zip(m.params, again.params))  # seeded
+    with pytest.raises(ValueError, match="init: expected one of"):
+        make_config("small", init="xavier")

@@ -1,0 +1,100 @@
+"""data/series.py: the bundled series, CSV reading and its one-line errors, the scaler, the windows."""
+
+import numpy as np
+import pytest
+
+from gatedrnn.data.series import SeriesScaler, load_series, make_windows, read_csv, split
+
+
+def write(tmp_path, text, name="s.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_sunspots_and_co2_ship_with_statsmodels():
+    pytest.importorskip("statsmodels", reason="the bundled series ship inside statsmodels (the forecast extra)")
+    s = load_series("sunspots")
+    assert len(s) == 309 and s.period == 11 and s.holdout == 30 and not s.seasonal
+    assert s.time[0] == 1700 and s.time[-1] == 2008
+    c = load_series("co2")
+    assert len(c) == 2284 and c.period == 52 and c.holdout == 104 and c.seasonal
+    assert np.isfinite(c.values).all() and "59 missing weeks" in c.note
+    assert 1958 < c.time[0] < 1959 and 2001 < c.time[-1] < 2002
+
+
+def test_csv_picks_the_only_numeric_column_or_the_named_one(tmp_path):
+    p = write(tmp_path, "date,temp,hum\n2020-01-01,1.5,3\n2020-01-02,2.5,4\n2020-01-03,3.5,5\n")
+    with pytest.raises(ValueError, match=r"expected --column NAME to pick one of the columns \['date', 'temp', 'hum'\]"):
+        read_csv(p)
+    s = read_csv(p, "hum")
+    assert s.values.tolist() == [3, 4, 5] and s.name == "s:hum" and s.period is None
+    p2 = write(tmp_path, "date,temp\n2020-01-01,1.5\n2020-01-02,2.5\n", "two.csv")
+    assert read_csv(p2).values.tolist() == [1.5, 2.5]
+    p3 = write(tmp_path, "1\n2\n3\n", "bare.csv")                 # no header: columns are named 0, 1, ...
+    assert read_csv(p3).values.tolist() == [1, 2, 3]
+    assert read_csv(p3, "0", period=2).seasonal
+
+
+@pytest.mark.parametrize("body, column, message", [
+    ("v\n1\n\n2\n\n", None, r"column 'v': expected a number on every row, got a missing value on line 3"),
+    ("t,v\n1,1\n2\n3,\n", "v", r"got a missing value on line 3"),
+    ("v\n1\nabc\n", None, r"expected a number on every row, got 'abc' on line 3"),
+    ("v\n1\nnan\n", None, r"expected a finite number on every row, got 'nan' on line 3"),
+    ("v\n", None, r"expected numeric rows after the header, got none"),
+    ("\n\n", None, r"got an empty file"),
+])
+def test_bad_csv_is_one_clear_error(tmp_path, body, column, message):
+    with pytest.raises(ValueError, match=message) as info:
+        read_csv(write(tmp_path, body), column)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_column_and_missing_file(tmp_path):
+    p = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"expected --column to be one of \['a', 'b'\], got 'c'"):
+        read_csv(p, "c")
+    with pytest.raises(FileNotFoundError, match="expected sunspots, co2 or a CSV file"):
+        load_series(str(tmp_path / "nope.csv"))
+    with pytest.raises(ValueError, match="only with a CSV file"):
+        load_series("sunspots", column="x")
+
+
+def test_split_refuses_a_series_too_short():
+    train, test = split(np.arange(10.0), 3, min_train=5)
+    assert train.tolist() == list(range(7)) and test.tolist() == [7, 8, 9]
+    with pytest.raises(ValueError, match=r"too short, expected at least 11 values \(8 to train on \+ 3 held out\), got 10"):
+        split(np.arange(10.0), 3, min_train=8)
+
+
+def test_scaler_is_fitted_on_the_training_part_and_inverts(rng):
+    v = np.cumsum(rng.standard_normal(50)) + 10
+    train = v[:40]
+    sc = SeriesScaler.fit(train)
+    assert sc.mean == pytest.approx(train.mean()) and sc.dstd == pytest.approx(np.diff(train).std())
+    X, y = sc.inputs(v), sc.targets(v)
+    assert X.shape == (49, 2) and X.dtype == np.float32 and y.shape == (49,)
+    assert X[:, 0] == pytest.approx((v[1:] - sc.mean) / sc.std, abs=1e-5)
+    # the target after input row t is the change to v[t + 2]; next_value undoes the scaling exactly
+    y64 = sc.targets(v, dtype=np.float64)
+    assert sc.next_value(v[5], y64[5]) == pytest.approx(v[6])
+    assert SeriesScaler.from_dict(sc.to_dict()).to_dict() == sc.to_dict()
+    with pytest.raises(ValueError, match="constant training part"):
+        SeriesScaler.fit(np.ones(10))
+    with pytest.raises(ValueError, match="expected keys mean, std, dmean, dstd"):
+        SeriesScaler.from_dict({"mean": 1})
+
+
+def test_windows_shift_targets_by_one_step():
+    inputs = np.arange(10.0)
+    X, Y = make_windows(inputs, inputs * 10, 4)
+    assert X.shape == (6, 4, 1) and Y.shape == (6, 4, 1)
+    assert X[2, :, 0].tolist() == [2, 3, 4, 5] and Y[2, :, 0].tolist() == [30, 40, 50, 60]
+    assert X.flags.c_contiguous and Y.flags.c_contiguous
+    multi = np.stack([inputs, -inputs], axis=1)                   # a multivariate series: features ride along
+    X2, _ = make_windows(multi, inputs, 3)
+    assert X2.shape == (7, 3, 2) and X2[1].tolist() == [[1, -1], [2, -2], [3, -3]]
+    with pytest.raises(ValueError, match="series too short"):
+        make_windows(inputs, inputs, 10)
+    with pytest.raises(ValueError, match="as many targets as inputs"):
+        make_windows(inputs, inputs[:5], 3)
