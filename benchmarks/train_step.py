@@ -11,10 +11,18 @@ state carried from the previous window. Both libraries get the same shapes, floa
 (``torch.set_num_threads`` = the threads of NumPy's BLAS, read with threadpoolctl) and the same random data.
 Timings alternate A B A B ... after a warm-up, and the median of the repeats is reported.
 
-The "GEMM bound" of a configuration is the time its matrix products alone take on this machine: every GEMM of
-the step (the input and recurrent products of each layer and their three backward products, the output layer's
-three products) timed by itself with NumPy at its own shape and summed; gatedrnn's time is reported as a
-multiple of it. The recurrent products (batch-sized rows) are timed as the loop runs them, one step at a time.
+The "GEMM bound" of a configuration is the time its matrix products alone take on this machine: a third
+runner, interleaved with the two libraries, performs every GEMM of the step at its own shape and layout (the
+input and recurrent products of each layer and their three backward products, the output layer's three
+products, the recurrent ones T times at batch-sized rows as the time loop runs them) on preallocated float32
+operands with NumPy's BLAS. Its FLOPs divided by its time is the sgemm rate at those shapes; gatedrnn's step
+time is reported as a multiple of it.
+
+``--memory`` measures the peak resident memory of building the model and optimizer and running three steps,
+above the process's memory before the model was built (libraries imported), each library in a fresh process.
+``stream`` times inference one step at a time (batch 1, 1xLSTM 128, input 16) with
+``gatedrnn.deploy.stream.Stream`` against ``torch.nn.LSTM`` called on one step with its state and against
+``torch.nn.LSTMCell``, in microseconds per step.
 """
 
 from __future__ import annotations
@@ -296,12 +304,13 @@ def run_stream(args, threads):
         runners.append(TorchStream(D, H))
         runners.append(TorchCellStream(runners[1].lstm))
     times = {r.name: [] for r in runners}
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for rep in range(args.warmup + args.repeats):
         for r in (runners if rep % 2 == 0 else runners[::-1]):
-            t0 = time.perf_counter()
+            t0 = clock()
             r(xs)
             if rep >= args.warmup:
-                times[r.name].append((time.perf_counter() - t0) / steps)
+                times[r.name].append((clock() - t0) / steps)
     row = {"config": "stream", "cell": "lstm", "B": B, "D": D, "H": H, "threads": threads, "impl": runners[0].kind}
     for r in runners:
         row[f"{r.name}_us"] = 1e6 * statistics.median(times[r.name])
@@ -314,15 +323,15 @@ def run_stream(args, threads):
 # ----------------------------------------------------------------------------------------------------------
 # timing
 # ----------------------------------------------------------------------------------------------------------
-def interleaved(runners, data, warmup, repeats):
+def interleaved(runners, data, warmup, repeats, clock=time.perf_counter):
     """Alternate the runners step by step (A B C, C B A, ...); -> {name: [seconds per step]}, warm-up dropped."""
     times = {r.name: [] for r in runners}
     for rep in range(warmup + repeats):
         x, t = data[rep % len(data)]
         for r in (runners if rep % 2 == 0 else runners[::-1]):
-            t0 = time.perf_counter()
+            t0 = clock()
             r(x, t)
-            dt = time.perf_counter() - t0
+            dt = clock() - t0
             if rep >= warmup:
                 times[r.name].append(dt)
     return times
@@ -345,9 +354,10 @@ def run_config(name, cfg, args, threads):
         runners.append(TorchStep(cfg))
     gemms = GemmStep(cfg)
     runners.append(gemms)
-    times = interleaved(runners, make_data(cfg, 8), args.warmup, args.repeats)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    times = interleaved(runners, make_data(cfg, 8), args.warmup, args.repeats, clock)
     med = {r.name: 1e3 * statistics.median(times[r.name]) for r in runners}
-    row = {"config": name, "cell": cfg[0], "B": cfg[1], "T": cfg[2], "V": cfg[3], "E": cfg[4], "H": cfg[5],
+    row = {"config": name, "clock": args.clock, "cell": cfg[0], "B": cfg[1], "T": cfg[2], "V": cfg[3], "E": cfg[4], "H": cfg[5],
            "layers": cfg[6], "dropout": cfg[7], "tied": cfg[8], "threads": threads, "repeats": args.repeats,
            "gflop": gemms.gflop, "gemm_bound_ms": med["GEMMs"], "gatedrnn_ms": med["gatedrnn"]}
     row["gemm_gflops"] = gemms.gflop / med["GEMMs"] * 1e3
@@ -356,6 +366,7 @@ def run_config(name, cfg, args, threads):
         row["PyTorch_ms"] = med["PyTorch"]
         row["ratio"] = med["gatedrnn"] / med["PyTorch"]
         row["ratio_paired"] = statistics.median(a / b for a, b in zip(times["gatedrnn"], times["PyTorch"]))
+    row["min_ms"] = {k: round(1e3 * min(vs), 1) for k, vs in times.items()}
     row["samples_ms"] = {k: [round(1e3 * v, 1) for v in vs] for k, vs in times.items()}
     if args.memory:
         for lib in ["gatedrnn"] + (["torch"] if args.vs == "torch" else []):
@@ -367,25 +378,33 @@ def run_config(name, cfg, args, threads):
 
 def print_row(row):
     if row["config"] == "stream":
-        line = f"{'stream':11s} gatedrnn {row['gatedrnn_us']:8.1f} us/step"
+        print(f"stream      (batch {row['B']}, 1xLSTM {row['H']}, input {row['D']}; gatedrnn runs {row['impl']})")
+        line = f"  gatedrnn {row['gatedrnn_us']:7.1f} us/step"
         if "ratio" in row:
-            line += (f"   PyTorch nn.LSTM {row['PyTorch_us']:8.1f} us/step, nn.LSTMCell {row['PyTorch LSTMCell_us']:8.1f} us/step"
+            line += (f"   PyTorch nn.LSTM {row['PyTorch_us']:7.1f} us/step, nn.LSTMCell {row['PyTorch LSTMCell_us']:7.1f} us/step"
                      f"   ratio to the faster {row['ratio']:.3f}")
-        print(line + f"   (batch {row['B']}, 1xLSTM {row['H']}, input {row['D']}; {row['impl']})", flush=True)
+        print(line, flush=True)
         return
-    line = f"{row['config']:11s} T={row['T']:<4d} H={row['H']:<5d} gatedrnn {row['gatedrnn_ms']:8.1f} ms"
+    print(f"{row['config']:11s} ({row['layers']}x{row['cell'].upper()} {row['H']}, embed {row['E']}, B={row['B']}, T={row['T']}, "
+          f"V={row['V']}, dropout {row['dropout']}, {'tied' if row['tied'] else 'untied'})")
+    mins = row["min_ms"]
+    line = f"  gatedrnn {row['gatedrnn_ms']:8.1f} ms/step (min {mins['gatedrnn']:.1f})"
     if "ratio" in row:
-        line += f"   PyTorch {row['PyTorch_ms']:8.1f} ms   ratio {row['ratio']:.3f} (paired {row['ratio_paired']:.3f})"
-    line += (f"   GEMM bound {row['gemm_bound_ms']:7.1f} ms ({row['gflop']:.1f} GFLOP at {row['gemm_gflops']:.0f} GFLOP/s)"
-             f" -> {row['x_bound']:.2f}x")
+        line += (f"   PyTorch {row['PyTorch_ms']:8.1f} ms/step (min {mins['PyTorch']:.1f})"
+                 f"   ratio {row['ratio']:.3f} (median of paired ratios {row['ratio_paired']:.3f})")
+    print(line)
+    print(f"  GEMM bound {row['gemm_bound_ms']:.1f} ms/step (min {mins['GEMMs']:.1f}; {row['gflop']:.1f} GFLOP at "
+          f"{row['gemm_gflops']:.0f} GFLOP/s): gatedrnn at {row['x_bound']:.2f}x the bound")
     if "gatedrnn_step_mib" in row:
-        line += f"   step memory gatedrnn {row['gatedrnn_step_mib']:.0f} MiB"
+        line = f"  peak memory of the steps: gatedrnn {row['gatedrnn_step_mib']:.0f} MiB"
         if "torch_step_mib" in row:
-            line += f" PyTorch {row['torch_step_mib']:.0f} MiB"
-    print(line, flush=True)
+            line += f", PyTorch {row['torch_step_mib']:.0f} MiB"
+        line += " (peak RSS above the process before the model was built, each library in a fresh process)"
+        print(line)
+    sys.stdout.flush()
 
 
-def print_header(info, threads):
+def print_header(info, threads, clock_name):
     la = os.getloadavg()
     print(f"# {platform.machine()}, {os.cpu_count()} cores; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} "
           f"at start (above ~0.5 other processes are competing and timings are noisy)")
@@ -399,6 +418,7 @@ def print_header(info, threads):
         print("# PyTorch not installed: gatedrnn timed alone")
     print("# one step = forward + softmax cross-entropy + backward + clip_grad_norm(0.25) + SGD(lr 20), float32, "
           "state carried; times are medians of interleaved steps; ratio = gatedrnn / PyTorch (< 1: gatedrnn faster)")
+    print(f"# clock: {clock_name}")
 
 
 def main(argv=None):
@@ -417,6 +437,9 @@ def main(argv=None):
     ap.add_argument("--stream-steps", type=int, default=2000, help="time steps per stream repeat (default 2000)")
     ap.add_argument("--threads", type=int, help="limit NumPy's BLAS (threadpoolctl) and PyTorch to this many threads "
                     "(default: the BLAS's own count, which is the number of cores)")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="'cpu': time each step by the process's CPU time instead of the wall clock; with --threads 1 "
+                         "this is robust to other processes sharing the machine (with more threads it counts spinning)")
     ap.add_argument("--json", help="also write the rows to this JSON file")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     ap.add_argument("--cfg-json", help=argparse.SUPPRESS)
@@ -427,6 +450,8 @@ def main(argv=None):
         return
     if args.repeats < 1 or args.warmup < 0:
         ap.error("--repeats must be >= 1 and --warmup >= 0")
+    if args.clock == "cpu" and args.threads != 1:
+        ap.error("--clock cpu needs --threads 1 (with more threads the CPU time counts the BLAS threads' spinning)")
 
     if args.threads:
         try:
@@ -434,7 +459,6 @@ def main(argv=None):
         except ImportError:
             ap.error("--threads needs threadpoolctl (pip install threadpoolctl), or set OPENBLAS_NUM_THREADS instead")
         threadpool_limits(args.threads)
-        os.environ["GATEDRNN_NUM_THREADS"] = str(args.threads)  # gatedrnn's own elementwise threads
     info = blas_info()
     threads = info["threads"] if isinstance(info["threads"], int) else (os.cpu_count() or 1)
     if args.vs == "torch":
@@ -443,7 +467,7 @@ def main(argv=None):
             torch.set_num_threads(threads)
         except ImportError:
             args.vs = "none"
-    print_header(info, threads)
+    print_header(info, threads, "process CPU time (one thread each)" if args.clock == "cpu" else "wall clock")
     rows = []
     if args.sweep:
         args.memory = True

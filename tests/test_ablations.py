@@ -10,6 +10,7 @@ from gatedrnn.lab.ablations import (
     forget_bias,
     forget_bias_table,
     plot_clipping,
+    plot_forget_bias,
     plot_tbptt,
     tbptt,
     tbptt_csv,
@@ -20,6 +21,14 @@ from gatedrnn.lab.tasks import TaskConfig
 
 def quiet(*a):
     pass
+
+
+def has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def test_clipping_off_ends_in_the_trainers_nan_message_and_on_survives():
@@ -47,13 +56,16 @@ def test_clipping_needs_a_threshold():
         clipping(clip=0, echo=quiet)
 
 
-def test_forget_bias_ablation_runs_and_tabulates():
+def test_forget_bias_ablation_runs_and_tabulates(tmp_path):
     base = TaskConfig(length=10, hidden=16, steps=100, lr=1e-2, eval_every=50, test_size=50, target=0.05)
-    runs = forget_bias(base, (0.0, 1.0), seeds=(0,), echo=quiet)
-    assert [(b, s) for _, b, s, _ in runs] == [(0.0, 0), (1.0, 0)]
+    runs = forget_bias(base, (0.0, 1.0), seeds=(0, 1), echo=quiet)
+    assert [(b, s) for _, b, s, _ in runs] == [(0.0, 0), (1.0, 0), (0.0, 1), (1.0, 1)]
     assert all(r.config.cell == "lstm" and r.config.forget_bias == b for _, b, _, r in runs)
     table = forget_bias_table(runs)
     assert "bias 0: steps to target" in table and "bias 1: steps to target" in table
+    assert "\nmean " in table and "reached the target first in" in table and "of 2 seeds" in table
+    if has_matplotlib():
+        assert plot_forget_bias(runs, tmp_path / "f.png", "t", echo=quiet)
     with pytest.raises(ValueError, match="target"):
         forget_bias(TaskConfig(), echo=quiet)
 
@@ -71,7 +83,7 @@ def test_tbptt_memory_grows_with_the_window(tmp_path):
     assert all(math.isfinite(r.val_ppl) and 1 < r.val_ppl < len(corpus.vocab) * 2 for r in runs)
     assert "peak step memory" in tbptt_table(runs)
     assert tbptt_csv(runs).splitlines()[0] == "time_size,steps,tokens,peak_bytes,val_ppl,seconds"
-    if pytest.importorskip("matplotlib", reason="plots need matplotlib"):
+    if has_matplotlib():
         assert plot_tbptt(runs, tmp_path / "t.png", "t", echo=quiet)
 
 

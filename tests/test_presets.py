@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from gatedrnn.models.presets import PRESETS, TrainConfig, build_language_model, make_config
@@ -18,8 +19,13 @@ def test_overrides_round_trip_and_describe():
     assert c.cell == "gru" and c.lr == 20.0 and c.epochs == 2
     assert TrainConfig.from_dict(c.to_dict()) == c
     assert "cell             = 'gru'" in c.describe()
-    model = build_language_model(c, 50)
+    model = build_language_model(c, 50, train_ids=[0, 1, 1, 1, 49])
     assert model.config["cell"] == "gru" and model.vocab_size == 50
+    p = np.exp(model.out.b) / np.exp(model.out.b).sum()  # unigram start: add-one smoothed frequencies
+    np.testing.assert_allclose(p[[0, 1, 2]], np.array([2, 4, 1]) / 55, rtol=1e-5)
+    with pytest.raises(ValueError, match="expected the training token ids"):
+        build_language_model(c, 50)
+    assert not build_language_model(make_config("small", output_bias="zero"), 50).out.b.any()
 
 
 def test_errors():
@@ -36,12 +42,12 @@ def test_errors():
 
 
 def test_book_init_draws_the_books_scales():
-    m = build_language_model(make_config("small", init="book", forget_bias=0.0), 1000)
+    m = build_language_model(make_config("small", init="book", forget_bias=0.0, output_bias="zero"), 1000)
     lstm = m.rnn.layers[0]
     assert abs(float(m.embed.W.std()) - 0.01) < 1e-3
     assert abs(float(lstm.Wh.std()) - 0.1) < 5e-3 and abs(float(m.out.W.std()) - 0.1) < 5e-3
     assert not lstm.b_ih.any() and not lstm.b_hh.any() and not m.out.b.any()
-    again = build_language_model(make_config("small", init="book", forget_bias=0.0), 1000)
+    again = build_language_model(make_config("small", init="book", forget_bias=0.0, output_bias="zero"), 1000)
     assert all((a == b).all() for a, b in zip(m.params, again.params))  # seeded
     with pytest.raises(ValueError, match="init: expected one of"):
         make_config("small", init="xavier")

@@ -4,7 +4,8 @@ Every layer does its array math through ``xp`` from this module and never import
 CuPy backend can slot in later by changing this file alone. The choice is made once, at import, from the
 environment variable ``GATEDRNN_BACKEND`` (``numpy``, the default; ``cupy`` where it is installed). Nothing
 here is mutable after import. ``Workers`` splits large elementwise passes (the softmax over a vocabulary,
-optimizer updates) over a few threads; each layer or optimizer that uses one owns its instance.
+optimizer updates) over threads when asked to (``threads=`` or ``GATEDRNN_NUM_THREADS``); each layer or
+optimizer that uses one owns its instance.
 
 This module imports nothing of gatedrnn's.
 """
@@ -74,21 +75,22 @@ def sigmoid(a):
 
 
 def default_threads() -> int:
-    """Threads for elementwise work: ``GATEDRNN_NUM_THREADS`` if set, else the CPUs this process may use (at most 4)."""
+    """Threads for gatedrnn's own elementwise passes: ``GATEDRNN_NUM_THREADS`` if set, else 1.
+
+    One by default because measured inside a training step the split gained nothing on 2 cores: the softmax of
+    a 700 x 10 000 batch runs 1.8x faster on 2 threads alone, but right after a GEMM OpenBLAS's worker threads
+    still spin on the other core, and the step was no faster (benchmarks/README.md).
+    """
     env = os.environ.get("GATEDRNN_NUM_THREADS", "").strip()
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}") from None
-        if n < 1:
-            raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}")
-        return n
+    if not env:
+        return 1
     try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
+        n = int(env)
+    except ValueError:
+        raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}") from None
+    if n < 1:
+        raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}")
+    return n
 
 
 class Workers:

@@ -63,9 +63,9 @@ def register(sub):
 
 def run_forget_bias(args):
     from gatedrnn.cli.task import config_from_args
-    from gatedrnn.lab.ablations import forget_bias, forget_bias_styles, forget_bias_table
+    from gatedrnn.lab.ablations import forget_bias, forget_bias_table, plot_forget_bias
     from gatedrnn.lab.plots import write_text_atomic
-    from gatedrnn.lab.tasks import curve_csv, plot_curves
+    from gatedrnn.lab.tasks import curve_csv
 
     base = config_from_args(args, cell="lstm", target=args.target)
     seeds = args.seeds or [args.seed]
@@ -78,9 +78,9 @@ def run_forget_bias(args):
     print(f"wrote {write_text_atomic(os.path.join(args.out, name + '.csv'), curve_csv(pairs))}")
     js = {label: r.to_dict() for label, r in pairs}
     print(f"wrote {write_text_atomic(os.path.join(args.out, name + '.json'), json.dumps(js, indent=1) + chr(10))}")
-    png = plot_curves(pairs, os.path.join(args.out, name + ".png"),
-                      f"Forget-gate bias, adding problem T={base.length} (LSTM {base.hidden}, batch {base.batch})",
-                      target=base.target, baseline=runs[0][3].baseline, styles=forget_bias_styles(runs))
+    png = plot_forget_bias(runs, os.path.join(args.out, name + ".png"),
+                           f"Forget-gate bias, adding problem T={base.length}: LSTM {base.hidden}, batch {base.batch}, "
+                           f"{base.optimizer} lr {base.lr:g}, {len(seeds)} seed(s)")
     if png:
         print(f"wrote {png}")
     return 0

@@ -32,6 +32,8 @@ def register(sub):
     g.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias [1.0]")
     g.add_argument("--init", choices=["default", "book"], default=None,
                    help="weights: default = LanguageModel's (uniform), book = the book's Rnnlm (normal, scaled by fan-in)")
+    g.add_argument("--output-bias", choices=["zero", "unigram"], default=None,
+                   help="output bias at the start: zero, or the log unigram frequencies of the training split")
     g.add_argument("--dtype", choices=["float32", "float64"], default=None)
     o = p.add_argument_group("optimisation")
     o.add_argument("--optimizer", choices=["sgd", "momentum", "adagrad", "rmsprop", "adam"], default=None)
@@ -56,7 +58,7 @@ def register(sub):
 
 
 FIELDS = ("corpus", "level", "cell", "embed_size", "hidden_size", "num_layers", "dropout", "tie_weights", "forget_bias",
-          "init", "dtype", "optimizer", "lr", "clip", "schedule", "epochs", "max_steps", "batch_size", "time_size",
+          "init", "output_bias", "dtype", "optimizer", "lr", "clip", "schedule", "epochs", "max_steps", "batch_size", "time_size",
           "eval_batch_size", "seed", "log_every", "checkpoint_every")
 
 

@@ -64,15 +64,64 @@ def forget_bias_table(runs) -> str:
             r = cell.get((b, s))
             row.append(f"{(str(r.steps_to_target) if r.steps_to_target else f'> {r.config.steps}'):>26}")
         lines.append(f"{s:4d}  " + "  ".join(row))
+    if len(seeds) > 1:
+        means = []
+        for b in biases:
+            hits = [cell[(b, s)].steps_to_target for s in seeds if (b, s) in cell]
+            capped = [h or cell[(b, s)].config.steps for h, s in zip(hits, seeds)]
+            note = f" ({hits.count(None)} at the cap)" if None in hits else ""
+            means.append(f"{f'{numpy.mean(capped):.0f}{note}':>26}")
+        lines.append("mean  " + "  ".join(means))
+        if len(biases) == 2:
+            (b0, b1) = biases
+            both = [s for s in seeds if (b0, s) in cell and (b1, s) in cell]
+            key = {s: [(cell[(b, s)].steps_to_target or cell[(b, s)].config.steps + 1) for b in biases] for s in both}
+            wins = sum(key[s][1] < key[s][0] for s in both)
+            ties = sum(key[s][1] == key[s][0] for s in both)
+            lines.append(f"bias {b1:g} reached the target first in {wins} of {len(both)} seeds ({ties} ties)")
     return "\n".join(lines)
 
 
-def forget_bias_styles(runs) -> list[dict]:
-    """Line styles for ``plot_curves``: one colour per bias, one dash pattern per seed."""
+def plot_forget_bias(runs, path, title: str, echo=print):
+    """Left: test error against step, one colour per bias, one line per seed. Right: steps to the target
+    for every seed, the biases side by side and the seeds joined, with the mean. ``None`` without matplotlib."""
+    from gatedrnn.lab.plots import new_figure, save_figure
+
+    fig = new_figure((9.0, 3.6), echo)
+    if fig is None:
+        return None
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
     biases = sorted({b for _, b, _, _ in runs})
     seeds = sorted({s for _, _, s, _ in runs})
-    dashes = ["-", "--", ":", "-."]
-    return [{"color": f"C{biases.index(b) % 10}", "ls": dashes[seeds.index(s) % len(dashes)]} for _, b, s, _ in runs]
+    cfg = runs[0][3].config
+    for _, b, s, r in runs:
+        k = biases.index(b)
+        ax1.semilogy([c[0] for c in r.curve], [c[2] for c in r.curve], color=f"C{k}", lw=1.0, alpha=0.7,
+                     label=f"forget bias {b:g}" if s == seeds[0] else None)
+    ax1.axhline(runs[0][3].baseline, color="gray", ls=":", lw=1, label=f"trivial baseline {runs[0][3].baseline:.3g}")
+    ax1.axhline(cfg.target, color="k", ls="--", lw=0.8, label=f"target {cfg.target:g}")
+    ax1.set_xlabel("training step", fontsize=8)
+    ax1.set_ylabel("test MSE (log scale)", fontsize=8)
+    ax1.legend(fontsize=7)
+    cell = {(b, s): r for _, b, s, r in runs}
+    cap = cfg.steps
+    for s in seeds:
+        ys = [(cell[(b, s)].steps_to_target or cap) if (b, s) in cell else numpy.nan for b in biases]
+        ax2.plot(range(len(biases)), ys, color="gray", lw=0.6, alpha=0.6, marker="o", ms=3)
+    for k, b in enumerate(biases):
+        hits = [(cell[(b, s)].steps_to_target or cap) for s in seeds if (b, s) in cell]
+        ax2.plot([k], [numpy.mean(hits)], marker="D", ms=8, color=f"C{k}", ls="none",
+                 label=f"bias {b:g}: mean {numpy.mean(hits):.0f}")
+    ax2.set_xticks(range(len(biases)), [f"bias {b:g}" for b in biases], fontsize=8)
+    ax2.set_xlim(-0.5, len(biases) - 0.5)
+    ax2.set_ylabel(f"steps to test MSE < {cfg.target:g} (one line per seed)", fontsize=8)
+    ax2.legend(fontsize=7)
+    for ax in (ax1, ax2):
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 # -- gradient clipping -----------------------------------------------------------------------------------

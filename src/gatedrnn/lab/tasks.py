@@ -244,20 +244,18 @@ def curve_csv(results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_curves(results, path, title: str, target: float | None = None, baseline: float | None = None,
-                styles=None, echo=print):
-    """Test error against step for each ``(label, TaskResult)``, log-scale y; ``styles`` is an optional list
-    of matplotlib line keywords, one per result. Returns the path, or ``None`` without matplotlib."""
+def plot_curves(results, path, title: str, target: float | None = None, baseline: float | None = None, echo=print):
+    """Test error against step for each ``(label, TaskResult)``, log-scale y; ``None`` without matplotlib."""
     from gatedrnn.lab.plots import new_figure, save_figure
 
     fig = new_figure((5.6, 3.6), echo)
     if fig is None:
         return None
     ax = fig.subplots()
-    for k, (label, r) in enumerate(results):
+    for label, r in results:
         s = [c[0] for c in r.curve]
         e = [c[2] for c in r.curve]
-        ax.semilogy(s, e, label=label, **{"lw": 1.5, **(styles[k] if styles else {})})
+        ax.semilogy(s, e, label=label, lw=1.5)
     if baseline is not None:
         ax.axhline(baseline, color="gray", ls=":", lw=1, label=f"trivial baseline {baseline:.3g}")
     if target is not None:

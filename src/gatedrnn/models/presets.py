@@ -7,6 +7,13 @@ Presets (the book's chapter 6, *Deep Learning from Scratch 2*, which follows Zar
 * ``medium`` — the book's ``BetterRnnlm``: embedding 650, two LSTM layers of 650, dropout 0.5, output layer
   tied to the embedding, SGD lr 20, clip 0.25, 40 epochs, lr divided by 4 whenever validation perplexity does
   not improve. The book reports ~75 (hours of CPU time).
+
+Both start from the book's initialisation (embedding N(0, 0.01^2), every other matrix N(0, 1/fan_in), biases 0,
+the LSTM forget-gate bias at ``forget_bias``) with one addition: the output bias starts at the log unigram
+frequencies of the training split (Karpathy's "init well": the untrained model predicts word frequencies, so
+no steps are spent learning them). Measured on PTB with the small preset (seed 0, 4 epochs): test perplexity
+138.9 with LanguageModel's uniform initialisation, 139.6 with the book's, 135.1 with the book's plus the
+unigram bias. ``--init default --output-bias zero`` gives the plain LanguageModel start.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ class TrainConfig:
     dropout: float = 0.0
     tie_weights: bool = False
     forget_bias: float = 1.0
-    init: str = "default"          # default (LanguageModel's) | book (the book's Rnnlm: N(0, 1/fan_in), biases 0)
+    init: str = "book"             # book (the book's Rnnlm: N(0, 1/fan_in), embedding N(0, 0.01^2)) | default (LanguageModel's)
+    output_bias: str = "unigram"   # unigram (log frequency of each token in the training split) | zero
     optimizer: str = "sgd"         # sgd | momentum | adagrad | rmsprop | adam
     lr: float = 20.0
     clip: float = 0.25             # global-norm clipping threshold; 0 = off
@@ -77,6 +85,8 @@ class TrainConfig:
             raise ValueError(f"dropout: expected 0 <= dropout < 1, got {self.dropout}")
         if self.tie_weights and self.embed_size != self.hidden_size:
             raise ValueError(f"tie_weights: expected embed_size == hidden_size, got {self.embed_size} and {self.hidden_size}")
+        if self.output_bias not in OUTPUT_BIASES:
+            raise ValueError(f"output_bias: expected one of {OUTPUT_BIASES}, got {self.output_bias!r}")
         if self.init not in INITS:
             raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
         if self.checkpoint_every < 0:
@@ -90,12 +100,15 @@ class TrainConfig:
 
 
 INITS = ("default", "book")
+OUTPUT_BIASES = ("zero", "unigram")
 
 PRESETS = {
     "small": dict(embed_size=100, hidden_size=100, num_layers=1, dropout=0.0, tie_weights=False, optimizer="sgd",
-                  lr=20.0, clip=0.25, schedule="none", epochs=4, batch_size=20, time_size=35),
+                  lr=20.0, clip=0.25, schedule="none", epochs=4, batch_size=20, time_size=35, init="book",
+                  output_bias="unigram"),
     "medium": dict(embed_size=650, hidden_size=650, num_layers=2, dropout=0.5, tie_weights=True, optimizer="sgd",
-                   lr=20.0, clip=0.25, schedule="plateau", epochs=40, batch_size=20, time_size=35),
+                   lr=20.0, clip=0.25, schedule="plateau", epochs=40, batch_size=20, time_size=35, init="book",
+                   output_bias="unigram"),
 }
 
 
@@ -111,8 +124,9 @@ def make_config(preset: str = "small", **overrides) -> TrainConfig:
     return TrainConfig(preset=preset, **values).validate()
 
 
-def build_language_model(config: TrainConfig, vocab_size: int):
-    """The ``LanguageModel`` a config describes, seeded by ``config.seed``."""
+def build_language_model(config: TrainConfig, vocab_size: int, train_ids=None):
+    """The ``LanguageModel`` a config describes, seeded by ``config.seed``; ``train_ids`` (the training token
+    ids) are needed for ``output_bias='unigram'``."""
     from gatedrnn.models.language_model import LanguageModel
 
     model = LanguageModel(vocab_size, config.embed_size, config.hidden_size, config.num_layers, cell=config.cell,
@@ -120,7 +134,21 @@ def build_language_model(config: TrainConfig, vocab_size: int):
                           dtype=config.dtype, seed=config.seed)
     if config.init == "book":
         book_init(model, config.forget_bias, numpy.random.default_rng([config.seed, 1]))
+    if config.output_bias == "unigram":
+        if train_ids is None:
+            raise ValueError("output_bias 'unigram': expected the training token ids, got none")
+        unigram_bias(model, train_ids)
     return model
+
+
+def unigram_bias(model, train_ids) -> None:
+    """Set the output bias to the log of each token's (add-one smoothed) training frequency, so that the
+    untrained model already predicts the unigram distribution (perplexity ~700 on PTB instead of the
+    vocabulary size, 10,000): the first few hundred steps no longer go into learning word frequencies."""
+    counts = numpy.bincount(numpy.asarray(train_ids).reshape(-1), minlength=model.vocab_size).astype(numpy.float64) + 1.0
+    if counts.size != model.vocab_size:
+        raise ValueError(f"unigram bias: expected token ids below {model.vocab_size}, got up to {counts.size - 1}")
+    model.out.b[...] = numpy.log(counts / counts.sum())
 
 
 def book_init(model, forget_bias: float, rng: numpy.random.Generator) -> None:

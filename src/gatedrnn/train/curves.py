@@ -14,6 +14,7 @@ def plot_curves(history: list[dict], path, *, perplexity: bool = True) -> bool:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
     except ImportError:
         return False
     epochs = [h["epoch"] for h in history]
@@ -30,8 +31,15 @@ def plot_curves(history: list[dict], path, *, perplexity: bool = True) -> bool:
         ax.plot(*zip(*val), "s-", label="validation")
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity" if perplexity else "loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if perplexity:
         ax.set_yscale("log")
+        values = [v for line in ax.get_lines() for v in line.get_ydata()]
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        if values and max(values) / min(values) < 10:   # within a decade: label the minor ticks too
+            ax.yaxis.set_minor_locator(LogLocator(base=10.0, subs=(1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)))
+            ax.yaxis.set_minor_formatter(plain)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

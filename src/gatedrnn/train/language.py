@@ -75,7 +75,7 @@ def train_language_model(config: TrainConfig, out_dir, *, data_dir=None, resume:
     corpus = load_corpus(config.corpus, config.level, data_dir, progress=progress)
     vocab = corpus.vocab
     echo(f"gatedrnn train: {corpus}")
-    model = build_language_model(config, len(vocab))
+    model = build_language_model(config, len(vocab), corpus.train)
     echo(f"model: {config.cell.upper()} language model, {model.num_params():,} parameters; config:")
     echo(config.describe())
     optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr)
