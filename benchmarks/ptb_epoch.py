@@ -44,7 +44,7 @@ def main(argv=None):
 
     config = make_config(args.preset, cell=args.cell, epochs=1, max_steps=args.max_steps)
     corpus = load_corpus("ptb", None, args.data_dir, allow_download=False, progress=False)
-    model = build_language_model(config, len(corpus.vocab))
+    model = build_language_model(config, len(corpus.vocab), corpus.train)
     optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr)
     train = TBPTTBatches(corpus.train, config.batch_size, config.time_size, drop_last=True)
     valid = TBPTTBatches(corpus.valid, config.eval_batch_size, config.time_size)

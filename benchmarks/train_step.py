@@ -307,6 +307,8 @@ def run_stream(args, threads):
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for rep in range(args.warmup + args.repeats):
         for r in (runners if rep % 2 == 0 else runners[::-1]):
+            if args.settle:
+                time.sleep(args.settle)
             t0 = clock()
             r(xs)
             if rep >= args.warmup:
@@ -323,12 +325,19 @@ def run_stream(args, threads):
 # ----------------------------------------------------------------------------------------------------------
 # timing
 # ----------------------------------------------------------------------------------------------------------
-def interleaved(runners, data, warmup, repeats, clock=time.perf_counter):
-    """Alternate the runners step by step (A B C, C B A, ...); -> {name: [seconds per step]}, warm-up dropped."""
+def interleaved(runners, data, warmup, repeats, clock=time.perf_counter, settle=0.0):
+    """Alternate the runners step by step (A B C, C B A, ...); -> {name: [seconds per step]}, warm-up dropped.
+
+    ``settle`` seconds of sleep before each step let the previous runner's thread pools go idle: OpenBLAS's
+    and OpenMP's worker threads spin for a while after their last call and would take the cores from the
+    next runner (measured: PyTorch's small step 153 ms right after gatedrnn's, 58 ms after a 0.3 s pause).
+    """
     times = {r.name: [] for r in runners}
     for rep in range(warmup + repeats):
         x, t = data[rep % len(data)]
         for r in (runners if rep % 2 == 0 else runners[::-1]):
+            if settle:
+                time.sleep(settle)
             t0 = clock()
             r(x, t)
             dt = clock() - t0
@@ -355,7 +364,7 @@ def run_config(name, cfg, args, threads):
     gemms = GemmStep(cfg)
     runners.append(gemms)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    times = interleaved(runners, make_data(cfg, 8), args.warmup, args.repeats, clock)
+    times = interleaved(runners, make_data(cfg, 8), args.warmup, args.repeats, clock, args.settle)
     med = {r.name: 1e3 * statistics.median(times[r.name]) for r in runners}
     row = {"config": name, "clock": args.clock, "cell": cfg[0], "B": cfg[1], "T": cfg[2], "V": cfg[3], "E": cfg[4], "H": cfg[5],
            "layers": cfg[6], "dropout": cfg[7], "tied": cfg[8], "threads": threads, "repeats": args.repeats,
@@ -404,7 +413,7 @@ def print_row(row):
     sys.stdout.flush()
 
 
-def print_header(info, threads, clock_name):
+def print_header(info, threads, clock_name, settle):
     la = os.getloadavg()
     print(f"# {platform.machine()}, {os.cpu_count()} cores; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} "
           f"at start (above ~0.5 other processes are competing and timings are noisy)")
@@ -418,7 +427,7 @@ def print_header(info, threads, clock_name):
         print("# PyTorch not installed: gatedrnn timed alone")
     print("# one step = forward + softmax cross-entropy + backward + clip_grad_norm(0.25) + SGD(lr 20), float32, "
           "state carried; times are medians of interleaved steps; ratio = gatedrnn / PyTorch (< 1: gatedrnn faster)")
-    print(f"# clock: {clock_name}")
+    print(f"# clock: {clock_name}; {settle:g} s pause before each timed step (thread pools idle)")
 
 
 def main(argv=None):
@@ -437,6 +446,9 @@ def main(argv=None):
     ap.add_argument("--stream-steps", type=int, default=2000, help="time steps per stream repeat (default 2000)")
     ap.add_argument("--threads", type=int, help="limit NumPy's BLAS (threadpoolctl) and PyTorch to this many threads "
                     "(default: the BLAS's own count, which is the number of cores)")
+    ap.add_argument("--settle", type=float, default=0.3,
+                    help="seconds to sleep before each timed step, so that the other runner's spinning BLAS/OpenMP "
+                         "threads are idle (default 0.3; not counted)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="'cpu': time each step by the process's CPU time instead of the wall clock; with --threads 1 "
                          "this is robust to other processes sharing the machine (with more threads it counts spinning)")
@@ -467,7 +479,7 @@ def main(argv=None):
             torch.set_num_threads(threads)
         except ImportError:
             args.vs = "none"
-    print_header(info, threads, "process CPU time (one thread each)" if args.clock == "cpu" else "wall clock")
+    print_header(info, threads, "process CPU time (one thread each)" if args.clock == "cpu" else "wall clock", args.settle)
     rows = []
     if args.sweep:
         args.memory = True

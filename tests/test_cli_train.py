@@ -1,5 +1,6 @@
 """The ``gatedrnn train / eval / generate`` commands end to end on a tiny corpus, and 200 PTB steps."""
 
+import contextlib
 import json
 
 import numpy as np
@@ -112,11 +113,19 @@ def test_help(cmd, capsys):
 @pytest.mark.slow
 def test_ptb_small_preset_200_steps(data_dir, tmp_path, capsys):
     """200 steps of the small preset (the book's Rnnlm) on Penn Treebank: validation perplexity from 10,000 to
-    ~410 (seeds 0-2: 404-424). The issue asked for < 400, which this recipe does not reach in 200 steps (the
-    book's own training log shows ~500 at iteration 200); the bound below leaves room for BLAS differences."""
+    427 (seed 0; other initial draws gave 404-424). The issue asked for < 400, which this recipe does not reach
+    in 200 steps (a public run of the book's own code shows a training perplexity of ~500 at iteration 200);
+    the bound below leaves room for BLAS differences. ~17 s with one BLAS thread: threadpoolctl, when installed,
+    keeps a multi-threaded OpenBLAS from spinning against other jobs on a busy 2-core machine (65 s there)."""
     out = tmp_path / "ptb"
-    assert main(["train", "--corpus", "ptb", "--data-dir", str(data_dir), "--preset", "small", "--max-steps", "200",
-                 "--out", str(out), "--no-progress"]) == 0
+    try:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        limit = contextlib.nullcontext()
+    with limit:
+        assert main(["train", "--corpus", "ptb", "--data-dir", str(data_dir), "--preset", "small", "--max-steps", "200",
+                     "--out", str(out), "--no-progress"]) == 0
     stop = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][-1]
     assert stop["event"] == "stop" and stop["step"] == 200
     assert stop["val_ppl"] < 450, stop

@@ -10,7 +10,7 @@ def register(sub):
         "gradflow", help="gradient norm reaching every step (vanishing/exploding gradients), RNN vs LSTM vs GRU",
         description="Runs a freshly initialised layer over a sequence of N(0,1) inputs, puts the loss sum(h_T) on "
                     "the last step only and records, from the library's own backward pass, |dL/dh_t| (and "
-                    "|dL/dc_t| for the LSTM) and |dL/dx_t| for every step. Writes DIR/NAME.csv and DIR/NAME.png "
+                    "|dL/dc_t| for the LSTM, along the cell path) and |dL/dx_t| for every step. Writes DIR/NAME.csv and DIR/NAME.png "
                     "(log-scale y, one panel per cell) and prints |dL/dx_1| / |dL/dx_T| for each.")
     p.add_argument("--cell", nargs="+", choices=["rnn", "lstm", "gru"], default=["rnn", "lstm", "gru"],
                    help="one or more cells (default: all three)")

@@ -9,6 +9,11 @@ library's own backward pass:
   runs exactly the arithmetic of the whole-sequence pass, so this is the gradient the full backward carries
   through ``h_t``; it costs T suffix passes (quadratic in T, a few seconds at T = 100..500).
 
+For the LSTM, ``∂L/∂c_t`` is the gradient that reaches c_t along the cell path, from c_{t+1}
+(``dc_t = f_{t+1} * dc_{t+1}`` plus what step t+1's gates send back): the quantity the "constant error
+carousel" argument is about. Autograd's total ``c_t.grad`` also holds the path through h_t = o_t tanh(c_t) of
+the same step; ``tests/test_gradflow.py`` checks all three norms against PyTorch's autograd.
+
 What it shows (Bengio, Simard & Frasconi 1994; Hochreiter & Schmidhuber 1997; Pascanu, Mikolov & Bengio 2013):
 the plain RNN multiplies the gradient by ``diag(1 - h^2) W_hh`` at every step, so it shrinks geometrically
 (vanishing) when W_hh is small and can grow (exploding) when it is large (``weight_scale``); the LSTM's cell
@@ -32,8 +37,8 @@ from gatedrnn.layers import CELLS, make_recurrent
 
 @dataclass
 class Flow:
-    """One run: ``dx[t-1] = ‖∂L/∂x_t‖`` for t = 1..T; ``dh[t] = ‖∂L/∂h_t‖`` and ``dc[t] = ‖∂L/∂c_t‖`` for
-    t = 0..T-1 (``dc`` is ``None`` for cells without a memory cell)."""
+    """One run: ``dx[t-1] = ‖∂L/∂x_t‖`` for t = 1..T; ``dh[t] = ‖∂L/∂h_t‖`` and ``dc[t] = ‖∂L/∂c_t‖`` (cell path,
+    see the module docstring) for t = 0..T-1 (``dc`` is ``None`` for cells without a memory cell)."""
 
     cell: str
     forget_bias: float | None
@@ -192,7 +197,7 @@ def plot(runs: list[Flow], path, echo=print):
         t = numpy.arange(r.steps)
         ax.semilogy(t, numpy.where(r.dh > 0, r.dh, numpy.nan), label="|dL/dh_t|", lw=1.6)
         if r.dc is not None:
-            ax.semilogy(t, numpy.where(r.dc > 0, r.dc, numpy.nan), label="|dL/dc_t|", lw=1.6)
+            ax.semilogy(t, numpy.where(r.dc > 0, r.dc, numpy.nan), label="|dL/dc_t| (cell path)", lw=1.6)
         ax.semilogy(t + 1, numpy.where(r.dx > 0, r.dx, numpy.nan), label="|dL/dx_t|", lw=1.0, ls="--")
         ax.set_title(r.label, fontsize=9)
         ax.set_xlabel("step t (loss at the last step)", fontsize=8)

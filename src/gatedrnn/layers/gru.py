@@ -39,7 +39,7 @@ class GRULayer(RecurrentLayer):
         Hs[0] = h0
         rec = xp.empty((B, 3 * H), dtype=A.dtype)
         tmp = xp.empty((B, H), dtype=A.dtype)
-        Wh, bh = self.Wh, self.b_hh
+        Wh, bh = self._hh_for_loop(), self.b_hh
         for t in range(T):
             a = A[t]
             xp.matmul(Hs[t], Wh, out=rec)

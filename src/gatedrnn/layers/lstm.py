@@ -56,7 +56,7 @@ class LSTMLayer(RecurrentLayer):
         Hs[0], Cs[0] = h0, c0
         rec = xp.empty((B, 4 * H), dtype=G.dtype)
         ig = xp.empty((B, H), dtype=G.dtype)
-        Wh = self.Wh
+        Wh = self._hh_for_loop()
         for t in range(T):
             g = G[t]
             xp.matmul(Hs[t], Wh, out=rec)

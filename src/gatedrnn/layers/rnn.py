@@ -33,7 +33,7 @@ class RNNLayer(RecurrentLayer):
         a += self.b_ih + self.b_hh
         Hs[0] = h0
         rec = xp.empty((B, H), dtype=Hs.dtype)
-        Wh = self.Wh
+        Wh = self._hh_for_loop()
         for t in range(T):
             xp.matmul(Hs[t], Wh, out=rec)
             h = Hs[t + 1]

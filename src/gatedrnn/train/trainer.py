@@ -178,7 +178,10 @@ class Trainer:
         return math.exp(min(loss, 700.0)) if self.perplexity else loss
 
     def _fmt(self, loss: float) -> str:
-        return f"ppl {self._metric(loss):.2f}" if self.perplexity else f"loss {loss:.4g}"
+        if not self.perplexity:
+            return f"loss {loss:.4g}"
+        ppl = self._metric(loss)
+        return f"ppl {ppl:.2f}" if ppl < 1e6 else f"ppl {ppl:.3g}"
 
     def log(self, record: dict) -> None:
         """Append one JSON object to ``out_dir/log.jsonl`` (no-op without ``out_dir``)."""
