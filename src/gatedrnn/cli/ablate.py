@@ -62,9 +62,9 @@ def register(sub):
 
 
 def run_forget_bias(args):
+    from gatedrnn.atomic import write_text_atomic
     from gatedrnn.cli.task import config_from_args
     from gatedrnn.lab.ablations import forget_bias, forget_bias_table, plot_forget_bias
-    from gatedrnn.lab.plots import write_text_atomic
     from gatedrnn.lab.tasks import curve_csv
 
     base = config_from_args(args, cell="lstm", target=args.target)
@@ -87,8 +87,8 @@ def run_forget_bias(args):
 
 
 def run_clip(args):
+    from gatedrnn.atomic import write_text_atomic
     from gatedrnn.lab.ablations import clipping, clipping_csv, plot_clipping
-    from gatedrnn.lab.plots import write_text_atomic
 
     runs = clipping(cell=args.cell, length=args.length, hidden=args.hidden, batch=args.batch, lr=args.lr,
                     clip=args.clip, steps=args.steps, seed=args.seed)
@@ -106,9 +106,9 @@ def run_clip(args):
 
 
 def run_tbptt(args):
+    from gatedrnn.atomic import write_text_atomic
     from gatedrnn.data.corpus import load_corpus
     from gatedrnn.lab.ablations import plot_tbptt, tbptt, tbptt_csv, tbptt_table
-    from gatedrnn.lab.plots import write_text_atomic
 
     corpus = load_corpus(args.corpus, data_dir=args.data_dir, progress=False)
     print(f"TBPTT ablation on {corpus}: {args.cell.upper()} LM (embedding 100, hidden {args.hidden}), SGD lr 20, "

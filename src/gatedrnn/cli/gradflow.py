@@ -29,8 +29,8 @@ def register(sub):
 
 
 def run(args):
+    from gatedrnn.atomic import write_text_atomic
     from gatedrnn.lab.gradflow import compare, plot, summary, to_csv
-    from gatedrnn.lab.plots import write_text_atomic
 
     cells = list(dict.fromkeys(args.cell))
     runs = compare(cells, forget_biases=args.forget_bias, weight_scales=args.weight_scale, steps=args.steps,

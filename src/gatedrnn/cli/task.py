@@ -64,7 +64,7 @@ def describe(r) -> str:
 
 
 def run(args):
-    from gatedrnn.lab.plots import write_text_atomic
+    from gatedrnn.atomic import write_text_atomic
     from gatedrnn.lab.tasks import curve_csv, plot_curves, train
 
     results = []

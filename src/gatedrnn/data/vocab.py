@@ -7,11 +7,11 @@ Ids follow the order in which tokens first appear in the text the vocabulary was
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy
+
+from gatedrnn.atomic import write_text_atomic
 
 LEVELS = ("word", "char")
 FORMAT = "gatedrnn-vocab"
@@ -91,17 +91,7 @@ class Vocab:
 
     def save(self, path) -> Path:
         """Write the vocabulary as JSON, atomically (temporary file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_text_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False))
 
     @classmethod
     def load(cls, path) -> "Vocab":

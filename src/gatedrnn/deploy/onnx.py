@@ -26,11 +26,11 @@ Gate orders differ and are converted here (ONNX operator specification, opset 14
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy
+
+from gatedrnn.atomic import write_bytes_atomic
 
 OPSET = 17
 IR_VERSION = 8   # what onnxruntime >= 1.13 reads; opset 17 needs IR >= 8
@@ -153,18 +153,7 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
 def export_onnx(model, path, *, with_state: bool = False) -> Path:
     """Write ``model`` as ONNX to ``path`` (temporary file, then rename); returns the path."""
     proto = build_onnx(model, with_state=with_state)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_bytes_atomic(path, proto.SerializeToString())
 
 
 def run_onnx(path_or_proto, x, state=None) -> list:

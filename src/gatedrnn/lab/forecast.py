@@ -363,7 +363,7 @@ def run(cfg: ForecastConfig, echo=print) -> ForecastResult:
     echo(format_table(result))
     if cfg.out:
         out = Path(cfg.out)
-        from gatedrnn.lab.plots import write_text_atomic
+        from gatedrnn.atomic import write_text_atomic
         from gatedrnn.train.checkpoint import save_checkpoint
 
         meta = {"series": {"kind": "forecaster", "dataset": cfg.dataset, "name": series.name, "window": window,

@@ -7,7 +7,8 @@ registry to leak into), and are written through a temporary file and a rename.
 from __future__ import annotations
 
 import os
-import uuid
+
+from gatedrnn.atomic import atomic_file
 
 MISSING_NOTE = "note: matplotlib is not installed, so no plot is written (pip install 'gatedrnn[plot]')"
 
@@ -26,38 +27,8 @@ def new_figure(figsize, echo=print):
     return fig
 
 
-def _temp_name(path: str) -> str:
-    d, base = os.path.split(os.path.abspath(path))
-    return os.path.join(d, f".{base}.{uuid.uuid4().hex[:8]}.tmp")
-
-
 def save_figure(fig, path, dpi: int = 80) -> str:
     """Write ``fig`` to ``path`` as a PNG (temporary file, then rename); return the path."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = _temp_name(path)
-    try:
+    with atomic_file(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_text_atomic(path, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file and a rename (nothing half-written); return the path."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = _temp_name(path)
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
+    return os.fspath(path)

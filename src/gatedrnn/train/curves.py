@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-from pathlib import Path
+
+from gatedrnn.atomic import atomic_file
 
 
 def plot_curves(history: list[dict], path, *, perplexity: bool = True) -> bool:
@@ -43,14 +42,6 @@ def plot_curves(history: list[dict], path, *, perplexity: bool = True) -> bool:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_file(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return True

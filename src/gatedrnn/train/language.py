@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy
 
+from gatedrnn.atomic import write_text_atomic
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.corpus import EOS, load_corpus
 from gatedrnn.data.vocab import Vocab
@@ -31,9 +32,7 @@ RESUMABLE = ("epochs", "max_steps", "log_every", "checkpoint_every")
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=1))
 
 
 def resume_config(out_dir, overrides: dict) -> TrainConfig:
