@@ -112,11 +112,11 @@ def test_help(cmd, capsys):
 
 @pytest.mark.slow
 def test_ptb_small_preset_200_steps(data_dir, tmp_path, capsys):
-    """200 steps of the small preset (the book's Rnnlm) on Penn Treebank: validation perplexity from 10,000 to
-    427 (seed 0; other initial draws gave 404-424). The issue asked for < 400, which this recipe does not reach
-    in 200 steps (a public run of the book's own code shows a training perplexity of ~500 at iteration 200);
-    the bound below leaves room for BLAS differences. ~17 s with one BLAS thread: threadpoolctl, when installed,
-    keeps a multi-threaded OpenBLAS from spinning against other jobs on a busy 2-core machine (65 s there)."""
+    """200 steps of the small preset (the book's Rnnlm) on Penn Treebank: validation perplexity from 10,000 (~690
+    with the unigram output bias) to below 400, as the issue asks. Measured 369 (seed 0; 372 and 389 with seeds 1
+    and 2); with the book's input-weight scale (``--input-gain 1``) it was 427, which is why the small preset
+    doubles it (presets.py). ~17 s with one BLAS thread: threadpoolctl, when installed, keeps a multi-threaded
+    OpenBLAS from spinning against other jobs on a busy 2-core machine (65 s there)."""
     out = tmp_path / "ptb"
     try:
         from threadpoolctl import threadpool_limits
@@ -128,4 +128,4 @@ def test_ptb_small_preset_200_steps(data_dir, tmp_path, capsys):
                      "--out", str(out), "--no-progress"]) == 0
     stop = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][-1]
     assert stop["event"] == "stop" and stop["step"] == 200
-    assert stop["val_ppl"] < 450, stop
+    assert stop["val_ppl"] < 400, stop

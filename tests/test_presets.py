@@ -51,3 +51,15 @@ def test_book_init_draws_the_books_scales():
     assert all((a == b).all() for a, b in zip(m.params, again.params))  # seeded
     with pytest.raises(ValueError, match="init: expected one of"):
         make_config("small", init="xavier")
+
+
+def test_input_gain_scales_only_the_first_layers_input_weights():
+    assert make_config("small").input_gain == 2.0 and make_config("medium").input_gain == 1.0
+    base = build_language_model(make_config("small", input_gain=1.0, num_layers=2), 1000, train_ids=[0, 1])
+    gained = build_language_model(make_config("small", num_layers=2), 1000, train_ids=[0, 1])
+    np.testing.assert_array_equal(gained.rnn.layers[0].Wx, 2 * base.rnn.layers[0].Wx)
+    np.testing.assert_array_equal(gained.rnn.layers[1].Wx, base.rnn.layers[1].Wx)
+    assert abs(float(gained.rnn.layers[0].Wx.std()) - 0.2) < 1e-2  # N(0, 4 / fan_in), fan_in = 100
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="input_gain: expected a positive number"):
+            make_config("small", input_gain=bad)

@@ -30,6 +30,8 @@ def register(sub):
     g.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None,
                    help="share the embedding and output matrices (needs embed size = hidden size)")
     g.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias [1.0]")
+    g.add_argument("--input-gain", type=float, default=None,
+                   help="multiply the first layer's input weights by this at the start [small: 2, else 1]")
     g.add_argument("--init", choices=["default", "book"], default=None,
                    help="weights: default = LanguageModel's (uniform), book = the book's Rnnlm (normal, scaled by fan-in)")
     g.add_argument("--output-bias", choices=["zero", "unigram"], default=None,
@@ -57,9 +59,10 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-FIELDS = ("corpus", "level", "cell", "embed_size", "hidden_size", "num_layers", "dropout", "tie_weights", "forget_bias",
-          "init", "output_bias", "dtype", "optimizer", "lr", "clip", "schedule", "epochs", "max_steps", "batch_size", "time_size",
-          "eval_batch_size", "seed", "log_every", "checkpoint_every")
+FIELDS = ("corpus", "level", "cell", "embed_size", "hidden_size", "num_layers", "dropout", "tie_weights",
+          "forget_bias", "input_gain", "init", "output_bias", "dtype", "optimizer", "lr", "clip", "schedule",
+          "epochs", "max_steps", "batch_size", "time_size", "eval_batch_size", "seed", "log_every",
+          "checkpoint_every")
 
 
 def run(args):
