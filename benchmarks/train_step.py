@@ -21,7 +21,7 @@ time is reported as a multiple of it.
 ``--memory`` measures the peak resident memory of building the model and optimizer and running three steps,
 above the process's memory before the model was built (libraries imported), each library in a fresh process.
 ``stream`` times inference one step at a time (batch 1, 1xLSTM 128, input 16) with
-``gatedrnn.deploy.stream.Stream`` against ``torch.nn.LSTM`` called on one step with its state and against
+``gatedrnn.deploy.Stream`` against ``torch.nn.LSTM`` called on one step with its state and against
 ``torch.nn.LSTMCell``, in microseconds per step.
 """
 
@@ -236,11 +236,11 @@ class OursStream:
         from gatedrnn.layers import LSTM
         self.lstm = LSTM(D, H, 1, seed=seed)
         try:
-            from gatedrnn.deploy.stream import Stream
+            from gatedrnn.models.stream import Stream
         except ImportError:
             Stream = None
         self.stream = Stream(self.lstm) if Stream is not None else None
-        self.kind = "gatedrnn.deploy.stream.Stream" if self.stream is not None else "LSTM.forward with state"
+        self.kind = "gatedrnn.deploy.Stream" if self.stream is not None else "LSTM.forward with state"
         self.state = None
 
     def __call__(self, xs):

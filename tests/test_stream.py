@@ -1,4 +1,4 @@
-"""deploy/stream.py: one step at a time equals the batch forward pass, in constant memory."""
+"""models/stream.py: one step at a time equals the batch forward pass, in constant memory."""
 
 import gc
 import tracemalloc
@@ -6,10 +6,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import gatedrnn.deploy.stream as stream_module
+import gatedrnn.models.stream as stream_module
 from gatedrnn import GRU, LSTM, RNN
 from gatedrnn.data.series import SeriesScaler
-from gatedrnn.deploy.stream import SeriesStream, Stream
+from gatedrnn.deploy import SeriesStream, Stream
 from gatedrnn.models import LanguageModel, SequenceRegressor
 
 
@@ -85,7 +85,7 @@ def test_float64_model_streams_in_float64(rng):
 
 
 def _traced_bytes(s, x, steps):
-    """-> (bytes still held after the loop that were allocated in deploy/stream.py, peak growth of the process).
+    """-> (bytes still held after the loop that were allocated in models/stream.py, peak growth of the process).
 
     Only the stream module's own allocations count as kept, so that other threads of the test process
     (thread pools, progress bars) cannot make the test flaky.

@@ -47,7 +47,7 @@ def _numbers(lines):
 
 def run(args, stdin=None, stdout=None):
     from gatedrnn.data.series import SeriesScaler
-    from gatedrnn.deploy.stream import SeriesStream, Stream
+    from gatedrnn.deploy import SeriesStream, Stream
     from gatedrnn.models import LanguageModel
     from gatedrnn.train.checkpoint import load_checkpoint
 

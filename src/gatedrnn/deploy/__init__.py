@@ -1,5 +1,7 @@
-"""Deployment: streaming inference one step at a time (stream.py) and ONNX export (onnx.py, needs the onnx extra)."""
+"""Deployment: streaming inference one step at a time (``Stream``, ``SeriesStream``) and ONNX export (onnx.py,
+needs the onnx extra)."""
 
-from gatedrnn.deploy.stream import SeriesStream, Stream
+from gatedrnn.forecast.stream import SeriesStream
+from gatedrnn.models.stream import Stream
 
 __all__ = ["SeriesStream", "Stream"]

@@ -68,7 +68,7 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
     from onnx import TensorProto, helper, numpy_helper
 
     from gatedrnn.backend import to_numpy
-    from gatedrnn.deploy.stream import model_parts
+    from gatedrnn.models.stream import model_parts
 
     embed, rnn, head = model_parts(model)
     cell = _cell_of(rnn)

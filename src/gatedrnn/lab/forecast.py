@@ -216,7 +216,7 @@ def arima_forecast(choice: ArimaChoice, history: numpy.ndarray, h: int) -> numpy
 # -- the recurrent forecaster ----------------------------------------------------------------------------
 def model_forecast(model, scaler: SeriesScaler, history: numpy.ndarray, h: int, window: int, stream=None) -> numpy.ndarray:
     """Read the last ``window`` steps of ``history`` from the zero state, then forecast ``h`` steps recursively."""
-    from gatedrnn.deploy.stream import Stream
+    from gatedrnn.models.stream import Stream
 
     stream = stream or Stream(model)
     stream.reset()
@@ -336,7 +336,7 @@ def run(cfg: ForecastConfig, echo=print) -> ForecastResult:
         def by_origin(fn):
             return numpy.concatenate([fn(values[:o], min(horizon, len(values) - o)) for o in origins])
 
-        from gatedrnn.deploy.stream import Stream
+        from gatedrnn.models.stream import Stream
 
         stream = Stream(model)
         forecasts = {model_name: by_origin(lambda hist, h: model_forecast(model, scaler, hist, h, window, stream))}

@@ -111,3 +111,15 @@ def load_checkpoint(path):
     """-> (model, meta, extra arrays). The model is in eval mode."""
     meta, weights, extra = read_checkpoint(path)
     return build_model(meta, weights).eval(), meta, extra
+
+
+def resolve_checkpoint(path) -> Path:
+    """The checkpoint a path names, for every command that reads one: the folder itself when it holds
+    ``meta.json``, else inside a run folder its ``best/`` (lowest validation loss), ``model/`` (a forecaster's)
+    or ``last/``, in that order."""
+    path = Path(path)
+    for cand in (path, path / "best", path / "model", path / "last"):
+        if (cand / "meta.json").is_file():
+            return cand
+    raise FileNotFoundError(f"checkpoint {path}: expected a checkpoint folder (meta.json, model.npz) or a run folder "
+                            f"holding best/, model/ or last/, got {'no such path' if not path.exists() else 'none of them'}")

@@ -26,14 +26,9 @@ How a step stays cheap (batch 1 is all call overhead, so the number of NumPy cal
 
 The stream copies the weights when it is built (``refresh()`` copies them again after more training) and
 runs in evaluation mode: dropout is off. Values are not checked per step (NaN in, NaN out); shapes are.
-
-``SeriesStream`` wraps a forecaster checkpoint's model and ``SeriesScaler``: raw values in, the forecast of
-the next value in the series' units out.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy
 
@@ -42,12 +37,12 @@ from gatedrnn.layers.gru import GRULayer
 from gatedrnn.layers.lstm import LSTMLayer
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.layers.rnn import RNNLayer
+from gatedrnn.models.language_model import LanguageModel
+from gatedrnn.models.regressor import SequenceRegressor
 
 
 def model_parts(model):
     """-> (embedding or None, recurrent stack, head Linear or None)."""
-    from gatedrnn.models import LanguageModel, SequenceRegressor  # models sit below deploy
-
     if isinstance(model, SequenceRegressor):
         return None, model.rnn, model.head
     if isinstance(model, LanguageModel):
@@ -227,39 +222,3 @@ class Stream:
         for t in range(n):
             out[t] = self.step(xs[t])
         return out
-
-
-class SeriesStream:
-    """Raw values of a series in, the forecast of the next value (in the series' units) out.
-
-    Built from a forecaster (a ``SequenceRegressor`` with 2 inputs, 1 output, trained by ``gatedrnn forecast``)
-    and its ``SeriesScaler``. The first value only primes the change input, so its forecast is NaN. Holds the
-    recurrent state and the previous value: memory constant in the length of the stream.
-    """
-
-    def __init__(self, model, scaler):
-        self.stream = Stream(model)
-        if self.stream.input_size != 2 or self.stream.output_size != 1:
-            raise ValueError(f"SeriesStream: expected a forecaster with 2 inputs and 1 output, got "
-                             f"{self.stream.input_size} and {self.stream.output_size}")
-        self.scaler = scaler
-        self._row = numpy.empty(2, dtype=numpy.float64)
-        self.last = None
-
-    def reset(self) -> None:
-        self.stream.reset()
-        self.last = None
-
-    def step(self, value: float) -> float:
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"SeriesStream.step: expected a finite number, got {value!r}")
-        if self.last is None:
-            self.last = value
-            return math.nan
-        sc = self.scaler
-        self._row[0] = (value - sc.mean) / sc.std
-        self._row[1] = (value - self.last - sc.dmean) / sc.dstd
-        y = float(self.stream.step(self._row)[0])
-        self.last = value
-        return float(sc.next_value(value, y))

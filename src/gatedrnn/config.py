@@ -1,0 +1,189 @@
+"""One config dialect for every run: a dataclass whose fields carry their help, their check and their choices.
+
+A config is a ``Config`` dataclass whose fields are made with ``option``::
+
+    @dataclass
+    class MyConfig(Config):
+        hidden_size: int = option(16, "hidden units per layer", check=check_int)
+        cell: str = option("lstm", "recurrent cell", choices=lambda: sorted(CELLS))
+
+From that one declaration come ``validate()`` (every check, one ``UserError`` line each), ``to_dict``/``from_dict``
+(unknown keys refused), ``describe()`` (the aligned listing printed at the start of a run) and, through
+``add_config_flags``, the command-line flags (``--hidden-size``), each with its help text and its default. A
+config file (``load_config_file``: JSON, or TOML) holds the same names; flags override it. Nothing here knows
+any particular config: the applications declare theirs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from gatedrnn.errors import MissingDependency, UserError, check_choice
+
+
+def option(default, help: str, *, check=None, choices=None, group: str | None = None, flag: bool = True):
+    """A config field: ``default``, its ``help`` text, an optional ``check(name, value)`` (one of the helpers of
+    ``gatedrnn.errors``), ``choices`` (a sequence, or a no-argument callable returning one), the flag ``group``
+    it is listed under, and whether it gets a command-line flag at all."""
+    meta = {"help": help, "check": check, "choices": choices, "group": group, "flag": flag}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def choices_of(f: dataclasses.Field):
+    c = f.metadata.get("choices")
+    return c() if callable(c) else c
+
+
+@dataclass
+class Config:
+    """Base class of every run configuration (see the module docstring)."""
+
+    def validate(self):
+        """Run every field's check and choice; subclasses add cross-field checks after ``super().validate()``."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            options = choices_of(f)
+            if options is not None:
+                for v in (value if isinstance(value, list) else [value]):
+                    if not (v is None and _optional(type(self), f.name)):
+                        check_choice(f.name, v, options)
+            check = f.metadata.get("check")
+            if check is not None:
+                check(f.name, value)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Build and validate; keys that are not fields are refused with the list of the known ones."""
+        if not isinstance(d, dict):
+            raise UserError(f"{cls.__name__}: expected a mapping of field names to values, got {type(d).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(names))
+        if unknown:
+            raise UserError(f"{cls.__name__}: expected keys among {names}, got unknown {unknown}")
+        return cls(**d).validate()
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (``None`` values ignored), validated."""
+        return type(self).from_dict({**self.to_dict(), **{k: v for k, v in changes.items() if v is not None}})
+
+    def describe(self) -> str:
+        """The config as aligned ``name = value`` lines, for the top of a run's log."""
+        width = max(len(f.name) for f in fields(self))
+        return "\n".join(f"  {f.name:<{width}} = {getattr(self, f.name)!r}" for f in fields(self))
+
+
+# -- files ----------------------------------------------------------------------------------------------
+def load_config_file(path) -> dict:
+    """The mapping in a JSON (``.json``) or TOML (``.toml``) file; a one-line ``UserError`` when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--config {path}: expected a JSON or TOML file, got {'no such file' if not path.exists() else 'a folder'}")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".toml":
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            try:
+                import tomli as tomllib
+            except ImportError:
+                raise MissingDependency("reading a TOML config on Python 3.10 needs tomli: pip install tomli") from None
+        try:
+            d = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"--config {path}: expected TOML, got a syntax error ({exc})") from None
+    else:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"--config {path}: expected JSON (or a .toml file), got a syntax error ({exc})") from None
+    if not isinstance(d, dict):
+        raise UserError(f"--config {path}: expected a mapping of field names to values, got {type(d).__name__}")
+    return d
+
+
+# -- command-line flags ---------------------------------------------------------------------------------
+NONE = "none"          # what a flag of an optional field takes to mean None
+_GIVEN_NONE = object()  # what its parser returns, to tell "set to None" from "not given"
+
+
+def _optional(cls, name) -> bool:
+    return _unwrap(typing.get_type_hints(cls)[name])[1]
+
+
+def _unwrap(tp):
+    """-> (base type, optional?, is a list?) of a field annotation such as ``int | None`` or ``list[str]``."""
+    optional = False
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(tp))
+        tp = args[0]
+    if typing.get_origin(tp) is list:
+        return typing.get_args(tp)[0], optional, True
+    return tp, optional, False
+
+
+def _parser_for(base, optional: bool, name: str):
+    def parse(text: str):
+        if optional and text.lower() == NONE:
+            return _GIVEN_NONE
+        try:
+            return base(text)
+        except ValueError:
+            kind = {int: "an integer", float: "a number"}.get(base, base.__name__)
+            raise argparse.ArgumentTypeError(f"expected {kind}{' or none' if optional else ''}, got {text!r}") from None
+    parse.__name__ = base.__name__
+    return parse
+
+
+def add_config_flags(parser, cls, *, skip=(), shown: dict | None = None) -> None:
+    """Add a ``--field-name`` flag for every field of ``cls`` (but those in ``skip`` or declared ``flag=False``),
+    in argument groups by the fields' ``group``. Every flag defaults to ``None`` (= not given: the config file
+    or the preset decides); the help ends with the default, or with ``shown[name]`` when given (presets)."""
+    hints = typing.get_type_hints(cls)
+    groups: dict = {}
+    defaults = cls()
+    for f in fields(cls):
+        if f.name in skip or not f.metadata.get("flag", True):
+            continue
+        base, optional, many = _unwrap(hints[f.name])
+        group = f.metadata.get("group")
+        target = parser if group is None else groups.setdefault(group, parser.add_argument_group(group))
+        default = (shown or {}).get(f.name, repr(getattr(defaults, f.name)))
+        text = f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%")
+        kw = {"dest": f.name, "default": None, "help": text}
+        options = choices_of(f)
+        if base is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        else:
+            kw["type"] = _parser_for(base, optional, f.name)
+            kw["metavar"] = "{" + ",".join(map(str, options)) + "}" if options else f.name.upper()
+            if many:
+                kw["nargs"] = "+"
+        target.add_argument("--" + f.name.replace("_", "-"), **kw)
+
+
+def given_flags(cls, args) -> dict:
+    """The fields of ``cls`` set on the command line (flags left at ``None`` are not given)."""
+    out = {}
+    for f in fields(cls):
+        if hasattr(args, f.name):
+            v = getattr(args, f.name)
+            if v is _GIVEN_NONE:
+                out[f.name] = None
+            elif isinstance(v, list):
+                out[f.name] = [None if x is _GIVEN_NONE else x for x in v]
+            elif v is not None:
+                out[f.name] = v
+    return out

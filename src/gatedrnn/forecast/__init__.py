@@ -1,0 +1,1 @@
+"""Forecasting: a recurrent forecaster trained on a series, its baselines, and streaming its checkpoints."""
