@@ -29,7 +29,7 @@ def main(argv=None):
     from gatedrnn.data.batching import TBPTTBatches
     from gatedrnn.data.corpus import load_corpus
     from gatedrnn.layers import SoftmaxCrossEntropy
-    from gatedrnn.models.presets import build_language_model, make_config
+    from gatedrnn.lm import build_language_model, make_config
     from gatedrnn.optim import make_optimizer
     from gatedrnn.train.trainer import Trainer, evaluate
 

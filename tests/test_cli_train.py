@@ -129,3 +129,83 @@ def test_ptb_small_preset_200_steps(data_dir, tmp_path, capsys):
     stop = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][-1]
     assert stop["event"] == "stop" and stop["step"] == 200
     assert stop["val_ppl"] < 400, stop
+    assert stop["val_ppl"] == pytest.approx(369.06, abs=0.05), stop   # the README's figure, to four digits
+
+
+def test_config_json_reruns_the_run_bit_for_bit(toy, tmp_path, capsys):
+    """A run's config.json is the whole run: --config RUN/config.json --out OTHER ends with identical weights."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert main(["train", "--corpus", str(toy), "--epochs", "1", "--max-steps", "40", "--dropout", "0.2",
+                 "--schedule", "step", "--step-start", "1", "--out", str(first), *TINY]) == 0
+    cfg = json.loads((first / "config.json").read_text())
+    assert cfg["max_steps"] == 40 and cfg["dropout"] == 0.2 and cfg["step_start"] == 1
+    assert main(["train", "--config", str(first / "config.json"), "--out", str(again), "--no-progress"]) == 0
+    a, _, _ = load_checkpoint(first / "last")
+    b, _, _ = load_checkpoint(again / "last")
+    assert a.state_dict().keys() == b.state_dict().keys()
+    for k, v in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[k], v, err_msg=k)
+
+
+def test_toml_config_with_flags_overriding_it(toy, tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'corpus = "{toy}"\nlevel = "char"\nhidden_size = 12\nembed_size = 8\nepochs = 1\nmax_steps = 3\n'
+                   'optimizer = "adam"\nlr = 0.01\nschedule = "cosine"\ncosine_warmup = 2\n')
+    out = tmp_path / "t"
+    assert main(["train", "--config", str(cfg), "--hidden-size", "10", "--out", str(out), "--no-progress"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["hidden_size"], saved["embed_size"], saved["schedule"], saved["cosine_warmup"]) == (10, 8, "cosine", 2)
+    assert saved["preset"] == "small" and saved["clip"] == 0.25          # the rest from the preset
+    assert "unknown ['hiden_size']" in _error(["train", "--config", str(_write(tmp_path / "bad.json", '{"hiden_size": 3}'))],
+                                               capsys)
+    assert "expected JSON" in _error(["train", "--config", str(_write(tmp_path / "bad2.json", "{nope"))], capsys)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_flags_come_from_the_config_with_help_and_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--hidden-size", "--num-layers", "--batch-size", "--step-start", "--step-size", "--step-factor",
+                 "--plateau-factor", "--plateau-patience", "--cosine-warmup", "--cosine-floor", "--patience",
+                 "--tie-weights", "--config"):
+        assert flag in text, flag
+    assert "(default: small 100, medium 650)" in text                     # preset values shown
+    for bad, msg in ((["--clip", "nan"], "clip: expected a finite number >= 0"),
+                     (["--hidden-size", "0"], "hidden_size: expected a positive integer"),
+                     (["--dropout", "1"], "dropout: expected a number in [0, 1)"),
+                     (["--cell", "lstmx"], "cell: expected one of")):
+        assert msg in _error(["train", *bad, "--out", "/nonexistent/never"], capsys)
+
+
+def test_a_bug_shows_its_traceback_and_a_user_error_one_line(toy, tmp_path, capsys, monkeypatch):
+    import gatedrnn.lm.run as run_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected failure below the CLI")
+
+    monkeypatch.setattr(run_module, "load_corpus", broken)
+    code = main(["train", "--corpus", str(toy), "--out", str(tmp_path / "x"), *TINY])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback (most recent call last)" in err and "injected failure below the CLI" in err
+    assert "this is a bug in gatedrnn" in err.splitlines()[-1]
+    monkeypatch.undo()
+    err = _error(["train", "--corpus", str(toy), "--epochs", "0", "--out", str(tmp_path / "y"), *TINY], capsys)
+    assert "epochs: expected a positive integer, got 0" in err
+
+
+def test_early_stopping_from_the_command_line(toy, tmp_path, capsys):
+    """With --min-delta 100 (nats) no epoch after the first counts as better: --patience 1 stops after epoch 2,
+    and the test perplexity is that of best/ (epoch 1)."""
+    out = tmp_path / "es"
+    assert main(["train", "--corpus", str(toy), "--epochs", "6", "--patience", "1", "--min-delta", "100",
+                 "--out", str(out), *TINY]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["stopped"] == "early_stopping" and res["epochs"] == 2 and res["checkpoint"].endswith("best")
+    import csv
+    rows = list(csv.DictReader(open(out / "epochs.csv")))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, res["epochs"] + 1)) and "val_ppl" in rows[0]

@@ -76,3 +76,39 @@ def test_constructor_errors():
         g.GRU(3, 4, dtype=np.int32)
     with pytest.raises(ValueError, match="expected 0 <= p < 1, got 1.0"):
         g.Dropout(1.0)
+
+
+def test_input_checks_raise_user_errors_a_bug_does_not():
+    from gatedrnn.errors import UserError
+
+    for bad in (lambda: g.LSTM(3, 0), lambda: g.Dropout(1.0), lambda: g.Embedding(10, 4).forward(np.zeros((2, 3)))):
+        with pytest.raises(UserError):
+            bad()
+    assert issubclass(UserError, ValueError)
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda e: e.check_int("epochs", 0), "epochs: expected a positive integer, got 0"),
+    (lambda e: e.check_int("epochs", True), "epochs: expected a positive integer, got True"),
+    (lambda e: e.check_int("epochs", 2.0), "epochs: expected a positive integer, got 2.0"),
+    (lambda e: e.check_int("pos", -1, 0), "pos: expected an integer >= 0, got -1"),
+    (lambda e: e.check_positive("lr", float("nan")), "lr: expected a finite positive number, got nan"),
+    (lambda e: e.check_positive("clip", -1, zero_ok=True), "clip: expected a finite number >= 0, got -1"),
+    (lambda e: e.check_probability("dropout", 1.0), "dropout: expected a number in [0, 1), got 1.0"),
+    (lambda e: e.check_choice("cell", "lstmx", ["lstm", "gru"]), "cell: expected one of 'lstm', 'gru', got 'lstmx'"),
+])
+def test_check_helpers(call, msg):
+    import gatedrnn.errors as e
+
+    with pytest.raises(e.UserError) as exc:
+        call(e)
+    assert str(exc.value) == msg
+
+
+def test_check_helpers_pass_good_values_through():
+    import gatedrnn.errors as e
+
+    assert e.check_int("n", 3) == 3 and e.check_int("n", None, none_ok=True) is None
+    assert e.check_positive("x", 0.0, zero_ok=True) == 0.0 and e.check_probability("p", 0.5) == 0.5
+    with pytest.raises(e.MissingDependency, match=r'pip install -e "\.\[nothing\]"'):
+        e.require("a_module_that_does_not_exist", "this feature", "nothing")

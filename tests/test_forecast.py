@@ -1,14 +1,18 @@
-"""lab/forecast.py: baselines, the ARIMA order rule, the recursive forecast and the whole experiment on a small series."""
+"""gatedrnn.forecast: baselines, the ARIMA order rule, the recursive forecast, the whole experiment on a small series,
+its config (flags, --config) and a re-run from the config.json it writes."""
 
 import json
 
 import numpy as np
 import pytest
 
+from gatedrnn.cli import main
 from gatedrnn.data.series import SeriesScaler
-from gatedrnn.lab.forecast import (
+from gatedrnn.errors import UserError
+from gatedrnn.forecast import (
     ForecastConfig,
     mae,
+    make_config,
     model_forecast,
     naive_forecast,
     rmse,
@@ -51,10 +55,10 @@ def write_series(tmp_path, n=160, name="wave.csv"):
 
 def test_experiment_on_a_csv_beats_naive_and_saves_everything(tmp_path):
     p = write_series(tmp_path)
-    cfg = ForecastConfig(dataset=str(p), column="value", period=12, hidden=8, window=24, holdout=24, horizon=12,
-                         steps=150, arima=False, plot=False, out=str(tmp_path / "run"))
+    cfg = ForecastConfig(dataset=str(p), column="value", period=12, hidden_size=8, window=24, holdout=24, horizon=12,
+                         max_steps=150, arima=False, plot=False)
     lines = []
-    r = run(cfg, echo=lines.append)
+    r = run(cfg, out=tmp_path / "run", echo=lines.append)
     assert r.n_train == 136 and r.n_test == 24 and r.origins == [136, 148]
     assert [row["method"] for row in r.rows] == ["LSTM (8 units)", "naive (last value)", "seasonal naive (period 12)"]
     assert r.rows[0]["rmse"] < r.row("naive")["rmse"]
@@ -64,22 +68,48 @@ def test_experiment_on_a_csv_beats_naive_and_saves_everything(tmp_path):
     assert set(meta["series"]["scaler"]) == {"mean", "std", "dmean", "dstd"}
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert len(saved["forecasts"]["LSTM (8 units)"]) == 24
+    assert saved["config"]["hidden_size"] == 8 and meta["training"] == cfg.to_dict()
+    # the run's config.json re-runs it: `gatedrnn forecast --config RUN/config.json --out OTHER`, identical weights
+    assert json.loads((tmp_path / "run" / "config.json").read_text()) == cfg.to_dict()
+    assert main(["forecast", "--config", str(tmp_path / "run" / "config.json"), "--out", str(tmp_path / "again")]) == 0
+    first, second = (np.load(tmp_path / d / "model" / "model.npz") for d in ("run", "again"))
+    assert sorted(first.files) == sorted(second.files)
+    assert all(np.array_equal(first[k], second[k]) for k in first.files)
+    again = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert again["rows"] == saved["rows"] and again["config"] == saved["config"]
+
+
+def test_config_file_then_flags_and_a_missing_dataset(tmp_path, capsys):
+    toml = tmp_path / "f.toml"
+    toml.write_text('dataset = "sunspots"\nhidden_size = 8\nclip = 0\narima = false\n')
+    cfg = make_config(toml, {"hidden_size": 12, "cell": "gru"})
+    assert (cfg.dataset, cfg.hidden_size, cfg.cell, cfg.clip, cfg.arima, cfg.max_steps) == ("sunspots", 12, "gru", 0, False, 800)
+    (tmp_path / "bad.json").write_text('{"dataset": "sunspots", "hidden": 8}')
+    with pytest.raises(UserError, match="expected keys among"):
+        make_config(tmp_path / "bad.json")
+    assert main(["forecast", "--no-arima"]) == 2
+    err = capsys.readouterr().err
+    assert "dataset: expected sunspots, co2 or a CSV file" in err and err.count("\n") == 1
 
 
 def test_too_short_a_series_and_bad_settings(tmp_path):
     p = write_series(tmp_path, n=40)
     msg = r"too short, expected at least 62 values \(32 to train on with window 30, \+ 30 held out\), got 40"
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises(UserError, match=msg):
         run(ForecastConfig(dataset=str(p), column="value", window=30, holdout=30, arima=False), echo=lambda s: None)
-    with pytest.raises(ValueError, match="horizon: expected at most the held-out length 8, got 9"):
+    with pytest.raises(UserError, match="horizon: expected at most the held-out length 8, got 9"):
         run(ForecastConfig(dataset=str(p), column="value", holdout=8, horizon=9, arima=False), echo=lambda s: None)
-    with pytest.raises(ValueError, match="cell: expected lstm, gru or rnn"):
-        ForecastConfig(dataset="x", cell="tcn").check()
+    with pytest.raises(UserError, match="cell: expected one of"):
+        ForecastConfig(dataset="x", cell="tcn").validate()
+    with pytest.raises(UserError, match="hidden_size: expected a positive integer, got 0"):
+        ForecastConfig(dataset="x", hidden_size=0).validate()
+    with pytest.raises(UserError, match="clip: expected a finite number >= 0"):
+        ForecastConfig(dataset="x", clip=-1.0).validate()
 
 
 def test_arima_rule_picks_d_by_the_adf_test_and_undoes_the_seasonal_difference(rng):
     pytest.importorskip("statsmodels", reason="the ARIMA baseline needs statsmodels (the forecast extra)")
-    from gatedrnn.lab.forecast import arima_forecast, fit_arima
+    from gatedrnn.forecast import arima_forecast, fit_arima
 
     ar = np.zeros(120)
     for t in range(1, 120):

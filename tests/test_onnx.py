@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from gatedrnn import LSTM
+from gatedrnn import CELLS, LSTM
 from gatedrnn.models import LanguageModel, SequenceRegressor
 
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx extra: pip install 'gatedrnn[onnx]'")
@@ -72,7 +72,27 @@ def test_export_writes_a_checked_file(tmp_path, rng):
 
 def test_missing_onnx_is_a_clear_message(monkeypatch):
     from gatedrnn.deploy import onnx as exporter
+    from gatedrnn.errors import MissingDependency
 
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ImportError, match=r"pip install 'gatedrnn\[onnx\]'"):
+    with pytest.raises(MissingDependency, match=r'pip install -e "\.\[onnx\]"'):
         exporter.build_onnx(LSTM(2, 3, seed=0))
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(MissingDependency, match=r'running an ONNX model needs onnxruntime.*pip install -e "\.\[onnx\]"'):
+        exporter.run_onnx("m.onnx", np.zeros((1, 1, 2), dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_operator_and_gate_order_come_from_the_cell_class(name):
+    from gatedrnn.deploy.onnx import build_onnx
+
+    stack = CELLS[name](2, 3, 1, seed=0)
+    cls = stack.layer_class
+    proto = build_onnx(stack)
+    (op,) = [n for n in proto.graph.node if n.op_type == cls.onnx_op]
+    attrs = {a.name: a.i for a in op.attribute}
+    assert attrs == {"hidden_size": 3, **cls.onnx_attrs}
+    assert sorted(cls.onnx_gate_order) == list(range(cls.gates))
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert props["gatedrnn.cell"] == name
+    assert [o.name for o in proto.graph.output] == ["output", "h_n"] + (["c_n"] if cls.has_cell else [])

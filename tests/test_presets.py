@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gatedrnn.models.presets import PRESETS, TrainConfig, build_language_model, make_config
+from gatedrnn.lm import PRESETS, LMConfig, build_language_model, make_config
 
 
 def test_small_is_the_books_rnnlm():
@@ -17,7 +17,7 @@ def test_small_is_the_books_rnnlm():
 def test_overrides_round_trip_and_describe():
     c = make_config("small", cell="gru", lr=None, epochs=2)
     assert c.cell == "gru" and c.lr == 20.0 and c.epochs == 2
-    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert LMConfig.from_dict(c.to_dict()) == c
     assert "cell             = 'gru'" in c.describe()
     model = build_language_model(c, 50, train_ids=[0, 1, 1, 1, 49])
     assert model.config["cell"] == "gru" and model.vocab_size == 50
@@ -38,7 +38,7 @@ def test_errors():
     with pytest.raises(ValueError, match="tie_weights"):
         make_config("small", tie_weights=True, embed_size=50)
     with pytest.raises(ValueError, match="unknown"):
-        TrainConfig.from_dict({"nope": 1})
+        LMConfig.from_dict({"nope": 1})
 
 
 def test_book_init_draws_the_books_scales():
@@ -61,5 +61,5 @@ def test_input_gain_scales_only_the_first_layers_input_weights():
     np.testing.assert_array_equal(gained.rnn.layers[1].Wx, base.rnn.layers[1].Wx)
     assert abs(float(gained.rnn.layers[0].Wx.std()) - 0.2) < 1e-2  # N(0, 4 / fan_in), fan_in = 100
     for bad in (0.0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match="input_gain: expected a positive number"):
+        with pytest.raises(ValueError, match="input_gain: expected a finite positive number"):
             make_config("small", input_gain=bad)

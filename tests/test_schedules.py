@@ -37,7 +37,14 @@ def test_step_decay():
     for e in range(1, 10):
         s.on_epoch_end(e, 0.0)
         lrs.append(opt.lr)
-    assert lrs[:6] == [1.0] * 6 and lrs[6] == pytest.approx(1 / 1.2) and lrs[8] == pytest.approx(1.2 ** -3)
+    assert lrs[:5] == [1.0] * 5 and lrs[5] == pytest.approx(1 / 1.2) and lrs[7] == pytest.approx(1.2 ** -3)  # epoch 7 decays
+    opt = _opt(1.0)
+    s = make_schedule("step", opt, step_size=2, gamma=0.5, start=2)
+    got = []
+    for e in range(1, 8):
+        s.on_epoch_end(e, 0.0)
+        got.append(opt.lr)   # the rate of epoch e + 1
+    assert got == [1.0, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125]
 
 
 def test_cosine_with_warmup():

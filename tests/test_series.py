@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from gatedrnn.data.series import SeriesScaler, load_series, make_windows, read_csv, split
+from gatedrnn.errors import UserError
 
 
 def write(tmp_path, text, name="s.csv"):
@@ -25,7 +26,7 @@ def test_sunspots_and_co2_ship_with_statsmodels():
 
 def test_csv_picks_the_only_numeric_column_or_the_named_one(tmp_path):
     p = write(tmp_path, "date,temp,hum\n2020-01-01,1.5,3\n2020-01-02,2.5,4\n2020-01-03,3.5,5\n")
-    with pytest.raises(ValueError, match=r"expected --column NAME to pick one of the columns \['date', 'temp', 'hum'\]"):
+    with pytest.raises(UserError, match=r"expected --column NAME to pick one of the columns \['date', 'temp', 'hum'\]"):
         read_csv(p)
     s = read_csv(p, "hum")
     assert s.values.tolist() == [3, 4, 5] and s.name == "s:hum" and s.period is None
@@ -45,25 +46,31 @@ def test_csv_picks_the_only_numeric_column_or_the_named_one(tmp_path):
     ("\n\n", None, r"got an empty file"),
 ])
 def test_bad_csv_is_one_clear_error(tmp_path, body, column, message):
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(UserError, match=message) as info:
         read_csv(write(tmp_path, body), column)
     assert "\n" not in str(info.value)
 
 
 def test_unknown_column_and_missing_file(tmp_path):
     p = write(tmp_path, "a,b\n1,2\n")
-    with pytest.raises(ValueError, match=r"expected --column to be one of \['a', 'b'\], got 'c'"):
+    with pytest.raises(UserError, match=r"expected --column to be one of \['a', 'b'\], got 'c'"):
         read_csv(p, "c")
     with pytest.raises(FileNotFoundError, match="expected sunspots, co2 or a CSV file"):
         load_series(str(tmp_path / "nope.csv"))
-    with pytest.raises(ValueError, match="only with a CSV file"):
+    with pytest.raises(UserError, match="only with a CSV file"):
         load_series("sunspots", column="x")
+    with pytest.raises(UserError, match="series period: expected an integer >= 2 or None, got 1"):
+        read_csv(p, "a", period=1)
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(b"v\n1\n\xe9\n")
+    with pytest.raises(UserError, match="expected UTF-8 text, got undecodable bytes"):
+        read_csv(bad)
 
 
 def test_split_refuses_a_series_too_short():
     train, test = split(np.arange(10.0), 3, min_train=5)
     assert train.tolist() == list(range(7)) and test.tolist() == [7, 8, 9]
-    with pytest.raises(ValueError, match=r"too short, expected at least 11 values \(8 to train on \+ 3 held out\), got 10"):
+    with pytest.raises(UserError, match=r"too short, expected at least 11 values \(8 to train on \+ 3 held out\), got 10"):
         split(np.arange(10.0), 3, min_train=8)
 
 
@@ -79,9 +86,9 @@ def test_scaler_is_fitted_on_the_training_part_and_inverts(rng):
     y64 = sc.targets(v, dtype=np.float64)
     assert sc.next_value(v[5], y64[5]) == pytest.approx(v[6])
     assert SeriesScaler.from_dict(sc.to_dict()).to_dict() == sc.to_dict()
-    with pytest.raises(ValueError, match="constant training part"):
+    with pytest.raises(UserError, match="constant training part"):
         SeriesScaler.fit(np.ones(10))
-    with pytest.raises(ValueError, match="expected keys mean, std, dmean, dstd"):
+    with pytest.raises(UserError, match="expected keys mean, std, dmean, dstd"):
         SeriesScaler.from_dict({"mean": 1})
 
 
@@ -94,7 +101,7 @@ def test_windows_shift_targets_by_one_step():
     multi = np.stack([inputs, -inputs], axis=1)                   # a multivariate series: features ride along
     X2, _ = make_windows(multi, inputs, 3)
     assert X2.shape == (7, 3, 2) and X2[1].tolist() == [[1, -1], [2, -2], [3, -3]]
-    with pytest.raises(ValueError, match="series too short"):
+    with pytest.raises(UserError, match="series too short"):
         make_windows(inputs, inputs, 10)
-    with pytest.raises(ValueError, match="as many targets as inputs"):
+    with pytest.raises(UserError, match="as many targets as inputs"):
         make_windows(inputs, inputs[:5], 3)

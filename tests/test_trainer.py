@@ -8,7 +8,8 @@ from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel, SequenceRegressor
 from gatedrnn.optim import SGD, Adam, Momentum, make_schedule
 from gatedrnn.train.checkpoint import load_checkpoint
-from gatedrnn.train.trainer import Trainer, TrainingDiverged, model_generators
+from gatedrnn.train.state import model_generators
+from gatedrnn.train.trainer import Trainer, TrainingDiverged
 
 V = 30
 

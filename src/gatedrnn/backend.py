@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 
+from gatedrnn.errors import UserError
+
 _NAME = os.environ.get("GATEDRNN_BACKEND", "numpy").strip().lower() or "numpy"
 if _NAME == "numpy":
     xp = numpy
@@ -39,7 +41,7 @@ def resolve_dtype(dtype) -> numpy.dtype:
     """Return ``dtype`` as a NumPy dtype, checking it is float32 or float64 (``None`` means the default)."""
     dt = numpy.dtype(DEFAULT_DTYPE if dtype is None else dtype)
     if dt not in [numpy.dtype(d) for d in FLOAT_DTYPES]:
-        raise ValueError(f"dtype: expected float32 or float64, got {dt}")
+        raise UserError(f"dtype: expected float32 or float64, got {dt}")
     return dt
 
 
@@ -87,9 +89,9 @@ def default_threads() -> int:
     try:
         n = int(env)
     except ValueError:
-        raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}") from None
+        raise UserError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}") from None
     if n < 1:
-        raise ValueError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}")
+        raise UserError(f"GATEDRNN_NUM_THREADS: expected a positive integer, got {env!r}")
     return n
 
 
@@ -105,7 +107,7 @@ class Workers:
     def __init__(self, threads: int | None = None):
         self.threads = default_threads() if threads is None else int(threads)
         if self.threads < 1:
-            raise ValueError(f"threads: expected a positive integer, got {threads!r}")
+            raise UserError(f"threads: expected a positive integer, got {threads!r}")
         self._pool = None
 
     def run(self, fn, n: int, *, item_size: int = 1, min_items: int = 1 << 18) -> None:

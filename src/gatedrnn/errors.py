@@ -2,7 +2,8 @@
 
 ``UserError`` (a ``ValueError``) is what every input check raises: a one-line message naming what was expected
 and what came. The command line prints it as one line and exits with status 2; any other exception is a bug and
-keeps its traceback. ``MissingDependency`` is the user error of an optional extra that is not installed.
+keeps its traceback. ``MissingDependency`` is the user error of an optional extra that is not installed. This
+module imports nothing of gatedrnn's.
 
 The check helpers below are the only way the package checks a scalar (positive integer, finite positive
 number, probability, choice, ...); the array checks serve the layers' ``forward`` inputs.
@@ -15,8 +16,6 @@ import math
 import numbers
 
 import numpy
-
-from gatedrnn.backend import xp
 
 
 class UserError(ValueError):
@@ -106,7 +105,9 @@ def check_shape(name: str, a, shape: tuple):
 
 
 def check_finite(name: str, a):
-    if not bool(xp.isfinite(a).all()):
+    # the array's own module (NumPy or CuPy): this module sits below backend.py and imports nothing of gatedrnn's
+    mod = numpy if isinstance(a, numpy.ndarray) else importlib.import_module(type(a).__module__.partition(".")[0])
+    if not bool(mod.isfinite(a).all()):
         raise UserError(f"{name}: expected finite values, got NaN or Inf")
 
 

@@ -1,8 +1,9 @@
 """The ``gatedrnn`` command. Every sub-command lives in a module of this package that defines
-``register(subparsers)``; each is a thin call into the rooms below (train, lab, deploy, ...).
+``register(subparsers)`` and only parses arguments and calls into the floors below (lm, forecast, lab, deploy).
 
-Errors a user can cause (bad arguments, missing files, bad data) print as one line, without a traceback,
-and exit with status 2.
+A user's mistake (a ``gatedrnn.errors.UserError``: bad arguments, bad data, a missing optional extra; or a file
+that cannot be read or written) prints as one line and exits with status 2. Anything else is a bug: it prints its
+traceback and one line asking to report it, and exits with status 1.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import traceback
 
+from gatedrnn.errors import UserError
 
-class CommandError(Exception):
-    """An error to show the user as one line (exit status 2)."""
+BUG_NOTE = "this is a bug in gatedrnn, not in your input; please report it with the traceback above"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,12 +44,16 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CommandError, ValueError, FileNotFoundError, OSError) as exc:
+    except (UserError, OSError) as exc:       # OSError: FileNotFoundError, PermissionError, a full disk ...
         print(f"gatedrnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"gatedrnn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(f"gatedrnn {args.command}: internal error: {BUG_NOTE}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

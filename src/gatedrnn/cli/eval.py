@@ -17,7 +17,7 @@ def register(sub):
 
 
 def run(args):
-    from gatedrnn.train.language import evaluate_checkpoint
+    from gatedrnn.lm import evaluate_checkpoint
 
     res = evaluate_checkpoint(args.checkpoint, args.split, data_dir=args.data_dir, batch_size=args.batch_size,
                               time_size=args.time_size)

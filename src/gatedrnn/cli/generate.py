@@ -19,7 +19,7 @@ def register(sub):
 
 
 def run(args):
-    from gatedrnn.train.language import generate_text
+    from gatedrnn.lm import generate_text
 
     print(generate_text(args.checkpoint, args.start, args.length, temperature=args.temperature, top_k=args.top_k,
                         seed=args.seed, allow_unk=args.allow_unk))

@@ -18,6 +18,8 @@ import math
 
 import numpy
 
+from gatedrnn.errors import UserError
+
 
 class TBPTTBatches:
     """Windows ``(x, t)`` of shape ``(batch_size, time_size)`` over ``batch_size`` parallel streams of ``ids``.
@@ -30,14 +32,14 @@ class TBPTTBatches:
     def __init__(self, ids, batch_size: int, time_size: int, *, drop_last: bool = False):
         ids = numpy.asarray(ids)
         if ids.ndim != 1 or not numpy.issubdtype(ids.dtype, numpy.integer):
-            raise ValueError(f"TBPTTBatches ids: expected a 1-d integer array, got shape {ids.shape} dtype {ids.dtype}")
+            raise UserError(f"TBPTTBatches ids: expected a 1-d integer array, got shape {ids.shape} dtype {ids.dtype}")
         for name, v in (("batch_size", batch_size), ("time_size", time_size)):
             if not isinstance(v, (int, numpy.integer)) or v < 1:
-                raise ValueError(f"TBPTTBatches {name}: expected a positive integer, got {v!r}")
+                raise UserError(f"TBPTTBatches {name}: expected a positive integer, got {v!r}")
         n = (len(ids) - 1) // batch_size
         if n < 1 or (drop_last and n < time_size):
             need = batch_size * (time_size if drop_last else 1) + 1
-            raise ValueError(f"TBPTTBatches: expected at least {need} tokens for batch_size {batch_size}"
+            raise UserError(f"TBPTTBatches: expected at least {need} tokens for batch_size {batch_size}"
                              f"{f' and time_size {time_size}' if drop_last else ''}, got {len(ids)}")
         self.batch_size, self.time_size, self.stream_len = int(batch_size), int(time_size), n
         self.x = ids[: n * batch_size].reshape(batch_size, n)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.data.vocab import Vocab
+from gatedrnn.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Corpus:
 
     def split(self, name: str) -> numpy.ndarray:
         if name not in SPLITS:
-            raise ValueError(f"split: expected one of {SPLITS}, got {name!r}")
+            raise UserError(f"split: expected one of {SPLITS}, got {name!r}")
         return getattr(self, name)
 
     def __repr__(self) -> str:
@@ -110,7 +111,7 @@ def sha256_of(path) -> str:
 def _check_digest(path: Path, src: Source) -> Path:
     got = sha256_of(path)
     if got != src.sha256:
-        raise ValueError(f"{path}: expected SHA-256 {src.sha256}, got {got} (a different or damaged file; "
+        raise UserError(f"{path}: expected SHA-256 {src.sha256}, got {got} (a different or damaged file; "
                          f"delete it to download a fresh copy from {src.url})")
     return path
 
@@ -138,7 +139,7 @@ def download(url: str, dest, sha256: str | None = None, *, progress: bool = True
                     h.update(chunk)
                     bar.update(len(chunk))
         if sha256 is not None and h.hexdigest() != sha256:
-            raise ValueError(f"download {url}: expected SHA-256 {sha256}, got {h.hexdigest()}")
+            raise UserError(f"download {url}: expected SHA-256 {sha256}, got {h.hexdigest()}")
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -149,7 +150,7 @@ def download(url: str, dest, sha256: str | None = None, *, progress: bool = True
 def locate(key: str, data_dir=None, *, allow_download: bool = True, progress: bool = True) -> Path:
     """The path of the known file ``key`` (see ``SOURCES``), downloading it into the cache if need be."""
     if key not in SOURCES:
-        raise ValueError(f"corpus file: expected one of {sorted(SOURCES)}, got {key!r}")
+        raise UserError(f"corpus file: expected one of {sorted(SOURCES)}, got {key!r}")
     src = SOURCES[key]
     dirs = search_dirs(data_dir)
     for d in dirs:
@@ -174,7 +175,7 @@ def _read(path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: expected UTF-8 text, got undecodable bytes ({exc.reason} at byte {exc.start})") from None
+        raise UserError(f"{path}: expected UTF-8 text, got undecodable bytes ({exc.reason} at byte {exc.start})") from None
 
 
 def tokenize(text: str, level: str) -> list[str]:
@@ -182,7 +183,7 @@ def tokenize(text: str, level: str) -> list[str]:
     if level == "char":
         return list(text)
     if level != "word":
-        raise ValueError(f"level: expected 'word' or 'char', got {level!r}")
+        raise UserError(f"level: expected 'word' or 'char', got {level!r}")
     out: list[str] = []
     for line in text.splitlines():
         words = line.split()
@@ -202,7 +203,7 @@ def _split_in_order(tokens: list, fractions=(0.9, 0.05, 0.05)):
 def _from_tokens(name, parts, level, spec) -> Corpus:
     train, valid, test = parts
     if len(train) < 2 or len(valid) < 2 or len(test) < 2:
-        raise ValueError(f"corpus {name}: expected at least 2 tokens in every split, got "
+        raise UserError(f"corpus {name}: expected at least 2 tokens in every split, got "
                          f"{len(train)}/{len(valid)}/{len(test)} (train/valid/test)")
     vocab = Vocab.build(train, level=level, unk=UNK)
     return Corpus(name, vocab, vocab.encode(train), vocab.encode(valid), vocab.encode(test), spec)
@@ -238,7 +239,7 @@ def load_corpus(corpus: str, level: str | None = None, data_dir=None, *, allow_d
     """``"ptb"`` (word level), ``"tinyshakespeare"`` (character level unless ``level`` says otherwise), or a path."""
     if corpus == "ptb":
         if level not in (None, "word"):
-            raise ValueError(f"ptb level: expected 'word' (the Mikolov split is word level), got {level!r}")
+            raise UserError(f"ptb level: expected 'word' (the Mikolov split is word level), got {level!r}")
         return load_ptb(data_dir, allow_download=allow_download, progress=progress)
     if corpus == "tinyshakespeare":
         path = locate("tinyshakespeare", data_dir, allow_download=allow_download, progress=progress)

@@ -11,7 +11,7 @@ with a time axis for plots, the season length where one applies and the default 
   (said in ``Series.note``); season 52 weeks; the last 104 weeks (2 years) are held out.
 * a CSV file — a header row (or none: then columns are named ``0``, ``1``, ...), one column picked with
   ``column``. Every row must hold a finite number there: an empty cell, a non-numeric cell or NaN/Inf is a
-  one-line ``ValueError`` naming the line. Missing values in a user's file are never filled silently.
+  one-line ``UserError`` naming the line. Missing values in a user's file are never filled silently.
 
 ``SeriesScaler`` is fitted on the training part only. The forecaster reads two standardised inputs per step,
 the level and the change from the previous step, and predicts the standardised *next change*; the scaler
@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy
+
+from gatedrnn.errors import UserError, check_int, require
 
 BUILTIN = ("sunspots", "co2")
 
@@ -55,12 +57,7 @@ class Series:
 
 
 def _statsmodels_datasets():
-    try:
-        from statsmodels import datasets
-    except ImportError:
-        raise ImportError("the sunspots and co2 series ship inside statsmodels, which is not installed: "
-                          "pip install 'gatedrnn[forecast]' (or pass a CSV file)") from None
-    return datasets
+    return require("statsmodels.datasets", "loading the sunspots and co2 series (or pass a CSV file)", "forecast")
 
 
 def load_sunspots() -> Series:
@@ -94,63 +91,81 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_csv(path, column: str | None = None, *, period: int | None = None, holdout: int | None = None) -> Series:
-    """One numeric column of a CSV file as a ``Series`` (see the module docstring for the rules)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"series: expected {', '.join(BUILTIN)} or a CSV file, got {str(path)!r} (no such file)")
+def _cell(row: list, i: int) -> str:
+    return row[i].strip() if i < len(row) else ""
+
+
+def _read_rows(path: Path) -> list[tuple[int, list]]:
+    """The rows of a CSV file with their line numbers, blank rows at the start and the end dropped."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             rows = [(reader.line_num, row) for row in reader]
     except UnicodeDecodeError as exc:
-        raise ValueError(f"CSV {path}: expected UTF-8 text, got undecodable bytes ({exc.reason})") from None
+        raise UserError(f"CSV {path}: expected UTF-8 text, got undecodable bytes ({exc.reason})") from None
     except csv.Error as exc:
-        raise ValueError(f"CSV {path}: not readable as CSV ({exc})") from None
+        raise UserError(f"CSV {path}: expected CSV text, got a malformed file ({exc})") from None
     while rows and not any(cell.strip() for cell in rows[-1][1]):   # blank lines at the end are not values
         rows.pop()
     while rows and not any(cell.strip() for cell in rows[0][1]):
         rows.pop(0)
     if not rows:
-        raise ValueError(f"CSV {path}: expected a header row and numeric rows, got an empty file")
+        raise UserError(f"CSV {path}: expected a header row and numeric rows, got an empty file")
+    return rows
+
+
+def _header(rows: list) -> tuple[list[str], list]:
+    """(column names, body rows): the first row is the header unless every cell of it is a number."""
     first = [cell.strip() for cell in rows[0][1]]
     if all(_is_number(c) for c in first):
-        names, body = [str(i) for i in range(len(first))], rows
-    else:
-        names, body = first, rows[1:]
-    if column is None:
-        if len(names) == 1:
-            col = 0
-        else:
-            def cell(r, i):
-                return r[i].strip() if i < len(r) else ""
+        return [str(i) for i in range(len(first))], rows
+    return first, rows[1:]
 
-            numeric = [i for i in range(len(names))   # numeric where not missing; missing cells are reported below
-                       if any(cell(r, i) for _, r in body) and all(_is_number(cell(r, i)) or not cell(r, i) for _, r in body)]
-            if len(numeric) != 1:
-                raise ValueError(f"CSV {path}: expected --column NAME to pick one of the columns {names}, got none")
-            col = numeric[0]
-    else:
+
+def _pick_column(path: Path, names: list[str], body: list, column: str | None) -> int:
+    """The index of ``column``, or of the only numeric column when none is named."""
+    if column is not None:
         if column not in names:
-            raise ValueError(f"CSV {path}: expected --column to be one of {names}, got {column!r}")
-        col = names.index(column)
-    name = names[col]
+            raise UserError(f"CSV {path}: expected --column to be one of {names}, got {column!r}")
+        return names.index(column)
+    if len(names) == 1:
+        return 0
+    numeric = [i for i in range(len(names))   # numeric where not missing; missing cells are reported later
+               if any(_cell(r, i) for _, r in body) and all(_is_number(_cell(r, i)) or not _cell(r, i) for _, r in body)]
+    if len(numeric) != 1:
+        raise UserError(f"CSV {path}: expected --column NAME to pick one of the columns {names}, got none")
+    return numeric[0]
+
+
+def _parse_column(path: Path, name: str, body: list, col: int) -> numpy.ndarray:
+    """Column ``col`` of every body row as float64; a missing, non-numeric or non-finite cell names its line."""
+    where = f"CSV {path} column {name!r}"
     values = numpy.empty(len(body), dtype=numpy.float64)
     for k, (line, row) in enumerate(body):
-        cell = row[col].strip() if col < len(row) else ""
+        cell = _cell(row, col)
         if cell == "":
-            raise ValueError(f"CSV {path} column {name!r}: expected a number on every row, got a missing value on line {line}")
-        try:
-            v = float(cell)
-        except ValueError:
-            raise ValueError(f"CSV {path} column {name!r}: expected a number on every row, got {cell[:40]!r} on line {line}") from None
+            raise UserError(f"{where}: expected a number on every row, got a missing value on line {line}")
+        if not _is_number(cell):
+            raise UserError(f"{where}: expected a number on every row, got {cell[:40]!r} on line {line}")
+        v = float(cell)
         if not math.isfinite(v):
-            raise ValueError(f"CSV {path} column {name!r}: expected a finite number on every row, got {cell!r} on line {line}")
+            raise UserError(f"{where}: expected a finite number on every row, got {cell!r} on line {line}")
         values[k] = v
     if values.size == 0:
-        raise ValueError(f"CSV {path}: expected numeric rows after the header, got none")
-    if period is not None and (not isinstance(period, int) or period < 2):
-        raise ValueError(f"series period: expected an integer >= 2 or none, got {period!r}")
+        raise UserError(f"CSV {path}: expected numeric rows after the header, got none")
+    return values
+
+
+def read_csv(path, column: str | None = None, *, period: int | None = None, holdout: int | None = None) -> Series:
+    """One numeric column of a CSV file as a ``Series`` (see the module docstring for the rules)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"series: expected {', '.join(BUILTIN)} or a CSV file, got {str(path)!r} (no such file)")
+    names, body = _header(_read_rows(path))
+    col = _pick_column(path, names, body, column)
+    name = names[col]
+    values = _parse_column(path, name, body, col)
+    check_int("series period", period, 2, none_ok=True)
     tail = holdout if holdout is not None else max(1, values.size // 5)
     return Series(f"{path.stem}:{name}", values, numpy.arange(values.size, dtype=numpy.float64), "row",
                   period=period, holdout=tail, note=f"column {name!r} of {path}", seasonal=period is not None)
@@ -160,7 +175,7 @@ def load_series(source: str, column: str | None = None, *, period: int | None = 
     """``sunspots``, ``co2`` or a CSV path (with ``column``) -> ``Series``."""
     if source in BUILTIN:
         if column is not None:
-            raise ValueError(f"--column: expected it only with a CSV file, got it with the built-in series {source!r}")
+            raise UserError(f"--column: expected it only with a CSV file, got it with the built-in series {source!r}")
         s = load_sunspots() if source == "sunspots" else load_co2()
         if period is not None:
             s = Series(s.name, s.values, s.time, s.time_label, period, s.holdout, s.note, seasonal=True)
@@ -171,10 +186,9 @@ def load_series(source: str, column: str | None = None, *, period: int | None = 
 def split(values: numpy.ndarray, holdout: int, *, min_train: int) -> tuple[numpy.ndarray, numpy.ndarray]:
     """``values`` -> (training part, held-out tail of ``holdout`` values), checking that both are long enough."""
     n = int(values.shape[0])
-    if not isinstance(holdout, (int, numpy.integer)) or holdout < 1:
-        raise ValueError(f"holdout: expected a positive number of values, got {holdout!r}")
+    check_int("holdout", holdout)
     if n - holdout < min_train:
-        raise ValueError(f"series: too short, expected at least {min_train + holdout} values "
+        raise UserError(f"series: too short, expected at least {min_train + holdout} values "
                          f"({min_train} to train on + {holdout} held out), got {n}")
     return values[: n - holdout], values[n - holdout:]
 
@@ -195,11 +209,11 @@ class SeriesScaler:
     def fit(cls, train: numpy.ndarray) -> "SeriesScaler":
         train = numpy.asarray(train, dtype=numpy.float64)
         if train.ndim != 1 or train.size < 3:
-            raise ValueError(f"SeriesScaler.fit: expected a 1-d series of at least 3 values, got shape {train.shape}")
+            raise UserError(f"SeriesScaler.fit: expected a 1-d series of at least 3 values, got shape {train.shape}")
         d = numpy.diff(train)
         std, dstd = float(train.std()), float(d.std())
         if not (std > 0 and dstd > 0):
-            raise ValueError("SeriesScaler.fit: expected a series that varies, got a constant training part")
+            raise UserError("SeriesScaler.fit: expected a series that varies, got a constant training part")
         return cls(train.mean(), std, d.mean(), dstd)
 
     def inputs(self, v, dtype=numpy.float32) -> numpy.ndarray:
@@ -222,10 +236,10 @@ class SeriesScaler:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SeriesScaler":
-        try:
-            return cls(d["mean"], d["std"], d["dmean"], d["dstd"])
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"scaler: expected keys mean, std, dmean, dstd, got {d!r} ({exc})") from None
+        keys = ("mean", "std", "dmean", "dstd")
+        if not isinstance(d, dict) or any(not isinstance(d.get(k), (int, float)) for k in keys):
+            raise UserError(f"scaler: expected keys mean, std, dmean, dstd with numbers, got {d!r}")
+        return cls(*(d[k] for k in keys))
 
 
 def make_windows(inputs: numpy.ndarray, targets: numpy.ndarray, length: int) -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -244,11 +258,10 @@ def make_windows(inputs: numpy.ndarray, targets: numpy.ndarray, length: int) -> 
         targets = targets[:, None]
     T = inputs.shape[0]
     if targets.shape[0] != T:
-        raise ValueError(f"make_windows: expected as many targets as inputs ({T}), got {targets.shape[0]}")
-    if not isinstance(length, (int, numpy.integer)) or length < 1:
-        raise ValueError(f"make_windows length: expected a positive integer, got {length!r}")
+        raise UserError(f"make_windows: expected as many targets as inputs ({T}), got {targets.shape[0]}")
+    check_int("make_windows length", length)
     if T - length < 1:
-        raise ValueError(f"make_windows: series too short, expected at least {length + 1} steps for windows of "
+        raise UserError(f"make_windows: series too short, expected at least {length + 1} steps for windows of "
                          f"{length}, got {T}")
     view = numpy.lib.stride_tricks.sliding_window_view
     X = view(inputs[: T - 1], length, axis=0).transpose(0, 2, 1)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_text_atomic
+from gatedrnn.errors import UserError
 
 LEVELS = ("word", "char")
 FORMAT = "gatedrnn-vocab"
@@ -26,13 +27,13 @@ class Vocab:
 
     def __init__(self, tokens, *, level: str = "word", unk: str | None = None):
         if level not in LEVELS:
-            raise ValueError(f"vocabulary level: expected one of {LEVELS}, got {level!r}")
+            raise UserError(f"vocabulary level: expected one of {LEVELS}, got {level!r}")
         self.tokens = [str(t) for t in tokens]
         self.index = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
-            raise ValueError(f"vocabulary: expected distinct tokens, got {len(self.tokens) - len(self.index)} duplicates")
+            raise UserError(f"vocabulary: expected distinct tokens, got {len(self.tokens) - len(self.index)} duplicates")
         if unk is not None and unk not in self.index:
-            raise ValueError(f"vocabulary unk: expected a token of the vocabulary, got {unk!r}")
+            raise UserError(f"vocabulary unk: expected a token of the vocabulary, got {unk!r}")
         self.level, self.unk = level, unk
 
     # -- building -----------------------------------------------------------------------------------
@@ -66,13 +67,13 @@ class Vocab:
         if unk_id < 0 and ids.size and int(ids.min()) < 0:
             toks = list(tokens) if not isinstance(tokens, list) else tokens
             bad = next(t for t, i in zip(toks, ids) if i < 0)
-            raise ValueError(f"vocabulary: expected known tokens (this vocabulary has no unknown token), got {bad!r}")
+            raise UserError(f"vocabulary: expected known tokens (this vocabulary has no unknown token), got {bad!r}")
         return ids
 
     def decode(self, ids) -> list[str]:
         ids = numpy.asarray(ids).reshape(-1)
         if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= len(self)):
-            raise ValueError(f"vocabulary: expected ids in [0, {len(self)}), got values in [{int(ids.min())}, {int(ids.max())}]")
+            raise UserError(f"vocabulary: expected ids in [0, {len(self)}), got values in [{int(ids.min())}, {int(ids.max())}]")
         return [self.tokens[int(i)] for i in ids]
 
     # -- (de)serialisation --------------------------------------------------------------------------
@@ -83,10 +84,10 @@ class Vocab:
     def from_dict(cls, d, source: str = "vocabulary") -> "Vocab":
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             got = d.get("format") if isinstance(d, dict) else type(d).__name__
-            raise ValueError(f"{source}: expected a {FORMAT!r} object, got {got!r}")
+            raise UserError(f"{source}: expected a {FORMAT!r} object, got {got!r}")
         tokens = d.get("tokens")
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise ValueError(f"{source}: expected 'tokens' to be a list of strings, got {type(tokens).__name__}")
+            raise UserError(f"{source}: expected 'tokens' to be a list of strings, got {type(tokens).__name__}")
         return cls(tokens, level=d.get("level", "word"), unk=d.get("unk"))
 
     def save(self, path) -> Path:
@@ -102,7 +103,7 @@ class Vocab:
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"vocabulary {path}: expected valid JSON, got a parse error ({exc})") from None
+            raise UserError(f"vocabulary {path}: expected valid JSON, got a parse error ({exc})") from None
         return cls.from_dict(d, source=f"vocabulary {path}")
 
     def __repr__(self) -> str:

@@ -1,27 +1,23 @@
 """ONNX export with ONNX's own recurrent operators (``LSTM``, ``GRU``, ``RNN``), built with ``onnx.helper``.
 
-``export_onnx(model, path)`` writes a ``SequenceRegressor`` (input -> LSTM/GRU/RNN layers -> Linear head), a
+``export_onnx(model, path)`` writes a ``SequenceRegressor`` (input -> recurrent layers -> Linear head), a
 ``LanguageModel`` (token ids -> ``Gather`` from the embedding -> layers -> Linear) or a bare stack, and checks
-the graph with ``onnx.checker``. Needs the ``onnx`` extra (``pip install 'gatedrnn[onnx]'``); ``onnxruntime``
+the graph with ``onnx.checker``. Needs the ``onnx`` extra (``pip install -e ".[onnx]"``); ``onnxruntime``
 is only needed to run the result (``run_onnx``, ``max_abs_diff``).
 
 The graph, batch first like gatedrnn (dimensions ``batch`` and ``seq`` are symbolic)::
 
     input (batch, seq, input_size) float | (batch, seq) int64 ids -> Gather(embedding)
       -> Transpose to (seq, batch, features)             ONNX recurrent ops take layout=0: seq-major
-      -> per layer: LSTM/GRU/RNN -> Y (seq, 1, batch, hidden) -> Squeeze(axis 1)
+      -> per layer: the cell's operator -> Y (seq, 1, batch, hidden) -> Squeeze(axis 1)
       -> Transpose back -> MatMul(W^T) + bias -> output (batch, seq, out)   [many-to-one: (batch, out) from Y_h]
     outputs also h_n (and c_n), (num_layers, batch, hidden), like gatedrnn's final state;
     with ``with_state=True`` inputs h_0 (and c_0) of that shape start the sequence (to continue a stream).
 
-Gate orders differ and are converted here (ONNX operator specification, opset 14+ / 22):
-
-* LSTM: PyTorch/gatedrnn blocks (i, f, g, o) -> ONNX (i, o, f, c); ``B`` is ``[Wb; Rb]`` = ``[b_ih; b_hh]``.
-  No peepholes.
-* GRU: (r, z, n) -> ONNX (z, r, h), with ``linear_before_reset=1``: ONNX's default applies the reset gate
-  before the recurrent product, ``h = tanh(W x + R (r * h) + ...)``; PyTorch's formulation, which gatedrnn
-  follows, is ``tanh(W x + b_in + r * (R h + b_hn))``, and that is what ``linear_before_reset=1`` computes.
-* RNN: one block, activation Tanh.
+Each cell's layer class says how it maps (its own file explains the conversion): ``onnx_op`` (the operator),
+``onnx_gate_order`` (ONNX's block k is the cell's block ``onnx_gate_order[k]``: gate orders differ),
+``onnx_attrs`` (extra operator attributes) and ``has_cell`` (a c state). ``B`` is ``[Wb; Rb]`` =
+``[b_ih; b_hh]`` reordered the same way. Opset 17.
 """
 
 from __future__ import annotations
@@ -31,35 +27,104 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
+from gatedrnn.errors import UserError, require
 
 OPSET = 17
 IR_VERSION = 8   # what onnxruntime >= 1.13 reads; opset 17 needs IR >= 8
 
-_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2), "rnn": (0,)}
-_OP = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
-
 
 def _require_onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError("ONNX export needs the onnx package: pip install 'gatedrnn[onnx]'") from None
-    return onnx
+    return require("onnx", "ONNX export", "onnx")
 
 
-def _cell_of(rnn) -> str:
-    from gatedrnn.layers.gru import GRULayer
-    from gatedrnn.layers.lstm import LSTMLayer
-    from gatedrnn.layers.rnn import RNNLayer
-
-    cell = {LSTMLayer: "lstm", GRULayer: "gru", RNNLayer: "rnn"}.get(rnn.layer_class)
-    if cell is None:
-        raise ValueError(f"ONNX export: expected LSTM, GRU or RNN layers, got {rnn.layer_class.__name__}")
-    return cell
+def _reorder(a: numpy.ndarray, order, H: int) -> numpy.ndarray:
+    return numpy.concatenate([a[k * H:(k + 1) * H] for k in order], axis=0)
 
 
-def _reorder(a: numpy.ndarray, cell: str, H: int) -> numpy.ndarray:
-    return numpy.concatenate([a[k * H:(k + 1) * H] for k in _ORDER[cell]], axis=0)
+class _Graph:
+    """The lists an ONNX graph is made of, and the two ways of adding to them."""
+
+    def __init__(self, helper, numpy_helper, tensor_proto):
+        self.helper, self.numpy_helper, self.T = helper, numpy_helper, tensor_proto
+        self.inits, self.nodes, self.inputs, self.outputs = [], [], [], []
+
+    def const(self, nm, arr):
+        self.inits.append(self.numpy_helper.from_array(numpy.ascontiguousarray(arr), nm))
+        return nm
+
+    def node(self, op, ins, outs, **attrs):
+        self.nodes.append(self.helper.make_node(op, ins, outs, name=f"{op}_{len(self.nodes)}", **attrs))
+        return outs[0] if len(outs) == 1 else outs
+
+    def value(self, name, shape, elem=None):
+        return self.helper.make_tensor_value_info(name, self.T.FLOAT if elem is None else elem, shape)
+
+
+def _inputs(g: _Graph, embed, rnn, with_state: bool) -> str:
+    """The graph's inputs (ids through the embedding, or features; h_0, c_0) -> the seq-major input name."""
+    from gatedrnn.backend import to_numpy
+
+    if embed is not None:
+        g.inputs.append(g.value("input", ["batch", "seq"], g.T.INT64))
+        W = g.const("embedding.weight", to_numpy(embed.W).astype(numpy.float32))
+        x = g.node("Gather", [W, "input"], ["embedded"], axis=0)
+    else:
+        g.inputs.append(g.value("input", ["batch", "seq", rnn.input_size]))
+        x = "input"
+    if with_state:
+        state_shape = [rnn.num_layers, "batch", rnn.hidden_size]
+        g.inputs.append(g.value("h_0", state_shape))
+        if rnn.layer_class.has_cell:
+            g.inputs.append(g.value("c_0", state_shape))
+    return g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2])
+
+
+def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
+    """One ONNX recurrent operator per layer -> (top layer's (seq, batch, H) output, h_n names, c_n names)."""
+    cls, H, f32 = rnn.layer_class, rnn.hidden_size, numpy.float32
+    order, has_cell = cls.onnx_gate_order, cls.has_cell
+    sd = rnn.state_dict()
+    axis1 = g.const("axis_1", numpy.array([1], dtype=numpy.int64))
+    hs, cs = [], []
+    for k in range(rnn.num_layers):
+        W = _reorder(sd[f"weight_ih_l{k}"], order, H)[None].astype(f32)
+        R = _reorder(sd[f"weight_hh_l{k}"], order, H)[None].astype(f32)
+        B = numpy.concatenate([_reorder(sd[f"bias_ih_l{k}"], order, H),
+                               _reorder(sd[f"bias_hh_l{k}"], order, H)])[None].astype(f32)
+        ins = [x, g.const(f"W_l{k}", W), g.const(f"R_l{k}", R), g.const(f"B_l{k}", B), ""]
+        if with_state:
+            idx = g.const(f"layer_{k}", numpy.array([k], dtype=numpy.int64))
+            ins.append(g.node("Gather", ["h_0", idx], [f"h_0_l{k}"], axis=0))
+            if has_cell:
+                ins.append(g.node("Gather", ["c_0", idx], [f"c_0_l{k}"], axis=0))
+        outs = [f"Y_l{k}", f"h_n_l{k}"] + ([f"c_n_l{k}"] if has_cell else [])
+        g.node(cls.onnx_op, ins, outs, hidden_size=H, **cls.onnx_attrs)
+        hs.append(outs[1])
+        if has_cell:
+            cs.append(outs[2])
+        x = g.node("Squeeze", [outs[0], axis1], [f"out_l{k}"])   # (seq, 1, batch, H) -> (seq, batch, H)
+    return x, hs, cs
+
+
+def _output(g: _Graph, head, x: str, last_h: str, many_to_one: bool, H: int) -> None:
+    """The head (MatMul + bias, on every step or on the last state) or the top layer's outputs, batch first."""
+    from gatedrnn.backend import to_numpy
+
+    if head is None:
+        g.outputs.append(g.value(g.node("Transpose", [x], ["output"], perm=[1, 0, 2]), ["batch", "seq", H]))
+        return
+    Wt = g.const("head.weight_t", to_numpy(head.W).astype(numpy.float32).T)
+    if many_to_one:
+        top = g.node("Squeeze", [last_h, g.const("axis_0", numpy.array([0], dtype=numpy.int64))], ["last_h"])
+    else:
+        top = g.node("Transpose", [x], ["batch_major"], perm=[1, 0, 2])
+    y = g.node("MatMul", [top, Wt], ["head_mm"])
+    if head.b is not None:
+        y = g.node("Add", [y, g.const("head.bias", to_numpy(head.b).astype(numpy.float32))], ["output"])
+    else:
+        y = g.node("Identity", [y], ["output"])
+    out = ["batch", head.out_features] if many_to_one else ["batch", "seq", head.out_features]
+    g.outputs.append(g.value(y, out))
 
 
 def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
@@ -67,85 +132,25 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
     onnx = _require_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
-    from gatedrnn.backend import to_numpy
     from gatedrnn.models.stream import model_parts
 
     embed, rnn, head = model_parts(model)
-    cell = _cell_of(rnn)
-    L, H = rnn.num_layers, rnn.hidden_size
-    many_to_one = bool(getattr(model, "many_to_one", False))
-    f32 = numpy.float32
-    inits, nodes = [], []
-
-    def const(nm, arr):
-        inits.append(numpy_helper.from_array(numpy.ascontiguousarray(arr), nm))
-        return nm
-
-    def node(op, ins, outs, **attrs):
-        nodes.append(helper.make_node(op, ins, outs, name=f"{op}_{len(nodes)}", **attrs))
-        return outs[0] if len(outs) == 1 else outs
-
-    inputs = []
-    if embed is not None:
-        inputs.append(helper.make_tensor_value_info("input", TensorProto.INT64, ["batch", "seq"]))
-        x = node("Gather", [const("embedding.weight", to_numpy(embed.W).astype(f32)), "input"], ["embedded"], axis=0)
-    else:
-        inputs.append(helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "seq", rnn.input_size]))
-        x = "input"
-    state_shape = [L, "batch", H]
-    if with_state:
-        inputs.append(helper.make_tensor_value_info("h_0", TensorProto.FLOAT, state_shape))
-        if cell == "lstm":
-            inputs.append(helper.make_tensor_value_info("c_0", TensorProto.FLOAT, state_shape))
-    x = node("Transpose", [x], ["seq_major"], perm=[1, 0, 2])
-    sd = rnn.state_dict()
-    axis1 = const("axis_1", numpy.array([1], dtype=numpy.int64))
-    hs, cs = [], []
-    for k in range(L):
-        W = _reorder(sd[f"weight_ih_l{k}"], cell, H)[None].astype(f32)
-        R = _reorder(sd[f"weight_hh_l{k}"], cell, H)[None].astype(f32)
-        B = numpy.concatenate([_reorder(sd[f"bias_ih_l{k}"], cell, H), _reorder(sd[f"bias_hh_l{k}"], cell, H)])[None].astype(f32)
-        ins = [x, const(f"W_l{k}", W), const(f"R_l{k}", R), const(f"B_l{k}", B), ""]
-        if with_state:
-            idx = const(f"layer_{k}", numpy.array([k], dtype=numpy.int64))
-            ins.append(node("Gather", ["h_0", idx], [f"h_0_l{k}"], axis=0))
-            if cell == "lstm":
-                ins.append(node("Gather", ["c_0", idx], [f"c_0_l{k}"], axis=0))
-        outs = [f"Y_l{k}", f"h_n_l{k}"] + ([f"c_n_l{k}"] if cell == "lstm" else [])
-        attrs = {"hidden_size": H}
-        if cell == "gru":
-            attrs["linear_before_reset"] = 1
-        node(_OP[cell], ins, outs, **attrs)
-        hs.append(outs[1])
-        if cell == "lstm":
-            cs.append(outs[2])
-        x = node("Squeeze", [outs[0], axis1], [f"out_l{k}"])   # (seq, 1, batch, H) -> (seq, batch, H)
-    outputs = []
-    if head is not None:
-        Wt = const("head.weight_t", to_numpy(head.W).astype(f32).T)
-        if many_to_one:
-            top = node("Squeeze", [hs[-1], const("axis_0", numpy.array([0], dtype=numpy.int64))], ["last_h"])  # (batch, H)
-        else:
-            top = node("Transpose", [x], ["batch_major"], perm=[1, 0, 2])
-        y = node("MatMul", [top, Wt], ["head_mm"])
-        if head.b is not None:
-            y = node("Add", [y, const("head.bias", to_numpy(head.b).astype(f32))], ["output"])
-        else:
-            y = node("Identity", [y], ["output"])
-        out_shape = ["batch", head.out_features] if many_to_one else ["batch", "seq", head.out_features]
-    else:
-        y = node("Transpose", [x], ["output"], perm=[1, 0, 2])
-        out_shape = ["batch", "seq", H]
-    outputs.append(helper.make_tensor_value_info(y, TensorProto.FLOAT, out_shape))
-    node("Concat", hs, ["h_n"], axis=0)
-    outputs.append(helper.make_tensor_value_info("h_n", TensorProto.FLOAT, state_shape))
-    if cell == "lstm":
-        node("Concat", cs, ["c_n"], axis=0)
-        outputs.append(helper.make_tensor_value_info("c_n", TensorProto.FLOAT, state_shape))
-    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=inits)
+    cls = rnn.layer_class
+    if cls.onnx_op is None:
+        raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
+    g = _Graph(helper, numpy_helper, TensorProto)
+    x = _inputs(g, embed, rnn, with_state)
+    x, hs, cs = _recurrent(g, rnn, x, with_state)
+    _output(g, head, x, hs[-1], bool(getattr(model, "many_to_one", False)), rnn.hidden_size)
+    state_shape = [rnn.num_layers, "batch", rnn.hidden_size]
+    for out, parts in (("h_n", hs), ("c_n", cs)):
+        if parts:
+            g.node("Concat", parts, [out], axis=0)
+            g.outputs.append(g.value(out, state_shape))
+    graph = helper.make_graph(g.nodes, name, g.inputs, g.outputs, initializer=g.inits)
     proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
                               ir_version=IR_VERSION)
-    helper.set_model_props(proto, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": cell})
+    helper.set_model_props(proto, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": str(cls.name)})
     onnx.checker.check_model(proto, full_check=True)
     return proto
 
@@ -158,10 +163,7 @@ def export_onnx(model, path, *, with_state: bool = False) -> Path:
 
 def run_onnx(path_or_proto, x, state=None) -> list:
     """Run an exported model in onnxruntime on ``x`` (and a start ``state``); returns its outputs as a list."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise ImportError("running an ONNX model needs onnxruntime: pip install 'gatedrnn[onnx]'") from None
+    ort = require("onnxruntime", "running an ONNX model", "onnx")
     src = path_or_proto.SerializeToString() if hasattr(path_or_proto, "SerializeToString") else str(path_or_proto)
     sess = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
@@ -173,7 +175,7 @@ def run_onnx(path_or_proto, x, state=None) -> list:
             feed[nm] = numpy.asarray(a, dtype=numpy.float32)
     missing = [n for n in names if n not in feed]
     if missing:
-        raise ValueError(f"run_onnx: the model expects inputs {names}, got none for {missing}")
+        raise UserError(f"run_onnx: the model expects inputs {names}, got none for {missing}")
     return sess.run(None, feed)
 
 

@@ -5,52 +5,104 @@
 * ``clipping``: global-norm gradient clipping off vs on at a high learning rate (Pascanu, Mikolov & Bengio
   2013), with ``gatedrnn.train.trainer.Trainer``: without clipping the run ends in the trainer's
   ``TrainingDiverged`` message (loss / gradient norm not finite), which is reported, not raised.
-* ``tbptt``: Truncated BPTT window 10 / 35 / 70 on Penn Treebank, the same number of training tokens for
-  each, against the peak memory of a training step and the validation perplexity.
+* ``tbptt`` (``gatedrnn.lab.tbptt``): Truncated BPTT window 10 / 35 / 70 on Penn Treebank.
+
+``run_forget_bias`` and ``run_clipping`` are ``gatedrnn ablate forget-bias|clip``: the runs, the table, and the
+CSV, JSON and PNG files.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
-import tracemalloc
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 
 import numpy
 
-from gatedrnn.lab.tasks import TaskConfig, adding_problem, train
+from gatedrnn.atomic import write_text_atomic
+from gatedrnn.config import Config, option
+from gatedrnn.errors import UserError, check_finite_number, check_int, check_positive
+from gatedrnn.lab.tasks import TaskConfig, adding_problem, cells, check_count, check_length, curve_csv, train
+from gatedrnn.layers import MSE
+from gatedrnn.models import SequenceRegressor
+from gatedrnn.optim import SGD
+from gatedrnn.train.callbacks import StepRecorder
 from gatedrnn.train.trainer import Trainer, TrainingDiverged
 
 
-class RecordingTrainer(Trainer):
-    """A ``Trainer`` that keeps ``(step, loss, gradient norm before clipping)`` of every step in ``trace``."""
+def _quiet(*args) -> None:
+    pass
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.trace = []
 
-    def train_step(self, x, t):
-        loss, norm = super().train_step(x, t)
-        self.trace.append((self.step, loss, norm))
-        return loss, norm
+def check_each(check):
+    """A check of a list field: at least one value, each passing ``check(name, value)``."""
+    def run(name, values):
+        if not isinstance(values, list) or not values:
+            raise UserError(f"{name}: expected one or more values, got {values!r}")
+        for v in values:
+            check(name, v)
+        return values
+    return run
+
+
+def _seeds(name, values):
+    return values if values == [] else check_each(check_count)(name, values)
 
 
 # -- forget-gate bias ------------------------------------------------------------------------------------
-def forget_bias(base: TaskConfig, biases=(0.0, 1.0), seeds=(0,), echo=print):
-    """Train ``base`` (an adding- or copy-task config, LSTM) once per forget bias and seed, stopping at
-    ``base.target``. Returns ``[(label, bias, seed, TaskResult)]``."""
-    if base.target is None:
-        raise ValueError("forget_bias ablation: expected a target test error to count steps to, got None")
-    out = []
-    for seed in seeds:
-        for b in biases:
-            cfg = replace(base, cell="lstm", forget_bias=float(b), seed=int(seed))
-            echo(f"-- forget bias {b:g}, seed {seed}")
-            r = train(cfg, echo=echo)
-            hit = f"reached {r.steps_to_target}" if r.steps_to_target else f"not reached in {cfg.steps} steps"
-            echo(f"   forget bias {b:g}, seed {seed}: target {cfg.target:g} {hit} ({r.seconds:.0f}s)")
-            out.append((f"forget bias {b:g}" + (f", seed {seed}" if len(seeds) > 1 else ""), float(b), int(seed), r))
+@dataclass
+class ForgetBiasConfig(TaskConfig):
+    """The forget-gate bias ablation: a task config (its ``cell`` and ``forget_bias`` are set per run) plus the
+    biases to compare and the seeds to repeat them with."""
+
+    max_steps: int = option(6000, "training steps at most", check=check_int)
+    eval_every: int = option(50, "steps between test evaluations", check=check_int)
+    target: float = option(0.01, "test error to reach", check=check_positive)
+    bias: list[float] = option([0.0, 1.0], "LSTM forget-gate biases to compare", check=check_each(check_finite_number))
+    seeds: list[int] = option([], "several seeds, each run once per bias (default: the seed)", check=_seeds)
+
+    def runs(self) -> list:
+        """``[(bias, seed, TaskConfig)]``: one LSTM run per seed and bias, seeds outermost."""
+        base = {f.name: getattr(self, f.name) for f in fields(TaskConfig)}
+        return [(float(b), int(s), TaskConfig(**{**base, "cell": "lstm", "forget_bias": float(b), "seed": int(s)}).validate())
+                for s in (self.seeds or [self.seed]) for b in self.bias]
+
+
+def forget_bias(cfg: ForgetBiasConfig, echo=print):
+    """Train an LSTM once per forget bias and seed of ``cfg``, each stopping at ``cfg.target``.
+    Returns ``[(label, bias, seed, TaskResult)]``."""
+    cfg.validate()
+    out, several = [], len(cfg.seeds) > 1
+    for b, seed, c in cfg.runs():
+        echo(f"-- forget bias {b:g}, seed {seed}")
+        r = train(c, echo=echo)
+        hit = f"reached {r.steps_to_target}" if r.steps_to_target else f"not reached in {c.max_steps} steps"
+        echo(f"   forget bias {b:g}, seed {seed}: target {c.target:g} {hit} ({r.seconds:.0f}s)")
+        out.append((f"forget bias {b:g}" + (f", seed {seed}" if several else ""), b, seed, r))
     return out
+
+
+def run_forget_bias(cfg: ForgetBiasConfig, out, name: str | None = None, echo=print):
+    """``gatedrnn ablate forget-bias``: the runs, their table, and ``out/name.{csv,json,png}``."""
+    cfg.validate()
+    echo(f"forget-gate bias ablation: adding problem T={cfg.length}, LSTM {cfg.hidden_size} units, batch "
+         f"{cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}, clip {cfg.clip or 'off'}, target test MSE {cfg.target:g}, "
+         f"at most {cfg.max_steps} steps")
+    runs = forget_bias(cfg, echo=echo)
+    echo(forget_bias_table(runs))
+    name = name or f"forget_bias_T{cfg.length}"
+    pairs = [(label, r) for label, _, _, r in runs]
+    echo(f"wrote {write_text_atomic(os.path.join(out, name + '.csv'), curve_csv(pairs))}")
+    js = json.dumps({label: r.to_dict() for label, r in pairs}, indent=1) + "\n"
+    echo(f"wrote {write_text_atomic(os.path.join(out, name + '.json'), js)}")
+    png = plot_forget_bias(runs, os.path.join(out, name + ".png"),
+                           f"Forget-gate bias, adding problem T={cfg.length}: LSTM {cfg.hidden_size}, batch "
+                           f"{cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}, {len(cfg.seeds) or 1} seed(s)", echo=echo)
+    if png:
+        echo(f"wrote {png}")
+    return runs
 
 
 def forget_bias_table(runs) -> str:
@@ -62,20 +114,20 @@ def forget_bias_table(runs) -> str:
         row = []
         for b in biases:
             r = cell.get((b, s))
-            row.append(f"{(str(r.steps_to_target) if r.steps_to_target else f'> {r.config.steps}'):>26}")
+            row.append(f"{(str(r.steps_to_target) if r.steps_to_target else f'> {r.config.max_steps}'):>26}")
         lines.append(f"{s:4d}  " + "  ".join(row))
     if len(seeds) > 1:
         means = []
         for b in biases:
             hits = [cell[(b, s)].steps_to_target for s in seeds if (b, s) in cell]
-            capped = [h or cell[(b, s)].config.steps for h, s in zip(hits, seeds)]
+            capped = [h or cell[(b, s)].config.max_steps for h, s in zip(hits, seeds)]
             note = f" ({hits.count(None)} at the cap)" if None in hits else ""
             means.append(f"{f'{numpy.mean(capped):.0f}{note}':>26}")
         lines.append("mean  " + "  ".join(means))
         if len(biases) == 2:
             (b0, b1) = biases
             both = [s for s in seeds if (b0, s) in cell and (b1, s) in cell]
-            key = {s: [(cell[(b, s)].steps_to_target or cell[(b, s)].config.steps + 1) for b in biases] for s in both}
+            key = {s: [(cell[(b, s)].steps_to_target or cell[(b, s)].config.max_steps + 1) for b in biases] for s in both}
             wins = sum(key[s][1] < key[s][0] for s in both)
             ties = sum(key[s][1] == key[s][0] for s in both)
             lines.append(f"bias {b1:g} reached the target first in {wins} of {len(both)} seeds ({ties} ties)")
@@ -104,7 +156,7 @@ def plot_forget_bias(runs, path, title: str, echo=print):
     ax1.set_ylabel("test MSE (log scale)", fontsize=8)
     ax1.legend(fontsize=7)
     cell = {(b, s): r for _, b, s, r in runs}
-    cap = cfg.steps
+    cap = cfg.max_steps
     for s in seeds:
         ys = [(cell[(b, s)].steps_to_target or cap) if (b, s) in cell else numpy.nan for b in biases]
         ax2.plot(range(len(biases)), ys, color="gray", lw=0.6, alpha=0.6, marker="o", ms=3)
@@ -126,6 +178,21 @@ def plot_forget_bias(runs, path, title: str, echo=print):
 
 # -- gradient clipping -----------------------------------------------------------------------------------
 @dataclass
+class ClipConfig(Config):
+    """The clipping ablation: the adding problem with plain SGD at a high learning rate, clipping off, then on."""
+
+    cell: str = option("lstm", "recurrent cell", choices=cells)
+    length: int = option(50, "adding-problem length T", check=check_length)
+    hidden_size: int = option(64, "hidden units", check=check_int)
+    batch_size: int = option(32, "sequences per step", check=check_int)
+    lr: float = option(0.5, "SGD learning rate (high for this task)", check=check_positive)
+    clip: float = option(1.0, "clipping threshold of the clipped run", check=check_positive)
+    max_steps: int = option(300, "training steps", check=check_int)
+    seed: int = option(0, "seed of the weights and the data", check=check_count)
+    test_size: int = option(500, "sequences in the validation set", check=check_int)
+
+
+@dataclass
 class ClipRun:
     clip: float | None
     steps: list = field(default_factory=list)      # optimizer step numbers
@@ -140,48 +207,60 @@ class ClipRun:
         return f"clip {self.clip:g}" if self.clip else "no clipping"
 
 
-def clipping(*, cell: str = "lstm", length: int = 50, hidden: int = 64, batch: int = 32, lr: float = 0.5,
-             clip: float = 1.0, steps: int = 300, seed: int = 0, test_size: int = 500, echo=print) -> list[ClipRun]:
-    """The adding problem trained by the ``Trainer`` with plain SGD at ``lr``, clipping off and then at
-    ``clip``; every step's loss and gradient norm (before clipping) is recorded."""
-    from gatedrnn.layers import MSE
-    from gatedrnn.models import SequenceRegressor
-    from gatedrnn.optim import SGD
+def _clip_run(cfg: ClipConfig, clip: float | None, batches, valid, echo) -> ClipRun:
+    run = ClipRun(clip)
+    per_epoch = len(batches(0))
+    model = SequenceRegressor(2, cfg.hidden_size, 1, cell=cfg.cell, many_to_one=True, seed=cfg.seed)
+    recorder = StepRecorder()
+    trainer = Trainer(model, MSE(), SGD(model.params, model.grads, lr=cfg.lr), clip=clip, train_data=batches,
+                      valid_data=valid, carry_state=False, epochs=math.ceil(cfg.max_steps / per_epoch),
+                      max_steps=cfg.max_steps, progress=False, callbacks=[recorder], echo=_quiet)
+    echo(f"-- {run.label}: {cfg.cell.upper()} {cfg.hidden_size} units, adding problem T={cfg.length}, SGD lr {cfg.lr:g}, "
+         f"up to {cfg.max_steps} steps")
+    t0 = time.perf_counter()
+    try:
+        summary = trainer.fit()
+        run.steps, run.losses, run.norms = (list(v) for v in zip(*recorder.trace))
+        run.val_loss = summary.get("val_loss")
+        echo(f"   finished {trainer.step} steps: validation MSE {run.val_loss:.4f}, largest gradient norm "
+             f"{max(run.norms):.3g}")
+    except TrainingDiverged as exc:
+        run.diverged = str(exc)
+        run.steps, run.losses, run.norms = (list(v) for v in zip(*recorder.trace)) if recorder.trace else ([], [], [])
+        run.steps.append(exc.step)
+        run.losses.append(exc.loss)
+        run.norms.append(exc.grad_norm)
+        echo(f"   stopped by the trainer: {exc}")
+    run.seconds = time.perf_counter() - t0
+    return run
 
-    if not (clip and clip > 0):
-        raise ValueError(f"clipping ablation clip: expected a positive threshold, got {clip!r}")
-    per_epoch = 50
+
+def clipping(cfg: ClipConfig, echo=print) -> list[ClipRun]:
+    """The adding problem trained by the ``Trainer`` with plain SGD at ``cfg.lr``, clipping off and then at
+    ``cfg.clip``; every step's loss and gradient norm (before clipping) is recorded (``StepRecorder``)."""
+    cfg.validate()
 
     def batches(epoch):
-        rng = numpy.random.default_rng([seed, epoch])
-        return [adding_problem(batch, length, rng) for _ in range(per_epoch)]
+        rng = numpy.random.default_rng([cfg.seed, epoch])
+        return [adding_problem(cfg.batch_size, cfg.length, rng) for _ in range(50)]
 
-    valid = [adding_problem(test_size, length, numpy.random.default_rng([seed, 10**6]))]
-    runs = []
-    for c in (None, clip):
-        run = ClipRun(c)
-        model = SequenceRegressor(2, hidden, 1, cell=cell, many_to_one=True, seed=seed)
-        trainer = RecordingTrainer(model, MSE(), SGD(model.params, model.grads, lr=lr), clip=c, train_data=batches,
-                            valid_data=valid, carry_state=False, epochs=math.ceil(steps / per_epoch),
-                            max_steps=steps, progress=False, echo=lambda *a: None)
-        echo(f"-- {run.label}: {cell.upper()} {hidden} units, adding problem T={length}, SGD lr {lr:g}, "
-             f"up to {steps} steps")
-        t0 = time.perf_counter()
-        try:
-            summary = trainer.fit()
-            run.steps, run.losses, run.norms = (list(v) for v in zip(*trainer.trace))
-            run.val_loss = summary.get("val_loss")
-            echo(f"   finished {trainer.step} steps: validation MSE {run.val_loss:.4f}, largest gradient norm "
-                 f"{max(run.norms):.3g}")
-        except TrainingDiverged as exc:
-            run.diverged = str(exc)
-            run.steps, run.losses, run.norms = (list(v) for v in zip(*trainer.trace)) if trainer.trace else ([], [], [])
-            run.steps.append(exc.step)
-            run.losses.append(exc.loss)
-            run.norms.append(exc.grad_norm)
-            echo(f"   stopped by the trainer: {exc}")
-        run.seconds = time.perf_counter() - t0
-        runs.append(run)
+    valid = [adding_problem(cfg.test_size, cfg.length, numpy.random.default_rng([cfg.seed, 10**6]))]
+    return [_clip_run(cfg, c, batches, valid, echo) for c in (None, cfg.clip)]
+
+
+def run_clipping(cfg: ClipConfig, out, name: str = "clipping", echo=print) -> list[ClipRun]:
+    """``gatedrnn ablate clip``: both runs, one line each, and ``out/name.{csv,png}``."""
+    runs = clipping(cfg, echo=echo)
+    for r in runs:
+        end = f"stopped at step {r.steps[-1]} by the trainer (NaN/Inf)" if r.diverged else \
+            f"ran {len(r.steps)} steps, validation MSE {r.val_loss:.4f}"
+        echo(f"{r.label:12s}: {end}")
+    echo(f"wrote {write_text_atomic(os.path.join(out, name + '.csv'), clipping_csv(runs))}")
+    png = plot_clipping(runs, os.path.join(out, name + ".png"),
+                        f"SGD lr {cfg.lr:g}, adding problem T={cfg.length}, {cfg.cell.upper()} {cfg.hidden_size}: "
+                        f"clipping off vs {cfg.clip:g}", echo=echo)
+    if png:
+        echo(f"wrote {png}")
     return runs
 
 
@@ -216,135 +295,6 @@ def plot_clipping(runs, path, title: str, echo=print):
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return save_figure(fig, path)
-
-
-# -- Truncated BPTT length -------------------------------------------------------------------------------
-@dataclass
-class TBPTTRun:
-    time_size: int
-    steps: int
-    tokens: int
-    peak_bytes: int
-    val_ppl: float
-    seconds: float
-    curve: list = field(default_factory=list)   # (tokens seen, training perplexity) per log window
-
-
-def step_peak_memory(model, loss, optimizer, x, t, clip) -> int:
-    """Peak bytes allocated (NumPy arrays included, via tracemalloc) by one training step over what was
-    allocated before it: activations kept for backward, gradients in flight, temporaries."""
-    from gatedrnn.optim import clip_grad_norm
-
-    was = tracemalloc.is_tracing()
-    if not was:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base, _ = tracemalloc.get_traced_memory()
-        model.zero_grad()
-        y, _ = model.forward(x)
-        loss.forward(y, t)
-        model.backward(loss.backward())
-        clip_grad_norm(model.grads, clip)
-        optimizer.step()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        if not was:
-            tracemalloc.stop()
-    return peak - base
-
-
-def tbptt(corpus, lengths=(10, 35, 70), *, tokens: int = 280_000, batch: int = 20, embed: int = 100,
-          hidden: int = 100, cell: str = "lstm", lr: float = 20.0, clip: float = 0.25, seed: int = 0,
-          valid_tokens: int | None = None, steps: int | None = None, echo=print) -> list[TBPTTRun]:
-    """Train the same language model (the book's ``Rnnlm``: SGD lr 20, clip 0.25) on ``tokens`` training tokens
-    of ``corpus`` (a ``gatedrnn.data.corpus.Corpus``) once per TBPTT window length, or for ``steps`` optimizer
-    steps each when given (then longer windows see more tokens); measure one training step's peak memory and
-    the validation perplexity (windows of 35, batch 10, state carried)."""
-    if steps is not None and (not isinstance(steps, (int, numpy.integer)) or steps < 1):
-        raise ValueError(f"tbptt steps: expected a positive integer or None, got {steps!r}")
-    fixed_steps = steps
-    from gatedrnn.data.batching import TBPTTBatches
-    from gatedrnn.layers import SoftmaxCrossEntropy
-    from gatedrnn.models import LanguageModel
-    from gatedrnn.optim import SGD
-
-    valid_ids = corpus.valid if valid_tokens is None else corpus.valid[:valid_tokens]
-    valid = TBPTTBatches(valid_ids, 10, 35)
-    out = []
-    for T in lengths:
-        if not isinstance(T, (int, numpy.integer)) or T < 1:
-            raise ValueError(f"tbptt lengths: expected positive integers, got {T!r}")
-        steps = fixed_steps or max(1, tokens // (batch * T))
-        data = TBPTTBatches(corpus.train, batch, T, drop_last=True)
-        model = LanguageModel(len(corpus.vocab), embed, hidden, cell=cell, seed=seed)
-        ce = SoftmaxCrossEntropy()
-        opt = SGD(model.params, model.grads, lr=lr)
-        x0, t0_ = data[0]
-        peak = step_peak_memory(model, ce, opt, x0, t0_, clip)
-        # the probe step changed the weights: start the timed run from the same fresh model
-        model = LanguageModel(len(corpus.vocab), embed, hidden, cell=cell, seed=seed)
-        opt = SGD(model.params, model.grads, lr=lr)
-        trainer = RecordingTrainer(model, ce, opt, clip=clip, train_data=data, valid_data=valid, max_steps=steps,
-                          epochs=max(1, math.ceil(steps / len(data))), progress=False, echo=lambda *a: None)
-        echo(f"-- TBPTT {T}: {steps} steps of batch {batch} x {T} ({steps * batch * T:,} tokens), "
-             f"peak step memory {peak / 2**20:.1f} MiB")
-        t0 = time.perf_counter()
-        summary = trainer.fit()
-        secs = time.perf_counter() - t0
-        w = max(1, steps // 20)        # training perplexity averaged over windows of w steps
-        losses = [lo for _, lo, _ in trainer.trace]
-        curve = [((k + w) * batch * T, math.exp(sum(losses[k:k + w]) / w)) for k in range(0, len(losses) - w + 1, w)]
-        val = summary.get("val_loss")
-        if val is None:
-            val = trainer.evaluate()
-        ppl = math.exp(min(val, 700.0))
-        echo(f"   validation perplexity {ppl:.1f} ({secs:.0f}s)")
-        out.append(TBPTTRun(int(T), steps, steps * batch * T, peak, ppl, secs, curve))
-    return out
-
-
-def tbptt_table(runs) -> str:
-    lines = [f"{'TBPTT':>5}  {'steps':>6}  {'tokens':>9}  {'peak step memory':>16}  {'valid ppl':>9}  {'time':>6}"]
-    for r in runs:
-        lines.append(f"{r.time_size:5d}  {r.steps:6d}  {r.tokens:9,d}  {r.peak_bytes / 2**20:12.1f} MiB  "
-                     f"{r.val_ppl:9.1f}  {r.seconds:5.0f}s")
-    return "\n".join(lines)
-
-
-def tbptt_csv(runs) -> str:
-    lines = ["time_size,steps,tokens,peak_bytes,val_ppl,seconds"]
-    lines += [f"{r.time_size},{r.steps},{r.tokens},{r.peak_bytes},{r.val_ppl:.4f},{r.seconds:.2f}" for r in runs]
-    return "\n".join(lines) + "\n"
-
-
-def plot_tbptt(runs, path, title: str, echo=print):
-    from gatedrnn.lab.plots import new_figure, save_figure
-
-    fig = new_figure((8.4, 3.4), echo)
-    if fig is None:
-        return None
-    ax1, ax2 = fig.subplots(1, 2)
-    for r in runs:
-        if r.curve:
-            tk, pp = zip(*r.curve)
-            ax1.plot(tk, pp, lw=1.2, label=f"TBPTT {r.time_size}")
-    ax1.set_yscale("log")
-    ax1.set_xlabel("training tokens", fontsize=8)
-    ax1.set_ylabel("training perplexity", fontsize=8)
-    ax1.legend(fontsize=7)
-    xs = [r.peak_bytes / 2**20 for r in runs]
-    ax2.plot(xs, [r.val_ppl for r in runs], "o-")
-    for r, xv in zip(runs, xs):
-        ax2.annotate(f"{r.time_size}", (xv, r.val_ppl), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax2.set_xlabel("peak memory of one training step (MiB)", fontsize=8)
-    ax2.set_ylabel("validation perplexity", fontsize=8)
-    for ax in (ax1, ax2):
-        ax.grid(True, alpha=0.3)
-        ax.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)

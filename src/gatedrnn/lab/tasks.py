@@ -12,21 +12,30 @@ a delimiter (id alphabet + 1), then ``symbols`` more blanks during which the mod
 The loss is the cross-entropy on those last ``symbols`` steps only; guessing uniformly gives log(alphabet).
 
 Both generators take a ``numpy.random.Generator`` or a seed, so every data set is reproducible. ``train``
-fits a ``SequenceRegressor`` on fresh batches drawn every step and evaluates on a fixed test set.
+fits a ``SequenceRegressor`` with ``gatedrnn.train.trainer.Trainer`` on fresh batches drawn every step; the
+``TaskEvaluation`` callback evaluates on a fixed test set and stops the run at the target. ``run_tasks`` is
+``gatedrnn task``: one run per cell, the summary, and the curves as CSV, JSON and PNG.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy
 
+from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import to_numpy
+from gatedrnn.config import Config, option
+from gatedrnn.errors import check_finite_number, check_int, check_positive
 from gatedrnn.layers import CELLS, MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
-from gatedrnn.optim import SGD, Adam, clip_grad_norm
+from gatedrnn.optim import OPTIMIZERS, make_optimizer
+from gatedrnn.train.callbacks import Callback
+from gatedrnn.train.trainer import Trainer
 
 TASKS = ("adding", "copy")
 ADDING_BASELINE = 1.0 / 6.0  # MSE of always predicting 1.0
@@ -38,15 +47,10 @@ def _rng(seed_or_rng) -> numpy.random.Generator:
     return numpy.random.default_rng(seed_or_rng)
 
 
-def _check_int(name, v, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, numpy.integer)) or v < lo:
-        raise ValueError(f"{name}: expected an integer >= {lo}, got {v!r}")
-
-
 def adding_problem(n: int, length: int, seed=0, dtype=numpy.float32):
     """``n`` sequences of the adding problem -> ``(x, y)``: x ``(n, length, 2)`` (value, marker), y ``(n, 1)``."""
-    _check_int("adding_problem n", n, 1)
-    _check_int("adding_problem length", length, 2)
+    check_int("adding_problem n", n)
+    check_int("adding_problem length", length, 2)
     rng = _rng(seed)
     x = numpy.zeros((n, length, 2), dtype=dtype)
     x[..., 0] = rng.random((n, length))
@@ -66,10 +70,10 @@ def copy_task(n: int, delay: int, symbols: int = 5, alphabet: int = 8, seed=0):
     inputs: int ids (0 blank, 1..alphabet symbols, alphabet + 1 the delimiter that says "now repeat");
     targets: the symbol to output at each step as a class 0..alphabet-1 (0 where the mask is 0);
     mask: 1.0 on the last ``symbols`` steps, where the string must be reproduced, else 0.0."""
-    _check_int("copy_task n", n, 1)
-    _check_int("copy_task delay", delay, 1)
-    _check_int("copy_task symbols", symbols, 1)
-    _check_int("copy_task alphabet", alphabet, 2)
+    check_int("copy_task n", n)
+    check_int("copy_task delay", delay)
+    check_int("copy_task symbols", symbols)
+    check_int("copy_task alphabet", alphabet, 2)
     rng = _rng(seed)
     T = symbols + delay + symbols
     s = rng.integers(1, alphabet + 1, size=(n, symbols))
@@ -90,41 +94,50 @@ def one_hot(ids, size: int, dtype=numpy.float32):
     return out
 
 
+def cells() -> list:
+    """The cell names of the registry, the choices of every lab config's ``cell``."""
+    return list(CELLS)
+
+
+def check_count(name, v):
+    """An integer >= 0 (seeds)."""
+    return check_int(name, v, 0)
+
+
+def check_length(name, v):
+    """A sequence length: an integer >= 2."""
+    return check_int(name, v, 2)
+
+
+def _optimizers():
+    return sorted(OPTIMIZERS)
+
+
 @dataclass
-class TaskConfig:
+class TaskConfig(Config):
     """One run of a task. ``length`` is T for the adding problem and the delay for the copy task."""
 
-    task: str = "adding"
-    cell: str = "lstm"
-    length: int = 100
-    hidden: int = 128
-    batch: int = 32
-    steps: int = 2000
-    lr: float = 2e-3
-    optimizer: str = "adam"      # adam | sgd
-    clip: float | None = 1.0
-    forget_bias: float = 1.0
-    seed: int = 0
-    eval_every: int = 50
-    test_size: int = 1000
-    target: float | None = None  # stop early when the test error falls below this (None: run all steps)
-    symbols: int = 5             # copy task
-    alphabet: int = 8            # copy task
+    task: str = option("adding", "the task", choices=TASKS)
+    cell: str = option("lstm", "recurrent cell", choices=cells)
+    length: int = option(100, "T: sequence length (adding) or delay in blanks (copy)", check=check_length)
+    hidden_size: int = option(128, "hidden units", check=check_int)
+    batch_size: int = option(32, "sequences per step, drawn fresh every step", check=check_int)
+    max_steps: int = option(3000, "training steps", check=check_int)
+    lr: float = option(2e-3, "learning rate", check=check_positive)
+    optimizer: str = option("adam", "optimizer", choices=_optimizers)
+    clip: float = option(1.0, "global gradient-norm clip, 0 = off", check=lambda n, v: check_positive(n, v, zero_ok=True))
+    forget_bias: float = option(1.0, "LSTM forget-gate bias at the start", check=check_finite_number)
+    seed: int = option(0, "seed of the weights and the training data; the test set uses seed + 1", check=check_count)
+    eval_every: int = option(100, "steps between test evaluations", check=check_int)
+    test_size: int = option(1000, "sequences in the fixed test set", check=check_int)
+    target: float | None = option(None, "stop a run once the test error falls below this (none: run all steps)",
+                                  check=lambda n, v: check_positive(n, v, none_ok=True))
+    symbols: int = option(5, "copy task: string length", check=check_int)
+    alphabet: int = option(8, "copy task: alphabet size", check=lambda n, v: check_int(n, v, 2))
 
-    def check(self):
-        if self.task not in TASKS:
-            raise ValueError(f"task: expected one of {list(TASKS)}, got {self.task!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {self.cell!r}")
-        for name in ("length", "hidden", "batch", "steps", "eval_every", "test_size", "symbols"):
-            _check_int(name, getattr(self, name), 2 if name == "length" else 1)
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {self.optimizer!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
-        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
-            raise ValueError(f"clip: expected a positive number or None, got {self.clip!r}")
-        return self
+    @property
+    def metric(self) -> str:
+        return "MSE" if self.task == "adding" else "cross-entropy"
 
 
 @dataclass
@@ -139,15 +152,16 @@ class TaskResult:
 
     @property
     def metric(self) -> str:
-        return "MSE" if self.config.task == "adding" else "cross-entropy"
+        return self.config.metric
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["curve"] = [list(c) for c in self.curve]
-        return d
+        return {"config": self.config.to_dict(), "curve": [list(c) for c in self.curve], "test_error": self.test_error,
+                "test_accuracy": self.test_accuracy, "baseline": self.baseline,
+                "steps_to_target": self.steps_to_target, "seconds": self.seconds}
 
 
 def _data(cfg: TaskConfig, n: int, rng):
+    """``n`` sequences -> a batch ``(x, t, mask)`` (mask ``None`` for the adding problem)."""
     if cfg.task == "adding":
         x, y = adding_problem(n, cfg.length, rng)
         return x, y, None
@@ -157,10 +171,10 @@ def _data(cfg: TaskConfig, n: int, rng):
 
 def build_model(cfg: TaskConfig) -> SequenceRegressor:
     if cfg.task == "adding":
-        return SequenceRegressor(2, cfg.hidden, 1, cell=cfg.cell, many_to_one=True, forget_bias=cfg.forget_bias,
+        return SequenceRegressor(2, cfg.hidden_size, 1, cell=cfg.cell, many_to_one=True, forget_bias=cfg.forget_bias,
                                  seed=cfg.seed)
-    return SequenceRegressor(cfg.alphabet + 2, cfg.hidden, cfg.alphabet, cell=cfg.cell, forget_bias=cfg.forget_bias,
-                             seed=cfg.seed)
+    return SequenceRegressor(cfg.alphabet + 2, cfg.hidden_size, cfg.alphabet, cell=cfg.cell,
+                             forget_bias=cfg.forget_bias, seed=cfg.seed)
 
 
 def evaluate(model, cfg: TaskConfig, test, chunk: int = 500):
@@ -187,52 +201,108 @@ def evaluate(model, cfg: TaskConfig, test, chunk: int = 500):
     return err / total, correct / total
 
 
-def train(cfg: TaskConfig, echo=print) -> TaskResult:
-    """Train on fresh batches (seeded by ``cfg.seed``), evaluate every ``eval_every`` steps on a fixed test set
-    (seeded by ``cfg.seed + 1``), and return the learning curve. A NaN/Inf loss or gradient norm raises the
-    trainer's ``TrainingDiverged`` (a ``ValueError`` with a one-line message)."""
-    from gatedrnn.train.trainer import TrainingDiverged
+class TaskEvaluation(Callback):
+    """Evaluates on the fixed ``test`` set before the first step, every ``cfg.eval_every`` steps and at the last
+    one; keeps the learning curve ``[(step, mean training loss since the last evaluation, test error)]``, prints
+    a line per evaluation and stops the run (``"target"``) once the test error falls below ``cfg.target``."""
 
-    cfg.check()
+    def __init__(self, cfg: TaskConfig, test, echo=print):
+        self.cfg, self.test, self.echo = cfg, test, echo
+        self.curve, self.window, self.hit = [], [], None
+        self.error, self.accuracy = float("nan"), None
+
+    def _line(self, step, train_loss) -> None:
+        loss = f"{'-':>10}" if math.isnan(train_loss) else f"{train_loss:10.4f}"
+        acc = f"  {self.accuracy:8.3f}" if self.accuracy is not None else ""
+        self.echo(f"{step:6d}  {loss}  {self.error:10.4f}{acc}")
+
+    def on_train_begin(self, trainer):
+        self.error, self.accuracy = evaluate(trainer.model, self.cfg, self.test)
+        self.curve.append((0, float("nan"), self.error))
+        short = "MSE" if self.cfg.task == "adding" else "CE"
+        self.echo(f"{'step':>6}  {'train loss':>10}  {'test ' + short:>10}" + ("  accuracy" if self.accuracy is not None else ""))
+        self._line(0, float("nan"))
+
+    def on_step_end(self, trainer, logs):
+        step, cfg = logs["step"], self.cfg
+        self.window.append(logs["loss"])
+        if step % cfg.eval_every and step != cfg.max_steps:
+            return
+        self.error, self.accuracy = evaluate(trainer.model, cfg, self.test)
+        self.curve.append((step, float(numpy.mean(self.window)), self.error))
+        self.window = []
+        self._line(step, self.curve[-1][1])
+        if self.hit is None and cfg.target is not None and self.error < cfg.target:
+            self.hit = step
+            self.echo(f"reached test {'MSE' if cfg.task == 'adding' else 'CE'} < {cfg.target:g} at step {step}")
+            trainer.stop("target")
+
+
+def _quiet(*args) -> None:
+    pass
+
+
+def train(cfg: TaskConfig, echo=print) -> TaskResult:
+    """Train on fresh batches (seeded by ``cfg.seed``, drawn one per step), evaluate every ``eval_every`` steps on
+    a fixed test set (seeded by ``cfg.seed + 1``), and return the learning curve. The ``Trainer`` runs the steps; a
+    NaN/Inf loss or gradient norm raises its ``TrainingDiverged`` (a ``UserError`` with a one-line message)."""
+    cfg.validate()
     t0 = time.perf_counter()
     rng = numpy.random.default_rng(cfg.seed)
     test = _data(cfg, cfg.test_size, numpy.random.default_rng(cfg.seed + 1))
-    baseline = ADDING_BASELINE if cfg.task == "adding" else math.log(cfg.alphabet)
     model = build_model(cfg)
-    opt = (Adam if cfg.optimizer == "adam" else SGD)(model.params, model.grads, lr=cfg.lr)
-    loss_fn = MSE() if cfg.task == "adding" else SoftmaxCrossEntropy()
-    curve, window, hit = [], [], None
-    err, acc = evaluate(model, cfg, test)
-    curve.append((0, float("nan"), err))
-    echo(f"{'step':>6}  {'train loss':>10}  {'test ' + ('MSE' if cfg.task == 'adding' else 'CE'):>10}"
-         + ("  accuracy" if acc is not None else ""))
-    echo(f"{0:6d}  {'-':>10}  {err:10.4f}" + (f"  {acc:8.3f}" if acc is not None else ""))
-    step = 0
-    for step in range(1, cfg.steps + 1):
-        x, t, m = _data(cfg, cfg.batch, rng)
-        model.zero_grad()
-        out, _ = model.forward(x)
-        loss = loss_fn.forward(out, t) if m is None else loss_fn.forward(out, t, m)
-        model.backward(loss_fn.backward())
-        norm = clip_grad_norm(model.grads, cfg.clip if cfg.clip is not None else math.inf)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            advice = "lower the learning rate or the clipping threshold" if cfg.clip else \
-                "turn on gradient clipping (e.g. --clip 1) or lower the learning rate"
-            raise TrainingDiverged(f"training diverged at step {step}: loss {loss:.4g}, gradient norm {norm:.4g}, "
-                                   f"learning rate {cfg.lr:g}; {advice}", step=step, loss=loss, grad_norm=norm)
-        opt.step()
-        window.append(loss)
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            err, acc = evaluate(model, cfg, test)
-            curve.append((step, float(numpy.mean(window)), err))
-            window = []
-            echo(f"{step:6d}  {curve[-1][1]:10.4f}  {err:10.4f}" + (f"  {acc:8.3f}" if acc is not None else ""))
-            if hit is None and cfg.target is not None and err < cfg.target:
-                hit = step
-                echo(f"reached test {('MSE' if cfg.task == 'adding' else 'CE')} < {cfg.target:g} at step {step}")
-                break
-    seconds = time.perf_counter() - t0
-    return TaskResult(cfg, curve, err, acc, baseline, hit, seconds)
+    loss = MSE() if cfg.task == "adding" else SoftmaxCrossEntropy()
+    evaluation = TaskEvaluation(cfg, test, echo)
+    trainer = Trainer(model, loss, make_optimizer(cfg.optimizer, model.params, model.grads, cfg.lr),
+                      train_data=lambda epoch: (_data(cfg, cfg.batch_size, rng) for _ in range(cfg.max_steps)),
+                      clip=cfg.clip, carry_state=False, progress=False, perplexity=False, callbacks=[evaluation],
+                      echo=_quiet)
+    trainer.fit()
+    baseline = ADDING_BASELINE if cfg.task == "adding" else math.log(cfg.alphabet)
+    return TaskResult(cfg, evaluation.curve, evaluation.error, evaluation.accuracy, baseline, evaluation.hit,
+                      time.perf_counter() - t0)
+
+
+def describe(r: TaskResult) -> str:
+    """The final test error against the trivial baseline, one line."""
+    c = r.config
+    if c.task == "adding":
+        return f"final test MSE {r.test_error:.4f} vs trivial baseline (always predict 1.0) {r.baseline:.3f}"
+    return (f"final test cross-entropy {r.test_error:.4f}, {100 * r.test_accuracy:.1f}% of symbols right, vs "
+            f"guessing uniformly {r.baseline:.3f} ({100 / c.alphabet:.1f}%)")
+
+
+def run_tasks(cfg: TaskConfig, cells=None, out=None, name: str | None = None, echo=print) -> list:
+    """``gatedrnn task``: train ``cfg`` once per cell of ``cells`` (default: ``cfg.cell``) with the same budget,
+    print each run's curve and result and a summary; with ``out``, also write ``out/name.csv`` (curves),
+    ``out/name.json`` (results) and ``out/name.png``. Returns ``[(cell, TaskResult)]``."""
+    cfg.validate()
+    results = []
+    for cell in dict.fromkeys(cells or [cfg.cell]):
+        c = cfg.replace(cell=cell)
+        what = "adding problem" if c.task == "adding" else "copy task"
+        extra = f", forget bias {c.forget_bias:g}" if cell == "lstm" else ""
+        echo(f"{what}, T={c.length}: {cell.upper()} {c.hidden_size} units{extra}, batch {c.batch_size}, "
+             f"{OPTIMIZERS[c.optimizer].__name__} lr {c.lr:g}, clip {c.clip or 'off'}, {c.max_steps} steps, seed {c.seed}")
+        r = train(c, echo=echo)
+        echo(f"{cell.upper()}: {describe(r)} ({r.seconds:.0f}s)")
+        results.append((cell, r))
+    if len(results) > 1:
+        echo("summary:")
+        for cell, r in results:
+            echo(f"  {cell:5s} {describe(r)}  [{r.seconds:.0f}s]")
+    if out:
+        name = name or f"{cfg.task}_T{cfg.length}"
+        echo(f"wrote {write_text_atomic(os.path.join(out, f'{name}.csv'), curve_csv(results))}")
+        js = json.dumps({cell: r.to_dict() for cell, r in results}, indent=1) + "\n"
+        echo(f"wrote {write_text_atomic(os.path.join(out, f'{name}.json'), js)}")
+        what = "Adding problem" if cfg.task == "adding" else "Copy task"
+        png = plot_curves(results, os.path.join(out, f"{name}.png"),
+                          f"{what}, T={cfg.length}: hidden {cfg.hidden_size}, batch {cfg.batch_size}, seed {cfg.seed}",
+                          target=cfg.target, baseline=results[0][1].baseline, echo=echo)
+        if png:
+            echo(f"wrote {png}")
+    return results
 
 
 def curve_csv(results) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import asarray, to_numpy, xp
+from gatedrnn.errors import UserError
 
 
 class Layer:
@@ -98,12 +99,12 @@ def load_into(names, arrays, d: dict, transposed=frozenset()) -> None:
     missing = [n for n in names if n not in d]
     extra = [k for k in d if k not in names]
     if missing or extra:
-        raise ValueError(f"state_dict: expected keys {sorted(names)}, got missing {missing} and unexpected {extra}")
+        raise UserError(f"state_dict: expected keys {sorted(names)}, got missing {missing} and unexpected {extra}")
     for n, a in zip(names, arrays):
         v = numpy.asarray(d[n])
         want = tuple(a.shape[::-1]) if n in transposed else tuple(a.shape)
         if v.shape != want:
-            raise ValueError(f"state_dict[{n!r}]: expected shape {want}, got {v.shape}")
+            raise UserError(f"state_dict[{n!r}]: expected shape {want}, got {v.shape}")
         if not numpy.issubdtype(v.dtype, numpy.number):
-            raise ValueError(f"state_dict[{n!r}]: expected a numeric array, got dtype {v.dtype}")
+            raise UserError(f"state_dict[{n!r}]: expected a numeric array, got dtype {v.dtype}")
         a[...] = asarray(v.T if n in transposed else v, dtype=a.dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import asarray
+from gatedrnn.errors import UserError
 from gatedrnn.layers.base import Layer
 
 
@@ -19,7 +20,7 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, variational: bool = False, seed=None):
         super().__init__()
         if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout p: expected 0 <= p < 1, got {p}")
+            raise UserError(f"Dropout p: expected 0 <= p < 1, got {p}")
         self.p, self.variational = float(p), variational
         self.rng = numpy.random.default_rng(seed)
         self._mask = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import resolve_dtype, xp
-from gatedrnn.errors import check_ids
+from gatedrnn.errors import UserError, check_ids
 from gatedrnn.init import normal
 from gatedrnn.layers.base import Layer
 
@@ -34,10 +34,10 @@ class Embedding(Layer):
 
     def backward(self, dout):
         if self._ids is None:
-            raise ValueError("Embedding.backward: expected a forward call first, got none")
+            raise UserError("Embedding.backward: expected a forward call first, got none")
         ids = self._ids
         if tuple(dout.shape) != ids.shape + (self.embedding_dim,):
-            raise ValueError(f"Embedding.backward: expected dout shape {ids.shape + (self.embedding_dim,)}, got {tuple(dout.shape)}")
+            raise UserError(f"Embedding.backward: expected dout shape {ids.shape + (self.embedding_dim,)}, got {tuple(dout.shape)}")
         scatter_add_rows(self.grads[0], ids.reshape(-1), dout.reshape(-1, self.embedding_dim).astype(self.W.dtype, copy=False))
         return None
 

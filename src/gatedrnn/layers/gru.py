@@ -15,9 +15,21 @@ Backward, step t::
 
 ``dh_{t-1}`` keeps the term ``dh * z``: with the update gate near 1 the gradient passes unchanged, the GRU's
 version of the LSTM's cell path. All weights and biases start U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
+
+One step at a time (``step_update``, what ``Stream`` runs): the candidate needs ``W_hn h + b_hn`` apart (the
+reset gate multiplies it), so the fused matrix has four blocks of columns, (r, z) | ``W_in x + b_in`` |
+``W_hn h + b_hn`` (zeros against x), the sigmoid columns halved for the tanh form of the sigmoid.
+
+ONNX: operator ``GRU``, gate order (z, r, h), with ``linear_before_reset=1``: ONNX's default applies the reset
+gate before the recurrent product, ``h = tanh(W x + R (r * h) + ...)``; PyTorch's formulation, followed here, is
+``tanh(W x + b_in + r * (R h + b_hn))``, and that is what ``linear_before_reset=1`` computes.
 """
 
 from __future__ import annotations
+
+import types
+
+import numpy
 
 from gatedrnn.backend import sigmoid_, xp
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
@@ -26,7 +38,39 @@ from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 class GRULayer(RecurrentLayer):
     """One GRU layer over a time-major sequence; see the module docstring for the equations."""
 
+    name = "gru"
     gates = 3
+    step_width = 4
+    onnx_op = "GRU"
+    onnx_gate_order = (1, 0, 2)
+    onnx_attrs = types.MappingProxyType({"linear_before_reset": 1})
+
+    def step_weights(self):
+        """Blocks (r, z) | W_in x + b_in | W_hn h + b_hn, the (r, z) columns halved."""
+        Wx, Wh, bi, bh = self._float64_params()
+        D, H = self.input_size, self.hidden_size
+        W = numpy.zeros((D + H + 1, 4 * H))
+        W[:D, :2 * H], W[D:D + H, :2 * H] = Wx[:, :2 * H], Wh[:, :2 * H]
+        W[D + H, :2 * H] = bi[:2 * H] + bh[:2 * H]
+        W[:, :2 * H] *= 0.5
+        W[:D, 2 * H:3 * H], W[D + H, 2 * H:3 * H] = Wx[:, 2 * H:], bi[2 * H:]
+        W[D:D + H, 3 * H:], W[D + H, 3 * H:] = Wh[:, 2 * H:], bh[2 * H:]
+        return W
+
+    @staticmethod
+    def step_update(g, h, c, tmp):
+        H = h.shape[1]
+        rz = g[:, :2 * H]
+        xp.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        n, hn = g[:, 2 * H:3 * H], g[:, 3 * H:]
+        hn *= g[:, :H]                             # r * (W_hn h + b_hn)
+        n += hn
+        xp.tanh(n, out=n)
+        xp.subtract(h, n, out=tmp)                 # h = n + z (h - n)
+        tmp *= g[:, H:2 * H]
+        xp.add(n, tmp, out=h)
 
     def forward(self, x, h0, c0=None):
         """x (T, B, D) contiguous, h0 (B, H) -> (h_1..h_T as (T, B, H), h_T, None)."""

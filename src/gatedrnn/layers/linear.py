@@ -7,7 +7,7 @@ import math
 import numpy
 
 from gatedrnn.backend import resolve_dtype, xp
-from gatedrnn.errors import check_dim, check_float
+from gatedrnn.errors import UserError, check_dim, check_float
 from gatedrnn.init import uniform
 from gatedrnn.layers.base import Layer
 
@@ -31,7 +31,7 @@ class Linear(Layer):
             self.W = self.add_param("weight", uniform(rng, (out_features, in_features), bound, dtype))
         else:  # tied: share the array and its gradient with another layer
             if tuple(weight.shape) != (out_features, in_features):
-                raise ValueError(f"Linear weight: expected shape {(out_features, in_features)}, got {tuple(weight.shape)}")
+                raise UserError(f"Linear weight: expected shape {(out_features, in_features)}, got {tuple(weight.shape)}")
             self.W = weight
             self.params.append(weight)
             self.grads.append(weight_grad if weight_grad is not None else xp.zeros_like(weight))
@@ -52,9 +52,9 @@ class Linear(Layer):
 
     def backward(self, dy):
         if self._x is None:
-            raise ValueError("Linear.backward: expected a forward call first, got none")
+            raise UserError("Linear.backward: expected a forward call first, got none")
         if tuple(dy.shape) != tuple(self._lead) + (self.out_features,):
-            raise ValueError(f"Linear.backward: expected dy shape {tuple(self._lead) + (self.out_features,)}, got {tuple(dy.shape)}")
+            raise UserError(f"Linear.backward: expected dy shape {tuple(self._lead) + (self.out_features,)}, got {tuple(dy.shape)}")
         dy2 = dy.reshape(-1, self.out_features)
         self.grads[0] += dy2.T @ self._x
         if self.b is not None:

@@ -7,7 +7,7 @@ import math
 import numpy
 
 from gatedrnn.backend import Workers, xp
-from gatedrnn.errors import check_ids, check_shape
+from gatedrnn.errors import UserError, check_ids, check_shape
 
 
 class SoftmaxCrossEntropy:
@@ -85,7 +85,7 @@ class SoftmaxCrossEntropy:
 
     def backward(self):
         if self._cache is None:
-            raise ValueError("SoftmaxCrossEntropy.backward: expected a forward call first, got none")
+            raise UserError("SoftmaxCrossEntropy.backward: expected a forward call first, got none")
         t, rows, w, shape = self._cache
         d = self._p  # the buffer holds softmax * mask / n already
         d[rows, t] -= w
@@ -107,5 +107,5 @@ class MSE:
 
     def backward(self):
         if self._diff is None:
-            raise ValueError("MSE.backward: expected a forward call first, got none")
+            raise UserError("MSE.backward: expected a forward call first, got none")
         return self._diff * (2.0 / self._diff.size)

@@ -24,9 +24,19 @@ LSTM does not suffer the vanishing gradient of the plain RNN. The forget-gate bi
 with a bias of 0 the gate starts near 0.5 and the memory halves every step until training learns otherwise.
 The whole forget bias sits in ``bias_ih``; ``bias_hh``'s forget block starts at 0. Every other weight and bias
 is drawn U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
+
+One step at a time (``step_update``, what ``Stream`` runs): the fused matrix ``[W_ih; W_hh; b_ih + b_hh]`` has
+its blocks reordered to (i, f, o, g) and the sigmoid gates' columns multiplied by 1/2, so that one ``tanh`` over
+all four gates followed by ``* 0.5 + 0.5`` on the first three gives ``sigmoid(a) = (1 + tanh(a / 2)) / 2``
+exactly as ``forward`` computes it (``backend.sigmoid_``).
+
+ONNX: operator ``LSTM``, whose gate order is (i, o, f, c); ``B`` is ``[Wb; Rb]`` = ``[b_ih; b_hh]``; no
+peepholes.
 """
 
 from __future__ import annotations
+
+import numpy
 
 from gatedrnn.backend import sigmoid_, xp
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
@@ -35,14 +45,37 @@ from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 class LSTMLayer(RecurrentLayer):
     """One LSTM layer over a time-major sequence; see the module docstring for the equations."""
 
+    name = "lstm"
     gates = 4
     has_cell = True
+    forget_gate = 1
+    step_width = 4
+    onnx_op = "LSTM"
+    onnx_gate_order = (0, 3, 1, 2)
 
     def __init__(self, input_size, hidden_size, *, dtype, rng, forget_bias: float = 1.0):
         super().__init__(input_size, hidden_size, dtype=dtype, rng=rng)
-        H = hidden_size
-        self.b_ih[H:2 * H] = forget_bias
-        self.b_hh[H:2 * H] = 0.0
+        self.set_forget_bias(forget_bias)
+
+    def step_weights(self):
+        """``[W_ih; W_hh; b_ih + b_hh]`` with blocks (i, f, g, o) -> (i, f, o, g), sigmoid columns halved."""
+        H = self.hidden_size
+        W = super().step_weights()[:, numpy.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]]
+        W[:, :3 * H] *= 0.5
+        return W
+
+    @staticmethod
+    def step_update(g, h, c, tmp):
+        H = h.shape[1]
+        xp.tanh(g, out=g)
+        s = g[:, :3 * H]
+        s *= 0.5
+        s += 0.5                                   # i, f, o = sigmoid; g = tanh
+        xp.multiply(g[:, H:2 * H], c, out=c)       # c = f * c + i * g
+        xp.multiply(g[:, :H], g[:, 3 * H:], out=tmp)
+        c += tmp
+        xp.tanh(c, out=tmp)
+        xp.multiply(g[:, 2 * H:3 * H], tmp, out=h)  # h = o * tanh(c)
 
     def forward(self, x, h0, c0):
         """x (T, B, D) contiguous, h0 and c0 (B, H) -> (h_1..h_T as (T, B, H), h_T, c_T)."""

@@ -14,16 +14,22 @@ time-major, with the structure that makes it fast:
 Internally a layer keeps ``W_ih`` as (input, G*hidden) and ``W_hh`` as (hidden, G*hidden) so that ``x @ W``
 reads the book's way; PyTorch stores the transposes. ``state_dict`` and friends convert, and that
 conversion (a transpose, the gate order being PyTorch's) is the only place that knows PyTorch's layout.
+
+A cell also describes itself to the code above the layers, so that nothing there names a cell: its registry
+``name``, whether it has a memory cell (``has_cell``) and a forget gate (``forget_gate``), its one-step update
+for streaming inference (``step_width``, ``step_weights``, ``step_update``: what ``models/stream.py`` runs) and
+its mapping onto ONNX's recurrent operators (``onnx_op``, ``onnx_gate_order``, ``onnx_attrs``).
 """
 
 from __future__ import annotations
 
 import math
+import types
 
 import numpy
 
-from gatedrnn.backend import resolve_dtype, xp
-from gatedrnn.errors import check_dim, check_finite, check_float, check_rank, check_shape
+from gatedrnn.backend import resolve_dtype, to_numpy, xp
+from gatedrnn.errors import UserError, check_dim, check_finite, check_finite_number, check_float, check_int, check_rank, check_shape
 from gatedrnn.init import uniform
 from gatedrnn.layers.base import Layer
 from gatedrnn.layers.dropout import Dropout
@@ -37,8 +43,14 @@ class RecurrentLayer(Layer):
     recurrent layers, so a fresh gatedrnn layer is distributed like a fresh torch one.
     """
 
-    gates = 1
-    has_cell = False
+    name: str | None = None        # the registry name (``gatedrnn.CELLS``); None for a class that is no cell
+    gates = 1                      # blocks of hidden_size rows in the weights
+    has_cell = False               # a memory cell c besides h: the state is a pair (h, c)
+    forget_gate: int | None = None  # index of the forget-gate block, for cells that have one
+    step_width: int | None = None  # columns of the one-step pre-activation buffer, in blocks of hidden_size
+    onnx_op: str | None = None     # ONNX operator (``LSTM``, ``GRU``, ``RNN``)
+    onnx_gate_order: tuple = (0,)  # ONNX block k is this cell's block onnx_gate_order[k]
+    onnx_attrs = types.MappingProxyType({})  # the operator's attributes besides hidden_size
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype, rng: numpy.random.Generator):
         super().__init__()
@@ -52,6 +64,34 @@ class RecurrentLayer(Layer):
         self.transposed = {"weight_ih", "weight_hh"}  # stored as the transpose of PyTorch's layout
         self.cache = None
         self._Wh_pad = None
+
+    def set_forget_bias(self, value: float) -> None:
+        """Set the forget gate's bias: all of ``value`` in ``bias_ih``'s forget block, ``bias_hh``'s forget block
+        0. Does nothing for a cell without a forget gate."""
+        check_finite_number("forget_bias", value)
+        if self.forget_gate is None:
+            return
+        lo = self.forget_gate * self.hidden_size
+        self.b_ih[lo:lo + self.hidden_size] = value
+        self.b_hh[lo:lo + self.hidden_size] = 0.0
+
+    # -- one step at a time (streaming inference) ----------------------------------------------------
+    def step_weights(self) -> numpy.ndarray:
+        """The fused float64 matrix ``(input_size + hidden_size + 1, step_width * hidden_size)`` of the one-step
+        update: ``[x_t, h_{t-1}, 1] @ step_weights()`` is the whole pre-activation of a step, biases included.
+        The plain layout ``[W_ih; W_hh; b_ih + b_hh]``; a cell whose ``step_update`` needs another overrides it."""
+        Wx, Wh, bi, bh = self._float64_params()
+        return numpy.concatenate([Wx, Wh, (bi + bh)[None]], axis=0)
+
+    def _float64_params(self):
+        return tuple(to_numpy(a).astype(numpy.float64) for a in (self.Wx, self.Wh, self.b_ih, self.b_hh))
+
+    @staticmethod
+    def step_update(g, h, c, tmp) -> None:
+        """One step, in place: ``g`` (batch, step_width * H) holds ``[x_t, h_{t-1}, 1] @ step_weights()`` and
+        may be overwritten; ``h`` (batch, H) holds h_{t-1} and receives h_t; ``c`` (batch, H) likewise for the
+        memory cell (None without one); ``tmp`` (batch, H) is scratch. No allocation: it runs every step."""
+        raise NotImplementedError("a cell with a step_width defines its step_update")
 
     def _hh_for_loop(self):
         """``W_hh`` as the forward time loop reads it: the array itself, or a copy in rows padded by 16 values
@@ -83,7 +123,7 @@ class RecurrentLayer(Layer):
 
     def _need_cache(self):
         if self.cache is None:
-            raise ValueError(f"{type(self).__name__}.backward: expected a forward call first, got none")
+            raise UserError(f"{type(self).__name__}.backward: expected a forward call first, got none")
         cache, self.cache = self.cache, None
         return cache
 
@@ -103,13 +143,17 @@ class RecurrentStack(Layer):
     """
 
     layer_class = RecurrentLayer
+    name: str | None = None        # the layer class's name, copied by each subclass
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.layer_class.name
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, dropout: float = 0.0,
                  dtype=None, seed=None, **cell_kwargs):
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(v, (int, numpy.integer)) or v < 1:
-                raise ValueError(f"{type(self).__name__} {name}: expected a positive integer, got {v!r}")
+            check_int(f"{type(self).__name__} {name}", v)
         self.dtype = resolve_dtype(dtype)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.dropout = float(dropout)
@@ -141,10 +185,10 @@ class RecurrentStack(Layer):
             return self._zeros(B), (self._zeros(B) if has_cell else None)
         if has_cell:
             if not (isinstance(state, (tuple, list)) and len(state) == 2):
-                raise ValueError(f"{cls} state: expected a pair (h, c) of arrays (num_layers, batch, hidden), got {type(state).__name__}")
+                raise UserError(f"{cls} state: expected a pair (h, c) of arrays (num_layers, batch, hidden), got {type(state).__name__}")
             return self._check_state_part("state h", state[0], B), self._check_state_part("state c", state[1], B)
         if isinstance(state, (tuple, list)):
-            raise ValueError(f"{cls} state: expected one array (num_layers, batch, hidden), got a {type(state).__name__}")
+            raise UserError(f"{cls} state: expected one array (num_layers, batch, hidden), got a {type(state).__name__}")
         return self._check_state_part("state", state, B), None
 
     # -- forward / backward -----------------------------------------------------------------------
@@ -172,7 +216,7 @@ class RecurrentStack(Layer):
     def backward(self, dy, dstate=None):
         cls = type(self).__name__
         if any(layer.cache is None for layer in self.layers):
-            raise ValueError(f"{cls}.backward: expected a forward call first, got none")
+            raise UserError(f"{cls}.backward: expected a forward call first, got none")
         B = self._B
         T = self.layers[-1].cache[0].shape[0]
         if dy is not None:

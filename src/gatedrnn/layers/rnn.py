@@ -11,6 +11,9 @@ Every step multiplies the gradient by ``diag(1 - h^2) W_hh``: over many steps th
 geometrically when the largest singular value of W_hh is below 1 (vanishing gradients) and can grow when it
 is above (exploding gradients; Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013).
 Weights and biases start U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
+
+One step at a time (``step_update``): ``h = tanh([x, h, 1] @ [W_ih; W_hh; b_ih + b_hh])``. ONNX: operator
+``RNN``, one block, its default activation Tanh.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 class RNNLayer(RecurrentLayer):
     """One tanh RNN layer over a time-major sequence."""
 
+    name = "rnn"
     gates = 1
+    step_width = 1
+    onnx_op = "RNN"
+
+    @staticmethod
+    def step_update(g, h, c, tmp):
+        xp.tanh(g, out=h)
 
     def forward(self, x, h0, c0=None):
         T, B, D = x.shape

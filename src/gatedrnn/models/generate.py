@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import to_numpy
+from gatedrnn.errors import UserError
 
 
 def next_token_distribution(logits, temperature: float = 1.0, top_k: int | None = None, exclude=()) -> numpy.ndarray:
@@ -13,18 +14,18 @@ def next_token_distribution(logits, temperature: float = 1.0, top_k: int | None 
     Ids in ``exclude`` (e.g. ``<unk>``) get probability 0. ``temperature == 0`` puts all mass on the argmax.
     """
     if temperature < 0:
-        raise ValueError(f"temperature: expected a number >= 0, got {temperature}")
+        raise UserError(f"temperature: expected a number >= 0, got {temperature}")
     z = numpy.array(to_numpy(logits), dtype=numpy.float64).reshape(-1)
     if len(exclude):
         z[numpy.asarray(list(exclude), dtype=numpy.int64)] = -numpy.inf
     if top_k is not None:
         if top_k < 1:
-            raise ValueError(f"top_k: expected a positive integer, got {top_k}")
+            raise UserError(f"top_k: expected a positive integer, got {top_k}")
         if top_k < z.size:
             cut = numpy.partition(z, z.size - top_k)[z.size - top_k]
             z[z < cut] = -numpy.inf
     if not numpy.isfinite(z.max()):
-        raise ValueError("sampling: expected at least one finite logit after exclusions, got none")
+        raise UserError("sampling: expected at least one finite logit after exclusions, got none")
     if temperature == 0:
         p = numpy.zeros_like(z)
         p[int(z.argmax())] = 1.0
@@ -43,9 +44,9 @@ def sample(model, start_ids, length: int, rng: numpy.random.Generator, temperatu
     """
     start = numpy.asarray(start_ids, dtype=numpy.int64).reshape(-1)
     if start.size == 0:
-        raise ValueError("sample start_ids: expected at least one id, got none")
+        raise UserError("sample start_ids: expected at least one id, got none")
     if length < 0:
-        raise ValueError(f"sample length: expected a number >= 0, got {length}")
+        raise UserError(f"sample length: expected a number >= 0, got {length}")
     was_training = model.training
     model.eval()
     try:

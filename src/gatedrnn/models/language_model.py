@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import resolve_dtype
+from gatedrnn.errors import UserError
 from gatedrnn.init import uniform
 from gatedrnn.layers import Dropout, Embedding, Layer, Linear, make_recurrent
 
@@ -25,7 +26,7 @@ class LanguageModel(Layer):
         super().__init__()
         dtype = resolve_dtype(dtype)
         if tie_weights and embed_size != hidden_size:
-            raise ValueError(f"tie_weights: expected embed_size == hidden_size, got {embed_size} and {hidden_size}")
+            raise UserError(f"tie_weights: expected embed_size == hidden_size, got {embed_size} and {hidden_size}")
         rng = numpy.random.default_rng(seed)
         seeds = rng.integers(2**63, size=5)
         self.config = dict(vocab_size=vocab_size, embed_size=embed_size, hidden_size=hidden_size,

@@ -1,5 +1,6 @@
 """Optimizers (in place, no per-step allocation), gradient clipping and learning-rate schedules."""
 
+from gatedrnn.errors import UserError
 from gatedrnn.optim.adagrad import AdaGrad
 from gatedrnn.optim.adam import Adam
 from gatedrnn.optim.base import Optimizer
@@ -15,7 +16,7 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": R
 def make_optimizer(name: str, params, grads, lr: float, **kwargs) -> Optimizer:
     """Build an optimizer by name (``sgd``, ``momentum``, ``adagrad``, ``rmsprop``, ``adam``)."""
     if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {name!r}")
+        raise UserError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {name!r}")
     return OPTIMIZERS[name](params, grads, lr=lr, **kwargs)
 
 

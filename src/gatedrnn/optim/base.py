@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import asarray, to_numpy, xp
+from gatedrnn.errors import UserError
 
 
 class Optimizer:
@@ -18,9 +19,9 @@ class Optimizer:
 
     def __init__(self, params, grads, lr: float):
         if len(params) != len(grads):
-            raise ValueError(f"optimizer: expected as many grads as params, got {len(grads)} and {len(params)}")
+            raise UserError(f"optimizer: expected as many grads as params, got {len(grads)} and {len(params)}")
         if not lr > 0:
-            raise ValueError(f"optimizer lr: expected a positive number, got {lr}")
+            raise UserError(f"optimizer lr: expected a positive number, got {lr}")
         self.params, self.grads, self.lr = list(params), list(grads), float(lr)
         self.t = 0
         self.slots = {name: [xp.zeros_like(p) for p in self.params] for name in self.slot_names}
@@ -52,7 +53,7 @@ class Optimizer:
 
     def load_state_dict(self, scalars: dict, arrays: dict) -> None:
         if scalars.get("type") != type(self).__name__:
-            raise ValueError(f"optimizer state: expected type {type(self).__name__}, got {scalars.get('type')!r}")
+            raise UserError(f"optimizer state: expected type {type(self).__name__}, got {scalars.get('type')!r}")
         self.t = int(scalars["t"])
         for key, value in scalars.items():
             if key not in ("type", "t"):
@@ -61,6 +62,6 @@ class Optimizer:
             for k, a in enumerate(lst):
                 key = f"{name}.{k}"
                 if key not in arrays or tuple(arrays[key].shape) != tuple(a.shape):
-                    raise ValueError(f"optimizer state: expected slot {key} of shape {tuple(a.shape)}, got "
+                    raise UserError(f"optimizer state: expected slot {key} of shape {tuple(a.shape)}, got "
                                      f"{'none' if key not in arrays else tuple(arrays[key].shape)}")
                 a[...] = asarray(arrays[key], dtype=a.dtype)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gatedrnn.backend import xp
+from gatedrnn.errors import UserError
 from gatedrnn.optim.base import Optimizer
 
 
@@ -19,7 +20,7 @@ class Momentum(Optimizer):
     def __init__(self, params, grads, lr: float = 0.01, momentum: float = 0.9, nesterov: bool = False):
         super().__init__(params, grads, lr)
         if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"Momentum momentum: expected 0 <= momentum < 1, got {momentum}")
+            raise UserError(f"Momentum momentum: expected 0 <= momentum < 1, got {momentum}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def hyper(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gatedrnn.backend import xp
+from gatedrnn.errors import UserError
 from gatedrnn.optim.base import Optimizer
 
 
@@ -14,7 +15,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, grads, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8):
         super().__init__(params, grads, lr)
         if not 0.0 <= rho < 1.0:
-            raise ValueError(f"RMSprop rho: expected 0 <= rho < 1, got {rho}")
+            raise UserError(f"RMSprop rho: expected 0 <= rho < 1, got {rho}")
         self.rho, self.eps = float(rho), float(eps)
 
     def hyper(self):

@@ -7,8 +7,9 @@ same steps as an uninterrupted one.
 
 * ``plateau`` — the book's rule for BetterRnnlm (*Deep Learning from Scratch 2*, ch. 6): divide the learning
   rate by 4 whenever the validation perplexity did not improve on the best so far.
-* ``step`` — multiply by ``gamma`` every ``step_size`` epochs after the first ``start`` epochs (Zaremba et
-  al. 2014 keep lr 1 for 6 epochs, then divide by 1.2 per epoch: ``start=6, step_size=1, gamma=1/1.2``).
+* ``step`` — keep the rate for the first ``start`` epochs, then multiply it by ``gamma`` every ``step_size``
+  epochs (Zaremba et al. 2014 keep lr 1 for 6 epochs, then divide by 1.2 per epoch: ``start=6, step_size=1,
+  gamma=1/1.2``).
 * ``cosine`` — half a cosine from the base rate to ``min_lr`` over ``total_steps`` (Loshchilov & Hutter 2017,
   without restarts), after an optional linear warm-up.
 """
@@ -16,6 +17,8 @@ same steps as an uninterrupted one.
 from __future__ import annotations
 
 import math
+
+from gatedrnn.errors import UserError, check_int
 
 
 class Schedule:
@@ -42,7 +45,7 @@ class Schedule:
 
     def load_state_dict(self, d: dict) -> None:
         if d.get("name") != self.name:
-            raise ValueError(f"schedule state: expected {self.name!r}, got {d.get('name')!r}")
+            raise UserError(f"schedule state: expected {self.name!r}, got {d.get('name')!r}")
         self.base_lr = float(d["base_lr"])
         self.optimizer.lr = float(d["lr"])
 
@@ -56,7 +59,7 @@ class PlateauDecay(Schedule):
     def __init__(self, optimizer, factor: float = 4.0, patience: int = 0, min_lr: float = 0.0):
         super().__init__(optimizer)
         if not factor > 1:
-            raise ValueError(f"plateau factor: expected a number > 1, got {factor}")
+            raise UserError(f"plateau factor: expected a number > 1, got {factor}")
         self.factor, self.patience, self.min_lr = float(factor), int(patience), float(min_lr)
         self.best, self.bad = math.inf, 0
 
@@ -79,20 +82,25 @@ class PlateauDecay(Schedule):
 
 
 class StepDecay(Schedule):
-    """``lr = base_lr * gamma ** max(0, (epoch - start) // step_size)`` after each epoch."""
+    """Keep the base rate for the first ``start`` epochs, then multiply it by ``gamma`` every ``step_size``
+    epochs: epoch k (counting from 1) trains at ``base_lr * gamma ** n`` with ``n = 0`` for k <= start and
+    ``n = (k - start - 1) // step_size + 1`` after. ``start=1, step_size=1, gamma=0.5`` halves every epoch from the
+    second; Zaremba et al.'s medium model is ``start=6, step_size=1, gamma=1/1.2``."""
 
     name = "step"
 
-    def __init__(self, optimizer, step_size: int = 1, gamma: float = 0.5, start: int = 0):
+    def __init__(self, optimizer, step_size: int = 1, gamma: float = 0.5, start: int = 1):
         super().__init__(optimizer)
-        if not (isinstance(step_size, int) and step_size >= 1):
-            raise ValueError(f"step schedule step_size: expected a positive integer, got {step_size!r}")
-        if not 0 < gamma <= 1:
-            raise ValueError(f"step schedule gamma: expected 0 < gamma <= 1, got {gamma}")
-        self.step_size, self.gamma, self.start = step_size, float(gamma), int(start)
+        self.step_size = check_int("step schedule step_size", step_size)
+        self.start = check_int("step schedule start", start)
+        if not (math.isfinite(gamma) and 0 < gamma <= 1):
+            raise UserError(f"step schedule gamma: expected 0 < gamma <= 1, got {gamma}")
+        self.gamma = float(gamma)
 
     def on_epoch_end(self, epoch, val_loss):
-        self.optimizer.lr = self.base_lr * self.gamma ** max(0, (epoch - self.start) // self.step_size)
+        nxt = epoch + 1    # the epoch about to start
+        n = 0 if nxt <= self.start else (nxt - self.start - 1) // self.step_size + 1
+        self.optimizer.lr = self.base_lr * self.gamma ** n
 
 
 class CosineDecay(Schedule):
@@ -104,9 +112,9 @@ class CosineDecay(Schedule):
     def __init__(self, optimizer, total_steps: int, min_lr: float = 0.0, warmup_steps: int = 0):
         super().__init__(optimizer)
         if not (isinstance(total_steps, int) and total_steps >= 1):
-            raise ValueError(f"cosine schedule total_steps: expected a positive integer, got {total_steps!r}")
+            raise UserError(f"cosine schedule total_steps: expected a positive integer, got {total_steps!r}")
         if not 0 <= warmup_steps < total_steps:
-            raise ValueError(f"cosine schedule warmup_steps: expected 0 <= warmup_steps < {total_steps}, got {warmup_steps}")
+            raise UserError(f"cosine schedule warmup_steps: expected 0 <= warmup_steps < {total_steps}, got {warmup_steps}")
         self.total_steps, self.min_lr, self.warmup_steps = total_steps, float(min_lr), int(warmup_steps)
 
     def lr_at(self, step: int) -> float:
@@ -126,5 +134,5 @@ def make_schedule(name: str, optimizer, **kwargs) -> Schedule:
     """Build a schedule by name (``constant``/``none``, ``plateau``, ``step``, ``cosine``)."""
     key = "constant" if name in (None, "none") else name
     if key not in SCHEDULES:
-        raise ValueError(f"schedule: expected one of {sorted(SCHEDULES) + ['none']}, got {name!r}")
+        raise UserError(f"schedule: expected one of {sorted(SCHEDULES) + ['none']}, got {name!r}")
     return SCHEDULES[key](optimizer, **kwargs)

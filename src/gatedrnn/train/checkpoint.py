@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy
 
+from gatedrnn.errors import UserError
+
 FORMAT = "gatedrnn-checkpoint"
 VERSION = 1
 
@@ -34,7 +36,7 @@ def save_checkpoint(path, model, *, meta: dict | None = None, arrays: dict | Non
     classes = _model_classes()
     cls = type(model).__name__
     if cls not in classes:
-        raise ValueError(f"save_checkpoint: expected one of the model classes {sorted(classes)}, got {cls}")
+        raise UserError(f"save_checkpoint: expected one of the model classes {sorted(classes)}, got {cls}")
     doc = {"format": FORMAT, "version": VERSION,
            "model": {"class": cls, "config": model.config, "dtype": str(model.params[0].dtype)},
            **(meta or {})}
@@ -69,7 +71,7 @@ def _load_npz(file: Path) -> dict[str, numpy.ndarray]:
         with numpy.load(file, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"checkpoint {file}: corrupt or unreadable array file ({exc})") from None
+        raise UserError(f"checkpoint {file}: corrupt or unreadable array file ({exc})") from None
 
 
 def read_checkpoint(path) -> tuple[dict, dict, dict]:
@@ -81,11 +83,11 @@ def read_checkpoint(path) -> tuple[dict, dict, dict]:
     try:
         meta = json.loads((path / "meta.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"checkpoint {path}: meta.json is not valid JSON ({exc})") from None
+        raise UserError(f"checkpoint {path}: meta.json is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"checkpoint {path}: expected format {FORMAT!r}, got {meta.get('format') if isinstance(meta, dict) else meta!r}")
+        raise UserError(f"checkpoint {path}: expected format {FORMAT!r}, got {meta.get('format') if isinstance(meta, dict) else meta!r}")
     if meta.get("version") != VERSION:
-        raise ValueError(f"checkpoint {path}: expected version {VERSION}, got {meta.get('version')!r}")
+        raise UserError(f"checkpoint {path}: expected version {VERSION}, got {meta.get('version')!r}")
     weights = _load_npz(path / "model.npz")
     extra = _load_npz(path / "extra.npz") if (path / "extra.npz").is_file() else {}
     return meta, weights, extra
@@ -97,11 +99,11 @@ def build_model(meta: dict, weights: dict | None = None):
     spec = meta.get("model") or {}
     cls = classes.get(spec.get("class"))
     if cls is None:
-        raise ValueError(f"checkpoint: expected a model class in {sorted(classes)}, got {spec.get('class')!r}")
+        raise UserError(f"checkpoint: expected a model class in {sorted(classes)}, got {spec.get('class')!r}")
     try:
         model = cls(**spec["config"], dtype=spec.get("dtype"))
     except (TypeError, KeyError) as exc:
-        raise ValueError(f"checkpoint: model config does not fit {cls.__name__} ({exc})") from None
+        raise UserError(f"checkpoint: model config does not fit {cls.__name__} ({exc})") from None
     if weights is not None:
         model.load_state_dict(weights)
     return model

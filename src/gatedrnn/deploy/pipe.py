@@ -1,0 +1,84 @@
+"""A checkpoint on a pipe: observations read from a text stream one line at a time, each prediction written at
+once (what ``gatedrnn stream CHECKPOINT < values.txt`` runs).
+
+``stream_checkpoint(path, stdin, stdout)`` loads the checkpoint (``train.checkpoint.resolve_checkpoint``: a
+checkpoint folder or a run folder) and picks by what it holds:
+
+* a forecaster from ``gatedrnn forecast``: one number (or several) per line, each a new value of the series;
+  prints the forecast of the next value (``nan`` after the first, which only primes the change input);
+* any other sequence regressor: ``input_size`` numbers per line; prints its outputs;
+* a language model: token ids; prints the most likely next id (and its token when the vocabulary is known).
+
+Numbers are separated by commas or blanks; empty lines and ``#`` comments are skipped. Memory stays constant
+(``Stream`` keeps only the recurrent state).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+
+from gatedrnn.data.series import SeriesScaler
+from gatedrnn.errors import UserError
+from gatedrnn.forecast.stream import SeriesStream
+from gatedrnn.models.language_model import LanguageModel
+from gatedrnn.models.stream import Stream
+from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+
+_NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE)
+
+
+def numbers(lines):
+    """(line number, list of floats) for every non-empty, non-comment line; commas or blanks separate numbers."""
+    for n, line in enumerate(lines, start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        toks = re.split(r"[,\s]+", line)
+        bad = next((tok for tok in toks if not _NUMBER.fullmatch(tok)), None)
+        if bad is not None:
+            raise UserError(f"stdin line {n}: expected numbers, got {bad[:40]!r}")
+        yield n, [float(tok) for tok in toks]
+
+
+def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
+    """Run the checkpoint at ``checkpoint`` over the lines of ``stdin`` (default ``sys.stdin``), writing and
+    flushing one line per prediction to ``stdout`` (default ``sys.stdout``); see the module docstring."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    model, meta, _ = load_checkpoint(resolve_checkpoint(checkpoint))
+
+    def emit(text):
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    series = meta.get("series")
+    if isinstance(series, dict) and series.get("kind") == "forecaster":
+        s = SeriesStream(model, SeriesScaler.from_dict(series.get("scaler", {})))
+        for _, values in numbers(stdin):
+            for v in values:
+                emit(f"{s.step(v):.6g}")
+    elif isinstance(model, LanguageModel):
+        _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
+    else:
+        _regress(Stream(model), stdin, emit)
+
+
+def _next_tokens(s, tokens, stdin, emit) -> None:
+    for n, values in numbers(stdin):
+        for v in values:
+            if not math.isfinite(v) or v != int(v):
+                raise UserError(f"stdin line {n}: expected integer token ids, got {v:g}")
+            nxt = int(s.step(int(v)).argmax())
+            emit(f"{nxt}\t{tokens[nxt]}" if tokens and nxt < len(tokens) else str(nxt))
+
+
+def _regress(s, stdin, emit) -> None:
+    D = s.input_size
+    for n, values in numbers(stdin):
+        if len(values) != D:
+            raise UserError(f"stdin line {n}: expected {D} number{'s' if D > 1 else ''} per line (the model's "
+                            f"input_size), got {len(values)}")
+        y = s.step(values)
+        emit(" ".join(f"{v:.6g}" for v in y.tolist()))

@@ -1,0 +1,84 @@
+"""The forecasting run configuration: one dataclass, turned into the flags of ``gatedrnn forecast``, written as the
+run's ``config.json`` (``gatedrnn forecast --config OUT/config.json --out OTHER`` re-runs it) and kept in the
+checkpoint's ``meta.json``. Where the outputs go (``out``, ``figure``) is not part of it: the same config can be
+run into any folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatedrnn.config import Config, load_config_file, option
+from gatedrnn.errors import UserError, check_int, check_positive
+from gatedrnn.layers import CELLS
+
+DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
+
+
+def _cells():
+    return list(CELLS)
+
+
+def _optional_steps(name, v):
+    return check_int(name, v, none_ok=True)
+
+
+def _season(name, v):
+    return check_int(name, v, 2, none_ok=True)
+
+
+def _seed(name, v):
+    return check_int(name, v, 0)
+
+
+def _clip(name, v):
+    return check_positive(name, v, zero_ok=True)
+
+
+@dataclass
+class ForecastConfig(Config):
+    """Everything that defines a forecasting run (``--name value`` on the command line)."""
+
+    dataset: str | None = option(None, "sunspots (yearly, last 30 years held out), co2 (weekly, last 104 weeks held "
+                                 "out) or a CSV file")
+    column: str | None = option(None, "CSV column to forecast (needed when the file has several numeric columns)",
+                                group="series")
+    period: int | None = option(None, "season length for a CSV (enables seasonal naive and ARIMA's seasonal "
+                                "difference)", check=_season, group="series")
+    window: int | None = option(None, "steps the model reads before forecasting (none = sunspots 30, co2 104, "
+                                "CSV 32)", check=_optional_steps, group="series")
+    horizon: int | None = option(None, "steps forecast from each origin (none = the whole held-out tail from its "
+                                 "start)", check=_optional_steps, group="series")
+    holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
+                                 check=_optional_steps, group="series")
+    cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
+    hidden_size: int = option(16, "hidden units per layer", check=check_int, group="model")
+    num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
+    max_steps: int = option(800, "training steps (Adam, cosine-decayed to 0 over them)", check=check_int,
+                            group="training")
+    batch_size: int = option(32, "windows per step", check=check_int, group="training")
+    lr: float = option(3e-3, "Adam learning rate at the start", check=check_positive, group="training")
+    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=_clip, group="training")
+    seed: int = option(0, "seed of the weights and of the batch order", check=_seed, group="training")
+    arima: bool = option(True, "fit the ARIMA baseline (needs statsmodels; --no-arima skips it)", group="output")
+    plot: bool = option(True, "write the forecast figure (needs matplotlib)", group="output")
+
+    def validate(self) -> "ForecastConfig":
+        if self.dataset is None:
+            raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
+        if not isinstance(self.dataset, str):
+            raise UserError(f"dataset: expected sunspots, co2 or a CSV path, got {self.dataset!r}")
+        super().validate()
+        if self.horizon is not None and self.holdout is not None and self.horizon > self.holdout:
+            raise UserError(f"horizon: expected at most the held-out length {self.holdout}, got {self.horizon}")
+        return self
+
+    def model_name(self) -> str:
+        """How the tables name the model: ``LSTM (16 units)``, ``GRU (32 units x 2)``."""
+        return f"{self.cell.upper()} ({self.hidden_size} units{'' if self.num_layers == 1 else f' x {self.num_layers}'})"
+
+
+def make_config(config_file=None, flags: dict | None = None) -> ForecastConfig:
+    """The config of a run: the fields of ``config_file`` (JSON or TOML, e.g. a run's ``config.json``), then
+    ``flags`` (the fields given on the command line) over them, validated."""
+    fields = load_config_file(config_file) if config_file is not None else {}
+    return ForecastConfig.from_dict({**fields, **(flags or {})})

@@ -1,0 +1,152 @@
+"""The whole forecasting experiment (``gatedrnn forecast``): train on the earlier part of a series, forecast the
+held-out tail from one or more origins, compare with the baselines, print the table, write the run's files.
+
+With ``horizon`` equal to the held-out length (the default) there is one origin, the end of the training part,
+and the whole tail is forecast without seeing any of it. A shorter horizon gives rolling origins every
+``horizon`` steps through the tail, each using the true values before it (no refitting, for any method). Nothing
+of the held-out tail is seen in training or used to pick anything.
+
+``run(cfg, out=OUT)`` writes ``OUT/model`` (the checkpoint that ``gatedrnn stream`` and ``gatedrnn export``
+read: its ``meta.json`` holds ``series`` with kind ``forecaster``, the window and the scaler),
+``OUT/results.json``, ``OUT/config.json`` (``gatedrnn forecast --config OUT/config.json --out OTHER`` re-runs it
+to identical weights) and ``OUT/forecast.png`` (or ``figure``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy
+
+from gatedrnn.atomic import write_text_atomic
+from gatedrnn.data.series import Series, SeriesScaler, load_series, split
+from gatedrnn.errors import UserError
+from gatedrnn.forecast.arima import ARIMA_MAX_P, ARIMA_MAX_Q, arima_forecast, fit_arima, one_blas_thread, require_statsmodels
+from gatedrnn.forecast.baselines import naive_forecast, seasonal_naive_forecast
+from gatedrnn.forecast.config import DEFAULT_WINDOW, ForecastConfig
+from gatedrnn.forecast.metrics import mae, rmse
+from gatedrnn.forecast.model import model_forecast, train_model
+from gatedrnn.forecast.plot import plot_forecast
+from gatedrnn.forecast.result import ForecastResult, format_table
+from gatedrnn.models.stream import Stream
+from gatedrnn.train.checkpoint import save_checkpoint
+
+
+@dataclass
+class Plan:
+    """A config resolved against its series: the defaults filled in, the split made, the origins placed."""
+
+    series: Series
+    holdout: int
+    window: int
+    horizon: int
+    train: numpy.ndarray
+    test: numpy.ndarray
+    origins: list
+    season: int | None            # the calendar season ARIMA differences away
+
+    def by_origin(self, fn) -> numpy.ndarray:
+        """``fn(history, h)`` from every origin, concatenated over the held-out tail."""
+        values = self.series.values
+        return numpy.concatenate([fn(values[:o], min(self.horizon, len(values) - o)) for o in self.origins])
+
+
+def default_out(cfg: ForecastConfig) -> Path:
+    """Where a run goes when no folder is given: ``runs/forecast-NAME-CELL``."""
+    return Path("runs") / f"forecast-{Path(cfg.dataset).stem}-{cfg.cell}"
+
+
+def plan(cfg: ForecastConfig) -> Plan:
+    """Load the series and resolve window, held-out tail, horizon and origins (one-line errors when too short)."""
+    series = load_series(cfg.dataset, cfg.column, period=cfg.period)
+    holdout = cfg.holdout or series.holdout
+    window = cfg.window or DEFAULT_WINDOW.get(series.name, 32)
+    horizon = cfg.horizon or holdout
+    if horizon > holdout:
+        raise UserError(f"horizon: expected at most the held-out length {holdout}, got {horizon}")
+    min_train = max(window + 2, (series.period or 0) + 1, 10)
+    if len(series) - holdout < min_train:
+        raise UserError(f"series {series.name}: too short, expected at least {min_train + holdout} values "
+                        f"({min_train} to train on with window {window}, + {holdout} held out), got {len(series)}")
+    train, test = split(series.values, holdout, min_train=min_train)
+    origins = list(range(len(train), len(series), horizon))
+    return Plan(series, holdout, window, horizon, train, test, origins, series.period if series.seasonal else None)
+
+
+def _announce(cfg: ForecastConfig, p: Plan, echo) -> None:
+    n_tr, n_te, n_o = len(p.train), len(p.test), len(p.origins)
+    echo(f"{p.series.name}: {len(p.series)} values ({p.series.note}); {n_tr} to train on, the last {n_te} held out; "
+         f"{p.horizon}-step forecasts from {n_o} origin{'s' if n_o > 1 else ''}")
+    echo(f"1. training {cfg.model_name()} on {n_tr - 1 - p.window} windows of {p.window} steps: Adam lr {cfg.lr:g}, "
+         f"cosine decay, clip {cfg.clip or 'off'}, batch {cfg.batch_size}, {cfg.max_steps} steps, seed {cfg.seed}")
+
+
+def _arima(p: Plan, forecasts: dict, seconds: dict, echo) -> str:
+    """Choose and fit ARIMA on the training part, forecast from every origin; returns its label."""
+    t0 = time.perf_counter()
+    echo(f"2. choosing the ARIMA order on the training part (ADF test for d, AIC over p <= {ARIMA_MAX_P}, "
+         f"q <= {ARIMA_MAX_Q}{f', seasonal difference at lag {p.season}' if p.season else ''})")
+    choice = fit_arima(p.train, p.season)
+    forecasts[choice.label] = p.by_origin(lambda hist, h: arima_forecast(choice, hist, h))
+    seconds["arima"] = time.perf_counter() - t0
+    echo(f"   {choice.label}, AIC {choice.aic:.1f} ({choice.fits} fits, ADF p-values "
+         f"{', '.join(f'{v:.3g}' for v in choice.adf_p)}; {seconds['arima']:.0f}s)")
+    return choice.label
+
+
+def _result(cfg, p: Plan, forecasts: dict, **extra) -> ForecastResult:
+    rows = [{"method": m, "rmse": rmse(f, p.test), "mae": mae(f, p.test)} for m, f in forecasts.items()]
+    return ForecastResult(config=cfg.to_dict(), series=p.series.name, n_train=len(p.train), n_test=len(p.test),
+                          horizon=p.horizon, window=p.window, origins=p.origins, rows=rows,
+                          forecasts={m: [float(v) for v in f] for m, f in forecasts.items()},
+                          truth=[float(v) for v in p.test], **extra)
+
+
+def save_run(out, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, result: ForecastResult, *,
+             figure=None, echo=print) -> None:
+    """Write the checkpoint, the figure, results.json and config.json of a run into ``out``."""
+    out = Path(out)
+    meta = {"series": {"kind": "forecaster", "dataset": cfg.dataset, "name": p.series.name, "window": p.window,
+                       "horizon": p.horizon, "holdout": p.holdout, "scaler": scaler.to_dict(),
+                       "inputs": ["standardised level", "standardised change"],
+                       "output": "standardised next change"},
+            "training": cfg.to_dict(), "results": result.rows}
+    result.checkpoint = str(save_checkpoint(out / "model", model, meta=meta))
+    if cfg.plot:
+        result.figure = plot_forecast(result, p.series, Path(figure) if figure else out / "forecast.png", echo=echo)
+    write_text_atomic(out / "results.json", json.dumps(asdict(result), indent=1) + "\n")
+    write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=1) + "\n")
+    echo(f"wrote {result.checkpoint} (for gatedrnn stream / export), {out / 'results.json'}, {out / 'config.json'} "
+         f"(re-run with --config){'' if result.figure is None else ', ' + result.figure}")
+
+
+def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResult:
+    """The whole experiment: prints the table and returns the numbers; with ``out`` writes the run's files
+    (``figure``: where the PNG goes instead of ``out/forecast.png``)."""
+    cfg.validate()
+    if cfg.arima:
+        require_statsmodels()                       # say so before training, not after
+    p = plan(cfg)
+    _announce(cfg, p, echo)
+    seconds, name = {}, cfg.model_name()
+    with one_blas_thread():
+        t0 = time.perf_counter()
+        scaler = SeriesScaler.fit(p.train)
+        model, loss, _ = train_model(cfg, p.train, p.window, scaler, echo=echo)
+        seconds["train"] = time.perf_counter() - t0
+        stream = Stream(model)
+        forecasts = {name: p.by_origin(lambda hist, h: model_forecast(model, scaler, hist, h, p.window, stream))}
+        forecasts["naive (last value)"] = p.by_origin(naive_forecast)
+        period = p.series.period
+        if period:
+            forecasts[f"seasonal naive (period {period})"] = p.by_origin(
+                lambda hist, h: seasonal_naive_forecast(hist, h, period))
+        arima_label = _arima(p, forecasts, seconds, echo) if cfg.arima else None
+    result = _result(cfg, p, forecasts, arima_order=arima_label, train_loss=loss, seconds=seconds)
+    echo(format_table(result))
+    if out is not None:
+        save_run(out, cfg, p, model, scaler, result, figure=figure, echo=echo)
+    return result

@@ -1,0 +1,56 @@
+"""The forecast figure: the last stretch of the series, the held-out tail and every method's forecast of it.
+
+matplotlib is optional: without it a note is printed and no figure is written. The figure uses matplotlib's
+object API on the Agg canvas (no pyplot, no global state) and is written through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from gatedrnn.atomic import atomic_file
+
+MISSING_NOTE = "note: matplotlib is not installed, so no plot is written (pip install 'gatedrnn[plot]')"
+STYLES = {"naive": ("tab:gray", ":"), "seasonal": ("tab:olive", ":"), "ARIMA": ("tab:blue", "--")}
+
+
+def _new_figure(figsize, echo):
+    if importlib.util.find_spec("matplotlib") is None:
+        echo(MISSING_NOTE)
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_forecast(result, series, path, echo=print) -> str | None:
+    """Draw ``result`` (a ``ForecastResult``) over ``series`` into the PNG ``path``; returns the path, or None
+    when matplotlib is missing."""
+    fig = _new_figure((9, 4.2), echo)
+    if fig is None:
+        return None
+    ax = fig.add_subplot(1, 1, 1)
+    n_tr, n_te = result.n_train, result.n_test
+    lo = max(0, n_tr - 4 * n_te)
+    t = series.time
+    ax.plot(t[lo:], series.values[lo:], color="black", lw=1.4, label="observed")
+    for r in result.rows:
+        m = r["method"]
+        color, ls = next((v for k, v in STYLES.items() if m.startswith(k)), ("tab:red", "-"))
+        ax.plot(t[n_tr:], result.forecasts[m], color=color, ls=ls, lw=1.6 if ls == "-" else 1.2,
+                label=f"{m}  RMSE {r['rmse']:.3g}")
+    for o in result.origins:
+        ax.axvline(t[o], color="0.6", lw=0.8)
+    ax.set_xlabel(series.time_label)
+    ax.set_ylabel(series.name)
+    origins = "1 origin" if len(result.origins) == 1 else f"{len(result.origins)} origins"
+    ax.set_title(f"{series.name}: last {n_te} held out, {result.horizon}-step forecasts from {origins}")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    with atomic_file(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    return os.fspath(path)

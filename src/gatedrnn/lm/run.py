@@ -1,0 +1,178 @@
+"""Language-model runs end to end: corpus -> TBPTT batches -> model -> Trainer -> test perplexity.
+
+A run's folder (``--out``) holds ``last/`` and ``best/`` checkpoints (weights + ``meta.json`` with the
+``LMConfig``, the vocabulary, the corpus and the whole training state), ``log.jsonl``, ``epochs.csv``,
+``curves.png``, ``vocab.json``, ``config.json`` (re-runs the run: ``gatedrnn train --config RUN/config.json``) and,
+when the run finishes, ``results.json`` with the test perplexity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+from gatedrnn.atomic import write_text_atomic
+from gatedrnn.config import load_config_file
+from gatedrnn.data.batching import TBPTTBatches
+from gatedrnn.data.corpus import load_corpus
+from gatedrnn.errors import UserError, check_choice
+from gatedrnn.layers import SoftmaxCrossEntropy
+from gatedrnn.lm.build import build_language_model
+from gatedrnn.lm.config import LMConfig
+from gatedrnn.lm.infer import evaluate_checkpoint
+from gatedrnn.lm.presets import PRESETS
+from gatedrnn.optim import make_optimizer, make_schedule
+from gatedrnn.train.callbacks import CSVLogger, EarlyStopping, TensorBoardLogger
+from gatedrnn.train.checkpoint import read_checkpoint
+from gatedrnn.train.trainer import Trainer, say
+
+# what may change when a run is resumed; everything else must stay as the run started
+RESUMABLE = ("epochs", "max_steps", "log_every", "checkpoint_every", "patience", "min_delta", "tensorboard")
+# everything a run writes into its folder: --overwrite removes all of it first
+RUN_FILES = ("last", "best", "log.jsonl", "epochs.csv", "curves.png", "vocab.json", "config.json", "results.json",
+             "tensorboard")
+
+
+def make_run_config(*, config_file=None, preset: str | None = None, flags: dict | None = None) -> LMConfig:
+    """A new run's config: the preset's values (``preset``, else the file's ``preset``, else small), then the
+    config file's, then the command line's ``flags``."""
+    from_file = load_config_file(config_file) if config_file else {}
+    name = preset or from_file.get("preset") or "small"
+    check_choice("preset", name, PRESETS)
+    values = {**PRESETS[name], **from_file, **(flags or {}), "preset": name}
+    return LMConfig.from_dict(values)
+
+
+def resume_config(out_dir, overrides: dict) -> LMConfig:
+    """The config saved in ``out_dir/last``, with the ``RESUMABLE`` fields of ``overrides`` applied
+    (``max_steps`` only when given again). Any other override that differs from the saved run is an error."""
+    last = Path(out_dir) / "last"
+    if not (last / "meta.json").is_file():
+        raise FileNotFoundError(f"resume: expected a checkpoint at {last} from an earlier run, got none")
+    meta, _, _ = read_checkpoint(last)
+    if "config" not in meta:
+        raise UserError(f"resume: expected a language-model training checkpoint at {last}, got one without a config")
+    values = LMConfig.from_dict(meta["config"]).to_dict()
+    values["max_steps"] = None  # a stopping point of one invocation, not part of the run: give it again to stop again
+    for key, v in overrides.items():
+        if key in RESUMABLE:
+            values[key] = v
+        elif values.get(key) != v:
+            raise UserError(f"resume: --{key.replace('_', '-')} {v!r} differs from the run's {values.get(key)!r}; "
+                            f"only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} may change on resume")
+    return LMConfig.from_dict(values)
+
+
+def default_out(config: LMConfig) -> str:
+    name = config.corpus if config.corpus in ("ptb", "tinyshakespeare") else Path(config.corpus).stem
+    return f"runs/{name}-{config.preset}-{config.cell}"
+
+
+def _callbacks(config: LMConfig, out_dir: Path) -> list:
+    cbs = [CSVLogger(out_dir / "epochs.csv")]
+    if config.patience is not None:
+        cbs.append(EarlyStopping(patience=config.patience, min_delta=config.min_delta))
+    if config.tensorboard:
+        cbs.append(TensorBoardLogger(out_dir / "tensorboard"))
+    return cbs
+
+
+def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo) -> Trainer:
+    model = build_language_model(config, len(corpus.vocab), corpus.train)
+    echo(f"model: {config.cell.upper()} language model, {model.num_params():,} parameters; config:")
+    echo(config.describe())
+    optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr)
+    train_batches = TBPTTBatches(corpus.train, config.batch_size, config.time_size, drop_last=True)
+    total = config.max_steps or config.epochs * len(train_batches)
+    schedule = None if config.schedule == "none" else make_schedule(config.schedule, optimizer, **config.schedule_args(total))
+    meta = {"config": config.to_dict(), "vocab": corpus.vocab.to_dict(), "corpus": corpus.spec}
+    return Trainer(model, SoftmaxCrossEntropy(), optimizer, train_data=train_batches,
+                   valid_data=TBPTTBatches(corpus.valid, config.eval_batch_size, config.time_size),
+                   clip=config.clip or None, schedule=schedule, carry_state=True, epochs=config.epochs,
+                   max_steps=config.max_steps, out_dir=out_dir, checkpoint_every=config.checkpoint_every,
+                   log_every=config.log_every, progress=progress, meta=meta, callbacks=_callbacks(config, out_dir),
+                   echo=echo)
+
+
+def _start(trainer: Trainer, config: LMConfig, corpus, out_dir: Path, overwrite: bool) -> None:
+    if overwrite:
+        for name in RUN_FILES:
+            p = out_dir / name
+            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    corpus.vocab.save(out_dir / "vocab.json")
+    trainer.log({"event": "start", "config": config.to_dict(), "params": trainer.model.num_params(), "cores": os.cpu_count()})
+
+
+def _resume(trainer: Trainer, corpus, out_dir: Path, echo) -> None:
+    saved = trainer.load(out_dir / "last")
+    if saved.get("vocab", {}).get("tokens") != corpus.vocab.tokens:
+        raise UserError(f"resume: expected the corpus vocabulary of the run in {out_dir}, got a different one")
+    echo(f"resumed from {out_dir / 'last'} at step {trainer.step} (epoch {trainer.epoch + 1}, batch {trainer.pos})")
+
+
+def train_language_model(config: LMConfig, out_dir, *, data_dir=None, resume: bool = False, overwrite: bool = False,
+                         progress: bool = True, echo=say) -> dict:
+    """Train (or resume) the run ``config`` describes in ``out_dir``; returns the summary, with the test
+    perplexity of the best checkpoint when the run finished (all epochs, or stopped early)."""
+    t0 = time.perf_counter()
+    config.validate()
+    out_dir = Path(out_dir)
+    if not resume and (out_dir / "last").exists() and not overwrite:
+        raise UserError(f"--out {out_dir}: expected a folder without an earlier run, got one with last/; "
+                        f"pass --resume to continue it, --overwrite to start again, or another --out")
+    corpus = load_corpus(config.corpus, config.level, data_dir, progress=progress)
+    echo(f"gatedrnn train: {corpus}")
+    trainer = _make_trainer(config, corpus, out_dir, progress, echo)
+    if resume:
+        _resume(trainer, corpus, out_dir, echo)
+    else:
+        _start(trainer, config, corpus, out_dir, overwrite)
+    write_text_atomic(out_dir / "config.json", json.dumps(config.to_dict(), indent=1))
+    echo(f"training: {len(trainer.train_data)} windows of {config.batch_size}x{config.time_size} per epoch, "
+         f"checkpoints in {out_dir}")
+    summary = trainer.fit()
+    summary["out_dir"] = str(out_dir)
+    if summary["stopped"] in ("done", "early_stopping"):
+        _test(trainer, config, corpus, out_dir, summary, data_dir, time.perf_counter() - t0, echo)
+    return summary
+
+
+def _test(trainer, config, corpus, out_dir: Path, summary: dict, data_dir, wall: float, echo) -> None:
+    """Test perplexity of the best checkpoint, into the summary, ``results.json`` and the log."""
+    best = out_dir / "best" if (out_dir / "best").is_dir() else out_dir / "last"
+    res = evaluate_checkpoint(best, "test", data_dir=data_dir, corpus=corpus)
+    summary.update(test_loss=res["loss"], test_ppl=res["ppl"], test_tokens=res["tokens"], checkpoint=str(best))
+    results = {"test_ppl": res["ppl"], "test_loss": res["loss"], "test_tokens": res["tokens"],
+               "best_val_ppl": math.exp(trainer.best_val) if math.isfinite(trainer.best_val) else None,
+               "steps": trainer.step, "epochs": trainer.epoch, "stopped": summary["stopped"],
+               "wall_seconds_this_process": wall, "train_seconds": summary["train_seconds"],
+               "cores": os.cpu_count(), "checkpoint": str(best), "config": config.to_dict()}
+    write_text_atomic(out_dir / "results.json", json.dumps(results, indent=1))
+    trainer.log({"event": "test", **{k: v for k, v in results.items() if k != "config"}})
+    echo(f"test perplexity {res['ppl']:.2f} ({res['tokens']:,} tokens, checkpoint {best}); "
+         f"wall time {wall / 60:.1f} min on {os.cpu_count()} cores")
+
+
+def train_command(*, flags: dict, config_file=None, preset=None, out=None, resume: bool = False,
+                  overwrite: bool = False, data_dir=None, progress: bool = True, echo=say) -> dict:
+    """What ``gatedrnn train`` does with its parsed arguments: build the config (or take the run's, to resume),
+    train, and say how to continue a stopped run."""
+    if resume:
+        if out is None:
+            raise UserError("--resume: expected --out naming the run folder to continue, got none")
+        if config_file or preset:
+            raise UserError("--resume: expected the run's own config, got --config or --preset as well")
+        config = resume_config(out, flags)
+    else:
+        config = make_run_config(config_file=config_file, preset=preset, flags=flags)
+    out = out or default_out(config)
+    summary = train_language_model(config, out, data_dir=data_dir, resume=resume, overwrite=overwrite,
+                                   progress=progress, echo=echo)
+    if summary["stopped"] not in ("done", "early_stopping"):
+        echo(f"stopped at step {summary['step']}; continue with: gatedrnn train --out {out} --resume")
+    return summary
