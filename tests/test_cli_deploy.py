@@ -1,10 +1,12 @@
-"""The forecast, stream and export commands end to end, and their one-line errors (exit status 2)."""
+"""The forecast, stream and export commands end to end, and their one-line errors (exit status 2). (Without
+statsmodels the forecast command refuses before training: tests/test_forecast.py.)"""
 
 import io
 
 import numpy as np
 import pytest
 
+from gatedrnn import CELLS
 from gatedrnn.cli import main
 
 
@@ -20,8 +22,8 @@ def wave_csv(tmp_path):
 @pytest.fixture
 def forecaster(tmp_path, wave_csv, capsys):
     out = tmp_path / "run"
-    rc = main(["forecast", "--dataset", str(wave_csv), "--column", "level", "--period", "10", "--hidden", "8",
-               "--window", "20", "--holdout", "20", "--steps", "60", "--no-arima", "--out", str(out)])
+    rc = main(["forecast", "--dataset", str(wave_csv), "--column", "level", "--period", "10", "--hidden-size", "8",
+               "--window", "20", "--holdout", "20", "--max-steps", "60", "--no-arima", "--out", str(out)])
     assert rc == 0
     return out, capsys.readouterr().out
 
@@ -91,14 +93,54 @@ def test_forecast_bad_input_is_one_line_and_exit_2(tmp_path, capsys, body, extra
 
 def test_missing_checkpoint_is_one_line(tmp_path, capsys):
     assert main(["export", str(tmp_path / "nope"), "--onnx", str(tmp_path / "m.onnx")]) == 2
-    assert "expected a folder with meta.json and model.npz" in capsys.readouterr().err
+    assert "expected a checkpoint folder (meta.json, model.npz)" in capsys.readouterr().err
+    assert main(["stream", str(tmp_path / "nope")]) == 2
+    assert "expected a checkpoint folder (meta.json, model.npz)" in capsys.readouterr().err
 
 
-def test_without_statsmodels_arima_is_refused_before_training(wave_csv, tmp_path, monkeypatch, capsys):
-    import importlib.util
+def test_export_refuses_to_write_into_the_checkpoint_folder(tmp_path, capsys):
+    pytest.importorskip("onnx", reason="export needs the onnx extra")
+    from gatedrnn.models import SequenceRegressor
+    from gatedrnn.train.checkpoint import save_checkpoint
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "statsmodels" else real(name, *a))
-    rc = main(["forecast", "--dataset", str(wave_csv), "--column", "level", "--out", str(tmp_path / "o")])
-    err = capsys.readouterr().err
-    assert rc == 2 and "the ARIMA baseline needs statsmodels: pip install 'gatedrnn[forecast]' (or --no-arima)" in err
+    save_checkpoint(tmp_path / "run" / "best", SequenceRegressor(2, 4, 1, seed=0))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run" / "best").iterdir()}
+    for target in ("run/best/model.npz", "run/best/m.onnx"):
+        assert main(["export", str(tmp_path / "run"), "--onnx", str(tmp_path / target)]) == 2
+        err = capsys.readouterr().err
+        assert "expected a path outside the checkpoint folder" in err and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run" / "best").iterdir()} == before
+    assert main(["export", str(tmp_path / "run"), "--onnx", str(tmp_path / "run" / "m.onnx")]) == 0
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_export_with_state_follows_the_cell(cell, tmp_path, capsys):
+    pytest.importorskip("onnx", reason="export needs the onnx extra")
+    from gatedrnn.models import SequenceRegressor
+    from gatedrnn.train.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "ck", SequenceRegressor(2, 4, 1, num_layers=2, cell=cell, seed=0))
+    assert main(["export", str(tmp_path / "ck"), "--onnx", str(tmp_path / "m.onnx"), "--with-state"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"wrote {tmp_path / 'm.onnx'} (") and f"SequenceRegressor, {cell.upper()} 4 units x 2, " \
+        "opset 17; onnx.checker passed" in lines[0]
+    if len(lines) > 1 and "max abs difference" in lines[1]:
+        assert lines[1].startswith("onnxruntime vs gatedrnn on a random input (batch 2, 16 steps): max abs difference ")
+        assert float(lines[1].split("max abs difference ")[1].split()[0]) < 1e-4
+
+
+def test_stream_of_a_language_model_checkpoint(tmp_path, monkeypatch, capsys):
+    from gatedrnn.models import LanguageModel
+    from gatedrnn.train.checkpoint import save_checkpoint
+
+    lm = LanguageModel(12, 4, 6, 1, seed=0)
+    save_checkpoint(tmp_path / "ck", lm)
+    monkeypatch.setattr("sys.stdin", io.StringIO("3 5\n7\n"))
+    assert main(["stream", str(tmp_path / "ck")]) == 0
+    got = [int(line.split()[0]) for line in capsys.readouterr().out.splitlines()]
+    logits, _ = lm.eval().forward(np.array([[3, 5, 7]]))
+    assert got == logits[0].argmax(axis=-1).tolist()
+    for bad in ("2.5\n", "nan\n", "12\n"):
+        monkeypatch.setattr("sys.stdin", io.StringIO(bad))
+        assert main(["stream", str(tmp_path / "ck")]) == 2
+        assert capsys.readouterr().err.count("\n") == 1

@@ -6,7 +6,7 @@ from gatedrnn.cli import main
 
 
 def test_gradflow_command_writes_csv_and_png(tmp_path, capsys):
-    rc = main(["gradflow", "--cell", "rnn", "lstm", "--forget-bias", "1", "0", "--steps", "12", "--hidden", "8",
+    rc = main(["gradflow", "--cell", "rnn", "lstm", "--forget-bias", "1", "0", "--length", "12", "--hidden-size", "8",
                "--out", str(tmp_path), "--name", "g"])
     out = capsys.readouterr().out
     assert rc == 0
@@ -26,21 +26,21 @@ def test_gradflow_without_matplotlib_prints_a_note(tmp_path, capsys, monkeypatch
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    rc = main(["gradflow", "--cell", "gru", "--steps", "5", "--hidden", "4", "--out", str(tmp_path)])
+    rc = main(["gradflow", "--cell", "gru", "--length", "5", "--hidden-size", "4", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0 and "note: matplotlib is not installed, so no plot is written" in out
     assert (tmp_path / "gradflow.csv").exists() and not (tmp_path / "gradflow.png").exists()
 
 
-def test_gradflow_bad_steps_is_a_one_line_error(tmp_path, capsys):
-    rc = main(["gradflow", "--steps", "1", "--out", str(tmp_path)])
+def test_gradflow_bad_length_is_a_one_line_error(tmp_path, capsys):
+    rc = main(["gradflow", "--length", "1", "--out", str(tmp_path)])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "steps: expected at least 2, got 1" in err
+    assert rc == 2 and err.count("\n") == 1 and "length: expected an integer >= 2, got 1" in err
     assert not any(tmp_path.iterdir())
 
 
 def test_task_command_prints_curve_and_baseline(tmp_path, capsys):
-    rc = main(["task", "adding", "--cell", "lstm", "rnn", "--length", "8", "--hidden", "8", "--steps", "20",
+    rc = main(["task", "adding", "--cell", "lstm", "rnn", "--length", "8", "--hidden-size", "8", "--max-steps", "20",
                "--eval-every", "10", "--test-size", "20", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
@@ -49,15 +49,15 @@ def test_task_command_prints_curve_and_baseline(tmp_path, capsys):
 
 
 def test_task_copy_command(capsys):
-    rc = main(["task", "copy", "--length", "3", "--symbols", "2", "--hidden", "8", "--steps", "10",
+    rc = main(["task", "copy", "--length", "3", "--symbols", "2", "--hidden-size", "8", "--max-steps", "10",
                "--eval-every", "5", "--test-size", "10"])
     out = capsys.readouterr().out
     assert rc == 0 and "accuracy" in out and "guessing uniformly 2.079 (12.5%)" in out
 
 
 def test_task_divergence_is_the_one_line_trainer_message(capsys):
-    rc = main(["task", "adding", "--length", "20", "--hidden", "32", "--optimizer", "sgd", "--lr", "1", "--clip", "0",
-               "--steps", "100", "--test-size", "20"])
+    rc = main(["task", "adding", "--length", "20", "--hidden-size", "32", "--optimizer", "sgd", "--lr", "1", "--clip", "0",
+               "--max-steps", "100", "--test-size", "20"])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("gatedrnn task: error: training diverged at step") and err.count("\n") == 1
 
@@ -85,7 +85,7 @@ def test_overfit_command_says_fail_and_exits_1(capsys, monkeypatch):
 
 
 def test_ablate_clip_command_reports_the_trainers_message(tmp_path, capsys):
-    rc = main(["ablate", "clip", "--length", "20", "--hidden", "32", "--lr", "1", "--steps", "40",
+    rc = main(["ablate", "clip", "--length", "20", "--hidden-size", "32", "--lr", "1", "--max-steps", "40",
                "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
@@ -95,7 +95,7 @@ def test_ablate_clip_command_reports_the_trainers_message(tmp_path, capsys):
 
 
 def test_ablate_forget_bias_command(tmp_path, capsys):
-    rc = main(["ablate", "forget-bias", "--length", "8", "--hidden", "8", "--steps", "20", "--eval-every", "10",
+    rc = main(["ablate", "forget-bias", "--length", "8", "--hidden-size", "8", "--max-steps", "20", "--eval-every", "10",
                "--test-size", "20", "--target", "0.05", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0 and "bias 0: steps to target" in out
@@ -104,7 +104,7 @@ def test_ablate_forget_bias_command(tmp_path, capsys):
 
 def test_ablate_tbptt_command_on_ptb(tmp_path, capsys, data_dir):
     rc = main(["ablate", "tbptt", "--data-dir", str(data_dir), "--lengths", "5", "10", "--tokens", "400",
-               "--batch", "4", "--hidden", "16", "--valid-tokens", "2000", "--out", str(tmp_path)])
+               "--batch-size", "4", "--hidden-size", "16", "--valid-tokens", "2000", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0 and "peak step memory" in out and "Corpus(ptb" in out
     assert (tmp_path / "tbptt.csv").read_text().count("\n") == 3

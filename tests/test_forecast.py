@@ -133,3 +133,15 @@ def test_sunspots_default_command_beats_naive():
     r = run(ForecastConfig(dataset="sunspots", arima=False, plot=False), echo=lambda s: None)
     assert r.n_test == 30 and r.horizon == 30 and len(r.origins) == 1
     assert r.rows[0]["rmse"] < r.row("naive")["rmse"]
+
+
+def test_without_statsmodels_arima_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    import sys
+
+    p = write_series(tmp_path)
+    monkeypatch.setitem(sys.modules, "statsmodels", None)        # import statsmodels -> ImportError
+    rc = main(["forecast", "--dataset", str(p), "--column", "value", "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.err.count("\n") == 1 and "training" not in captured.out
+    assert "the ARIMA baseline (--no-arima skips it) needs statsmodels, which is not installed" in captured.err
+    assert not (tmp_path / "o").exists()

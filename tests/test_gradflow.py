@@ -5,7 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from gatedrnn.lab.gradflow import compare, gradient_flow, plot, state_gradients, summary, to_csv
+from gatedrnn.errors import UserError
+from gatedrnn.lab.gradflow import GradflowConfig, compare, gradient_flow, plot, state_gradients, summary, to_csv
 from gatedrnn.layers import RNN
 
 
@@ -16,7 +17,7 @@ def _by_label(runs):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_gates_keep_the_gradient_alive_small_case(seed):
     """The issue's ordering on a small case: LSTM (forget bias 1) >> LSTM (forget bias 0) >> tanh RNN."""
-    runs = _by_label(compare(("rnn", "lstm", "gru"), forget_biases=(1.0, 0.0), steps=30, hidden=16, seed=seed))
+    runs = _by_label(compare(("rnn", "lstm", "gru"), forget_biases=(1.0, 0.0), length=30, hidden_size=16, seed=seed))
     lstm1, lstm0, rnn = runs[("lstm", 1.0)].ratio, runs[("lstm", 0.0)].ratio, runs[("rnn", None)].ratio
     assert lstm1 / rnn > 1e5, (lstm1, rnn)
     assert lstm1 / lstm0 > 1e2, (lstm1, lstm0)
@@ -28,9 +29,9 @@ def test_gates_keep_the_gradient_alive_small_case(seed):
 
 
 def test_weight_scale_shows_vanishing_and_exploding_in_the_rnn():
-    small = gradient_flow("rnn", steps=40, hidden=32, weight_scale=0.5)
-    plain = gradient_flow("rnn", steps=40, hidden=32)
-    big = gradient_flow("rnn", steps=40, hidden=32, weight_scale=4.0)
+    small = gradient_flow("rnn", length=40, hidden_size=32, weight_scale=0.5)
+    plain = gradient_flow("rnn", length=40, hidden_size=32)
+    big = gradient_flow("rnn", length=40, hidden_size=32, weight_scale=4.0)
     assert small.ratio < plain.ratio < 1 < big.ratio
     assert big.dh[0] > big.dh[-1]
 
@@ -80,7 +81,7 @@ def test_state_gradient_matches_central_differences():
 
 
 def test_csv_and_summary():
-    runs = compare(("rnn", "lstm"), steps=5, hidden=4)
+    runs = compare(("rnn", "lstm"), length=5, hidden_size=4)
     lines = to_csv(runs).strip().splitlines()
     assert lines[0] == "run,cell,forget_bias,weight_scale,t,dh_norm,dc_norm,dx_norm"
     assert len(lines) == 1 + 2 * 6
@@ -94,19 +95,19 @@ def test_csv_and_summary():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(cell="tree"), "cell"),
-    (dict(steps=1), "steps"),
-    (dict(hidden=0), "hidden"),
+    (dict(length=1), "length: expected an integer >= 2, got 1"),
+    (dict(hidden_size=0), "hidden_size"),
     (dict(weight_scale=-1.0), "weight_scale"),
     (dict(forget_bias=float("nan")), "forget_bias"),
 ])
 def test_bad_arguments_are_one_line_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(UserError, match=match):
         gradient_flow(**kwargs)
 
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
-    runs = compare(("rnn", "lstm"), steps=6, hidden=4)
+    runs = compare(("rnn", "lstm"), length=6, hidden_size=4)
     path = plot(runs, tmp_path / "g.png", echo=lambda *a: None)
     assert path and (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["g.png"]     # no temporary file left behind
@@ -117,7 +118,7 @@ def test_plot_is_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     notes = []
-    runs = compare(("rnn",), steps=4, hidden=3)
+    runs = compare(("rnn",), length=4, hidden_size=3)
     assert plot(runs, tmp_path / "g.png", echo=notes.append) is None
     assert not (tmp_path / "g.png").exists()
     assert len(notes) == 1 and "matplotlib is not installed" in notes[0]
@@ -133,7 +134,7 @@ def test_norms_agree_with_torch_autograd(cell):
     from gatedrnn.layers import make_recurrent
 
     T, H, seed = 25, 8, 4
-    flow = gradient_flow(cell, steps=T, hidden=H, forget_bias=0.0 if cell == "lstm" else 1.0, seed=seed)
+    flow = gradient_flow(cell, length=T, hidden_size=H, forget_bias=0.0 if cell == "lstm" else 1.0, seed=seed)
     ours = make_recurrent(cell, H, H, 1, forget_bias=0.0, dtype=np.float64, seed=seed)   # as gradient_flow builds it
     x = np.random.default_rng(seed).standard_normal((1, T, H))
     Cell = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[cell]
@@ -160,3 +161,12 @@ def test_norms_agree_with_torch_autograd(cell):
     np.testing.assert_allclose(flow.dx, dx, rtol=1e-9)
     if cell == "lstm":
         np.testing.assert_allclose(flow.dc, [float(v.grad.norm()) for v in cs[:T]], rtol=1e-9)
+
+
+def test_config_checks_every_value():
+    assert GradflowConfig().validate().weight_scale == []
+    for bad, match in [(dict(cell=["tree"]), "cell"), (dict(cell=[]), "cell: expected one or more values"),
+                       (dict(weight_scale=[1.0, -2.0]), "weight_scale: expected a finite positive number, got -2.0"),
+                       (dict(forget_bias=[]), "forget_bias"), (dict(length=1), "length")]:
+        with pytest.raises(UserError, match=f"^{match}"):
+            GradflowConfig(**bad).validate()

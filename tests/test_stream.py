@@ -1,15 +1,17 @@
 """models/stream.py: one step at a time equals the batch forward pass, in constant memory."""
 
 import gc
+import sys
 import tracemalloc
 
 import numpy as np
 import pytest
 
 import gatedrnn.models.stream as stream_module
-from gatedrnn import GRU, LSTM, RNN
+from gatedrnn import CELLS, GRU, LSTM, RNN
 from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy import SeriesStream, Stream
+from gatedrnn.errors import UserError
 from gatedrnn.models import LanguageModel, SequenceRegressor
 
 
@@ -85,11 +87,13 @@ def test_float64_model_streams_in_float64(rng):
 
 
 def _traced_bytes(s, x, steps):
-    """-> (bytes still held after the loop that were allocated in models/stream.py, peak growth of the process).
+    """-> (bytes still held after the loop that were allocated in models/stream.py or a cell's file (its
+    one-step update), peak growth of the process).
 
-    Only the stream module's own allocations count as kept, so that other threads of the test process
+    Only those modules' own allocations count as kept, so that other threads of the test process
     (thread pools, progress bars) cannot make the test flaky.
     """
+    files = {stream_module.__file__} | {sys.modules[cls.layer_class.__module__].__file__ for cls in CELLS.values()}
     s.reset()
     gc.collect()
     tracemalloc.start()
@@ -99,13 +103,13 @@ def _traced_bytes(s, x, steps):
         for t in range(steps):
             s.step(x[t])
         peak = tracemalloc.get_traced_memory()[1]
-        snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, stream_module.__file__)])
+        snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, f) for f in sorted(files)])
     finally:
         tracemalloc.stop()
     return sum(st.size for st in snap.statistics("filename")), peak - base
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", sorted(CELLS))
 def test_stream_memory_does_not_grow_with_the_number_of_steps(cell, rng):
     s = Stream(SequenceRegressor(4, 32, 2, num_layers=2, cell=cell, seed=0))
     x = rng.standard_normal((10_000, 4)).astype(np.float32)
@@ -133,14 +137,18 @@ def test_stream_snapshots_weights_until_refresh(rng):
 
 def test_stream_errors_are_one_line():
     s = Stream(SequenceRegressor(3, 4, 1, seed=0))
-    with pytest.raises(ValueError, match=r"expected an observation of shape \(3,\), got \(2,\)"):
+    with pytest.raises(UserError, match=r"expected an observation of shape \(3,\), got \(2,\)"):
         s.step([1.0, 2.0])
-    with pytest.raises(ValueError, match=r"expected shape \(1, 1, 4\)"):
-        s.reset(np.zeros((2, 1, 4)))
+    with pytest.raises(UserError, match=r"state h: expected shape \(1, 1, 4\)"):
+        s.reset((np.zeros((2, 1, 4)), np.zeros((1, 1, 4))))
+    with pytest.raises(UserError, match=r"state h: expected shape \(1, 1, 4\)"):
+        Stream(SequenceRegressor(3, 4, 1, cell="gru", seed=0)).reset(np.zeros((2, 1, 4)))
     with pytest.raises(ValueError, match="expected a SequenceRegressor, LanguageModel or LSTM/GRU/RNN stack"):
         Stream(object())
-    with pytest.raises(ValueError, match="batch: expected a positive integer"):
+    with pytest.raises(UserError, match="batch: expected a positive integer"):
         Stream(SequenceRegressor(3, 4, 1, seed=0), batch=0)
+    with pytest.raises(UserError, match=r"expected a pair \(h, c\)"):
+        Stream(SequenceRegressor(3, 4, 1, cell="lstm", seed=0)).reset(np.zeros((1, 1, 4)))
 
 
 def test_series_stream_forecasts_the_next_value_in_the_series_units(rng):

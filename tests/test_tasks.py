@@ -1,10 +1,12 @@
 """Long-range synthetic tasks: the generators, and a fast version of the adding-problem comparison."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from gatedrnn.errors import UserError
 from gatedrnn.lab.tasks import ADDING_BASELINE, TaskConfig, adding_problem, copy_task, curve_csv, one_hot, train
 from gatedrnn.train.trainer import TrainingDiverged
 
@@ -45,20 +47,21 @@ def test_copy_task_layout():
     (copy_task, (5, 0), "delay"),
 ])
 def test_generator_arguments_are_checked(fn, args, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(UserError, match=match):
         fn(*args)
 
 
 def test_config_is_checked():
     for bad, match in [(dict(task="sort"), "task"), (dict(cell="tree"), "cell"), (dict(lr=0.0), "lr"),
-                       (dict(clip=-1.0), "clip"), (dict(optimizer="lbfgs"), "optimizer"), (dict(length=1), "length")]:
-        with pytest.raises(ValueError, match=match):
-            TaskConfig(**bad).check()
+                       (dict(clip=-1.0), "clip"), (dict(optimizer="lbfgs"), "optimizer"), (dict(length=1), "length"),
+                       (dict(hidden_size=0), "hidden_size"), (dict(target=0.0), "target")]:
+        with pytest.raises(UserError, match=f"^{match}: expected"):
+            TaskConfig(**bad).validate()
 
 
 def _fast(cell, **kw):
-    cfg = TaskConfig(cell=cell, length=20, hidden=32, batch=32, steps=600, lr=1e-2, eval_every=50, test_size=200,
-                     **kw)
+    cfg = TaskConfig(cell=cell, length=20, hidden_size=32, batch_size=32, max_steps=600, lr=1e-2, eval_every=50,
+                     test_size=200, **kw)
     return train(cfg, echo=lambda *a: None)
 
 
@@ -75,7 +78,7 @@ def test_adding_problem_fast_version_gates_win():
 
 
 def test_copy_task_trains_above_chance():
-    cfg = TaskConfig(task="copy", cell="lstm", length=3, symbols=3, alphabet=4, hidden=32, steps=200, lr=1e-2,
+    cfg = TaskConfig(task="copy", cell="lstm", length=3, symbols=3, alphabet=4, hidden_size=32, max_steps=200, lr=1e-2,
                      eval_every=100, test_size=100)
     r = train(cfg, echo=lambda *a: None)
     assert r.baseline == pytest.approx(math.log(4))
@@ -84,7 +87,24 @@ def test_copy_task_trains_above_chance():
 
 
 def test_sgd_without_clipping_stops_with_the_trainers_message():
-    cfg = TaskConfig(cell="lstm", length=20, hidden=32, steps=100, lr=1.0, optimizer="sgd", clip=None, test_size=50)
+    cfg = TaskConfig(cell="lstm", length=20, hidden_size=32, max_steps=100, lr=1.0, optimizer="sgd", clip=0.0, test_size=50)
     with pytest.raises(TrainingDiverged, match="training diverged at step .*turn on gradient clipping") as info:
         train(cfg, echo=lambda *a: None)
     assert info.value.step < 100 and not math.isfinite(info.value.grad_norm)
+
+
+def test_the_tasks_run_through_the_trainer_and_stop_at_the_target():
+    """The curve ends at the evaluation that reached the target (the callback stopped the trainer there), and the
+    same config gives the same curve."""
+    r = _fast("gru", target=0.05)
+    assert r.steps_to_target == r.curve[-1][0] and r.curve[-1][2] < 0.05 <= min(c[2] for c in r.curve[:-1])
+    np.testing.assert_array_equal(_fast("gru", target=0.05).curve, r.curve)   # NaN train loss at step 0 included
+
+
+def test_the_lab_has_no_training_loop_of_its_own():
+    import gatedrnn.lab
+
+    for path in Path(gatedrnn.lab.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for word in ("clip_grad_norm", ".step()", "RecordingTrainer"):
+            assert word not in text, f"{path.name} holds {word}"

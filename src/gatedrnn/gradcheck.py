@@ -37,6 +37,67 @@ def rel_error(a, b) -> float:
     return 0.0 if scale == 0.0 else float(numpy.linalg.norm(a - b)) / scale
 
 
+def _projection(rng, loss):
+    """The scalar ``L(out)``: ``loss(out)[0]``, or ``sum_k <R_k, out_k>`` with random ``R_k`` drawn from ``rng`` on
+    the first call (kept in ``scalar.proj``)."""
+    proj = []
+
+    def scalar(out):
+        if loss is not None:
+            return float(loss(out)[0])
+        leaves = _leaves(out)
+        if not proj:
+            proj.extend(xp.asarray(rng.standard_normal(to_numpy(a).shape)) for a in leaves)
+        return float(sum(float((to_numpy(a).astype(numpy.float64) * to_numpy(r)).sum()) for a, r in zip(leaves, proj)))
+
+    scalar.proj = proj
+    return scalar
+
+
+def _analytic(layer, inputs, forward_kwargs, loss, scalar, wrt_inputs: bool):
+    """One forward and backward pass -> (analytic gradient per name, [(name, array to perturb)])."""
+    if hasattr(layer, "zero_grad"):
+        layer.zero_grad()
+    out = layer.forward(*inputs, **forward_kwargs)
+    scalar(out)
+    if loss is not None:
+        dx = layer.backward(loss(out)[1])
+    elif isinstance(out, (tuple, list)):
+        dx = layer.backward(*_fill(out, scalar.proj))
+    else:
+        dx = layer.backward(scalar.proj[0])
+    analytic = {n: to_numpy(g).copy() for n, g in zip(layer.names, layer.grads)}
+    targets = list(zip(layer.names, layer.params))
+    if wrt_inputs:
+        for k, a in enumerate(inputs):
+            if hasattr(a, "dtype") and numpy.issubdtype(a.dtype, numpy.floating):
+                if dx is None:
+                    continue
+                analytic[f"input{k}"] = to_numpy(dx[0] if isinstance(dx, tuple) else dx).copy()
+                targets.append((f"input{k}", a))
+        state = forward_kwargs.get("state")
+        if state is not None and getattr(layer, "dstate", None) is not None:
+            for j, (s, ds) in enumerate(zip(_leaves(state), _leaves(layer.dstate))):
+                analytic[f"state{j}"] = to_numpy(ds).copy()
+                targets.append((f"state{j}", s))
+    return analytic, targets
+
+
+def _central_differences(f, arr, idx, eps: float):
+    """``(f(a + eps) - f(a - eps)) / 2 eps`` for the entries ``idx`` of ``arr``, each restored afterwards."""
+    flat = arr.reshape(-1)
+    num = numpy.empty(idx.size)
+    for j, i in enumerate(idx):
+        old = float(flat[i])
+        flat[i] = old + eps
+        fp = f()
+        flat[i] = old - eps
+        fm = f()
+        flat[i] = old
+        num[j] = (fp - fm) / (2 * eps)
+    return num
+
+
 def gradcheck(layer, *inputs, loss=None, eps: float = 1e-5, max_checks: int | None = None, seed: int = 0,
               wrt_inputs: bool = True, **forward_kwargs) -> dict[str, float]:
     """Compare ``layer``'s analytic gradients with central differences; return the relative error per name.
@@ -52,59 +113,18 @@ def gradcheck(layer, *inputs, loss=None, eps: float = 1e-5, max_checks: int | No
     Dropout layers should be in eval mode (or reseeded) so that the function is deterministic.
     """
     rng = numpy.random.default_rng(seed)
-    proj = []
-
-    def scalar(out):
-        if loss is not None:
-            return float(loss(out)[0])
-        leaves = _leaves(out)
-        if not proj:
-            proj.extend(xp.asarray(rng.standard_normal(to_numpy(a).shape)) for a in leaves)
-        return float(sum(float((to_numpy(a).astype(numpy.float64) * to_numpy(r)).sum()) for a, r in zip(leaves, proj)))
+    scalar = _projection(rng, loss)
 
     def f():
         return scalar(layer.forward(*inputs, **forward_kwargs))
 
-    # analytic
-    if hasattr(layer, "zero_grad"):
-        layer.zero_grad()
-    out = layer.forward(*inputs, **forward_kwargs)
-    scalar(out)
-    if loss is not None:
-        dx = layer.backward(loss(out)[1])
-    elif isinstance(out, (tuple, list)):
-        dx = layer.backward(*_fill(out, proj))
-    else:
-        dx = layer.backward(proj[0])
-    analytic = {n: to_numpy(g).copy() for n, g in zip(layer.names, layer.grads)}
-    targets = list(zip(layer.names, layer.params))
-    if wrt_inputs:
-        for k, a in enumerate(inputs):
-            if hasattr(a, "dtype") and numpy.issubdtype(a.dtype, numpy.floating):
-                if dx is None:
-                    continue
-                analytic[f"input{k}"] = to_numpy(dx[0] if isinstance(dx, tuple) else dx).copy()
-                targets.append((f"input{k}", a))
-        state = forward_kwargs.get("state")
-        if state is not None and getattr(layer, "dstate", None) is not None:
-            for j, (s, ds) in enumerate(zip(_leaves(state), _leaves(layer.dstate))):
-                analytic[f"state{j}"] = to_numpy(ds).copy()
-                targets.append((f"state{j}", s))
-
+    analytic, targets = _analytic(layer, inputs, forward_kwargs, loss, scalar, wrt_inputs)
     report = {}
     for name, arr in targets:
-        flat = arr.reshape(-1)
-        idx = numpy.arange(flat.size)
-        if max_checks is not None and flat.size > max_checks:
-            idx = rng.choice(flat.size, size=max_checks, replace=False)
-        num = numpy.empty(idx.size)
-        for j, i in enumerate(idx):
-            old = float(flat[i])
-            flat[i] = old + eps
-            fp = f()
-            flat[i] = old - eps
-            fm = f()
-            flat[i] = old
-            num[j] = (fp - fm) / (2 * eps)
+        size = arr.size
+        idx = numpy.arange(size)
+        if max_checks is not None and size > max_checks:
+            idx = rng.choice(size, size=max_checks, replace=False)
+        num = _central_differences(f, arr, idx, eps)
         report[name] = rel_error(analytic[name].reshape(-1)[idx], num)
     return report

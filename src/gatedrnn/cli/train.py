@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register(sub):
     from gatedrnn.config import add_config_flags
-    from gatedrnn.lm import LMConfig, PRESETS
+    from gatedrnn.lm import PRESETS, LMConfig
     from gatedrnn.lm.presets import shown_defaults
 
     p = sub.add_parser(

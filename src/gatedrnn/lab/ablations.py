@@ -23,8 +23,9 @@ import numpy
 
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.config import Config, option
-from gatedrnn.errors import UserError, check_finite_number, check_int, check_positive
-from gatedrnn.lab.tasks import TaskConfig, adding_problem, cells, check_count, check_length, curve_csv, train
+from gatedrnn.errors import check_int, check_positive
+from gatedrnn.lab.options import cells, check_count, check_length, finite_numbers, seed_list
+from gatedrnn.lab.tasks import TaskConfig, adding_problem, curve_csv, train
 from gatedrnn.layers import MSE
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import SGD
@@ -36,21 +37,6 @@ def _quiet(*args) -> None:
     pass
 
 
-def check_each(check):
-    """A check of a list field: at least one value, each passing ``check(name, value)``."""
-    def run(name, values):
-        if not isinstance(values, list) or not values:
-            raise UserError(f"{name}: expected one or more values, got {values!r}")
-        for v in values:
-            check(name, v)
-        return values
-    return run
-
-
-def _seeds(name, values):
-    return values if values == [] else check_each(check_count)(name, values)
-
-
 # -- forget-gate bias ------------------------------------------------------------------------------------
 @dataclass
 class ForgetBiasConfig(TaskConfig):
@@ -60,8 +46,8 @@ class ForgetBiasConfig(TaskConfig):
     max_steps: int = option(6000, "training steps at most", check=check_int)
     eval_every: int = option(50, "steps between test evaluations", check=check_int)
     target: float = option(0.01, "test error to reach", check=check_positive)
-    bias: list[float] = option([0.0, 1.0], "LSTM forget-gate biases to compare", check=check_each(check_finite_number))
-    seeds: list[int] = option([], "several seeds, each run once per bias (default: the seed)", check=_seeds)
+    bias: list[float] = option([0.0, 1.0], "LSTM forget-gate biases to compare", check=finite_numbers)
+    seeds: list[int] = option([], "several seeds, each run once per bias (default: the seed)", check=seed_list)
 
     def runs(self) -> list:
         """``[(bias, seed, TaskConfig)]``: one LSTM run per seed and bias, seeds outermost."""

@@ -27,12 +27,33 @@ bottom of float32's range.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy
 
+from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import resolve_dtype, to_numpy, xp
+from gatedrnn.config import Config, option
+from gatedrnn.errors import check_choice, check_finite_number, check_int, check_positive
+from gatedrnn.lab.options import cells, check_count, check_each, check_length, finite_numbers, some
 from gatedrnn.layers import CELLS, make_recurrent
+
+
+@dataclass
+class GradflowConfig(Config):
+    """``gatedrnn gradflow``: which cells, which sequence, which initialisations."""
+
+    cell: list[str] = option(cells(), "one or more cells", choices=cells, check=some)
+    length: int = option(100, "sequence length T", check=check_length)
+    hidden_size: int = option(64, "hidden units (the inputs have as many features)", check=check_int)
+    batch_size: int = option(1, "sequences in the batch", check=check_int)
+    weight_scale: list[float] = option([], "multiply the recurrent weights W_hh by S (< 1: vanishing, > 1: exploding "
+                                       "in the plain RNN); several values give one panel each (none given: the "
+                                       "initialisation as drawn)", check=check_each(check_positive, empty_ok=True))
+    forget_bias: list[float] = option([1.0], "LSTM forget-gate bias; several values give one LSTM panel each",
+                                      check=finite_numbers)
+    seed: int = option(0, "seed of the weights and the inputs", check=check_count)
 
 
 @dataclass
@@ -49,7 +70,7 @@ class Flow:
     meta: dict = field(default_factory=dict)
 
     @property
-    def steps(self) -> int:
+    def length(self) -> int:
         return len(self.dx)
 
     @property
@@ -67,40 +88,30 @@ class Flow:
         return s
 
 
-def _check_positive_int(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, numpy.integer)) or v < 1:
-        raise ValueError(f"gradflow {name}: expected a positive integer, got {v!r}")
-
-
-def gradient_flow(cell: str = "lstm", steps: int = 100, hidden: int = 64, *, input_size: int | None = None,
-                  batch: int = 1, weight_scale: float | None = None, forget_bias: float = 1.0, seed: int = 0,
+def gradient_flow(cell: str = "lstm", length: int = 100, hidden_size: int = 64, *, input_size: int | None = None,
+                  batch_size: int = 1, weight_scale: float | None = None, forget_bias: float = 1.0, seed: int = 0,
                   dtype=numpy.float64) -> Flow:
-    """Measure the gradient reaching every step of a ``steps``-long sequence for one freshly initialised layer.
+    """Measure the gradient reaching every step of a ``length``-long sequence for one freshly initialised layer.
 
-    Inputs are drawn from N(0, 1), ``(batch, steps, input_size)`` with ``input_size`` defaulting to ``hidden``;
-    the layer is initialised as the library does by default (seeded by ``seed``), then its recurrent weights
-    are multiplied by ``weight_scale`` when given. The same ``seed`` gives the same inputs for every cell.
+    Inputs are drawn from N(0, 1), ``(batch_size, length, input_size)`` with ``input_size`` defaulting to
+    ``hidden_size``; the layer is initialised as the library does by default (seeded by ``seed``), then its
+    recurrent weights are multiplied by ``weight_scale`` when given. The same ``seed`` gives the same inputs for
+    every cell.
     """
-    if cell not in CELLS:
-        raise ValueError(f"gradflow cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    _check_positive_int("steps", steps)
-    _check_positive_int("hidden", hidden)
-    _check_positive_int("batch", batch)
-    if steps < 2:
-        raise ValueError(f"gradflow steps: expected at least 2, got {steps}")
-    D = hidden if input_size is None else input_size
-    _check_positive_int("input_size", D)
-    if weight_scale is not None and not (math.isfinite(weight_scale) and weight_scale > 0):
-        raise ValueError(f"gradflow weight_scale: expected a positive finite number, got {weight_scale!r}")
-    if not math.isfinite(forget_bias):
-        raise ValueError(f"gradflow forget_bias: expected a finite number, got {forget_bias!r}")
+    check_choice("gradflow cell", cell, CELLS)
+    check_length("gradflow length", length)
+    check_int("gradflow hidden_size", hidden_size)
+    check_int("gradflow batch_size", batch_size)
+    D = check_int("gradflow input_size", hidden_size if input_size is None else input_size)
+    check_positive("gradflow weight_scale", weight_scale, none_ok=True)
+    check_finite_number("gradflow forget_bias", forget_bias)
     dtype = resolve_dtype(dtype)
-    model = make_recurrent(cell, D, hidden, 1, forget_bias=forget_bias, dtype=dtype, seed=seed)
+    model = make_recurrent(cell, D, hidden_size, 1, forget_bias=forget_bias, dtype=dtype, seed=seed)
     if weight_scale is not None:
         model.layers[0].Wh *= weight_scale
     rng = numpy.random.default_rng(seed)
-    x = xp.asarray(rng.standard_normal((batch, steps, D)), dtype=dtype)
-    T, H = steps, hidden
+    x = xp.asarray(rng.standard_normal((batch_size, length, D)), dtype=dtype)
+    T, H = length, hidden_size
 
     # 1. the whole sequence: dx for every step, with dL/dh_T = 1 and nothing else
     y, _ = model.forward(x)
@@ -120,7 +131,7 @@ def gradient_flow(cell: str = "lstm", steps: int = 100, hidden: int = 64, *, inp
             dh_norm[t] = float(xp.linalg.norm(ds))
     model.zero_grad()
     return Flow(cell, forget_bias if cell == "lstm" else None, weight_scale, dx_norm, dh_norm, dc_norm,
-                meta=dict(steps=T, hidden=H, input_size=D, batch=batch, seed=seed, dtype=str(dtype)))
+                meta=dict(length=T, hidden_size=H, input_size=D, batch_size=batch_size, seed=seed, dtype=str(dtype)))
 
 
 def state_gradients(model, x, dy):
@@ -161,9 +172,9 @@ def to_csv(runs: list[Flow]) -> str:
     for k, r in enumerate(runs):
         fb = "" if r.forget_bias is None else f"{r.forget_bias:g}"
         ws = "" if r.weight_scale is None else f"{r.weight_scale:g}"
-        for t in range(r.steps + 1):
-            dh = f"{r.dh[t]:.6e}" if t < r.steps else ""
-            dc = f"{r.dc[t]:.6e}" if (r.dc is not None and t < r.steps) else ""
+        for t in range(r.length + 1):
+            dh = f"{r.dh[t]:.6e}" if t < r.length else ""
+            dc = f"{r.dc[t]:.6e}" if (r.dc is not None and t < r.length) else ""
             dx = f"{r.dx[t - 1]:.6e}" if t > 0 else ""
             lines.append(f"{k},{r.cell},{fb},{ws},{t},{dh},{dc},{dx}")
     return "\n".join(lines) + "\n"
@@ -172,7 +183,7 @@ def to_csv(runs: list[Flow]) -> str:
 def summary(runs: list[Flow]) -> str:
     """A table: per run, ‖∂L/∂h_0‖, ‖∂L/∂c_0‖, the ratio ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ and how many times smaller
     that ratio is than the largest one in the table."""
-    T = runs[0].steps if runs else 0
+    T = runs[0].length if runs else 0
     w = max([len(r.label) for r in runs] + [4])
     best = max((r.ratio for r in runs if math.isfinite(r.ratio)), default=float("nan"))
     out = [f"{'cell':<{w}}  {'|dL/dh_0|':>10}  {'|dL/dc_0|':>10}  {f'|dL/dx_1|/|dL/dx_{T}|':>18}  {'largest / this':>14}"]
@@ -194,7 +205,7 @@ def plot(runs: list[Flow], path, echo=print):
         return None
     axes = fig.subplots(1, n, sharey=True, squeeze=False)
     for ax, r in zip(axes[0], runs):
-        t = numpy.arange(r.steps)
+        t = numpy.arange(r.length)
         ax.semilogy(t, numpy.where(r.dh > 0, r.dh, numpy.nan), label="|dL/dh_t|", lw=1.6)
         if r.dc is not None:
             ax.semilogy(t, numpy.where(r.dc > 0, r.dc, numpy.nan), label="|dL/dc_t| (cell path)", lw=1.6)
@@ -206,7 +217,22 @@ def plot(runs: list[Flow], path, echo=print):
         ax.legend(fontsize=7, loc="lower right")
     axes[0][0].set_ylabel("gradient norm (log scale)", fontsize=8)
     m = runs[0].meta
-    fig.suptitle(f"Gradient reaching each step: T={m['steps']}, hidden {m['hidden']}, inputs N(0,1), seed {m['seed']}",
+    fig.suptitle(f"Gradient reaching each step: T={m['length']}, hidden {m['hidden_size']}, inputs N(0,1), seed {m['seed']}",
                  fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def run_gradflow(cfg: GradflowConfig, out, name: str = "gradflow", echo=print) -> list[Flow]:
+    """``gatedrnn gradflow``: measure every cell of ``cfg``, print the table, write ``out/name.{csv,png}``."""
+    cfg.validate()
+    runs = compare(list(dict.fromkeys(cfg.cell)), forget_biases=cfg.forget_bias, weight_scales=cfg.weight_scale or [None],
+                   length=cfg.length, hidden_size=cfg.hidden_size, batch_size=cfg.batch_size, seed=cfg.seed)
+    echo(f"gradient of L = sum(h_{cfg.length}) reaching earlier steps (hidden {cfg.hidden_size}, batch "
+         f"{cfg.batch_size}, inputs N(0,1), seed {cfg.seed}, float64)")
+    echo(summary(runs))
+    echo(f"wrote {write_text_atomic(os.path.join(out, f'{name}.csv'), to_csv(runs))}")
+    png = plot(runs, os.path.join(out, f"{name}.png"), echo=echo)
+    if png:
+        echo(f"wrote {png}")
+    return runs

@@ -23,7 +23,7 @@ import numpy
 from gatedrnn.backend import to_numpy
 from gatedrnn.config import Config, option
 from gatedrnn.errors import check_choice
-from gatedrnn.lab.tasks import cells, check_count
+from gatedrnn.lab.options import cells, check_count, some
 from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel, SequenceRegressor
 from gatedrnn.optim import Adam
@@ -38,7 +38,7 @@ WHAT = ("sentence", "sine")
 class OverfitConfig(Config):
     """Which recipes to run, with which cell."""
 
-    what: list[str] = option(list(WHAT), "which recipe(s) to run", choices=WHAT)
+    what: list[str] = option(list(WHAT), "which recipe(s) to run", choices=WHAT, check=some)
     cell: str = option("lstm", "recurrent cell", choices=cells)
     seed: int = option(0, "seed of the weights", check=check_count)
 

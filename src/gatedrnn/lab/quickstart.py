@@ -13,7 +13,7 @@ from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.synthetic import toy_sentences
 from gatedrnn.errors import check_int
 from gatedrnn.gradcheck import gradcheck
-from gatedrnn.lab.tasks import check_count
+from gatedrnn.lab.options import check_count
 from gatedrnn.layers import LSTM, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel
 from gatedrnn.models.generate import sample

@@ -31,7 +31,8 @@ from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import to_numpy
 from gatedrnn.config import Config, option
 from gatedrnn.errors import check_finite_number, check_int, check_positive
-from gatedrnn.layers import CELLS, MSE, SoftmaxCrossEntropy
+from gatedrnn.lab.options import cells, check_clip, check_count, check_length
+from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import OPTIMIZERS, make_optimizer
 from gatedrnn.train.callbacks import Callback
@@ -94,21 +95,6 @@ def one_hot(ids, size: int, dtype=numpy.float32):
     return out
 
 
-def cells() -> list:
-    """The cell names of the registry, the choices of every lab config's ``cell``."""
-    return list(CELLS)
-
-
-def check_count(name, v):
-    """An integer >= 0 (seeds)."""
-    return check_int(name, v, 0)
-
-
-def check_length(name, v):
-    """A sequence length: an integer >= 2."""
-    return check_int(name, v, 2)
-
-
 def _optimizers():
     return sorted(OPTIMIZERS)
 
@@ -125,7 +111,7 @@ class TaskConfig(Config):
     max_steps: int = option(3000, "training steps", check=check_int)
     lr: float = option(2e-3, "learning rate", check=check_positive)
     optimizer: str = option("adam", "optimizer", choices=_optimizers)
-    clip: float = option(1.0, "global gradient-norm clip, 0 = off", check=lambda n, v: check_positive(n, v, zero_ok=True))
+    clip: float = option(1.0, "global gradient-norm clip, 0 = off", check=check_clip)
     forget_bias: float = option(1.0, "LSTM forget-gate bias at the start", check=check_finite_number)
     seed: int = option(0, "seed of the weights and the training data; the test set uses seed + 1", check=check_count)
     eval_every: int = option(100, "steps between test evaluations", check=check_int)

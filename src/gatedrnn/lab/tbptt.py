@@ -15,8 +15,7 @@ from gatedrnn.atomic import write_text_atomic
 from gatedrnn.config import Config, option
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.errors import check_int, check_positive
-from gatedrnn.lab.ablations import check_each
-from gatedrnn.lab.tasks import cells, check_count
+from gatedrnn.lab.options import cells, check_clip, check_count, check_optional_int, positive_ints
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel
 from gatedrnn.optim import SGD
@@ -28,19 +27,19 @@ from gatedrnn.train.trainer import Trainer
 class TBPTTConfig(Config):
     """The book's small language model (``Rnnlm``: SGD lr 20, clip 0.25), once per TBPTT window length."""
 
-    lengths: list[int] = option([10, 35, 70], "TBPTT window lengths", check=check_each(check_int))
+    lengths: list[int] = option([10, 35, 70], "TBPTT window lengths", check=positive_ints)
     tokens: int = option(280_000, "training tokens per run", check=check_int)
     max_steps: int | None = option(None, "instead of --tokens: the same number of optimizer steps for every length",
-                                   check=lambda n, v: check_int(n, v, none_ok=True))
+                                   check=check_optional_int)
     batch_size: int = option(20, "parallel streams of the training split", check=check_int)
     embed_size: int = option(100, "embedding size", check=check_int)
     hidden_size: int = option(100, "hidden units", check=check_int)
     cell: str = option("lstm", "recurrent cell", choices=cells)
     lr: float = option(20.0, "SGD learning rate", check=check_positive)
-    clip: float = option(0.25, "global gradient-norm clip, 0 = off", check=lambda n, v: check_positive(n, v, zero_ok=True))
+    clip: float = option(0.25, "global gradient-norm clip, 0 = off", check=check_clip)
     seed: int = option(0, "seed of the weights", check=check_count)
     valid_tokens: int | None = option(None, "use only the first N validation tokens (none: all)",
-                                      check=lambda n, v: check_int(n, v, none_ok=True))
+                                      check=check_optional_int)
     corpus: str = option("ptb", "ptb, tinyshakespeare or a text file")
 
 

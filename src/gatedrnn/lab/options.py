@@ -1,0 +1,49 @@
+"""What the lab's configs share: the cell choices and the checks of their fields (all through ``gatedrnn.errors``)."""
+
+from __future__ import annotations
+
+from gatedrnn.errors import UserError, check_finite_number, check_int, check_positive
+from gatedrnn.layers import CELLS
+
+
+def cells() -> list:
+    """The cell names of the registry ``gatedrnn.layers.CELLS``: the choices of every lab config's cell field."""
+    return list(CELLS)
+
+
+def check_count(name, v):
+    """An integer >= 0 (seeds)."""
+    return check_int(name, v, 0)
+
+
+def check_length(name, v):
+    """A sequence length: an integer >= 2."""
+    return check_int(name, v, 2)
+
+
+def check_clip(name, v):
+    """A clipping threshold: a finite number >= 0, 0 = off."""
+    return check_positive(name, v, zero_ok=True)
+
+
+def check_optional_int(name, v):
+    """A positive integer or ``None``."""
+    return check_int(name, v, none_ok=True)
+
+
+def check_each(check=None, *, empty_ok: bool = False):
+    """The check of a list field: one or more values (none allowed with ``empty_ok``), each passing
+    ``check(name, value)`` when given (the field's choices are checked by ``Config.validate``)."""
+    def run(name, values):
+        if not isinstance(values, list) or not (values or empty_ok):
+            raise UserError(f"{name}: expected one or more values, got {values!r}")
+        for v in values if check is not None else ():
+            check(name, v)
+        return values
+    return run
+
+
+some = check_each()
+finite_numbers = check_each(check_finite_number)
+positive_ints = check_each(check_int)
+seed_list = check_each(check_count, empty_ok=True)
