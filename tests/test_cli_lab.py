@@ -2,6 +2,8 @@
 
 import sys
 
+import pytest
+
 from gatedrnn.cli import main
 
 
@@ -108,3 +110,46 @@ def test_ablate_tbptt_command_on_ptb(tmp_path, capsys, data_dir):
     out = capsys.readouterr().out
     assert rc == 0 and "peak step memory" in out and "Corpus(ptb" in out
     assert (tmp_path / "tbptt.csv").read_text().count("\n") == 3
+
+
+def test_lab_flags_are_generated_from_the_configs(capsys):
+    """Flags are the configs' field names, each help with its default; the old spellings are gone."""
+    for argv, expect in [(["task", "--help"], ["--hidden-size", "--batch-size", "--max-steps", "(default: 3000)"]),
+                         (["ablate", "forget-bias", "--help"], ["--bias", "--seeds", "(default: 6000)", "(default: 0.01)"]),
+                         (["ablate", "clip", "--help"], ["--hidden-size", "--max-steps", "(default: 300)"]),
+                         (["ablate", "tbptt", "--help"], ["--lengths", "--max-steps", "--batch-size", "--data-dir"]),
+                         (["gradflow", "--help"], ["--length", "--hidden-size", "--weight-scale", "(default: 100)"]),
+                         (["overfit", "--help"], ["--what", "--cell", "(default: 'lstm')"]),
+                         (["quickstart", "--help"], ["--max-steps", "(default: 300)"])]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = " ".join(capsys.readouterr().out.split())
+        for word in expect:
+            assert word in out, (argv, word)
+        assert "--hidden " not in out and "--steps " not in out and "--batch " not in out
+
+
+def test_ablate_forget_bias_seeds_and_biases(tmp_path, capsys):
+    rc = main(["ablate", "forget-bias", "--length", "6", "--hidden-size", "4", "--max-steps", "10", "--eval-every", "5",
+               "--test-size", "10", "--bias", "0", "2", "--seeds", "3", "4", "--out", str(tmp_path), "--name", "fb"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "bias 2: steps to target" in out and "forget bias 2, seed 4" in out
+    assert "of 2 seeds" in out and (tmp_path / "fb.json").exists()
+
+
+def test_lab_config_errors_are_one_line(capsys):
+    rc = main(["task", "adding", "--hidden-size", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err == "gatedrnn task: error: hidden_size: expected a positive integer, got 0\n"
+
+
+def test_quickstart_command_short(capsys):
+    rc = main(["quickstart", "--max-steps", "3"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "PASS" in out and "step    1  loss" in out and "3. sample" in out
+
+
+def test_overfit_command_other_cell(capsys):
+    rc = main(["overfit", "--what", "sine", "--cell", "gru"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "PASS: sine" in out and "GRU 32 units" in out and "sentence" not in out
