@@ -126,6 +126,9 @@ def test_arima_rule_picks_d_by_the_adf_test_and_undoes_the_seasonal_difference(r
     assert np.abs(f - season[112:]).max() < 0.2
     f2 = arima_forecast(c, season[:116], 4)         # a later origin: same parameters, data extended
     assert np.abs(f2 - season[116:]).max() < 0.2
+    with pytest.raises(UserError, match="ARIMA: expected at least 10 training values after the seasonal difference "
+                                        "at lag 4, got 6"):
+        fit_arima(season[:10], 4)
 
 
 def test_sunspots_default_command_beats_naive():

@@ -24,6 +24,7 @@ import numpy
 from gatedrnn.errors import UserError, require
 
 ARIMA_MAX_P, ARIMA_MAX_Q, ADF_ALPHA = 5, 2, 0.05
+MIN_VALUES = 10                 # the ADF test and the fits need a few values (after the seasonal difference)
 PURPOSE = "the ARIMA baseline (--no-arima skips it)"
 
 
@@ -43,6 +44,15 @@ def one_blas_thread():
 def require_statsmodels() -> None:
     """Raise ``MissingDependency`` now (before any training) when statsmodels is not installed."""
     require("statsmodels", PURPOSE, "forecast")
+
+
+def check_arima_input(n_train: int, season: int | None) -> None:
+    """A one-line ``UserError`` when the training part is too short for the ADF test and the fits."""
+    n = n_train - (season or 0)
+    if n < MIN_VALUES:
+        lag = f" after the seasonal difference at lag {season}" if season else ""
+        raise UserError(f"ARIMA: expected at least {MIN_VALUES} training values{lag}, got {n} (a longer series, "
+                        "or --no-arima)")
 
 
 @dataclass
@@ -82,6 +92,7 @@ def fit_arima(train: numpy.ndarray, season: int | None) -> ArimaChoice:
     """Choose and fit the ARIMA order by the rule in the module docstring."""
     ARIMA = require("statsmodels.tsa.arima.model", PURPOSE, "forecast").ARIMA
     adfuller = require("statsmodels.tsa.stattools", PURPOSE, "forecast").adfuller
+    check_arima_input(len(train), season)
     w = _seasonal_diff(numpy.asarray(train, dtype=numpy.float64), season)
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")

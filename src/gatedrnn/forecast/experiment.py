@@ -24,7 +24,15 @@ import numpy
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.data.series import Series, SeriesScaler, load_series, split
 from gatedrnn.errors import UserError
-from gatedrnn.forecast.arima import ARIMA_MAX_P, ARIMA_MAX_Q, arima_forecast, fit_arima, one_blas_thread, require_statsmodels
+from gatedrnn.forecast.arima import (
+    ARIMA_MAX_P,
+    ARIMA_MAX_Q,
+    arima_forecast,
+    check_arima_input,
+    fit_arima,
+    one_blas_thread,
+    require_statsmodels,
+)
 from gatedrnn.forecast.baselines import naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.config import DEFAULT_WINDOW, ForecastConfig
 from gatedrnn.forecast.metrics import mae, rmse
@@ -130,6 +138,8 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResul
     if cfg.arima:
         require_statsmodels()                       # say so before training, not after
     p = plan(cfg)
+    if cfg.arima:
+        check_arima_input(len(p.train), p.season)
     _announce(cfg, p, echo)
     seconds, name = {}, cfg.model_name()
     with one_blas_thread():
