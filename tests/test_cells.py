@@ -19,7 +19,7 @@ SRC = Path(gatedrnn.__file__).resolve().parent
 
 
 def test_the_registry_names_every_cell():
-    assert sorted(CELLS) == ["gru", "lstm", "rnn"]
+    assert sorted(CELLS) == ["gru", "lstm", "mingru", "minlstm", "rnn"]
     assert gatedrnn.CELLS is CELLS and "CELLS" in gatedrnn.__all__
     for name, stack in CELLS.items():
         assert issubclass(stack, RecurrentStack) and issubclass(stack.layer_class, RecurrentLayer)
@@ -29,7 +29,7 @@ def test_the_registry_names_every_cell():
 def test_the_registry_from_a_fresh_interpreter():
     out = subprocess.run([sys.executable, "-c", "import gatedrnn; print(sorted(gatedrnn.CELLS))"],
                          capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['gru', 'lstm', 'rnn']"
+    assert out.strip() == "['gru', 'lstm', 'mingru', 'minlstm', 'rnn']"
 
 
 def _step_by_step(layer, x, h0, c0):
@@ -81,21 +81,23 @@ def test_set_forget_bias_touches_only_a_forget_gate(name):
     stack = make_recurrent(name, 3, 4, 2, forget_bias=2.5, dtype=np.float64, seed=0)
     for layer in stack.layers:
         before = [p.copy() for p in layer.params]
+        b_ih, b_hh = layer.b_ih.copy(), layer.b_hh.copy()   # b_hh is empty for the min cells (no recurrent weights)
         layer.set_forget_bias(-1.0)
         H, k = layer.hidden_size, layer.forget_gate
         if k is None:
             assert all(np.array_equal(a, b) for a, b in zip(before, layer.params))
             continue
-        assert np.all(before[2][k * H:(k + 1) * H] == 2.5) and np.all(before[3][k * H:(k + 1) * H] == 0.0)
+        assert np.all(b_ih[k * H:(k + 1) * H] == 2.5) and np.all(b_hh[k * H:(k + 1) * H] == 0.0)
         assert np.all(layer.b_ih[k * H:(k + 1) * H] == -1.0) and np.all(layer.b_hh[k * H:(k + 1) * H] == 0.0)
         rest = np.r_[0:k * H, (k + 1) * H:layer.gates * H]
-        assert np.array_equal(layer.b_ih[rest], before[2][rest]) and np.array_equal(layer.b_hh[rest], before[3][rest])
+        assert np.array_equal(layer.b_ih[rest], b_ih[rest])
+        assert np.array_equal(layer.b_hh[rest[rest < b_hh.size]], b_hh[rest[rest < b_hh.size]])
     with pytest.raises(UserError, match="forget_bias: expected a finite number"):
         stack.layers[0].set_forget_bias(float("nan"))
 
 
 def test_make_recurrent_refuses_an_unknown_cell():
-    with pytest.raises(UserError, match="cell: expected one of 'gru', 'lstm', 'rnn', got 'mgu'"):
+    with pytest.raises(UserError, match="cell: expected one of 'gru', 'lstm', 'mingru', 'minlstm', 'rnn', got 'mgu'"):
         make_recurrent("mgu", 2, 3)
 
 

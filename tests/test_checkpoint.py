@@ -60,3 +60,32 @@ def test_object_arrays_are_refused(tmp_path):
     np.savez(tmp_path / "ck" / "model.npz", **sd)
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "ck")
+
+
+def test_a_save_killed_between_its_renames_is_found_and_put_back(tmp_path):
+    """No ck/, the old one aside as .ck.old-*: readers read it, the next save or recover_checkpoints puts it back."""
+    import os
+
+    from gatedrnn.train.checkpoint import locate_checkpoint, recover_checkpoints, resolve_checkpoint
+
+    m = SequenceRegressor(2, 3, seed=0)
+    save_checkpoint(tmp_path / "ck", m, meta={"step": 1})
+    os.replace(tmp_path / "ck", tmp_path / ".ck.old-99-abcdef01")
+    assert locate_checkpoint(tmp_path / "ck") == resolve_checkpoint(tmp_path / "ck") == tmp_path / ".ck.old-99-abcdef01"
+    assert load_checkpoint(tmp_path / "ck")[1]["step"] == 1
+    recover_checkpoints(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+    os.replace(tmp_path / "ck", tmp_path / ".ck.old-99-abcdef01")
+    save_checkpoint(tmp_path / "ck", m, meta={"step": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"] and load_checkpoint(tmp_path / "ck")[1]["step"] == 2
+
+
+def test_a_huge_integer_in_meta_json_is_one_user_error(tmp_path):
+    """Python refuses ints of over 4,300 digits with a plain ValueError: the reader must say it as a UserError."""
+    from gatedrnn.errors import UserError
+
+    save_checkpoint(tmp_path / "ck", SequenceRegressor(2, 3))
+    meta = (tmp_path / "ck" / "meta.json").read_text()
+    (tmp_path / "ck" / "meta.json").write_text(meta.replace('"version": 1', '"version": ' + "9" * 5000))
+    with pytest.raises(UserError, match="expected numbers of a sensible size, got an integer of 5,000 digits"):
+        load_checkpoint(tmp_path / "ck")

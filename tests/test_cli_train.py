@@ -210,3 +210,12 @@ def test_early_stopping_from_the_command_line(toy, tmp_path, capsys):
     import csv
     rows = list(csv.DictReader(open(out / "epochs.csv")))
     assert [int(r["epoch"]) for r in rows] == list(range(1, res["epochs"] + 1)) and "val_ppl" in rows[0]
+
+
+def test_a_run_stopped_by_max_steps_writes_its_results_and_curves(toy, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--corpus", str(toy), "--max-steps", "5", "--out", str(out), *TINY]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["stopped"] == "max_steps" and results["steps"] == 5 and "test_ppl" not in results
+    assert results["val_ppl"] > 1 and results["checkpoint"] == str(out / "last")
+    assert (out / "curves.png").is_file()

@@ -8,7 +8,7 @@ from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel, SequenceRegressor
 
 TOL = 1e-6
-CELLS = {"lstm": g.LSTM, "gru": g.GRU, "rnn": g.RNN}
+CELLS = {"lstm": g.LSTM, "gru": g.GRU, "rnn": g.RNN, "mingru": g.MinGRU, "minlstm": g.MinLSTM}
 # (batch, time, input, hidden, layers, initial state given)
 SHAPES = [(1, 1, 3, 4, 1, False), (1, 6, 3, 4, 1, True), (3, 1, 2, 5, 2, True), (2, 5, 3, 4, 2, False),
           (2, 4, 3, 3, 3, True)]
@@ -90,7 +90,7 @@ def test_language_model_gradcheck(masked, rng):
     assert max(report.values()) < TOL, report
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "mingru", "minlstm"])
 @pytest.mark.parametrize("many_to_one", [False, True])
 def test_regressor_mse_gradcheck(cell, many_to_one, rng):
     model = SequenceRegressor(3, 4, 2, cell=cell, many_to_one=many_to_one, dtype=np.float64, seed=0)

@@ -91,8 +91,9 @@ def test_operator_and_gate_order_come_from_the_cell_class(name):
     proto = build_onnx(stack)
     (op,) = [n for n in proto.graph.node if n.op_type == cls.onnx_op]
     attrs = {a.name: a.i for a in op.attribute}
-    assert attrs == {"hidden_size": 3, **cls.onnx_attrs}
-    assert sorted(cls.onnx_gate_order) == list(range(cls.gates))
+    if not hasattr(stack.layers[0], "onnx_nodes"):  # (a cell that writes its own nodes: test_min_cells.py)
+        assert attrs == {"hidden_size": 3, **cls.onnx_attrs}
+        assert sorted(cls.onnx_gate_order) == list(range(cls.gates))
     props = {p.key: p.value for p in proto.metadata_props}
     assert props["gatedrnn.cell"] == name
     assert [o.name for o in proto.graph.output] == ["output", "h_n"] + (["c_n"] if cls.has_cell else [])

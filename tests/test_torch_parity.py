@@ -1,4 +1,5 @@
-"""Exact agreement with PyTorch's nn.LSTM / nn.GRU / nn.RNN in float64 (max abs difference < 1e-9)."""
+"""Exact agreement with PyTorch's nn.LSTM / nn.GRU / nn.RNN in float64 (max abs difference < 1e-9), and for
+minGRU/minLSTM with a PyTorch autograd reference of the paper's equations written below (run step by step)."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,58 @@ import gatedrnn as g
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch (CI installs it)")
 
 TOL = 1e-9
-PAIRS = {"lstm": (g.LSTM, "LSTM"), "gru": (g.GRU, "GRU"), "rnn": (g.RNN, "RNN")}
+
+
+def _g(v):
+    """Feng et al.'s g: v + 0.5 for v >= 0, sigmoid(v) below."""
+    return torch.where(v >= 0, v + 0.5, torch.sigmoid(v))
+
+
+class _MinReference(torch.nn.Module):
+    """minGRU / minLSTM as the paper writes them (Feng et al. 2024, arXiv 2410.01201, sequential mode), with
+    gatedrnn's parameter names: per layer ``weight_ih_l{k}`` (G*H, D) and ``bias_ih_l{k}`` (G*H,)."""
+
+    gates = 2
+
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True):
+        super().__init__()
+        self.H, self.L = hidden_size, num_layers
+        for k in range(num_layers):
+            D = input_size if k == 0 else hidden_size
+            setattr(self, f"weight_ih_l{k}", torch.nn.Parameter(torch.randn(self.gates * hidden_size, D) * 0.6))
+            setattr(self, f"bias_ih_l{k}", torch.nn.Parameter(torch.randn(self.gates * hidden_size) * 0.6))
+
+    def forward(self, x, h0=None):
+        finals = []
+        for k in range(self.L):
+            p = x @ getattr(self, f"weight_ih_l{k}").T + getattr(self, f"bias_ih_l{k}")
+            h = torch.zeros(x.shape[0], self.H, dtype=x.dtype) if h0 is None else h0[k]
+            outs = []
+            for t in range(x.shape[1]):
+                h = self.step(p[:, t], h)
+                outs.append(h)
+            x = torch.stack(outs, 1)
+            finals.append(h)
+        return x, torch.stack(finals)
+
+
+class MinGRUReference(_MinReference):
+    def step(self, p, h):                     # z = sigmoid(Linear_z x), h~ = g(Linear_h x)
+        z, cand = torch.sigmoid(p[:, :self.H]), _g(p[:, self.H:])
+        return (1 - z) * h + z * cand
+
+
+class MinLSTMReference(_MinReference):
+    gates = 3
+
+    def step(self, p, h):                     # normalised gates f' = f / (f + i), i' = i / (f + i)
+        f, i = torch.sigmoid(p[:, :self.H]), torch.sigmoid(p[:, self.H:2 * self.H])
+        cand = _g(p[:, 2 * self.H:])
+        return f / (f + i) * h + i / (f + i) * cand
+
+
+PAIRS = {"lstm": (g.LSTM, torch.nn.LSTM), "gru": (g.GRU, torch.nn.GRU), "rnn": (g.RNN, torch.nn.RNN),
+         "mingru": (g.MinGRU, MinGRUReference), "minlstm": (g.MinLSTM, MinLSTMReference)}
 
 
 def _torch_state(cell, s):
@@ -21,10 +73,10 @@ def _torch_state(cell, s):
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("with_state", [False, True])
 def test_forward_backward_match_torch(cell, num_layers, with_state, rng):
-    ours_cls, torch_name = PAIRS[cell]
+    ours_cls, torch_cls = PAIRS[cell]
     B, T, D, H = 3, 7, 5, 6
     torch.manual_seed(num_layers)
-    ref = getattr(torch.nn, torch_name)(D, H, num_layers, batch_first=True).double()
+    ref = torch_cls(D, H, num_layers, batch_first=True).double()
     ours = ours_cls(D, H, num_layers, dtype=np.float64)
     ours.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
 
@@ -66,9 +118,9 @@ def test_forward_backward_match_torch(cell, num_layers, with_state, rng):
 @pytest.mark.parametrize("cell", sorted(PAIRS))
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_state_dict_round_trip_into_torch(cell, num_layers, rng):
-    ours_cls, torch_name = PAIRS[cell]
+    ours_cls, torch_cls = PAIRS[cell]
     ours = ours_cls(4, 5, num_layers, dtype=np.float64, seed=3)
-    ref = getattr(torch.nn, torch_name)(4, 5, num_layers, batch_first=True).double()
+    ref = torch_cls(4, 5, num_layers, batch_first=True).double()
     ref.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
     x = rng.standard_normal((2, 6, 4))
     y, _ = ours.forward(x)

@@ -24,7 +24,9 @@ import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from gatedrnn.errors import MissingDependency, UserError, check_choice
+import numpy
+
+from gatedrnn.errors import MissingDependency, UserError, check_choice, check_finite_number, is_integer, is_real, show
 
 
 def option(default, help: str, *, check=None, choices=None, group: str | None = None, flag: bool = True):
@@ -47,9 +49,12 @@ class Config:
     """Base class of every run configuration (see the module docstring)."""
 
     def validate(self):
-        """Run every field's check and choice; subclasses add cross-field checks after ``super().validate()``."""
+        """Check every field's type (its annotation: ``int``, ``float`` finite, ``str``, ``bool``, ``list[...]``,
+        ``| None``), then its choices and its check; subclasses add cross-field checks after ``super().validate()``."""
+        hints = typing.get_type_hints(type(self))
         for f in fields(self):
             value = getattr(self, f.name)
+            check_type(f.name, value, hints[f.name])
             options = choices_of(f)
             if options is not None:
                 for v in (value if isinstance(value, list) else [value]):
@@ -58,6 +63,10 @@ class Config:
             check = f.metadata.get("check")
             if check is not None:
                 check(f.name, value)
+            if _unwrap(hints[f.name])[0] is float:   # NaN and Inf never pass, whatever the field's check
+                for v in (value if isinstance(value, list) else [value]):
+                    if v is not None:
+                        check_finite_number(f.name, v)
         return self
 
     def to_dict(self) -> dict:
@@ -84,6 +93,34 @@ class Config:
         return "\n".join(f"  {f.name:<{width}} = {getattr(self, f.name)!r}" for f in fields(self))
 
 
+# a field's base type -> (what one value is, what a list holds, the test; None: isinstance)
+_KINDS = {int: ("an integer", "integers", is_integer), float: ("a number", "numbers", is_real),
+          str: ("a string", "strings", None), bool: ("true or false", "booleans", None)}
+
+
+def _fits(base, v) -> bool:
+    if base is bool:
+        return isinstance(v, (bool, numpy.bool_))
+    if base in _KINDS and _KINDS[base][2] is not None:
+        return _KINDS[base][2](v)
+    return isinstance(v, base) if isinstance(base, type) else True
+
+
+def check_type(name: str, value, annotation) -> None:
+    """``value`` matches a field's annotation: an ``int`` field holds an integer (not a bool), a ``float`` field a
+    number (finiteness is checked after the field's own check, whose message is more precise), ``str``/``bool``
+    fields a string/a bool, ``list[X]`` a list of those, ``X | None`` also None."""
+    base, optional, many = _unwrap(annotation)
+    one, many_of = _KINDS.get(base, (getattr(base, "__name__", str(base)),) * 2)[:2]
+    if value is None and optional:
+        return
+    if many:
+        if not isinstance(value, list) or not all(_fits(base, v) for v in value):
+            raise UserError(f"{name}: expected a list of {many_of}{' or None' if optional else ''}, got {show(value)}")
+    elif not _fits(base, value):
+        raise UserError(f"{name}: expected {one}{' or None' if optional else ''}, got {show(value)}")
+
+
 # -- files ----------------------------------------------------------------------------------------------
 def load_config_file(path) -> dict:
     """The mapping in a JSON (``.json``) or TOML (``.toml``) file; a one-line ``UserError`` when it is not one."""
@@ -105,12 +142,20 @@ def load_config_file(path) -> dict:
             raise UserError(f"--config {path}: expected TOML, got a syntax error ({exc})") from None
     else:
         try:
-            d = json.loads(text)
+            d = json.loads(text, parse_int=lambda digits: bounded_json_int(f"--config {path}", digits))
         except json.JSONDecodeError as exc:
             raise UserError(f"--config {path}: expected JSON (or a .toml file), got a syntax error ({exc})") from None
     if not isinstance(d, dict):
         raise UserError(f"--config {path}: expected a mapping of field names to values, got {type(d).__name__}")
     return d
+
+
+def bounded_json_int(what: str, digits: str) -> int:
+    """``json.loads``' ``parse_int`` for files a user hands in: Python refuses to turn over 4,300 digits into an int
+    with a ValueError that is not a JSONDecodeError, so refuse anything over 1,000 digits first, as one line."""
+    if len(digits.lstrip("-")) > 1000:
+        raise UserError(f"{what}: expected numbers of a sensible size, got an integer of {len(digits):,} digits")
+    return int(digits)
 
 
 # -- command-line flags ---------------------------------------------------------------------------------

@@ -36,21 +36,41 @@ def require(module: str, purpose: str, extra: str):
 
 
 # -- scalars --------------------------------------------------------------------------------------------
-def _is_int(v) -> bool:
-    return isinstance(v, (int, numpy.integer)) and not isinstance(v, bool)
+def is_integer(v) -> bool:
+    """An ``int`` or NumPy integer, not a bool."""
+    return isinstance(v, (int, numpy.integer)) and not isinstance(v, (bool, numpy.bool_))
 
 
-def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+def is_real(v) -> bool:
+    """A real number (NaN and Inf included), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, numpy.bool_))
+
+
+def is_finite_number(v) -> bool:
+    """A real number that is finite as a float (an integer too large for a float is not)."""
+    try:
+        return is_real(v) and math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+
+def show(v, limit: int = 80) -> str:
+    """``repr(v)`` for a message, cut to ``limit`` characters (a huge integer or a long list stays one short line)."""
+    try:
+        text = repr(v)
+    except ValueError:   # an integer past Python's digit limit for str()
+        return f"<an integer of over {limit} digits>"
+    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text):,} characters)"
 
 
 def check_int(name: str, v, lo: int = 1, *, none_ok: bool = False):
     """An integer >= ``lo`` (``lo=1``: a positive integer); ``None`` passes when ``none_ok``. Returns ``v``."""
     if v is None and none_ok:
         return v
-    if not _is_int(v) or v < lo:
+    if not is_integer(v) or v < lo:
         what = "a positive integer" if lo == 1 else f"an integer >= {lo}"
-        raise UserError(f"{name}: expected {what}{' or None' if none_ok else ''}, got {v!r}")
+        raise UserError(f"{name}: expected {what}{' or None' if none_ok else ''}, got {show(v)}")
     return v
 
 
@@ -58,23 +78,23 @@ def check_positive(name: str, v, *, zero_ok: bool = False, none_ok: bool = False
     """A finite number > 0 (>= 0 when ``zero_ok``); NaN and Inf are refused. Returns ``v``."""
     if v is None and none_ok:
         return v
-    if not (_is_real(v) and math.isfinite(v) and (v >= 0 if zero_ok else v > 0)):
+    if not (is_finite_number(v) and (v >= 0 if zero_ok else v > 0)):
         what = "a finite number >= 0" if zero_ok else "a finite positive number"
-        raise UserError(f"{name}: expected {what}{' or None' if none_ok else ''}, got {v!r}")
+        raise UserError(f"{name}: expected {what}{' or None' if none_ok else ''}, got {show(v)}")
     return v
 
 
 def check_finite_number(name: str, v):
     """Any finite number. Returns ``v``."""
-    if not (_is_real(v) and math.isfinite(v)):
-        raise UserError(f"{name}: expected a finite number, got {v!r}")
+    if not is_finite_number(v):
+        raise UserError(f"{name}: expected a finite number, got {show(v)}")
     return v
 
 
 def check_probability(name: str, v, *, one_ok: bool = False):
     """A probability in [0, 1) ([0, 1] when ``one_ok``): dropout rates and the like. Returns ``v``."""
-    if not (_is_real(v) and math.isfinite(v) and 0 <= v and (v <= 1 if one_ok else v < 1)):
-        raise UserError(f"{name}: expected a number in [0, 1{']' if one_ok else ')'}, got {v!r}")
+    if not (is_finite_number(v) and 0 <= v and (v <= 1 if one_ok else v < 1)):
+        raise UserError(f"{name}: expected a number in [0, 1{']' if one_ok else ')'}, got {show(v)}")
     return v
 
 
@@ -82,7 +102,7 @@ def check_choice(name: str, v, choices):
     """One of ``choices``. Returns ``v``."""
     options = list(choices)
     if v not in options:
-        raise UserError(f"{name}: expected one of {', '.join(map(repr, options))}, got {v!r}")
+        raise UserError(f"{name}: expected one of {', '.join(map(repr, options))}, got {show(v)}")
     return v
 
 

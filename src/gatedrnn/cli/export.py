@@ -1,25 +1,40 @@
-"""``gatedrnn export CHECKPOINT --onnx model.onnx``: the model as ONNX, with ONNX's own recurrent operators."""
+"""``gatedrnn export CHECKPOINT --onnx model.onnx`` (ONNX, with ONNX's own recurrent operators) or ``--c DIR``
+(standalone C99: model.h and model.c)."""
 
 from __future__ import annotations
 
 
 def register(sub):
-    p = sub.add_parser("export", help="export a checkpoint to ONNX (ONNX's recurrent operators), checked in onnxruntime",
-                       description="Writes the checkpoint's model (embedding or input, the recurrent layers, the output "
-                                   "layer) as an ONNX graph built with onnx.helper and validated by onnx.checker; when "
-                                   "onnxruntime is installed, runs both on a random input and prints the largest "
-                                   "difference. Needs the onnx extra: pip install -e \".[onnx]\".")
+    p = sub.add_parser("export", help="export a checkpoint to ONNX (checked in onnxruntime) or to standalone C99",
+                       description="--onnx FILE writes the checkpoint's model (embedding or input, the recurrent "
+                                   "layers, the output layer) as an ONNX graph built with onnx.helper and validated by "
+                                   "onnx.checker; when onnxruntime is installed, runs both on a random input and prints "
+                                   "the largest difference (needs the onnx extra: pip install -e \".[onnx]\"). --c DIR "
+                                   "writes PREFIX.h and PREFIX.c: C99 with no allocation and nothing beyond <math.h>, "
+                                   "one step per call; when a C compiler is found, compiles it and prints the largest "
+                                   "difference against gatedrnn's Stream.")
     p.add_argument("checkpoint", help="a checkpoint folder (meta.json + model.npz) or a run folder holding best/, "
                                       "model/ or last/")
-    p.add_argument("--onnx", required=True, metavar="FILE",
-                   help="where to write the .onnx file (not inside the checkpoint folder)")
+    to = p.add_mutually_exclusive_group(required=True)
+    to.add_argument("--onnx", metavar="FILE", help="where to write the .onnx file (not inside the checkpoint folder)")
+    to.add_argument("--c", metavar="DIR", help="the folder for PREFIX.h and PREFIX.c (created if needed; not inside "
+                                               "the checkpoint folder)")
     p.add_argument("--with-state", action="store_true",
-                   help="add inputs h_0 (and c_0), (num_layers, batch, hidden), to start from a given state")
+                   help="ONNX: add inputs h_0 (and c_0), (num_layers, batch, hidden), to start from a given state")
+    p.add_argument("--int8", action="store_true",
+                   help="C: int8 weight matrices with a float32 scale per output unit (about 4x smaller)")
+    p.add_argument("--prefix", default="model", help="C: the name of the files and the prefix of every C name")
     p.set_defaults(func=run)
 
 
 def run(args):
-    from gatedrnn.deploy.export import export_checkpoint
+    from gatedrnn.deploy.export import export_c_checkpoint, export_checkpoint
+    from gatedrnn.errors import UserError
 
-    export_checkpoint(args.checkpoint, args.onnx, with_state=args.with_state)
+    if args.c is None:
+        if args.int8 or args.prefix != "model":
+            raise UserError(f"{'--int8' if args.int8 else '--prefix'}: expected --c DIR (a C export option), got --onnx")
+        export_checkpoint(args.checkpoint, args.onnx, with_state=args.with_state)
+    else:
+        export_c_checkpoint(args.checkpoint, args.c, int8=args.int8, prefix=args.prefix)
     return 0

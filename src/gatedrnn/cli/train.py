@@ -29,7 +29,7 @@ def register(sub):
     r.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     r.add_argument("--overwrite", action="store_true", help="start again in an --out that holds a run (removes "
                                                             "everything the earlier run wrote)")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     p.set_defaults(func=run)
 
 

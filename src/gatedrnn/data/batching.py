@@ -18,7 +18,7 @@ import math
 
 import numpy
 
-from gatedrnn.errors import UserError
+from gatedrnn.errors import UserError, check_int
 
 
 class TBPTTBatches:
@@ -26,21 +26,24 @@ class TBPTTBatches:
 
     ``len()`` is the number of windows per epoch; indexing and iteration give views. The last window is
     shorter when ``time_size`` does not divide the stream length, unless ``drop_last`` (the book drops it
-    in training). The ``(len(ids) - 1) % batch_size`` tokens that do not fill a stream are left out.
+    in training). The ``(len(ids) - 1) % batch_size`` tokens that do not fill a stream are left out. ``name``
+    (which data: ``"valid split"``), ``batch_name`` and ``time_name`` (the settings the sizes come from) are
+    what the error messages call them.
     """
 
-    def __init__(self, ids, batch_size: int, time_size: int, *, drop_last: bool = False):
+    def __init__(self, ids, batch_size: int, time_size: int, *, drop_last: bool = False, name: str = "TBPTTBatches",
+                 batch_name: str = "batch_size", time_name: str = "time_size"):
         ids = numpy.asarray(ids)
         if ids.ndim != 1 or not numpy.issubdtype(ids.dtype, numpy.integer):
-            raise UserError(f"TBPTTBatches ids: expected a 1-d integer array, got shape {ids.shape} dtype {ids.dtype}")
-        for name, v in (("batch_size", batch_size), ("time_size", time_size)):
-            if not isinstance(v, (int, numpy.integer)) or v < 1:
-                raise UserError(f"TBPTTBatches {name}: expected a positive integer, got {v!r}")
+            raise UserError(f"{name} ids: expected a 1-d integer array, got shape {ids.shape} dtype {ids.dtype}")
+        for label, v in ((batch_name, batch_size), (time_name, time_size)):
+            check_int(f"{name} {label}", v)
         n = (len(ids) - 1) // batch_size
         if n < 1 or (drop_last and n < time_size):
+            # ``name`` says which data (the valid split ...), the labels which settings set the sizes
             need = batch_size * (time_size if drop_last else 1) + 1
-            raise UserError(f"TBPTTBatches: expected at least {need} tokens for batch_size {batch_size}"
-                             f"{f' and time_size {time_size}' if drop_last else ''}, got {len(ids)}")
+            raise UserError(f"{name}: expected at least {need:,} tokens for {batch_name} {batch_size}"
+                            f"{f' and {time_name} {time_size}' if drop_last else ''}, got {len(ids):,}")
         self.batch_size, self.time_size, self.stream_len = int(batch_size), int(time_size), n
         self.x = ids[: n * batch_size].reshape(batch_size, n)
         self.t = ids[1: n * batch_size + 1].reshape(batch_size, n)

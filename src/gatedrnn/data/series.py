@@ -10,14 +10,17 @@ with a time axis for plots, the season length where one applies and the default 
   ``datasets.co2``); its 59 missing weeks are filled by linear interpolation between the neighbouring weeks
   (said in ``Series.note``); season 52 weeks; the last 104 weeks (2 years) are held out.
 * a CSV file — a header row (or none: then columns are named ``0``, ``1``, ...), one column picked with
-  ``column``. Every row must hold a finite number there: an empty cell, a non-numeric cell or NaN/Inf is a
-  one-line ``UserError`` naming the line. Missing values in a user's file are never filled silently.
+  ``column``, or else the one column whose non-blank cells are mostly numbers (several such columns need
+  ``column``; a bad cell never makes another column the pick). Every row must hold a finite number there:
+  an empty cell, a non-numeric cell or NaN/Inf is a one-line ``UserError`` naming the column, the line and
+  the cell. Missing values in a user's file are never filled silently.
 
 ``SeriesScaler`` is fitted on the training part only. The forecaster reads two standardised inputs per step,
 the level and the change from the previous step, and predicts the standardised *next change*; the scaler
 holds the four statistics and turns a predicted change back into a value in the series' units. Predicting
 changes carries a trend (CO2) beyond the range seen in training, which a level target squashed through the
-recurrent layer's tanh could not reach.
+recurrent layer's tanh could not reach. The statistics are always finite (no checkpoint holds an infinite
+scale), and ``SeriesScaler.check`` refuses a series with a value whose scaled input would overflow float32.
 
 ``make_windows(inputs, targets, length)`` cuts aligned sliding windows for training (copies, so that batches
 are contiguous).
@@ -122,19 +125,43 @@ def _header(rows: list) -> tuple[list[str], list]:
     return first, rows[1:]
 
 
+def _count_numbers(body: list, i: int) -> tuple[int, int]:
+    """(number cells, text cells) of column ``i``; blank cells count as neither."""
+    numbers = text = 0
+    for _, r in body:
+        cell = _cell(r, i)
+        if cell:
+            numbers, text = (numbers + 1, text) if _is_number(cell) else (numbers, text + 1)
+    return numbers, text
+
+
 def _pick_column(path: Path, names: list[str], body: list, column: str | None) -> int:
-    """The index of ``column``, or of the only numeric column when none is named."""
+    """The index of ``column``, or of the one numeric column when none is named.
+
+    A column is numeric when most of its non-blank cells are numbers; a bad cell in it is then reported by
+    ``_parse_column``, never a reason to pick another column. Without a mostly numeric column, the one column
+    holding any number is picked (and its first bad cell reported); anything else needs ``--column``."""
     if column is not None:
         if column not in names:
             raise UserError(f"CSV {path}: expected --column to be one of {names}, got {column!r}")
         return names.index(column)
     if len(names) == 1:
         return 0
-    numeric = [i for i in range(len(names))   # numeric where not missing; missing cells are reported later
-               if any(_cell(r, i) for _, r in body) and all(_is_number(_cell(r, i)) or not _cell(r, i) for _, r in body)]
-    if len(numeric) != 1:
-        raise UserError(f"CSV {path}: expected --column NAME to pick one of the columns {names}, got none")
-    return numeric[0]
+    counts = [_count_numbers(body, i) for i in range(len(names))]
+    numeric = [i for i, (n, t) in enumerate(counts) if n > t]
+    some = [i for i, (n, _) in enumerate(counts) if n > 0]
+    pick = numeric if numeric else some
+    if len(pick) != 1:
+        bad = "".join(f"; {names[i]!r} has {cell[:40]!r} on line {line}" for i in pick
+                      for line, cell in _first_bad_cell(body, i))
+        raise UserError(f"CSV {path}: expected --column NAME to pick one of the columns {names}, got "
+                        f"{'several' if pick else 'no'} numeric columns{bad}")
+    return pick[0]
+
+
+def _first_bad_cell(body: list, i: int) -> list:
+    """[(line, cell)] of the first blank or non-numeric cell of column ``i``, or []."""
+    return next(([(line, _cell(r, i))] for line, r in body if not _is_number(_cell(r, i))), [])
 
 
 def _parse_column(path: Path, name: str, body: list, col: int) -> numpy.ndarray:
@@ -193,6 +220,13 @@ def split(values: numpy.ndarray, holdout: int, *, min_train: int) -> tuple[numpy
     return values[: n - holdout], values[n - holdout:]
 
 
+def _to_float(v) -> float:
+    try:
+        return float(v)
+    except OverflowError:             # an integer beyond float64 (from a hand-edited meta.json)
+        return math.inf if v > 0 else -math.inf
+
+
 class SeriesScaler:
     """Standardises the level and the one-step change of a series with statistics of the training part.
 
@@ -200,21 +234,57 @@ class SeriesScaler:
     t = 1 .. len(v) - 1; ``targets(v)`` -> (len(v) - 1,) standardised changes ``v[t] - v[t-1]`` for the same t
     (row t of the inputs is trained to predict target t + 1). ``next_value(last, y)`` turns a predicted
     standardised change into the next value.
+
+    The four statistics are finite, the two scales positive normal numbers (``fit``, ``from_dict`` and the
+    constructor refuse anything else, so no checkpoint holds a non-finite scaler). ``check(values)`` refuses a
+    series whose scaled inputs would leave ``±LIMIT``: far beyond anything a series of that scale holds, and
+    with room to spare below float32's overflow (3.4e38) for the sums of a recurrent layer's weights.
     """
 
+    LIMIT = 1e30
+    KEYS = ("mean", "std", "dmean", "dstd")
+
     def __init__(self, mean: float, std: float, dmean: float, dstd: float):
-        self.mean, self.std, self.dmean, self.dstd = float(mean), float(std), float(dmean), float(dstd)
+        self.mean, self.std, self.dmean, self.dstd = (_to_float(v) for v in (mean, std, dmean, dstd))
+        stats = self.to_dict()
+        bad = next((k for k, v in stats.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            raise UserError(f"scaler {bad}: expected a finite number (values too large for float64 statistics?), "
+                            f"got {stats[bad]!r}")
+        for k in ("std", "dstd"):
+            if not stats[k] >= numpy.finfo(numpy.float64).tiny:
+                raise UserError(f"scaler {k}: expected a positive normal number, got {stats[k]!r}")
 
     @classmethod
     def fit(cls, train: numpy.ndarray) -> "SeriesScaler":
         train = numpy.asarray(train, dtype=numpy.float64)
         if train.ndim != 1 or train.size < 3:
             raise UserError(f"SeriesScaler.fit: expected a 1-d series of at least 3 values, got shape {train.shape}")
-        d = numpy.diff(train)
-        std, dstd = float(train.std()), float(d.std())
-        if not (std > 0 and dstd > 0):
-            raise UserError("SeriesScaler.fit: expected a series that varies, got a constant training part")
-        return cls(train.mean(), std, d.mean(), dstd)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            d = numpy.diff(train)
+            stats = (float(train.mean()), float(train.std()), float(d.mean()), float(d.std()))
+        if not all(math.isfinite(v) for v in stats):
+            raise UserError("SeriesScaler.fit: expected values whose mean and spread fit float64, got statistics "
+                            f"{', '.join(f'{k} {v:g}' for k, v in zip(cls.KEYS, stats))} (values too large)")
+        if not (stats[1] > 0 and stats[3] > 0):
+            got = ("a constant training part" if numpy.ptp(train) == 0 else
+                   "a training part that changes by the same step throughout" if numpy.ptp(d) == 0 else
+                   "changes too small for float64 to measure their spread")
+            raise UserError(f"SeriesScaler.fit: expected a series that varies, got {got}")
+        return cls(*stats)
+
+    def check(self, values, what: str = "series") -> None:
+        """Refuse ``values`` whose scaled level or change is not finite or beyond ``±LIMIT`` (one line naming
+        the first such value, counted from 1)."""
+        v = numpy.asarray(values, dtype=numpy.float64).reshape(-1)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            bad = ~(numpy.abs((v - self.mean) / self.std) <= self.LIMIT)
+            bad[1:] |= ~(numpy.abs((numpy.diff(v) - self.dmean) / self.dstd) <= self.LIMIT)
+        if bad.any():
+            k = int(numpy.argmax(bad))
+            raise UserError(f"{what}: expected values on the scale of the training part (scaled level and change "
+                            f"within ±{self.LIMIT:g}, so that float32 cannot overflow), got {float(v[k])!r} at "
+                            f"value {k + 1}")
 
     def inputs(self, v, dtype=numpy.float32) -> numpy.ndarray:
         v = numpy.asarray(v, dtype=numpy.float64)
@@ -236,10 +306,10 @@ class SeriesScaler:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SeriesScaler":
-        keys = ("mean", "std", "dmean", "dstd")
-        if not isinstance(d, dict) or any(not isinstance(d.get(k), (int, float)) for k in keys):
-            raise UserError(f"scaler: expected keys mean, std, dmean, dstd with numbers, got {d!r}")
-        return cls(*(d[k] for k in keys))
+        if not isinstance(d, dict) or any(not isinstance(d.get(k), (int, float)) or isinstance(d.get(k), bool)
+                                          for k in cls.KEYS):
+            raise UserError(f"scaler: expected keys mean, std, dmean, dstd with numbers, got {d!r}"[:300])
+        return cls(*(d[k] for k in cls.KEYS))
 
 
 def make_windows(inputs: numpy.ndarray, targets: numpy.ndarray, length: int) -> tuple[numpy.ndarray, numpy.ndarray]:

@@ -88,7 +88,10 @@ class Vocab:
         tokens = d.get("tokens")
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise UserError(f"{source}: expected 'tokens' to be a list of strings, got {type(tokens).__name__}")
-        return cls(tokens, level=d.get("level", "word"), unk=d.get("unk"))
+        unk = d.get("unk")
+        if unk is not None and not isinstance(unk, str):
+            raise UserError(f"{source}: expected 'unk' to be a token (a string) or null, got {type(unk).__name__}")
+        return cls(tokens, level=d.get("level", "word"), unk=unk)
 
     def save(self, path) -> Path:
         """Write the vocabulary as JSON, atomically (temporary file + rename)."""

@@ -4,16 +4,29 @@
 (``train.checkpoint.resolve_checkpoint``), writes it with ``deploy.onnx.export_onnx`` (checked by
 ``onnx.checker``), and when onnxruntime is installed runs gatedrnn and onnxruntime on one random input (batch 2,
 16 steps; with a random start state for ``with_state``) and reports the largest difference over the outputs and
-the final state. The output file may not lie inside the checkpoint folder, whose files it could overwrite.
+the final state. The output file may not lie inside the checkpoint folder, whose files it could overwrite, nor
+be a folder (an existing one, or a path ending in a separator).
+
+``export_c_checkpoint(checkpoint, folder, int8=False, prefix="model")`` (``gatedrnn export CHECKPOINT --c DIR``)
+writes the model as C99 (``deploy/c99.py``; a forecaster with its scaling, so raw values go in and the forecast
+comes out) and, when a C compiler is found, compiles it warning-free as C99 in a temporary folder and reports the
+largest difference against ``Stream`` (``QuantizedStream`` for int8) over 1000 random steps. The folder may not be
+a file nor lie inside the checkpoint folder; a model or cell the exporter does not support writes nothing.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy
 
+from gatedrnn.data.series import SeriesScaler
+from gatedrnn.deploy.c99 import check_folder, describe, export_c
+from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.onnx import OPSET, export_onnx, max_abs_diff
 from gatedrnn.errors import UserError
 from gatedrnn.models.stream import model_parts
@@ -23,6 +36,10 @@ BATCH, STEPS = 2, 16
 
 
 def _check_target(onnx_path, checkpoint: Path) -> Path:
+    text = os.fspath(onnx_path)
+    if not text or text.endswith(tuple(c for c in ("/", os.sep, os.altsep) if c)) or os.path.isdir(text):
+        raise UserError(f"--onnx {text}: expected a file name (e.g. model.onnx), got "
+                        f"{'nothing' if not text else 'a folder'}")
     out, ck = Path(onnx_path), checkpoint.resolve()
     if ck == out.resolve() or ck in out.resolve().parents:
         raise UserError(f"--onnx {out}: expected a path outside the checkpoint folder {checkpoint}, got one inside it")
@@ -61,4 +78,50 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, echo=p
     result["max_abs_diff"] = diff = max_abs_diff(model, path, x, state)
     echo(f"onnxruntime vs gatedrnn on a random input (batch {BATCH}, {STEPS} steps): max abs difference {diff:.2e} "
          f"over the outputs and the final state")
+    return result
+
+
+C_STEPS = 1000
+
+
+def _scaler(meta: dict):
+    series = meta.get("series")
+    if isinstance(series, dict) and series.get("kind") == "forecaster":
+        return SeriesScaler.from_dict(series.get("scaler", {}))
+    return None
+
+
+def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str = "model", echo=print) -> dict:
+    """Export the checkpoint as C99 and check it (see the module docstring); prints its lines through
+    ``echo``. Returns ``export_c``'s dict with ``"max_abs_diff"`` (None without a C compiler)."""
+    ck = resolve_checkpoint(checkpoint)
+    out = check_folder(folder)
+    if ck.resolve() == out.resolve() or ck.resolve() in out.resolve().parents:
+        raise UserError(f"--c {out}: expected a folder outside the checkpoint folder {ck}, got one inside it")
+    model, meta, _ = load_checkpoint(ck)
+    scaler = _scaler(meta)
+    what = describe(model, int8) + (", raw values in and the forecast out" if scaler is not None else "")
+    info, standardize = meta.get("classifier"), None
+    if isinstance(info, dict) and "mean" in info and "std" in info:       # a Classifier's scaling and labels
+        standardize = (info["mean"], info["std"])
+        labels = ", ".join(map(str, info.get("classes", [])))
+        what += f", raw inputs standardised inside; logits of the classes {labels}"[:400]
+    result = export_c(model, out, prefix=prefix, int8=int8, scaler=scaler, standardize=standardize,
+                      note=f"{what}; from {ck}")
+    echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): {what}")
+    result["max_abs_diff"] = None
+    cc = find_cc()
+    if cc is None:
+        echo("note: no C compiler found (cc, gcc, clang or $CC), so the export was not compiled")
+        return result
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in (result["header"], result["source"]):
+            shutil.copy(path, tmp)
+        diff = check_export(model, tmp, prefix, int8=int8, scaler=scaler, standardize=standardize, steps=C_STEPS,
+                            cc=cc)
+    result["max_abs_diff"] = diff
+    ref = "QuantizedStream" if int8 else ("SeriesStream" if scaler is not None else "Stream")
+    echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "
+         f"{C_STEPS} random steps: max abs difference {diff:.2e}"
+         + (" (in units of the series' typical change)" if scaler is not None else ""))
     return result

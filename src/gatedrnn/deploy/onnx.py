@@ -17,7 +17,10 @@ The graph, batch first like gatedrnn (dimensions ``batch`` and ``seq`` are symbo
 Each cell's layer class says how it maps (its own file explains the conversion): ``onnx_op`` (the operator),
 ``onnx_gate_order`` (ONNX's block k is the cell's block ``onnx_gate_order[k]``: gate orders differ),
 ``onnx_attrs`` (extra operator attributes) and ``has_cell`` (a c state). ``B`` is ``[Wb; Rb]`` =
-``[b_ih; b_hh]`` reordered the same way. Opset 17.
+``[b_ih; b_hh]`` reordered the same way. A cell that no ONNX recurrent operator fits (minGRU, minLSTM: no
+recurrent matrix, a candidate activation ONNX does not list) has a method ``onnx_nodes(g, x, h0, tag) -> (y,
+h_n)`` on its layers that adds its own full-sequence nodes to the graph (layers/scan.py: an ONNX ``Scan``).
+Opset 17.
 """
 
 from __future__ import annotations
@@ -84,9 +87,18 @@ def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
     cls, H, f32 = rnn.layer_class, rnn.hidden_size, numpy.float32
     order, has_cell = cls.onnx_gate_order, cls.has_cell
     sd = rnn.state_dict()
-    axis1 = g.const("axis_1", numpy.array([1], dtype=numpy.int64))
+    axis1 = None
     hs, cs = [], []
     for k in range(rnn.num_layers):
+        own = getattr(rnn.layers[k], "onnx_nodes", None)
+        if own is not None:   # a cell no ONNX recurrent operator fits writes its own full-sequence nodes
+            h0 = None
+            if with_state:
+                idx = g.const(f"layer_{k}", numpy.array([k], dtype=numpy.int64))
+                h0 = g.node("Gather", ["h_0", idx], [f"h_0_l{k}"], axis=0)
+            x, h_n = own(g, x, h0, f"l{k}")
+            hs.append(h_n)
+            continue
         W = _reorder(sd[f"weight_ih_l{k}"], order, H)[None].astype(f32)
         R = _reorder(sd[f"weight_hh_l{k}"], order, H)[None].astype(f32)
         B = numpy.concatenate([_reorder(sd[f"bias_ih_l{k}"], order, H),
@@ -102,6 +114,7 @@ def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
         hs.append(outs[1])
         if has_cell:
             cs.append(outs[2])
+        axis1 = axis1 or g.const("axis_1", numpy.array([1], dtype=numpy.int64))
         x = g.node("Squeeze", [outs[0], axis1], [f"out_l{k}"])   # (seq, 1, batch, H) -> (seq, batch, H)
     return x, hs, cs
 

@@ -10,7 +10,9 @@ checkpoint folder or a run folder) and picks by what it holds:
 * a language model: token ids; prints the most likely next id (and its token when the vocabulary is known).
 
 Numbers are separated by commas or blanks; empty lines and ``#`` comments are skipped. Memory stays constant
-(``Stream`` keeps only the recurrent state).
+(``Stream`` keeps only the recurrent state). The first bad line (not numbers, text that is not UTF-8, a value
+that is not finite or would overflow the model's float32, a token id that is not an integer of the vocabulary)
+ends the stream with one ``UserError`` line naming it, after the predictions of the lines before it.
 """
 
 from __future__ import annotations
@@ -29,9 +31,23 @@ from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 _NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE)
 
 
+def _lines(lines):
+    """The lines of ``lines``; text that is not UTF-8 is one ``UserError`` naming the line."""
+    it, n = iter(lines), 0
+    while True:
+        n += 1
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise UserError(f"stdin line {n}: expected UTF-8 text, got undecodable bytes ({exc.reason})") from None
+        yield n, line
+
+
 def numbers(lines):
     """(line number, list of floats) for every non-empty, non-comment line; commas or blanks separate numbers."""
-    for n, line in enumerate(lines, start=1):
+    for n, line in _lines(lines):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -56,9 +72,10 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
     series = meta.get("series")
     if isinstance(series, dict) and series.get("kind") == "forecaster":
         s = SeriesStream(model, SeriesScaler.from_dict(series.get("scaler", {})))
-        for _, values in numbers(stdin):
+        for n, values in numbers(stdin):
+            where = f"stdin line {n}"
             for v in values:
-                emit(f"{s.step(v):.6g}")
+                emit(f"{s.step(v, where):.6g}")
     elif isinstance(model, LanguageModel):
         _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
     else:
@@ -66,10 +83,11 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
 
 
 def _next_tokens(s, tokens, stdin, emit) -> None:
+    V = s.model.vocab_size
     for n, values in numbers(stdin):
         for v in values:
-            if not math.isfinite(v) or v != int(v):
-                raise UserError(f"stdin line {n}: expected integer token ids, got {v:g}")
+            if not (0 <= v < V and v == math.floor(v)):        # NaN and Inf fail the comparisons
+                raise UserError(f"stdin line {n}: expected integer token ids in [0, {V}), got {v:g}")
             nxt = int(s.step(int(v)).argmax())
             emit(f"{nxt}\t{tokens[nxt]}" if tokens and nxt < len(tokens) else str(nxt))
 
@@ -80,5 +98,6 @@ def _regress(s, stdin, emit) -> None:
         if len(values) != D:
             raise UserError(f"stdin line {n}: expected {D} number{'s' if D > 1 else ''} per line (the model's "
                             f"input_size), got {len(values)}")
+        s.check_input(values, f"stdin line {n}")
         y = s.step(values)
         emit(" ".join(f"{v:.6g}" for v in y.tolist()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatedrnn.config import Config, load_config_file, option
-from gatedrnn.errors import UserError, check_int, check_positive
+from gatedrnn.errors import UserError, check_int, check_positive, show
 from gatedrnn.layers import CELLS
 
 DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
@@ -66,7 +66,7 @@ class ForecastConfig(Config):
         if self.dataset is None:
             raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
         if not isinstance(self.dataset, str):
-            raise UserError(f"dataset: expected sunspots, co2 or a CSV path, got {self.dataset!r}")
+            raise UserError(f"dataset: expected sunspots, co2 or a CSV path, got {show(self.dataset)}")
         super().validate()
         if self.horizon is not None and self.holdout is not None and self.horizon > self.holdout:
             raise UserError(f"horizon: expected at most the held-out length {self.holdout}, got {self.horizon}")

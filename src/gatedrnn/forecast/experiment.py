@@ -41,6 +41,8 @@ from gatedrnn.forecast.plot import plot_forecast
 from gatedrnn.forecast.result import ForecastResult, format_table
 from gatedrnn.models.stream import Stream
 from gatedrnn.train.checkpoint import save_checkpoint
+from gatedrnn.train.distributed import communicator
+from gatedrnn.train.lock import run_lock
 
 
 @dataclass
@@ -122,11 +124,12 @@ def save_run(out, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, res
                        "inputs": ["standardised level", "standardised change"],
                        "output": "standardised next change"},
             "training": cfg.to_dict(), "results": result.rows}
-    result.checkpoint = str(save_checkpoint(out / "model", model, meta=meta))
-    if cfg.plot:
-        result.figure = plot_forecast(result, p.series, Path(figure) if figure else out / "forecast.png", echo=echo)
-    write_text_atomic(out / "results.json", json.dumps(asdict(result), indent=1) + "\n")
-    write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=1) + "\n")
+    with run_lock(out):  # two forecasts into one --out: the second says which process is writing there
+        result.checkpoint = str(save_checkpoint(out / "model", model, meta=meta))
+        if cfg.plot:
+            result.figure = plot_forecast(result, p.series, Path(figure) if figure else out / "forecast.png", echo=echo)
+        write_text_atomic(out / "results.json", json.dumps(asdict(result), indent=1) + "\n")
+        write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=1) + "\n")
     echo(f"wrote {result.checkpoint} (for gatedrnn stream / export), {out / 'results.json'}, {out / 'config.json'} "
          f"(re-run with --config){'' if result.figure is None else ', ' + result.figure}")
 
@@ -135,16 +138,19 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResul
     """The whole experiment: prints the table and returns the numbers; with ``out`` writes the run's files
     (``figure``: where the PNG goes instead of ``out/forecast.png``)."""
     cfg.validate()
+    comm = communicator()                            # under mpiexec: every rank trains, rank 0 alone prints and writes
+    echo = comm.root_echo(echo)
     if cfg.arima:
         require_statsmodels()                       # say so before training, not after
     p = plan(cfg)
     if cfg.arima:
         check_arima_input(len(p.train), p.season)
+    scaler = SeriesScaler.fit(p.train)               # finite statistics, and every value on their scale,
+    scaler.check(p.series.values, f"series {p.series.name}")    # before anything is printed or trained
     _announce(cfg, p, echo)
     seconds, name = {}, cfg.model_name()
     with one_blas_thread():
         t0 = time.perf_counter()
-        scaler = SeriesScaler.fit(p.train)
         model, loss, _ = train_model(cfg, p.train, p.window, scaler, echo=echo)
         seconds["train"] = time.perf_counter() - t0
         stream = Stream(model)
@@ -157,6 +163,6 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResul
         arima_label = _arima(p, forecasts, seconds, echo) if cfg.arima else None
     result = _result(cfg, p, forecasts, arima_order=arima_label, train_loss=loss, seconds=seconds)
     echo(format_table(result))
-    if out is not None:
+    if out is not None and comm.is_root:
         save_run(out, cfg, p, model, scaler, result, figure=figure, echo=echo)
     return result

@@ -24,7 +24,7 @@ import numpy
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.config import Config, option
 from gatedrnn.errors import check_int, check_positive
-from gatedrnn.lab.options import cells, check_count, check_length, finite_numbers, seed_list
+from gatedrnn.lab.options import cells, check_count, check_file_stem, check_length, finite_numbers, seed_list
 from gatedrnn.lab.tasks import TaskConfig, adding_problem, curve_csv, train
 from gatedrnn.layers import MSE
 from gatedrnn.models import SequenceRegressor
@@ -73,12 +73,12 @@ def forget_bias(cfg: ForgetBiasConfig, echo=print):
 def run_forget_bias(cfg: ForgetBiasConfig, out, name: str | None = None, echo=print):
     """``gatedrnn ablate forget-bias``: the runs, their table, and ``out/name.{csv,json,png}``."""
     cfg.validate()
+    name = check_file_stem("--name", name or f"forget_bias_T{cfg.length}")
     echo(f"forget-gate bias ablation: adding problem T={cfg.length}, LSTM {cfg.hidden_size} units, batch "
          f"{cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}, clip {cfg.clip or 'off'}, target test MSE {cfg.target:g}, "
          f"at most {cfg.max_steps} steps")
     runs = forget_bias(cfg, echo=echo)
     echo(forget_bias_table(runs))
-    name = name or f"forget_bias_T{cfg.length}"
     pairs = [(label, r) for label, _, _, r in runs]
     echo(f"wrote {write_text_atomic(os.path.join(out, name + '.csv'), curve_csv(pairs))}")
     js = json.dumps({label: r.to_dict() for label, r in pairs}, indent=1) + "\n"
@@ -236,6 +236,7 @@ def clipping(cfg: ClipConfig, echo=print) -> list[ClipRun]:
 
 def run_clipping(cfg: ClipConfig, out, name: str = "clipping", echo=print) -> list[ClipRun]:
     """``gatedrnn ablate clip``: both runs, one line each, and ``out/name.{csv,png}``."""
+    check_file_stem("--name", name)
     runs = clipping(cfg, echo=echo)
     for r in runs:
         end = f"stopped at step {r.steps[-1]} by the trainer (NaN/Inf)" if r.diverged else \

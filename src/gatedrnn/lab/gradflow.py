@@ -36,7 +36,7 @@ from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import resolve_dtype, to_numpy, xp
 from gatedrnn.config import Config, option
 from gatedrnn.errors import check_choice, check_finite_number, check_int, check_positive
-from gatedrnn.lab.options import cells, check_count, check_each, check_length, finite_numbers, some
+from gatedrnn.lab.options import cells, check_count, check_each, check_file_stem, check_length, finite_numbers, some
 from gatedrnn.layers import CELLS, make_recurrent
 
 
@@ -224,8 +224,10 @@ def plot(runs: list[Flow], path, echo=print):
 
 
 def run_gradflow(cfg: GradflowConfig, out, name: str = "gradflow", echo=print) -> list[Flow]:
-    """``gatedrnn gradflow``: measure every cell of ``cfg``, print the table, write ``out/name.{csv,png}``."""
+    """``gatedrnn gradflow``: measure every cell of ``cfg``, print the table, write ``out/name.{csv,png}``
+    (``name`` a plain file stem: nothing is written outside ``out``)."""
     cfg.validate()
+    check_file_stem("--name", name)
     runs = compare(list(dict.fromkeys(cfg.cell)), forget_biases=cfg.forget_bias, weight_scales=cfg.weight_scale or [None],
                    length=cfg.length, hidden_size=cfg.hidden_size, batch_size=cfg.batch_size, seed=cfg.seed)
     echo(f"gradient of L = sum(h_{cfg.length}) reaching earlier steps (hidden {cfg.hidden_size}, batch "

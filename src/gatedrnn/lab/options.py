@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from gatedrnn.errors import UserError, check_finite_number, check_int, check_positive
 from gatedrnn.layers import CELLS
 
@@ -29,6 +31,16 @@ def check_clip(name, v):
 def check_optional_int(name, v):
     """A positive integer or ``None``."""
     return check_int(name, v, none_ok=True)
+
+
+def check_file_stem(name, v):
+    """A file name stem for ``--name``: a non-empty string naming a file inside the output folder (no path
+    separator, not ``.`` or ``..``, no NUL), so that nothing is written outside ``--out``. Returns ``v``."""
+    seps = [c for c in ("/", os.sep, os.altsep, "\0") if c]
+    if not isinstance(v, str) or v.strip() in ("", ".", "..") or any(c in v for c in seps):
+        raise UserError(f"{name}: expected a file name without a path separator or '..' (files go into --out), "
+                        f"got {v!r}")
+    return v
 
 
 def check_each(check=None, *, empty_ok: bool = False):

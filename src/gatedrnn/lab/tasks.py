@@ -31,7 +31,7 @@ from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import to_numpy
 from gatedrnn.config import Config, option
 from gatedrnn.errors import check_finite_number, check_int, check_positive
-from gatedrnn.lab.options import cells, check_clip, check_count, check_length
+from gatedrnn.lab.options import cells, check_clip, check_count, check_file_stem, check_length
 from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import OPTIMIZERS, make_optimizer
@@ -263,6 +263,7 @@ def run_tasks(cfg: TaskConfig, cells=None, out=None, name: str | None = None, ec
     print each run's curve and result and a summary; with ``out``, also write ``out/name.csv`` (curves),
     ``out/name.json`` (results) and ``out/name.png``. Returns ``[(cell, TaskResult)]``."""
     cfg.validate()
+    name = check_file_stem("--name", name or f"{cfg.task}_T{cfg.length}")
     results = []
     for cell in dict.fromkeys(cells or [cfg.cell]):
         c = cfg.replace(cell=cell)
@@ -278,7 +279,6 @@ def run_tasks(cfg: TaskConfig, cells=None, out=None, name: str | None = None, ec
         for cell, r in results:
             echo(f"  {cell:5s} {describe(r)}  [{r.seconds:.0f}s]")
     if out:
-        name = name or f"{cfg.task}_T{cfg.length}"
         echo(f"wrote {write_text_atomic(os.path.join(out, f'{name}.csv'), curve_csv(results))}")
         js = json.dumps({cell: r.to_dict() for cell, r in results}, indent=1) + "\n"
         echo(f"wrote {write_text_atomic(os.path.join(out, f'{name}.json'), js)}")

@@ -15,7 +15,7 @@ from gatedrnn.atomic import write_text_atomic
 from gatedrnn.config import Config, option
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.errors import check_int, check_positive
-from gatedrnn.lab.options import cells, check_clip, check_count, check_optional_int, positive_ints
+from gatedrnn.lab.options import cells, check_clip, check_count, check_file_stem, check_optional_int, positive_ints
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel
 from gatedrnn.optim import SGD
@@ -100,6 +100,7 @@ def run_tbptt(cfg: TBPTTConfig, out, name: str = "tbptt", data_dir=None, echo=pr
     from gatedrnn.data.corpus import load_corpus
 
     cfg.validate()
+    check_file_stem("--name", name)
     corpus = load_corpus(cfg.corpus, data_dir=data_dir, progress=False)
     budget = f"{cfg.max_steps} steps per run" if cfg.max_steps else f"{cfg.tokens:,} training tokens per run"
     echo(f"TBPTT ablation on {corpus}: {cfg.cell.upper()} LM (embedding {cfg.embed_size}, hidden {cfg.hidden_size}), "

@@ -12,6 +12,8 @@ children's lists concatenated, with an array shared by two children (tied weight
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy
 
 from gatedrnn.backend import asarray, to_numpy, xp
@@ -28,6 +30,12 @@ class Layer:
         self.children: list[Layer] = []
         self.transposed: set[str] = set()  # names stored as the transpose of their public (PyTorch) layout
         self.training = True
+
+    forward: Callable[..., Any]  # every layer defines ``forward`` (and ``backward`` right under it)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``layer(x, ...)`` is ``layer.forward(x, ...)``, as in PyTorch and Keras."""
+        return self.forward(*args, **kwargs)
 
     # -- registration -----------------------------------------------------------------------------
     def add_param(self, name: str, value):
@@ -92,19 +100,30 @@ class Layer:
 
 
 def load_into(names, arrays, d: dict, transposed=frozenset()) -> None:
-    """Copy ``d[name]`` into each array in place, checking that names and shapes match exactly.
+    """Copy ``d[name]`` into each array in place, all or nothing: every name, shape, dtype (floating point) and
+    value (finite, also once cast to the array's dtype) is checked before the first array is touched.
 
     Names in ``transposed`` are stored as the transpose of the layout ``d`` uses.
     """
+    if not isinstance(d, dict):
+        raise UserError(f"state_dict: expected a mapping of parameter names to arrays, got {type(d).__name__}")
     missing = [n for n in names if n not in d]
     extra = [k for k in d if k not in names]
     if missing or extra:
         raise UserError(f"state_dict: expected keys {sorted(names)}, got missing {missing} and unexpected {extra}")
+    ready = []
     for n, a in zip(names, arrays):
         v = numpy.asarray(d[n])
         want = tuple(a.shape[::-1]) if n in transposed else tuple(a.shape)
         if v.shape != want:
             raise UserError(f"state_dict[{n!r}]: expected shape {want}, got {v.shape}")
-        if not numpy.issubdtype(v.dtype, numpy.number):
-            raise UserError(f"state_dict[{n!r}]: expected a numeric array, got dtype {v.dtype}")
-        a[...] = asarray(v.T if n in transposed else v, dtype=a.dtype)
+        if not numpy.issubdtype(v.dtype, numpy.floating):
+            raise UserError(f"state_dict[{n!r}]: expected floating-point values, got dtype {v.dtype}")
+        with numpy.errstate(over="ignore"):   # float64 past float32's range: refused just below
+            cast = numpy.asarray(v.T if n in transposed else v, dtype=a.dtype)
+        if not numpy.isfinite(cast).all():
+            what = "NaN or Inf" if not numpy.isfinite(v).all() else f"values that overflow {cast.dtype}"
+            raise UserError(f"state_dict[{n!r}]: expected finite values, got {what}")
+        ready.append(cast)
+    for a, v in zip(arrays, ready):
+        a[...] = asarray(v, dtype=a.dtype)

@@ -34,6 +34,10 @@ class SoftmaxCrossEntropy:
         self._cache = None
         self._workers = Workers(threads)
 
+    def __call__(self, logits, targets, mask=None) -> float:
+        """``loss(logits, targets)`` is ``loss.forward(logits, targets)``."""
+        return self.forward(logits, targets, mask)
+
     def forward(self, logits, targets, mask=None) -> float:
         V = logits.shape[-1]
         targets = xp.asarray(targets)
@@ -98,6 +102,10 @@ class MSE:
 
     def __init__(self):
         self._diff = None
+
+    def __call__(self, y, target) -> float:
+        """``loss(y, target)`` is ``loss.forward(y, target)``."""
+        return self.forward(y, target)
 
     def forward(self, y, target) -> float:
         target = xp.asarray(target, dtype=y.dtype)

@@ -31,7 +31,7 @@ all four gates followed by ``* 0.5 + 0.5`` on the first three gives ``sigmoid(a)
 exactly as ``forward`` computes it (``backend.sigmoid_``).
 
 ONNX: operator ``LSTM``, whose gate order is (i, o, f, c); ``B`` is ``[Wb; Rb]`` = ``[b_ih; b_hh]``; no
-peepholes.
+peepholes. C (``deploy/c99.py``): ``c_step``, the step's arithmetic for one unit over the same fused columns.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ class LSTMLayer(RecurrentLayer):
         W = super().step_weights()[:, numpy.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]]
         W[:, :3 * H] *= 0.5
         return W
+
+    # C export (deploy/c99.py): the same step for unit j, the body of ``for (j = 0; j < H; ++j)``
+    c_step = ("const float i = 0.5f * fast_tanh(g[j]) + 0.5f, f = 0.5f * fast_tanh(g[H + j]) + 0.5f;\n"
+              "const float o = 0.5f * fast_tanh(g[2 * H + j]) + 0.5f, u = fast_tanh(g[3 * H + j]);\n"
+              "c[j] = f * c[j] + i * u;\n"
+              "h[j] = o * fast_tanh(c[j]);")
 
     @staticmethod
     def step_update(g, h, c, tmp):
@@ -106,8 +112,12 @@ class LSTMLayer(RecurrentLayer):
         self.cache = (x, G, Hs, Cs, TC)
         return Hs[1:], Hs[T], Cs[T]
 
-    def backward(self, dY, dhT, dcT):
-        """dY (T, B, H) or None, dhT and dcT (B, H) or None -> (dx (T, B, D), dh0, dc0)."""
+    def cell_states(self):
+        return None if self.cache is None else self.cache[3][1:]
+
+    def backward(self, dY, dhT, dcT, dC=None):
+        """dY (T, B, H) or None, dhT and dcT (B, H) or None -> (dx (T, B, D), dh0, dc0). ``dC`` (T, B, H), optional:
+        a gradient with respect to each step's c_t, added in at that step (the stack's variable lengths)."""
         x, G, Hs, Cs, TC = self._need_cache()
         T, B, _ = x.shape
         H = self.hidden_size
@@ -132,6 +142,8 @@ class LSTMLayer(RecurrentLayer):
         for t in range(T - 1, -1, -1):
             if dY is not None:
                 dh += dY[t]
+            if dC is not None:
+                dc += dC[t]
             g = G[t]
             xp.multiply(dh, OT[t], out=tmp)
             dc += tmp

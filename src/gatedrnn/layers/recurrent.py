@@ -18,7 +18,8 @@ conversion (a transpose, the gate order being PyTorch's) is the only place that 
 A cell also describes itself to the code above the layers, so that nothing there names a cell: its registry
 ``name``, whether it has a memory cell (``has_cell``) and a forget gate (``forget_gate``), its one-step update
 for streaming inference (``step_width``, ``step_weights``, ``step_update``: what ``models/stream.py`` runs) and
-its mapping onto ONNX's recurrent operators (``onnx_op``, ``onnx_gate_order``, ``onnx_attrs``).
+its mapping onto ONNX's recurrent operators (``onnx_op``, ``onnx_gate_order``, ``onnx_attrs``) and onto C99
+(``c_step``, the statements of one unit's step, for ``gatedrnn export --c``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class RecurrentLayer(Layer):
     onnx_op: str | None = None     # ONNX operator (``LSTM``, ``GRU``, ``RNN``)
     onnx_gate_order: tuple = (0,)  # ONNX block k is this cell's block onnx_gate_order[k]
     onnx_attrs = types.MappingProxyType({})  # the operator's attributes besides hidden_size
+    c_step: str | None = None  # C99 body of one unit's step over the fused columns (deploy/c99.py); None: no C export
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype, rng: numpy.random.Generator):
         super().__init__()
@@ -121,6 +123,11 @@ class RecurrentLayer(Layer):
         self.grads[3] += db if dHW is None else dHW2.sum(axis=0)
         return (dXW2 @ self.Wx.T).reshape(T, B, D)
 
+    def cell_states(self):
+        """The memory cells c_1..c_T (T, B, H) of the last forward, for a cell with ``has_cell`` (the stack takes
+        each sequence's final c from them when lengths vary); None otherwise."""
+        return None
+
     def _need_cache(self):
         if self.cache is None:
             raise UserError(f"{type(self).__name__}.backward: expected a forward call first, got none")
@@ -131,7 +138,7 @@ class RecurrentLayer(Layer):
 class RecurrentStack(Layer):
     """``num_layers`` recurrent layers over batch-first input ``(batch, time, input_size)``.
 
-    ``forward(x, state=None) -> (y, state)``: ``y`` is ``(batch, time, hidden_size)``, the top layer's
+    ``forward(x, state=None, lengths=None) -> (y, state)``: ``y`` is ``(batch, time, hidden_size)``, the top layer's
     outputs; ``state`` is the final state of every layer stacked as ``(num_layers, batch, hidden_size)``
     (a pair ``(h, c)`` for the LSTM), PyTorch's convention; ``None`` means zeros.
 
@@ -140,6 +147,14 @@ class RecurrentStack(Layer):
     the initial state is left in ``self.dstate`` (same structure as ``state``), for Truncated BPTT and tests.
 
     ``dropout`` is applied to the outputs of every layer but the last in training mode, as in PyTorch.
+
+    Variable lengths: ``forward(x, state=None, lengths=None)`` with ``lengths`` an integer array (batch,),
+    ``1 <= lengths[b] <= time``, is what ``torch.nn.utils.rnn.pack_padded_sequence`` gives: sequence b's final
+    state is the state after its step ``lengths[b]``, its outputs past that step are zero, and ``backward`` lets
+    no gradient in from the padding. A recurrent layer is causal, so the padded batch runs as it is; the final
+    state is gathered at step ``lengths[b] - 1``, and in backward ``dy`` past each length is zeroed and the
+    final-state gradient enters at that step (``h`` through the output gradient, an LSTM's ``c`` through the
+    layer's per-step ``dC``). Layer k+1 reads layer k's padded outputs, but those steps get no gradient.
     """
 
     layer_class = RecurrentLayer
@@ -192,13 +207,28 @@ class RecurrentStack(Layer):
         return self._check_state_part("state", state, B), None
 
     # -- forward / backward -----------------------------------------------------------------------
-    def forward(self, x, state=None):
+    def _check_lengths(self, lengths, B, T):
+        """-> the lengths as an int64 array (batch,) on the backend, each in [1, T]; None stays None."""
+        if lengths is None:
+            return None
+        name = f"{type(self).__name__} lengths"
+        L = numpy.asarray(to_numpy(lengths))
+        check_shape(name, L, (B,))
+        if not numpy.issubdtype(L.dtype, numpy.integer):
+            raise UserError(f"{name}: expected an integer array (batch,), got dtype {L.dtype}")
+        if B and (int(L.min()) < 1 or int(L.max()) > T):
+            raise UserError(f"{name}: expected values in [1, {T}] (the padded time axis), got values in "
+                            f"[{int(L.min())}, {int(L.max())}]")
+        return xp.asarray(L, dtype=xp.int64)
+
+    def forward(self, x, state=None, lengths=None):
         cls = type(self).__name__
         check_rank(f"{cls} input", x, 3, "(batch, time, input_size)")
         check_float(f"{cls} input", x)
         check_dim(f"{cls} input", x, 2, self.input_size, "input_size")
         check_finite(f"{cls} input", x)
-        B = x.shape[0]
+        B, T = x.shape[:2]
+        L = self._check_lengths(lengths, B, T)
         h0, c0 = self._split_state(state, B)
         inp = xp.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.dtype)
         hs, cs = [], []
@@ -206,12 +236,33 @@ class RecurrentStack(Layer):
             if k > 0:
                 inp = self.drops[k - 1].forward(inp)
             inp, hT, cT = layer.forward(inp, h0[k], None if c0 is None else c0[k])
+            if L is not None:                       # the state after each sequence's own last step
+                rows, last = xp.arange(B), L - 1
+                hT = inp[last, rows]
+                cT = None if cT is None else layer.cell_states()[last, rows]
             hs.append(hT)
             cs.append(cT)
-        self._B = B
+        self._B, self._lengths = B, L
+        self._valid = None if L is None else (xp.arange(T)[:, None] < L[None, :])[..., None]  # (T, B, 1)
+        if L is not None:
+            inp = inp * self._valid                 # outputs past each length are zero (a copy: the cache keeps h)
         h = xp.stack(hs)
         y = inp.transpose(1, 0, 2)
         return y, ((h, xp.stack(cs)) if c0 is not None else h)
+
+    def _at_lengths(self, dY, dh, dc, T, B):
+        """The final-state gradients ``dh``, ``dc`` (B, H) moved to step ``lengths[b] - 1``: ``dh`` added into the
+        output gradient ``dY`` (T, B, H; None = zeros; written in place), ``dc`` as a per-step array. -> (dY, dC)."""
+        rows, last = xp.arange(B), self._lengths - 1
+        if dh is not None:
+            if dY is None:
+                dY = xp.zeros((T, B, self.hidden_size), dtype=self.dtype)
+            dY[last, rows] += dh
+        dC = None
+        if dc is not None:
+            dC = xp.zeros((T, B, self.hidden_size), dtype=self.dtype)
+            dC[last, rows] = dc
+        return dY, dC
 
     def backward(self, dy, dstate=None):
         cls = type(self).__name__
@@ -222,11 +273,18 @@ class RecurrentStack(Layer):
         if dy is not None:
             check_shape(f"{cls}.backward dy", dy, (B, T, self.hidden_size))
             dy = xp.ascontiguousarray(dy.transpose(1, 0, 2), dtype=self.dtype)
+            if self._lengths is not None:
+                dy = dy * self._valid                   # the zeroed outputs past each length: no gradient
         dh, dc = (None, None) if dstate is None else self._split_state(dstate, B)
         dh0, dc0 = [None] * self.num_layers, [None] * self.num_layers
         for k in reversed(range(self.num_layers)):
-            dy, dh0[k], dc0[k] = self.layers[k].backward(
-                dy, None if dh is None else dh[k], None if dc is None else dc[k])
+            dhk, dck = None if dh is None else dh[k], None if dc is None else dc[k]
+            if self._lengths is None:
+                dy, dh0[k], dc0[k] = self.layers[k].backward(dy, dhk, dck)
+            else:
+                dy, dC = self._at_lengths(dy, dhk, dck, T, B)
+                extra = {} if dC is None else {"dC": dC}
+                dy, dh0[k], dc0[k] = self.layers[k].backward(dy, None, None, **extra)
             if k > 0:
                 dy = self.drops[k - 1].backward(dy)
         h = xp.stack(dh0)

@@ -13,7 +13,7 @@ is above (exploding gradients; Bengio, Simard & Frasconi 1994; Pascanu, Mikolov 
 Weights and biases start U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
 
 One step at a time (``step_update``): ``h = tanh([x, h, 1] @ [W_ih; W_hh; b_ih + b_hh])``. ONNX: operator
-``RNN``, one block, its default activation Tanh.
+``RNN``, one block, its default activation Tanh. C (``deploy/c99.py``): ``c_step``, the same for one unit.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class RNNLayer(RecurrentLayer):
     gates = 1
     step_width = 1
     onnx_op = "RNN"
+
+    c_step = "h[j] = fast_tanh(g[j]);"   # C export (deploy/c99.py): the body of ``for (j = 0; j < H; ++j)``
 
     @staticmethod
     def step_update(g, h, c, tmp):

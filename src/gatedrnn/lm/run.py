@@ -15,7 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
-from gatedrnn.atomic import write_text_atomic
+from gatedrnn.atomic import remove_temporaries, write_text_atomic
 from gatedrnn.config import load_config_file
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.corpus import load_corpus
@@ -23,11 +23,13 @@ from gatedrnn.errors import UserError, check_choice
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.config import LMConfig
-from gatedrnn.lm.infer import evaluate_checkpoint
+from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
 from gatedrnn.lm.presets import PRESETS
 from gatedrnn.optim import make_optimizer, make_schedule
 from gatedrnn.train.callbacks import CSVLogger, EarlyStopping, TensorBoardLogger
-from gatedrnn.train.checkpoint import read_checkpoint
+from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
+from gatedrnn.train.distributed import communicator, digest
+from gatedrnn.train.lock import run_lock
 from gatedrnn.train.trainer import Trainer, say
 
 # what may change when a run is resumed; everything else must stay as the run started
@@ -51,7 +53,7 @@ def resume_config(out_dir, overrides: dict) -> LMConfig:
     """The config saved in ``out_dir/last``, with the ``RESUMABLE`` fields of ``overrides`` applied
     (``max_steps`` only when given again). Any other override that differs from the saved run is an error."""
     last = Path(out_dir) / "last"
-    if not (last / "meta.json").is_file():
+    if locate_checkpoint(last) is None:  # also finds the checkpoint of a save killed between its two renames
         raise FileNotFoundError(f"resume: expected a checkpoint at {last} from an earlier run, got none")
     meta, _, _ = read_checkpoint(last)
     if "config" not in meta:
@@ -82,16 +84,19 @@ def _callbacks(config: LMConfig, out_dir: Path) -> list:
 
 
 def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo) -> Trainer:
+    communicator().even_split("batch_size", config.batch_size)  # under mpiexec each rank trains on its share of the streams
     model = build_language_model(config, len(corpus.vocab), corpus.train)
     echo(f"model: {config.cell.upper()} language model, {model.num_params():,} parameters; config:")
     echo(config.describe())
     optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr)
-    train_batches = TBPTTBatches(corpus.train, config.batch_size, config.time_size, drop_last=True)
+    train_batches = TBPTTBatches(corpus.train, config.batch_size, config.time_size, drop_last=True,
+                                 name=f"train split of corpus {corpus.name}")
     total = config.max_steps or config.epochs * len(train_batches)
     schedule = None if config.schedule == "none" else make_schedule(config.schedule, optimizer, **config.schedule_args(total))
     meta = {"config": config.to_dict(), "vocab": corpus.vocab.to_dict(), "corpus": corpus.spec}
     return Trainer(model, SoftmaxCrossEntropy(), optimizer, train_data=train_batches,
-                   valid_data=TBPTTBatches(corpus.valid, config.eval_batch_size, config.time_size),
+                   valid_data=TBPTTBatches(corpus.valid, config.eval_batch_size, config.time_size,
+                                           name=f"valid split of corpus {corpus.name}", batch_name="eval_batch_size"),
                    clip=config.clip or None, schedule=schedule, carry_state=True, epochs=config.epochs,
                    max_steps=config.max_steps, out_dir=out_dir, checkpoint_every=config.checkpoint_every,
                    log_every=config.log_every, progress=progress, meta=meta, callbacks=_callbacks(config, out_dir),
@@ -102,16 +107,20 @@ def _start(trainer: Trainer, config: LMConfig, corpus, out_dir: Path, overwrite:
     if overwrite:
         for name in RUN_FILES:
             p = out_dir / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+            if name in ("last", "best"):
+                remove_checkpoint(p)  # and what killed saves left beside it: no reader may find the old run's
+            else:
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        remove_temporaries(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     corpus.vocab.save(out_dir / "vocab.json")
     trainer.log({"event": "start", "config": config.to_dict(), "params": trainer.model.num_params(), "cores": os.cpu_count()})
 
 
 def _resume(trainer: Trainer, corpus, out_dir: Path, echo) -> None:
-    saved = trainer.load(out_dir / "last")
-    if saved.get("vocab", {}).get("tokens") != corpus.vocab.tokens:
-        raise UserError(f"resume: expected the corpus vocabulary of the run in {out_dir}, got a different one")
+    meta, _, _ = read_checkpoint(out_dir / "last")
+    check_corpus_vocab(corpus, (meta.get("vocab") or {}).get("tokens"), out_dir / "last")   # before any shape error
+    trainer.load(out_dir / "last")
     echo(f"resumed from {out_dir / 'last'} at step {trainer.step} (epoch {trainer.epoch + 1}, batch {trainer.pos})")
 
 
@@ -119,27 +128,54 @@ def train_language_model(config: LMConfig, out_dir, *, data_dir=None, resume: bo
                          progress: bool = True, echo=say) -> dict:
     """Train (or resume) the run ``config`` describes in ``out_dir``; returns the summary, with the test
     perplexity of the best checkpoint when the run finished (all epochs, or stopped early)."""
-    t0 = time.perf_counter()
     config.validate()
     out_dir = Path(out_dir)
-    if not resume and (out_dir / "last").exists() and not overwrite:
-        raise UserError(f"--out {out_dir}: expected a folder without an earlier run, got one with last/; "
-                        f"pass --resume to continue it, --overwrite to start again, or another --out")
-    corpus = load_corpus(config.corpus, config.level, data_dir, progress=progress)
-    echo(f"gatedrnn train: {corpus}")
-    trainer = _make_trainer(config, corpus, out_dir, progress, echo)
-    if resume:
-        _resume(trainer, corpus, out_dir, echo)
-    else:
-        _start(trainer, config, corpus, out_dir, overwrite)
-    write_text_atomic(out_dir / "config.json", json.dumps(config.to_dict(), indent=1))
+    # one training per folder (under MPI rank 0 holds it): a second one gets a one-line error naming this process
+    with communicator().on_root(run_lock(out_dir)):
+        return _train_locked(config, out_dir, data_dir, resume, overwrite, progress, echo)
+
+
+def _train_locked(config: LMConfig, out_dir: Path, data_dir, resume: bool, overwrite: bool, progress: bool,
+                  echo) -> dict:
+    t0 = time.perf_counter()
+    comm = communicator()  # under mpiexec an error on any rank ends every rank after a ``together`` block; rank 0 writes
+    with comm.together():
+        if not overwrite and comm.is_root:
+            recover_checkpoints(out_dir)  # a checkpoint a killed save left aside goes back in place; orphans go
+        if not resume and (out_dir / "last").exists() and not overwrite:
+            raise UserError(f"--out {out_dir}: expected a folder without an earlier run, got one with last/; "
+                            f"pass --resume to continue it, --overwrite to start again, or another --out")
+        corpus = load_corpus(config.corpus, config.level, data_dir, progress=progress)
+        echo(f"gatedrnn train: {corpus}")
+        trainer = _make_trainer(config, corpus, out_dir, progress, echo)
+    comm.check_same("the config and the corpus", digest(config.to_dict(), corpus.train, corpus.valid))
+    with comm.together():
+        if resume:
+            _resume(trainer, corpus, out_dir, echo)
+        elif comm.is_root:
+            _start(trainer, config, corpus, out_dir, overwrite)
+        if comm.is_root:
+            write_text_atomic(out_dir / "config.json", json.dumps(config.to_dict(), indent=1))
     echo(f"training: {len(trainer.train_data)} windows of {config.batch_size}x{config.time_size} per epoch, "
          f"checkpoints in {out_dir}")
     summary = trainer.fit()
     summary["out_dir"] = str(out_dir)
-    if summary["stopped"] in ("done", "early_stopping"):
+    if summary["stopped"] in ("done", "early_stopping") and comm.is_root:
         _test(trainer, config, corpus, out_dir, summary, data_dir, time.perf_counter() - t0, echo)
+    elif summary["stopped"] == "max_steps" and comm.is_root:
+        _stopped_results(trainer, config, out_dir, summary, time.perf_counter() - t0)
     return summary
+
+
+def _stopped_results(trainer, config, out_dir: Path, summary: dict, wall: float) -> None:
+    """``results.json`` for a run stopped by ``max_steps``: what it has (the validation perplexity at the stop),
+    no test perplexity (the run is not finished: ``--resume`` continues it and writes the final results)."""
+    results = {"stopped": "max_steps", "val_ppl": summary.get("val_ppl"), "val_loss": summary.get("val_loss"),
+               "best_val_ppl": math.exp(trainer.best_val) if math.isfinite(trainer.best_val) else None,
+               "steps": trainer.step, "epochs": trainer.epoch, "wall_seconds_this_process": wall,
+               "train_seconds": summary["train_seconds"], "cores": os.cpu_count(), "checkpoint": str(out_dir / "last"),
+               "config": config.to_dict()}
+    write_text_atomic(out_dir / "results.json", json.dumps(results, indent=1))
 
 
 def _test(trainer, config, corpus, out_dir: Path, summary: dict, data_dir, wall: float, echo) -> None:
@@ -161,7 +197,17 @@ def _test(trainer, config, corpus, out_dir: Path, summary: dict, data_dir, wall:
 def train_command(*, flags: dict, config_file=None, preset=None, out=None, resume: bool = False,
                   overwrite: bool = False, data_dir=None, progress: bool = True, echo=say) -> dict:
     """What ``gatedrnn train`` does with its parsed arguments: build the config (or take the run's, to resume),
-    train, and say how to continue a stopped run."""
+    train, and say how to continue a stopped run. Under ``mpiexec -n N`` every rank runs this and rank 0 alone
+    prints (``gatedrnn.train.distributed``)."""
+    comm = communicator()
+    with comm.quiet():
+        return _train_command(flags=flags, config_file=config_file, preset=preset, out=out, resume=resume,
+                              overwrite=overwrite, data_dir=data_dir, progress=progress and comm.is_root,
+                              echo=comm.root_echo(echo))
+
+
+def _train_command(*, flags: dict, config_file, preset, out, resume: bool, overwrite: bool, data_dir, progress: bool,
+                   echo) -> dict:
     if resume:
         if out is None:
             raise UserError("--resume: expected --out naming the run folder to continue, got none")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy
 
 from gatedrnn.backend import resolve_dtype
 from gatedrnn.errors import UserError
 from gatedrnn.init import uniform
-from gatedrnn.layers import Dropout, Embedding, Layer, Linear, make_recurrent
+from gatedrnn.layers import Dropout, Embedding, Linear, make_recurrent
+from gatedrnn.models.base import Model
 
 
-class LanguageModel(Layer):
+class LanguageModel(Model):
     """The book's Rnnlm (``num_layers=1``, no dropout) and BetterRnnlm (``num_layers=2``, dropout, tied weights).
 
     ``forward(ids, state=None) -> (logits, state)`` with ids ``(batch, time)`` and logits ``(batch, time, vocab)``;
@@ -22,7 +25,7 @@ class LanguageModel(Layer):
 
     def __init__(self, vocab_size: int, embed_size: int = 100, hidden_size: int = 100, num_layers: int = 1, *,
                  cell: str = "lstm", dropout: float = 0.0, tie_weights: bool = False, forget_bias: float = 1.0,
-                 dtype=None, seed=None):
+                 dtype: Any = None, seed: int | None = None) -> None:
         super().__init__()
         dtype = resolve_dtype(dtype)
         if tie_weights and embed_size != hidden_size:
@@ -44,7 +47,8 @@ class LanguageModel(Layer):
         else:
             self.out = Linear(hidden_size, vocab_size, dtype=dtype, seed=seeds[4])
             self.out.W[...] = uniform(rng, self.out.W.shape, 0.1, dtype)
-        self.out.b[...] = 0
+        if self.out.b is not None:   # always: the output layer has a bias (the check is for the type checker)
+            self.out.b[...] = 0
         self.add_child("embed.", self.embed)
         self.add_child("", self.drop_in)
         self.add_child("rnn.", self.rnn)
@@ -56,12 +60,12 @@ class LanguageModel(Layer):
     def vocab_size(self) -> int:
         return self.embed.num_embeddings
 
-    def forward(self, ids, state=None):
+    def forward(self, ids: Any, state: Any = None) -> tuple[Any, Any]:
         x = self.drop_in.forward(self.embed.forward(ids))
         y, state = self.rnn.forward(x, state)
         return self.out.forward(self.drop_out.forward(y)), state
 
-    def backward(self, dlogits, dstate=None):
+    def backward(self, dlogits: Any, dstate: Any = None) -> None:
         dy = self.drop_out.backward(self.out.backward(dlogits))
         dx = self.rnn.backward(dy, dstate)
         self.dstate = self.rnn.dstate

@@ -26,15 +26,19 @@ whether it has a memory cell (``has_cell``) and how to step.
 
 The stream copies the weights when it is built (``refresh()`` copies them again after more training) and
 runs in evaluation mode: dropout is off. Values are not checked per step (NaN in, NaN out); shapes are.
+Callers that take values from outside check them first with ``check_input(x)``: finite and at most
+``input_limit`` in magnitude, the bound under which the first layer's pre-activations cannot overflow the
+model's dtype (a rejected value leaves the state untouched).
 """
 
 from __future__ import annotations
 
 import numpy
 
-from gatedrnn.backend import xp
+from gatedrnn.backend import to_numpy, xp
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers.recurrent import RecurrentStack
+from gatedrnn.models.classifier import SequenceClassifier
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.regressor import SequenceRegressor
 
@@ -47,6 +51,11 @@ def model_parts(model):
         return model.embed, model.rnn, model.out
     if isinstance(model, RecurrentStack):
         return None, model, None
+    if isinstance(model, SequenceClassifier):     # its logits as if the sequence ended at each step
+        if model.pooling != "last":
+            raise UserError(f"Stream: expected a SequenceClassifier with pooling 'last' (logits after each step), "
+                            f"got pooling {model.pooling!r}")
+        return None, model.rnn, model.head
     raise UserError(f"Stream: expected a SequenceRegressor, LanguageModel or LSTM/GRU/RNN stack, got {type(model).__name__}")
 
 
@@ -102,6 +111,28 @@ class Stream:
             self._head_W = xp.asarray(numpy.concatenate([Wo, b[None]], axis=0), dtype=self.dtype)
         if self.embed is not None:
             self._embed_W = self.embed.W  # read live: a row copy per step
+        self.input_limit = self._input_limit()
+
+    def _input_limit(self) -> float:
+        """The largest |x| for which no pre-activation of the first layer can overflow the dtype: each gate column
+        is ``sum_i x_i W_ij + sum_k h_k W_kj + b_j`` with |h| <= 1 (tanh-bounded cells); a quarter of the dtype's
+        range leaves room for a cell adding two columns and for rounding. Infinite for token ids."""
+        if self.embed is not None:
+            return float("inf")
+        W = numpy.abs(to_numpy(self._weights[0]).astype(numpy.float64))
+        D = self.input_size
+        room = float(numpy.finfo(self.dtype).max) / 4 - float(W[D:].sum(axis=0).max())
+        return room / max(float(W[:D].sum(axis=0).max()), 1.0)
+
+    def check_input(self, x, where: str = "Stream.step") -> None:
+        """Refuse an observation with a value that is not finite or above ``input_limit`` in magnitude (one
+        line starting with ``where``); the state is not touched."""
+        v = numpy.asarray(x, dtype=numpy.float64).reshape(-1)
+        ok = numpy.abs(v) <= self.input_limit
+        if not ok.all():
+            v = v[int(numpy.argmin(ok))]
+            raise UserError(f"{where}: expected finite values within ±{self.input_limit:.3g} (beyond, the model's "
+                            f"{numpy.dtype(self.dtype).name} overflows), got {float(v)!r}")
 
     # -- state --------------------------------------------------------------------------------------------
     def reset(self, state=None) -> None:

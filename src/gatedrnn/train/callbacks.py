@@ -131,12 +131,18 @@ class TensorBoardLogger(Callback):
 class CurvesPlot(Callback):
     """Train and validation curves per epoch in ``path`` (a PNG; needs matplotlib, else one note is printed).
 
-    Drawn at most every ``every`` seconds during the run and always when it ends."""
+    Drawn at most every ``every`` seconds during the run and always when it ends; a run stopped before its first
+    epoch ended (``max_steps``, Ctrl-C) draws its logged steps instead."""
 
     def __init__(self, path, every: float = 30.0):
         self.path, self.every = Path(path), float(every)
         self._last = time.perf_counter()
         self._noted = False
+        self._steps: list[dict] = []   # step records (and a stop record's validation) of this process
+
+    def on_log(self, trainer, record):
+        if record.get("event") in ("step", "stop"):
+            self._steps.append(record)
 
     def on_epoch_end(self, trainer, logs):
         if time.perf_counter() - self._last > self.every:
@@ -149,9 +155,9 @@ class CurvesPlot(Callback):
         from gatedrnn.train.curves import plot_curves
 
         self._last = time.perf_counter()
-        if not trainer.history:
+        if not trainer.history and not self._steps:
             return
-        if not plot_curves(trainer.history, self.path, perplexity=trainer.perplexity) and not self._noted:
+        if not plot_curves(trainer.history, self.path, perplexity=trainer.perplexity, steps=self._steps) and not self._noted:
             trainer.echo("note: matplotlib is not installed, so no curves.png (pip install matplotlib)")
             self._noted = True
 

@@ -1,27 +1,29 @@
-"""Checkpoints without pickle: a directory holding ``model.npz`` (weights, PyTorch names and layout),
-``meta.json`` (format, model class and config, and whatever the caller adds: training config, vocabulary,
-optimizer scalars, RNG states, step) and optionally ``extra.npz`` (other arrays, e.g. optimizer slots).
-
-Loading never runs code: ``numpy.load(..., allow_pickle=False)`` and ``json``. Saving is atomic: the files are
-written into a temporary sibling directory which then replaces the old checkpoint by rename, so a crash leaves
-either the old checkpoint or the new one, never a half-written one.
+"""Checkpoints and models: rebuild the model a checkpoint describes (``build_model``, ``load_checkpoint``), find the
+checkpoint a path names (``resolve_checkpoint``), and save a registered model (``save_checkpoint``). The folder
+format itself — crash-consistent writes, the readers that find a complete checkpoint after a crash — is
+``gatedrnn.checkpoint_io``, re-exported here.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy
 
-from gatedrnn.errors import UserError
+from gatedrnn.checkpoint_io import (
+    FORMAT,
+    VERSION,
+    locate_checkpoint,
+    read_checkpoint,
+    recover_checkpoint,
+    recover_checkpoints,
+    remove_checkpoint,
+)
+from gatedrnn.checkpoint_io import save_checkpoint as _save_folder
+from gatedrnn.errors import UserError, show
 
-FORMAT = "gatedrnn-checkpoint"
-VERSION = 1
+__all__ = ["FORMAT", "VERSION", "build_model", "load_checkpoint", "locate_checkpoint", "read_checkpoint",
+           "recover_checkpoint", "recover_checkpoints", "remove_checkpoint", "resolve_checkpoint", "save_checkpoint"]
 
 
 def _model_classes():
@@ -31,82 +33,52 @@ def _model_classes():
 
 
 def save_checkpoint(path, model, *, meta: dict | None = None, arrays: dict | None = None) -> Path:
-    """Write ``model`` (and ``meta``/``arrays``) to the directory ``path`` atomically; returns the path."""
-    path = Path(path)
+    """The folder writer (``gatedrnn.checkpoint_io.save_checkpoint``) for a model of a registered class, one that
+    ``build_model`` can rebuild."""
     classes = _model_classes()
-    cls = type(model).__name__
-    if cls not in classes:
-        raise UserError(f"save_checkpoint: expected one of the model classes {sorted(classes)}, got {cls}")
-    doc = {"format": FORMAT, "version": VERSION,
-           "model": {"class": cls, "config": model.config, "dtype": str(model.params[0].dtype)},
-           **(meta or {})}
-    text = json.dumps(doc, indent=1, sort_keys=True)  # fails here, before anything is written, if not JSON-able
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        with open(tmp / "model.npz", "wb") as f:
-            numpy.savez(f, **model.state_dict())
-        if arrays:
-            with open(tmp / "extra.npz", "wb") as f:
-                numpy.savez(f, **arrays)
-        (tmp / "meta.json").write_text(text)
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        old = None
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{os.getpid()}"
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
-
-
-def _load_npz(file: Path) -> dict[str, numpy.ndarray]:
-    try:
-        with numpy.load(file, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise UserError(f"checkpoint {file}: corrupt or unreadable array file ({exc})") from None
-
-
-def read_checkpoint(path) -> tuple[dict, dict, dict]:
-    """-> (meta, model arrays, extra arrays), validated but without building the model."""
-    path = Path(path)
-    if not (path / "meta.json").is_file() or not (path / "model.npz").is_file():
-        raise FileNotFoundError(f"checkpoint {path}: expected a directory with meta.json and model.npz, "
-                                f"got {'no such path' if not path.exists() else 'something else'}")
-    try:
-        meta = json.loads((path / "meta.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"checkpoint {path}: meta.json is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"checkpoint {path}: expected format {FORMAT!r}, got {meta.get('format') if isinstance(meta, dict) else meta!r}")
-    if meta.get("version") != VERSION:
-        raise UserError(f"checkpoint {path}: expected version {VERSION}, got {meta.get('version')!r}")
-    weights = _load_npz(path / "model.npz")
-    extra = _load_npz(path / "extra.npz") if (path / "extra.npz").is_file() else {}
-    return meta, weights, extra
+    if type(model).__name__ not in classes:
+        raise UserError(f"save_checkpoint: expected one of the model classes {sorted(classes)}, got {type(model).__name__}")
+    return _save_folder(path, model, meta=meta, arrays=arrays)
 
 
 def build_model(meta: dict, weights: dict | None = None):
     """Rebuild the model described by ``meta['model']`` and load ``weights`` into it."""
     classes = _model_classes()
     spec = meta.get("model") or {}
-    cls = classes.get(spec.get("class"))
+    if not isinstance(spec, dict):
+        raise UserError(f"checkpoint: expected meta.json 'model' to be an object, got {type(spec).__name__}")
+    cls = classes.get(spec.get("class")) if isinstance(spec.get("class"), str) else None
     if cls is None:
-        raise UserError(f"checkpoint: expected a model class in {sorted(classes)}, got {spec.get('class')!r}")
+        raise UserError(f"checkpoint: expected a model class in {sorted(classes)}, got {show(spec.get('class'))}")
+    config = spec.get("config")
+    if not isinstance(config, dict):
+        raise UserError(f"checkpoint: expected meta.json model 'config' to be an object, got {show(config)}")
+    if weights is not None:
+        _check_weights(config, weights)
     try:
-        model = cls(**spec["config"], dtype=spec.get("dtype"))
+        model = cls(**config, dtype=spec.get("dtype"))
     except (TypeError, KeyError) as exc:
         raise UserError(f"checkpoint: model config does not fit {cls.__name__} ({exc})") from None
     if weights is not None:
         model.load_state_dict(weights)
     return model
+
+
+def _check_weights(config: dict, weights: dict) -> None:
+    """Refuse what loading would silently cast (integer, bool, complex weights), non-finite weights (a diverged or
+    damaged run: better here than as NaN at some layer's input) and sizes in the model config that no weight array
+    could hold (a size larger than every dimension would only ask for a huge allocation)."""
+    for name, w in weights.items():
+        if not numpy.issubdtype(w.dtype, numpy.floating):
+            raise UserError(f"checkpoint model.npz[{name!r}]: expected floating-point weights, got dtype {w.dtype}")
+        if not numpy.isfinite(w).all():
+            raise UserError(f"checkpoint model.npz[{name!r}]: expected finite weights, got NaN or Inf")
+    if not weights:
+        raise UserError("checkpoint model.npz: expected the model's weights, got no arrays")
+    bound = max([len(weights), *(d for w in weights.values() for d in w.shape)])
+    for key, v in config.items():
+        if isinstance(v, int) and not isinstance(v, bool) and not 0 <= v <= bound:
+            raise UserError(f"checkpoint: expected model config {key!r} in [0, {bound}] (the weights' sizes), got {show(v)}")
 
 
 def load_checkpoint(path):
@@ -118,10 +90,11 @@ def load_checkpoint(path):
 def resolve_checkpoint(path) -> Path:
     """The checkpoint a path names, for every command that reads one: the folder itself when it holds
     ``meta.json``, else inside a run folder its ``best/`` (lowest validation loss), ``model/`` (a forecaster's)
-    or ``last/``, in that order."""
+    or ``last/``, in that order (each through ``locate_checkpoint``: after a killed save, its complete sibling)."""
     path = Path(path)
     for cand in (path, path / "best", path / "model", path / "last"):
-        if (cand / "meta.json").is_file():
-            return cand
+        found = locate_checkpoint(cand)
+        if found is not None:
+            return found
     raise FileNotFoundError(f"checkpoint {path}: expected a checkpoint folder (meta.json, model.npz) or a run folder "
                             f"holding best/, model/ or last/, got {'no such path' if not path.exists() else 'none of them'}")

@@ -36,6 +36,9 @@ Everything else is a callback (``gatedrnn.train.callbacks``). With ``out_dir`` t
 from) and ``out_dir/best`` (lowest validation loss), and adds the ``JSONLinesLogger`` (``log.jsonl``) and, with
 ``plot``, the ``CurvesPlot`` (``curves.png``) callbacks. A run stopped (``max_steps``, Ctrl-C) and resumed with
 ``load(out_dir / 'last')`` ends with exactly the weights of an uninterrupted run.
+
+Under ``mpiexec -n N`` (or with ``comm=``) the same trainer is data-parallel: each rank trains on its rows of every
+batch, one ``Allreduce`` per step sums the gradients, rank 0 alone writes (``gatedrnn.train.distributed``).
 """
 
 from __future__ import annotations
@@ -48,19 +51,30 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import numpy
-
 from gatedrnn.backend import xp
 from gatedrnn.errors import UserError, check_int, check_positive
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.optim.clip import clip_grad_norm
 from gatedrnn.train.callbacks import CurvesPlot, JSONLinesLogger
+from gatedrnn.train.distributed import communicator
+from gatedrnn.train.evaluation import _unpack, evaluate  # noqa: F401 (evaluate: re-exported)
 from gatedrnn.train.state import finite_or_none, load_training_state, save_training_state
 
 
 def say(*args) -> None:
     """``print`` that flushes, so that a log file redirected from stdout follows the run."""
     print(*args, flush=True)
+
+
+def _on_terminal() -> bool:
+    """Both output streams are terminals: the live bar; else (a pipe, a log file, nohup) plain progress lines."""
+    return sys.stderr.isatty() and sys.stdout.isatty()
+
+
+def _clock(seconds: float) -> str:
+    """``42s``, ``3m07s``, ``2h05m``."""
+    s = max(0, round(seconds))
+    return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 class TrainingDiverged(UserError):
@@ -71,35 +85,6 @@ class TrainingDiverged(UserError):
         self.step, self.loss, self.grad_norm, self.checkpoint = step, loss, grad_norm, checkpoint
 
 
-def _unpack(batch):
-    """``(x, t)`` or ``(x, t, mask)`` -> (x, t, mask or None, number of targets)."""
-    x, t, *rest = batch
-    mask = rest[0] if rest else None
-    return x, t, mask, int(numpy.prod(t.shape)) if mask is None else int(numpy.count_nonzero(mask))
-
-
-def evaluate(model, loss, data, *, carry_state: bool = True) -> float:
-    """Mean loss over ``data`` (an iterable of batches), weighting each batch by its number of targets.
-
-    Runs in evaluation mode (no dropout) and leaves the model in the mode it was in.
-    """
-    was = model.training
-    model.eval()
-    total, count, state = 0.0, 0, None
-    try:
-        for batch in data:
-            x, t, mask, n = _unpack(batch)
-            y, new = model.forward(x, state)
-            total += (loss.forward(y, t) if mask is None else loss.forward(y, t, mask)) * n
-            count += n
-            state = new if carry_state else None
-    finally:
-        model.train(was)
-    if count == 0:
-        raise UserError("evaluate: expected at least one batch, got none")
-    return total / count
-
-
 class Trainer:
     """See the module docstring. ``fit()`` runs to ``epochs`` (or ``max_steps`` optimizer steps in total) and
     returns a summary dict; ``load(path)`` restores a checkpoint written by ``save``/``fit``."""
@@ -108,18 +93,19 @@ class Trainer:
                  schedule=None, carry_state: bool = True, epochs: int = 1, max_steps: int | None = None,
                  out_dir=None, checkpoint_every: int = 0, log_every: int = 50, progress: bool = True,
                  perplexity: bool | None = None, meta: dict | None = None, rngs: dict | None = None,
-                 plot: bool = True, callbacks=(), echo=say):
+                 plot: bool = True, callbacks=(), echo=say, comm=None):
         check_int("Trainer epochs", epochs)
         check_int("Trainer max_steps", max_steps, none_ok=True)
         check_positive("Trainer clip", clip, zero_ok=True, none_ok=True)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
+        self.comm = (comm or communicator()).attach(model)   # MPI data parallelism (train/distributed.py)
         self.train_data, self.valid_data = train_data, valid_data
         self.clip = clip if clip else None
         self.carry_state, self.epochs, self.max_steps = carry_state, int(epochs), max_steps
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.checkpoint_every = check_int("Trainer checkpoint_every", int(checkpoint_every or 0), 0)
         self.log_every = max(1, int(log_every))
-        self.progress, self.echo = progress, echo
+        self.progress, self.echo = progress and self.comm.is_root, self.comm.root_echo(echo)  # under MPI: rank 0
         self.perplexity = isinstance(loss, SoftmaxCrossEntropy) if perplexity is None else perplexity
         self.meta, self.rngs = dict(meta or {}), dict(rngs or {})
         self.callbacks = list(callbacks) + self._default_callbacks(plot)
@@ -152,7 +138,7 @@ class Trainer:
         return f"ppl {ppl:.2f}" if ppl < 1e6 else f"ppl {ppl:.3g}"
 
     def _call(self, hook: str, *args) -> None:
-        for cb in self.callbacks:
+        for cb in self.comm.callbacks(self.callbacks):  # under MPI, rank 0 alone runs the writers
             getattr(cb, hook)(self, *args)
 
     def log(self, record: dict) -> None:
@@ -166,7 +152,8 @@ class Trainer:
     def evaluate(self, data=None) -> float:
         """Mean loss over ``data`` (default: the validation data)."""
         valid = self.valid_data() if callable(self.valid_data) else self.valid_data
-        return evaluate(self.model, self.loss, valid if data is None else data, carry_state=self.carry_state)
+        return evaluate(self.model, self.loss, valid if data is None else data, carry_state=self.carry_state,
+                        comm=self.comm if self.comm.size > 1 else None)
 
     def _diverged(self, loss: float, norm: float, detail: str = ""):
         ck = self.out_dir / "last" if self.out_dir is not None and (self.out_dir / "last").is_dir() else None
@@ -189,9 +176,11 @@ class Trainer:
         """Forward, loss, backward, clip, schedule, update. Returns (loss, gradient norm before clipping)."""
         model = self.model
         model.zero_grad()
+        x, t, mask, share = self.comm.share(x, t, mask, self.carry_state)  # under MPI: this rank's rows, its share
         y, new_state = model.forward(x, self.state if self.carry_state else None)
         loss = self.loss.forward(y, t) if mask is None else self.loss.forward(y, t, mask)
         model.backward(self.loss.backward())
+        loss = self.comm.reduce_gradients(model.grads, loss, share)  # one Allreduce: the global batch's gradient
         norm = clip_grad_norm(model.grads, self.clip if self.clip else math.inf)
         if not (math.isfinite(loss) and math.isfinite(norm)):
             self._diverged(loss, norm)
@@ -235,9 +224,9 @@ class Trainer:
             n = len(data) if hasattr(data, "__len__") else None
             if self.pos == 0:
                 self.state = None
-            # a live bar on a terminal; in a log file (not a terminal) a plain line every 30 s instead
+            # a live bar on a terminal; piped, in a log file or under nohup a plain line every log_every steps
             bar = tqdm(total=n, initial=self.pos, desc=f"epoch {self.epoch + 1}/{self.epochs}",
-                       disable=not (self.progress and sys.stderr.isatty()), mininterval=0.5, dynamic_ncols=True)
+                       disable=not (self.progress and _on_terminal()), mininterval=0.5, dynamic_ncols=True)
             try:
                 stopped = self._run_epoch(data, n, bar)
             finally:
@@ -252,12 +241,17 @@ class Trainer:
                    "seconds": time.perf_counter() - t_start, "train_seconds": self._tick(),
                    "best_val_loss": finite_or_none(self.best_val)}
         if stopped in ("max_steps", "interrupted"):
+            # one stop record either way: the running train loss of this epoch (and the validation loss after
+            # max_steps), which is what the curves draw for a run stopped before its first epoch ended
+            rec = {"event": "stop", "reason": stopped, "step": self.step, "epoch": self.epoch + 1}
+            if self._epoch_count:
+                rec["train_loss"] = self._epoch_sum / self._epoch_count
             if self.valid_data is not None and stopped == "max_steps":
-                val = summary["val_loss"] = self.evaluate()
+                val = rec["val_loss"] = summary["val_loss"] = self.evaluate()
                 self._call("on_validation_end", {"epoch": self.epoch + 1, "step": self.step, "val_loss": val})
-                self.log({"event": "stop", "reason": stopped, "step": self.step, "epoch": self.epoch + 1, "val_loss": val,
-                          **({"val_ppl": self.metric(val)} if self.perplexity else {})})
+                rec.update({"val_ppl": self.metric(val)} if self.perplexity else {})
                 self.echo(f"stopped after step {self.step} ({stopped}): validation {self.fmt(val)}")
+            self.log(rec)
             self.save("last")
             if stopped == "interrupted":
                 self.echo(f"interrupted at step {self.step}; resume from {self.out_dir / 'last' if self.out_dir else '(no out_dir)'}")
@@ -272,7 +266,7 @@ class Trainer:
     def _run_epoch(self, data, n, bar) -> str | None:
         """The steps of the current epoch from ``self.pos``; returns why it stopped early, or None."""
         unit = "tok/s" if self.perplexity else "targets/s"
-        window = {"loss": 0.0, "steps": 0, "targets": 0, "t0": time.perf_counter(), "line": time.perf_counter()}
+        window = {"loss": 0.0, "steps": 0, "targets": 0, "t0": time.perf_counter()}
         for batch in islice(iter(data), self.pos, None):
             if self.max_steps is not None and self.step >= self.max_steps:
                 return "max_steps"
@@ -292,6 +286,7 @@ class Trainer:
                 self._log_window(window, norm, unit, n, bar)
             if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                 self.save("last")
+            self.comm.agree_stop(self)  # under MPI every rank stops after the same step
             if self._stop_requested:
                 return "interrupted"
             if self.stop_reason is not None:
@@ -299,19 +294,23 @@ class Trainer:
         return None
 
     def _log_window(self, w: dict, norm: float, unit: str, n, bar) -> None:
-        """The record of the last ``log_every`` steps: mean loss, throughput; a progress line off a terminal."""
+        """The record of the last ``log_every`` steps: mean loss, throughput; off a terminal (no bar) a plain line
+        with the step, loss, perplexity, throughput and the time left when the total number of steps is known."""
         dt = max(time.perf_counter() - w["t0"], 1e-9)
-        mean = w["loss"] / w["steps"]
+        mean, rate = w["loss"] / w["steps"], w["targets"] / dt
         rec = {"event": "step", "step": self.step, "epoch": self.epoch + 1, "loss": mean,
-               "grad_norm": norm, "lr": self.optimizer.lr, unit.replace("/", "_per_"): w["targets"] / dt}
+               "grad_norm": norm, "lr": self.optimizer.lr, unit.replace("/", "_per_"): rate}
         if self.perplexity:
             rec["ppl"] = self.metric(mean)
         self.log(rec)
-        status = f"{self.fmt(mean)} {w['targets'] / dt:,.0f} {unit} |g| {norm:.3g} lr {self.optimizer.lr:.3g}"
+        status = f"{self.fmt(mean)} {rate:,.0f} {unit} |g| {norm:.3g} lr {self.optimizer.lr:.3g}"
         bar.set_postfix_str(status, refresh=False)
-        if self.progress and not sys.stderr.isatty() and time.perf_counter() - w["line"] > 30.0:
-            w["line"] = time.perf_counter()
-            self.echo(f"epoch {self.epoch + 1}/{self.epochs} [{self.pos}/{n or '?'}] step {self.step}  {status}")
+        if self.progress and not _on_terminal():
+            total = min(t for t in (self.max_steps, None if n is None else self.epochs * n, math.inf) if t is not None)
+            left = f"  ETA {_clock((total - self.step) * dt / w['steps'])}" if math.isfinite(total) else ""
+            ppl = f"  {self.fmt(mean)}" if self.perplexity else ""
+            self.echo(f"step {self.step}{'' if math.isinf(total) else f'/{total}'}  epoch {self.epoch + 1}/{self.epochs}"
+                      f"  loss {mean:.4f}{ppl}  {rate:,.0f} {unit}  |g| {norm:.3g}  lr {self.optimizer.lr:.3g}{left}")
         w.update(loss=0.0, steps=0, targets=0, t0=time.perf_counter())
 
     def _tick(self) -> float:
@@ -366,9 +365,9 @@ class Trainer:
 
     def save(self, name: str = "last") -> Path | None:
         """Write a checkpoint to ``out_dir/name`` (atomically); returns its path (None without ``out_dir``)."""
-        return None if self.out_dir is None else save_training_state(self, self.out_dir / name)
+        return None if self.out_dir is None else self.comm.save(self, self.out_dir / name, save_training_state)
 
     def load(self, path) -> dict:
         """Restore weights, optimizer, schedule, random generators, callbacks, carried state and position from a
         checkpoint written by this trainer; returns its meta."""
-        return load_training_state(self, path)
+        return self.comm.loaded(self, load_training_state(self, path))

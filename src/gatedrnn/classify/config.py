@@ -1,0 +1,89 @@
+"""The sequence-classification run configuration: one dataclass, turned into the flags of ``gatedrnn classify``,
+written as the run's ``config.json`` when the run has an ``--out`` folder. Where the data lie (``--data-dir``) and
+where the outputs go (``--out``) are not part of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatedrnn.config import Config, load_config_file, option
+from gatedrnn.errors import UserError, check_int, check_positive, check_probability, show
+from gatedrnn.layers import CELLS
+from gatedrnn.models.classifier import POOLINGS
+
+
+def _cells():
+    return list(CELLS)
+
+
+def gated_cells():
+    """The cells with more than one gate block (all but the plain RNN): the default comparison."""
+    return [name for name, stack in CELLS.items() if stack.layer_class.gates > 1]
+
+
+def _some(name, v):
+    if not v:
+        raise UserError(f"{name}: expected at least one cell, got none")
+    return v
+
+
+def _seed(name, v):
+    return check_int(name, v, 0)
+
+
+def _noise(name, v):
+    return check_positive(name, v, zero_ok=True)
+
+
+def _clip(name, v):
+    return check_positive(name, v, zero_ok=True)
+
+
+@dataclass
+class ClassifyConfig(Config):
+    """Everything that defines a classification run (``--name value`` on the command line)."""
+
+    dataset: str | None = option(None, "japanesevowels, basicmotions, another UEA name found under --data-dir or "
+                                 "GATEDRNN_DATA (uea/NAME/NAME_TRAIN.ts), or a path prefix DIR/NAME of "
+                                 "NAME_TRAIN.ts and NAME_TEST.ts")
+    cell: list[str] = option(gated_cells(), "one or more recurrent cells", choices=_cells, check=_some, group="model")
+    hidden_size: int = option(32, "hidden units per layer", check=check_int, group="model")
+    num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
+    pooling: str = option("last", "what the linear layer reads: the last valid state or the mean over the valid "
+                          "steps", choices=POOLINGS, group="model")
+    dropout: float = option(0.3, "dropout between layers and before the linear layer", check=check_probability,
+                            group="model")
+    max_steps: int = option(500, "training steps (Adam, cosine-decayed to 0 over them)", check=check_int,
+                            group="training")
+    batch_size: int = option(32, "sequences per step", check=check_int, group="training")
+    lr: float = option(1e-2, "Adam learning rate at the start", check=check_positive, group="training")
+    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=_clip, group="training")
+    seed: int = option(0, "first seed (of the weights and of the batch order)", check=_seed, group="training")
+    seeds: int = option(5, "seeds per cell (seed, seed+1, ...): the table shows mean and spread", check=check_int,
+                        group="training")
+    standardize: bool = option(True, "scale each input dimension to mean 0, std 1 over the training steps",
+                               group="training")
+    noise: float = option(0.3, "std of Gaussian noise added to the standardised training inputs (augmentation)",
+                          check=_noise, group="training")
+    baselines: bool = option(True, "1-NN DTW and MiniRocket from aeon when installed (--no-baselines skips)",
+                             group="output")
+
+    def validate(self) -> "ClassifyConfig":
+        if self.dataset is None:
+            raise UserError("dataset: expected japanesevowels, basicmotions or a path prefix (--dataset, or in the "
+                            "--config file), got none")
+        if not isinstance(self.dataset, str):
+            raise UserError(f"dataset: expected a dataset name or a path prefix, got {show(self.dataset)}")
+        return super().validate()
+
+    def model_options(self, cell: str, seed: int) -> dict:
+        """The keyword arguments of ``Classifier`` for one cell and one seed."""
+        return dict(cell=cell, hidden_size=self.hidden_size, num_layers=self.num_layers, pooling=self.pooling,
+                    dropout=self.dropout, max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
+                    clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise)
+
+
+def make_config(config_file=None, flags: dict | None = None) -> ClassifyConfig:
+    """The config of a run: the fields of ``config_file`` (JSON or TOML), then ``flags`` over them, validated."""
+    fields = load_config_file(config_file) if config_file is not None else {}
+    return ClassifyConfig.from_dict({**fields, **(flags or {})})

@@ -1,0 +1,98 @@
+"""Sequence classification: a recurrent stack read to one vector per sequence (its last valid state, or the mean
+of its valid steps), a linear layer to class logits; trained with softmax cross-entropy.
+
+Sequences of different lengths travel padded, as ``Padded(x, lengths)``: ``x`` (batch, time, input_size) and the
+integer ``lengths`` (batch,). The Trainer passes a batch's ``x`` to ``model.forward(x, state)`` as it is, so a batch
+``(Padded(x, lengths), targets)`` trains with no change to the loop; ``Padded`` slices by rows like an array, which
+is what splitting a batch over MPI ranks needs. A plain array is a batch of full-length sequences.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from gatedrnn.backend import resolve_dtype, to_numpy, xp
+from gatedrnn.errors import UserError, check_choice, check_int
+from gatedrnn.layers import Dropout, Linear, make_recurrent
+from gatedrnn.models.base import Model
+
+POOLINGS = ("last", "mean")
+
+
+class Padded:
+    """A batch of sequences padded to one length: ``x`` (batch, time, input_size) and ``lengths`` (batch,)."""
+
+    __slots__ = ("x", "lengths")
+
+    def __init__(self, x, lengths):
+        self.x, self.lengths = x, lengths
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, rows) -> "Padded":
+        return Padded(self.x[rows], self.lengths[rows])
+
+    def __repr__(self) -> str:
+        return f"Padded(x of shape {tuple(self.x.shape)}, lengths {to_numpy(self.lengths).tolist()})"
+
+
+class SequenceClassifier(Model):
+    """``x -> logits (batch, num_classes)``; ``x`` a ``Padded`` batch or an array (batch, time, input_size).
+
+    ``forward(x, state=None) -> (logits, state)``; ``backward(dlogits)`` accumulates every gradient. ``pooling``:
+    ``"last"`` reads the top layer's output at each sequence's last valid step (its final state), ``"mean"`` the
+    mean of its outputs over the valid steps. ``dropout`` applies between recurrent layers and to the pooled
+    vector in training mode.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, *,
+                 cell: str = "lstm", pooling: str = "last", dropout: float = 0.0, forget_bias: float = 1.0,
+                 dtype=None, seed=None):
+        super().__init__()
+        check_int("num_classes", num_classes, 2)
+        check_choice("pooling", pooling, POOLINGS)
+        dtype = resolve_dtype(dtype)
+        s1, s2, s3 = numpy.random.default_rng(seed).integers(2**63, size=3)
+        self.config = dict(input_size=input_size, hidden_size=hidden_size, num_classes=num_classes,
+                           num_layers=num_layers, cell=cell, pooling=pooling, dropout=dropout, forget_bias=forget_bias)
+        self.pooling = pooling
+        self.rnn = self.add_child("rnn.", make_recurrent(cell, input_size, hidden_size, num_layers, dropout=dropout,
+                                                          forget_bias=forget_bias, dtype=dtype, seed=s1))
+        self.drop = self.add_child("", Dropout(dropout, seed=s2))
+        self.head = self.add_child("head.", Linear(hidden_size, num_classes, dtype=dtype, seed=s3))
+        self.dstate = None
+
+    @staticmethod
+    def _split(x):
+        if isinstance(x, Padded):
+            return x.x, x.lengths
+        if isinstance(x, (tuple, list)):
+            raise UserError(f"SequenceClassifier input: expected an array (batch, time, input_size) or a Padded "
+                            f"batch, got a {type(x).__name__}")
+        return x, None
+
+    def forward(self, x, state=None):
+        x, lengths = self._split(x)
+        y, state = self.rnn.forward(x, state, lengths=lengths)
+        B, T = y.shape[:2]
+        L = xp.full(B, T, dtype=xp.int64) if lengths is None else xp.asarray(to_numpy(lengths), dtype=xp.int64)
+        self._shape, self._L = y.shape, L
+        if self.pooling == "last":
+            pooled = y[xp.arange(B), L - 1]
+        else:
+            pooled = y.sum(axis=1) / L[:, None].astype(y.dtype)
+        return self.head.forward(self.drop.forward(pooled)), state
+
+    def backward(self, dlogits, dstate=None):
+        dp = self.drop.backward(self.head.backward(dlogits))
+        B, T, H = self._shape
+        L = self._L
+        if self.pooling == "last":
+            dy = xp.zeros(self._shape, dtype=dp.dtype)
+            dy[xp.arange(B), L - 1] = dp
+        else:                                   # the stack zeroes the steps past each length
+            dy = xp.broadcast_to((dp / L[:, None].astype(dp.dtype))[:, None, :], self._shape)
+        dx = self.rnn.backward(dy, dstate)
+        self.dstate = self.rnn.dstate
+        return dx

@@ -1,0 +1,164 @@
+"""Sequence classification: the SequenceClassifier's gradients, padding invariance, training through the Trainer,
+the scikit-learn-shaped ``Classifier``, checkpoints, ``gatedrnn classify`` and its bad input."""
+
+import importlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gatedrnn as g
+from gatedrnn.classify import Classifier, ClassifyConfig, format_table, make_config, pad
+from gatedrnn.classify import run as classify_run
+from gatedrnn.classify.baselines import EXTRA_NOTE
+from gatedrnn.cli import main
+from gatedrnn.errors import UserError
+from gatedrnn.layers import CELLS, SoftmaxCrossEntropy
+from gatedrnn.models import MODELS, Padded, SequenceClassifier
+
+RUN = importlib.import_module("gatedrnn.classify.run")   # the module (the package exports its run function)
+
+
+def _toy(n, rng, D=2):
+    """Class 1 when the first dimension's values sum above 0; lengths 3 to 12."""
+    X = [rng.standard_normal((int(rng.integers(3, 13)), D)) for _ in range(n)]
+    y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+    return X, y
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_classifier_gradcheck(cell, pooling, rng):
+    model = SequenceClassifier(3, 4, 3, 2, cell=cell, pooling=pooling, dtype="float64", seed=1)
+    batch = Padded(rng.standard_normal((4, 6, 3)), np.array([6, 2, 1, 4]))
+    t = np.array([0, 2, 1, 2])
+    ce = SoftmaxCrossEntropy()
+
+    def loss(out):
+        value = ce.forward(out[0], t)
+        return value, ce.backward()
+
+    report = g.gradcheck(model, batch, loss=loss, max_checks=10)
+    assert max(report.values()) < 1e-6, report
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_padding_does_not_change_the_logits(pooling, rng):
+    model = SequenceClassifier(2, 5, 3, cell="lstm", pooling=pooling, dtype="float64", seed=0).eval()
+    x = rng.standard_normal((1, 4, 2))
+    alone, _ = model.forward(x)
+    padded = np.concatenate([x, rng.standard_normal((1, 5, 2))], axis=1)   # garbage past the length
+    together, _ = model.forward(Padded(np.concatenate([padded, rng.standard_normal((1, 9, 2))]), np.array([4, 9])))
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-12)
+
+
+def test_padded_slices_by_rows():
+    p = Padded(np.zeros((5, 3, 2)), np.array([1, 2, 3, 3, 2]))
+    assert len(p) == 5 and p[1:3].lengths.tolist() == [2, 3] and p[1:3].x.shape == (2, 3, 2)
+
+
+def test_fit_predict_score_save_load(tmp_path, rng):
+    X, y = _toy(80, rng)
+    clf = Classifier(cell="gru", hidden_size=8, max_steps=120, batch_size=16, lr=2e-2, seed=0).fit(X, y)
+    Xt, yt = _toy(60, rng)
+    assert clf.score(Xt, yt) > 0.85
+    assert clf.weight_bytes == 4 * clf.model.num_params() < 50_000
+    p = clf.predict_proba(Xt)
+    assert p.shape == (60, 2) and np.allclose(p.sum(axis=1), 1)
+    assert list(clf.classes_) == ["down", "up"] and set(clf.predict(Xt)) <= {"down", "up"}
+    clf.save(tmp_path / "clf")
+    back = Classifier.load(tmp_path / "clf")
+    np.testing.assert_allclose(back.predict_proba(Xt), p, atol=1e-6)
+    assert isinstance(g.load(tmp_path / "clf"), SequenceClassifier) and "SequenceClassifier" in MODELS
+
+
+def test_bad_input(rng):
+    X, y = _toy(10, rng)
+    with pytest.raises(UserError, match="y: expected 10 labels"):
+        Classifier().fit(X, y[:5])
+    with pytest.raises(UserError, match="at least 2 classes"):
+        Classifier().fit(X, np.zeros(10))
+    with pytest.raises(UserError, match=r"X\[1\]: expected 2 dimensions, got 3"):
+        Classifier().fit([X[0], np.zeros((4, 3))], y[:2])
+    with pytest.raises(UserError, match=r"X\[0\]: expected an array \(length >= 1"):
+        Classifier().fit([np.zeros((0, 2))] + X[1:], y)
+    with pytest.raises(UserError, match="expected a fitted classifier"):
+        Classifier().predict(X)
+    clf = Classifier(hidden_size=4, max_steps=2).fit(X, y)
+    with pytest.raises(UserError, match=r"X\[0\]: expected 2 dimensions, got 5"):
+        clf.predict([np.zeros((3, 5))])
+    model = SequenceClassifier(2, 3, 2)
+    with pytest.raises(UserError, match=r"lengths: expected values in \[1, 4\]"):
+        model.forward(Padded(np.zeros((2, 4, 2), np.float32), np.array([4, 5])))
+    with pytest.raises(UserError, match="pooling"):
+        SequenceClassifier(2, 3, 2, pooling="max")
+
+
+def test_pad():
+    p = pad([np.ones((2, 3)), np.ones((4, 3))])
+    assert p.x.shape == (2, 4, 3) and p.lengths.tolist() == [2, 4] and not p.x[0, 2:].any()
+
+
+def _toy_files(tmp_path, rng):
+    head = "@problemName Toy\n@univariate false\n@dimensions 2\n@equalLength false\n@classLabel true down up\n@data\n"
+    for split, n in (("TRAIN", 40), ("TEST", 20)):
+        X, y = _toy(n, rng)
+        lines = [":".join(",".join(f"{v:.5f}" for v in x[:, d]) for d in range(2)) + f":{label}" for x, label in zip(X, y)]
+        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(lines) + "\n")
+    return str(tmp_path / "Toy")
+
+
+def test_cli_classify_prints_the_table(tmp_path, rng, capsys, monkeypatch):
+    monkeypatch.setattr(RUN, "available", lambda: False)
+    prefix = _toy_files(tmp_path, rng)
+    out = tmp_path / "run"
+    assert main(["classify", "--dataset", prefix, "--cell", "lstm", "gru", "--seeds", "2", "--hidden-size", "4",
+                 "--max-steps", "15", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Toy: test accuracy (%)" in text and "LSTM (4 units)" in text and "GRU (4 units)" in text
+    assert EXTRA_NOTE in text
+    res = json.loads((out / "results.json").read_text())
+    assert [len(r["accs"]) for r in res["rows"]] == [2, 2]
+    assert make_config(out / "config.json").cell == ["lstm", "gru"]
+    assert Classifier.load(out / "lstm").predict([np.zeros((3, 2))]).shape == (1,)
+
+
+def test_cli_bad_dataset_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GATEDRNN_DATA", str(tmp_path))
+    assert main(["classify", "--dataset", "japanesevowels", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "JapaneseVowels_TRAIN.ts" in err and "\n" not in err
+    (tmp_path / "Bad_TRAIN.ts").write_text("@problemName Bad\n@classLabel true a\n@data\n1:b\n")
+    (tmp_path / "Bad_TEST.ts").write_text("@problemName Bad\n@classLabel true a\n@data\n1:a\n")
+    assert main(["classify", "--dataset", str(tmp_path / "Bad")]) == 2
+    assert "Bad_TRAIN.ts line 4: expected a label in @classLabel a, got 'b'" in capsys.readouterr().err
+
+
+def test_config_defaults_and_checks():
+    cfg = ClassifyConfig(dataset="x")
+    assert cfg.validate().cell and "rnn" not in cfg.cell and all(c in CELLS for c in cfg.cell)
+    with pytest.raises(UserError, match="dataset"):
+        ClassifyConfig().validate()
+    with pytest.raises(UserError, match="at least one cell"):
+        ClassifyConfig(dataset="x", cell=[]).validate()
+
+
+def test_format_table_verdict():
+    rows = [{"method": "LSTM (8 units)", "accs": [0.97, 0.98], "seconds": 1.0, "bytes": 4000},
+            {"method": "MiniRocket (aeon)", "accs": [0.975], "seconds": 2.0}]
+    text = format_table("T", rows)
+    assert "97.50 ± 0.71" in text and "goal (within 1 point, < 50 kB) met" in text
+
+
+SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def test_real_dataset_smoke(monkeypatch):
+    if not (SHARED / "uea" / "JapaneseVowels").is_dir():
+        pytest.skip(f"JapaneseVowels is not under {SHARED}/uea")
+    monkeypatch.setattr(RUN, "available", lambda: False)
+    cfg = ClassifyConfig(dataset="japanesevowels", cell=["gru"], seeds=1, hidden_size=16, max_steps=60)
+    res = classify_run(cfg, data_dir=SHARED, echo=lambda *a: None)
+    assert res["rows"][0]["accs"][0] > 0.6
