@@ -41,8 +41,14 @@ def test_the_notebook_runs_top_to_bottom_in_under_two_minutes(path, tmp_path, mo
     # the kernel is started as "python -m ipykernel_launcher": this interpreter's, whatever PATH says
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("MPLBACKEND", "agg")
+    # one BLAS thread, as the CLI tests: a multi-threaded OpenBLAS spinning against other jobs made the PTB notebook's
+    # small per-step GEMMs many times slower on a busy 2-core machine (past the two minutes)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     shared = Path(__file__).resolve().parents[2] / "shared" / "data"   # as the data_dir fixture (conftest.py)
-    if "GATEDRNN_DATA" not in os.environ and shared.is_dir():
+    if "GATEDRNN_DATA" in os.environ:                                  # the kernel runs in another folder
+        monkeypatch.setenv("GATEDRNN_DATA", str(Path(os.environ["GATEDRNN_DATA"]).resolve()))
+    elif shared.is_dir():
         monkeypatch.setenv("GATEDRNN_DATA", str(shared))   # the LM notebook trains on PTB, else on generated text
     nb = nbformat.read(path, as_version=4)
     t0 = time.perf_counter()

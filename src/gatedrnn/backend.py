@@ -108,7 +108,7 @@ class Workers:
         self.threads = default_threads() if threads is None else int(threads)
         if self.threads < 1:
             raise UserError(f"threads: expected a positive integer, got {threads!r}")
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def run(self, fn, n: int, *, item_size: int = 1, min_items: int = 1 << 18) -> None:
         """Call ``fn(lo, hi, part)`` over ``[0, n)`` split into contiguous ranges, one per thread; wait for all.

@@ -75,7 +75,7 @@ def save_checkpoint(path, model, *, meta: dict | None = None, arrays: dict | Non
 
 def _write_files(tmp: Path, weights: dict, arrays: dict | None, meta: bytes) -> None:
     """The checkpoint's files into the new folder ``tmp``, each flushed to the disk; ``meta.json`` last."""
-    for name, content in (("model.npz", weights), ("extra.npz", arrays)):
+    for name, content in (("model.npz", weights), ("extra.npz", arrays or {})):
         if name == "model.npz" or content:
             with open(tmp / name, "wb") as f:
                 numpy.savez(f, **content)
@@ -152,7 +152,8 @@ def _complete_sibling(path: Path) -> Path | None:
     """The complete ``.NAME.tmp-*`` (the newest), else the complete ``.NAME.old-*`` (the newest), else None."""
     rank, cands = {"tmp": 0, "old": 1}, []
     for p in _siblings(path):
-        kind = _SIBLING.match(p.name).group("kind")
+        m = _SIBLING.match(p.name)   # every sibling matches
+        kind = m.group("kind") if m else None
         if kind in rank and (p / "model.npz").is_file():
             try:
                 cands.append((rank[kind], -(p / "meta.json").stat().st_mtime_ns, p))

@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import types
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy
 
@@ -94,15 +96,17 @@ class Config:
 
 
 # a field's base type -> (what one value is, what a list holds, the test; None: isinstance)
-_KINDS = {int: ("an integer", "integers", is_integer), float: ("a number", "numbers", is_real),
-          str: ("a string", "strings", None), bool: ("true or false", "booleans", None)}
+_KINDS: dict[type, tuple[str, str, Callable[[Any], bool] | None]] = {
+    int: ("an integer", "integers", is_integer), float: ("a number", "numbers", is_real),
+    str: ("a string", "strings", None), bool: ("true or false", "booleans", None)}
 
 
 def _fits(base, v) -> bool:
     if base is bool:
         return isinstance(v, (bool, numpy.bool_))
-    if base in _KINDS and _KINDS[base][2] is not None:
-        return _KINDS[base][2](v)
+    test = _KINDS[base][2] if base in _KINDS else None
+    if test is not None:
+        return test(v)
     return isinstance(v, base) if isinstance(base, type) else True
 
 
@@ -129,9 +133,9 @@ def load_config_file(path) -> dict:
         raise FileNotFoundError(f"--config {path}: expected a JSON or TOML file, got {'no such file' if not path.exists() else 'a folder'}")
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".toml":
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10
+        else:  # Python 3.10
             try:
                 import tomli as tomllib
             except ImportError:
@@ -207,7 +211,7 @@ def add_config_flags(parser, cls, *, skip=(), shown: dict | None = None) -> None
         target = parser if group is None else groups.setdefault(group, parser.add_argument_group(group))
         default = (shown or {}).get(f.name, repr(getattr(defaults, f.name)))
         text = f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%")
-        kw = {"dest": f.name, "default": None, "help": text}
+        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": text}
         options = choices_of(f)
         if base is bool:
             kw["action"] = argparse.BooleanOptionalAction
@@ -221,7 +225,7 @@ def add_config_flags(parser, cls, *, skip=(), shown: dict | None = None) -> None
 
 def given_flags(cls, args) -> dict:
     """The fields of ``cls`` set on the command line (flags left at ``None`` are not given)."""
-    out = {}
+    out: dict[str, Any] = {}
     for f in fields(cls):
         if hasattr(args, f.name):
             v = getattr(args, f.name)

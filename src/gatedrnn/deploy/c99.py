@@ -41,6 +41,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy
 
@@ -48,9 +49,13 @@ from gatedrnn.atomic import atomic_file
 from gatedrnn.backend import to_numpy
 from gatedrnn.deploy.c99_kernels import HEAD8, KERNELS, KERNELS8, TANH
 from gatedrnn.errors import UserError
-from gatedrnn.layers import CELLS
+from gatedrnn.layers import CELLS, Embedding, Linear
+from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.models.quantize import quantize_stream
 from gatedrnn.models.stream import Stream, model_parts
+
+if TYPE_CHECKING:
+    from gatedrnn.data.series import SeriesScaler
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 _PER_LINE = 8
@@ -73,11 +78,11 @@ class _Spec:
     """What the generator needs, gathered and checked once."""
     prefix: str
     model: object
-    embed: object
-    rnn: object
-    head: object
+    embed: Embedding | None
+    rnn: RecurrentStack
+    head: Linear | None
     int8: bool
-    scaler: object = None
+    scaler: SeriesScaler | None = None
     limit: float = math.inf
     quantized: dict | None = None
     standardize: tuple | None = None
@@ -87,6 +92,13 @@ class _Spec:
         if self.scaler is not None:
             return "forecaster"
         return "lm" if self.embed is not None else ("regressor" if self.head is not None else "stack")
+
+    @property
+    def c_step(self) -> str:   # _spec refused a cell without one
+        code = self.rnn.layer_class.c_step
+        if code is None:
+            raise RuntimeError(f"C export: expected a cell with a c_step, got {self.rnn.layer_class.__name__}")
+        return code
 
 
 def _standardize(standardize, s: _Spec):
@@ -182,7 +194,7 @@ def _layer(s: _Spec, k: int, out: list, calls: list, src: str) -> int:
 
 
 def _cell(s: _Spec) -> list[str]:
-    code = s.rnn.layer_class.c_step.strip().splitlines()
+    code = s.c_step.strip().splitlines()
     return [f"static void {s.prefix}_cell(float *g, float *h, float *c)", "{",
             f"    const int H = {s.rnn.hidden_size};", "    int j;", "    (void)H;", "    (void)c;",
             "    for (j = 0; j < H; ++j) {"] + ["        " + line for line in code] + ["    }", "}"]
@@ -216,7 +228,7 @@ def _d(v: float) -> str:
 def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
     """(the step's first lines, its last lines, layer 0's input) for the model's kind."""
     p, E = s.prefix, None
-    if s.kind == "lm":
+    if s.kind == "lm" and s.embed is not None:   # the kind "lm" is a model with an embedding
         V, E = s.embed.W.shape
         first = [f"    if (token < 0 || token >= {V}) return -1;"]
         if s.quantized is None:
@@ -236,6 +248,8 @@ def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
         first.append(f"    for (j = 0; j < {D}; ++j) s->x[j] = (float)((x[j] - {p}_in_mean[j]) / {p}_in_std[j]);")
         return first, [], "s->x"
     sc = s.scaler
+    if sc is None:   # the kind "forecaster" is a model with a scaler
+        raise RuntimeError("C export of a forecaster: expected its scaler, got none")
     first = ["    const double v = x[0], level = (v - " + _d(sc.mean) + ") / " + _d(sc.std) + ";",
              "    const double change = s->primed ? (v - s->last - " + _d(sc.dmean) + ") / " + _d(sc.dstd) + " : 0.0;",
              f"    if (!isfinite(v) || !(fabs(level) <= {_d(s.limit)} && fabs(change) <= {_d(s.limit)})) return -1;",
@@ -264,7 +278,7 @@ def _state(s: _Spec, N: int, A: int) -> list[str]:
                   _field("int primed;", "1 once a first value came")]
     elif s.standardize is not None:
         lines.append(_field(f"float x[{s.rnn.input_size}];", "scratch: the standardised input"))
-    elif s.kind == "lm" and s.quantized is not None:
+    elif s.kind == "lm" and s.quantized is not None and s.embed is not None:
         lines.append(_field(f"float x[{s.embed.W.shape[1]}];", "scratch: the token's embedding"))
     return lines + [f"}} {p}_state;"]
 
@@ -323,13 +337,14 @@ def c_sources(model, *, prefix: str = "model", int8: bool = False, scaler=None, 
     exporter does not support."""
     s = _spec(model, prefix, int8, scaler, standardize)
     p = s.prefix
-    arrays, calls = [], []
+    arrays: list[str] = []
+    calls: list[str] = []
     first, last, src = _entry(s, arrays)
     widest = 0
     for k in range(s.rnn.num_layers):
         widest = max(widest, _layer(s, k, arrays, calls, src if k == 0 else f"s->h[{k - 1}]"))
     _head(s, arrays, calls, "s->out" if s.kind == "forecaster" else "y")
-    N = max(layer.step_width for layer in s.rnn.layers) * s.rnn.hidden_size
+    N = max(layer.step_width or 0 for layer in s.rnn.layers) * s.rnn.hidden_size   # c_step cells have a step_width
     note = note or describe(model, int8)
     kernels = []
     if any(f"{p}_axpy(" in c for c in calls):
@@ -338,7 +353,7 @@ def c_sources(model, *, prefix: str = "model", int8: bool = False, scaler=None, 
         kernels.append(KERNELS8.format(p=p))
     if any(f"{p}_head8(" in c for c in calls):
         kernels.append(HEAD8.format(p=p))
-    if "fast_tanh(" in s.rnn.layer_class.c_step:
+    if "fast_tanh(" in s.c_step:
         kernels.append(TANH.format(p=p))
     step = [_signature(s), "{", "    int j;"] + first + calls + last + ["    return 0;", "}"]
     source = [f"/* {note}. Generated by gatedrnn: do not edit. */", "#include <math.h>", "",

@@ -18,6 +18,7 @@ import importlib.util
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy
 
@@ -62,7 +63,7 @@ class ArimaChoice:
     order: tuple
     season: int | None
     trend: str
-    results: object
+    results: Any   # statsmodels' ARIMAResults (an optional dependency)
     aic: float
     adf_p: list
     fits: int

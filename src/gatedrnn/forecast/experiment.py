@@ -64,14 +64,21 @@ class Plan:
         return numpy.concatenate([fn(values[:o], min(self.horizon, len(values) - o)) for o in self.origins])
 
 
+def _dataset(cfg: ForecastConfig) -> str:
+    """The config's dataset (``validate()`` refuses a config without one, with this same line)."""
+    if cfg.dataset is None:
+        raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
+    return cfg.dataset
+
+
 def default_out(cfg: ForecastConfig) -> Path:
     """Where a run goes when no folder is given: ``runs/forecast-NAME-CELL``."""
-    return Path("runs") / f"forecast-{Path(cfg.dataset).stem}-{cfg.cell}"
+    return Path("runs") / f"forecast-{Path(_dataset(cfg)).stem}-{cfg.cell}"
 
 
 def plan(cfg: ForecastConfig) -> Plan:
     """Load the series and resolve window, held-out tail, horizon and origins (one-line errors when too short)."""
-    series = load_series(cfg.dataset, cfg.column, period=cfg.period)
+    series = load_series(_dataset(cfg), cfg.column, period=cfg.period)
     holdout = cfg.holdout or series.holdout
     window = cfg.window or DEFAULT_WINDOW.get(series.name, 32)
     horizon = cfg.horizon or holdout

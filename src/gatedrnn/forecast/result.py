@@ -28,7 +28,9 @@ class ForecastResult:
         return next((r for r in self.rows if r["method"].startswith(method_prefix)), None)
 
 
-def _verdict(ours: dict, other: dict, name: str) -> str:
+def _verdict(ours: dict, other: dict | None, name: str) -> str:
+    if other is None:
+        raise RuntimeError(f"forecast table: expected a row for {name}, got none")
     beats = "beats it" if ours["rmse"] < other["rmse"] else "does NOT beat it"
     return f"{ours['method'].split(' ')[0]} vs {name}: {beats} (RMSE {ours['rmse']:.4g} vs {other['rmse']:.4g})"
 

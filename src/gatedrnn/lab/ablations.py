@@ -99,7 +99,7 @@ def forget_bias_table(runs) -> str:
     for s in seeds:
         row = []
         for b in biases:
-            r = cell.get((b, s))
+            r = cell[(b, s)]
             row.append(f"{(str(r.steps_to_target) if r.steps_to_target else f'> {r.config.max_steps}'):>26}")
         lines.append(f"{s:4d}  " + "  ".join(row))
     if len(seeds) > 1:

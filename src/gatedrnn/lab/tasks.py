@@ -194,7 +194,9 @@ class TaskEvaluation(Callback):
 
     def __init__(self, cfg: TaskConfig, test, echo=print):
         self.cfg, self.test, self.echo = cfg, test, echo
-        self.curve, self.window, self.hit = [], [], None
+        self.curve: list[tuple[int, float, float]] = []    # (step, mean train loss, test error)
+        self.window: list[float] = []                       # train losses since the last evaluation
+        self.hit: int | None = None                         # the step the target was reached at
         self.error, self.accuracy = float("nan"), None
 
     def _line(self, step, train_loss) -> None:
@@ -254,7 +256,8 @@ def describe(r: TaskResult) -> str:
     c = r.config
     if c.task == "adding":
         return f"final test MSE {r.test_error:.4f} vs trivial baseline (always predict 1.0) {r.baseline:.3f}"
-    return (f"final test cross-entropy {r.test_error:.4f}, {100 * r.test_accuracy:.1f}% of symbols right, vs "
+    accuracy = math.nan if r.test_accuracy is None else r.test_accuracy   # always measured on the copy task
+    return (f"final test cross-entropy {r.test_error:.4f}, {100 * accuracy:.1f}% of symbols right, vs "
             f"guessing uniformly {r.baseline:.3f} ({100 / c.alphabet:.1f}%)")
 
 

@@ -35,7 +35,7 @@ __all__ = ["CELLS", "make_recurrent", "Layer", "Dropout", "Embedding", "GRU", "L
 def _find_cells() -> dict:
     """name -> stack class, for every ``RecurrentStack`` subclass that a module of this package defines with its
     own ``layer_class`` of a named cell; in the order of the module names."""
-    cells = {}
+    cells: dict[str, type[RecurrentStack]] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
         for obj in vars(module).values():

@@ -12,12 +12,14 @@ children's lists concatenated, with an array shared by two children (tied weight
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy
 
 from gatedrnn.backend import asarray, to_numpy, xp
 from gatedrnn.errors import UserError
+
+L = TypeVar("L", bound="Layer")
 
 
 class Layer:
@@ -45,7 +47,7 @@ class Layer:
         self.names.append(name)
         return value
 
-    def add_child(self, prefix: str, layer: "Layer", suffix: str = "") -> "Layer":
+    def add_child(self, prefix: str, layer: L, suffix: str = "") -> L:
         """Register a sub-layer; its parameters are listed as ``prefix + name + suffix`` (shared arrays once)."""
         self.children.append(layer)
         seen = {id(p) for p in self.params}

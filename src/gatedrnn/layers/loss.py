@@ -31,7 +31,7 @@ class SoftmaxCrossEntropy:
 
     def __init__(self, *, threads: int | None = None):
         self._p = None
-        self._cache = None
+        self._cache: tuple | None = None   # (targets, rows, weights, logits shape) of the last forward
         self._workers = Workers(threads)
 
     def __call__(self, logits, targets, mask=None) -> float:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import types
+from collections.abc import Mapping
 
 import numpy
 
@@ -51,7 +52,7 @@ class RecurrentLayer(Layer):
     step_width: int | None = None  # columns of the one-step pre-activation buffer, in blocks of hidden_size
     onnx_op: str | None = None     # ONNX operator (``LSTM``, ``GRU``, ``RNN``)
     onnx_gate_order: tuple = (0,)  # ONNX block k is this cell's block onnx_gate_order[k]
-    onnx_attrs = types.MappingProxyType({})  # the operator's attributes besides hidden_size
+    onnx_attrs: Mapping[str, int] = types.MappingProxyType({})  # the operator's attributes besides hidden_size
     c_step: str | None = None  # C99 body of one unit's step over the fused columns (deploy/c99.py); None: no C export
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype, rng: numpy.random.Generator):

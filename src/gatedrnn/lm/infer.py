@@ -75,7 +75,7 @@ def evaluate_checkpoint(path, split: str = "test", *, data_dir=None, batch_size:
         corpus = _corpus_of(ck, meta, data_dir)
     check_corpus_vocab(corpus, vocab.tokens, ck)
     given = batch_size is not None
-    batches = TBPTTBatches(corpus.split(split), batch_size if given else _run_size(ck, meta, "eval_batch_size"),
+    batches = TBPTTBatches(corpus.split(split), batch_size if batch_size is not None else _run_size(ck, meta, "eval_batch_size"),
                            time_size if time_size is not None else _run_size(ck, meta, "time_size"),
                            name=f"{split} split of corpus {corpus.name}",
                            batch_name="--batch-size" if given else "the run's eval_batch_size (--batch-size)")

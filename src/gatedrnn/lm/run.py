@@ -26,7 +26,7 @@ from gatedrnn.lm.config import LMConfig
 from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
 from gatedrnn.lm.presets import PRESETS
 from gatedrnn.optim import make_optimizer, make_schedule
-from gatedrnn.train.callbacks import CSVLogger, EarlyStopping, TensorBoardLogger
+from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger
 from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
 from gatedrnn.train.distributed import communicator, digest
 from gatedrnn.train.lock import run_lock
@@ -75,7 +75,7 @@ def default_out(config: LMConfig) -> str:
 
 
 def _callbacks(config: LMConfig, out_dir: Path) -> list:
-    cbs = [CSVLogger(out_dir / "epochs.csv")]
+    cbs: list[Callback] = [CSVLogger(out_dir / "epochs.csv")]
     if config.patience is not None:
         cbs.append(EarlyStopping(patience=config.patience, min_delta=config.min_delta))
     if config.tensorboard:

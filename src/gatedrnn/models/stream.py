@@ -37,13 +37,14 @@ import numpy
 
 from gatedrnn.backend import to_numpy, xp
 from gatedrnn.errors import UserError, check_int
+from gatedrnn.layers import Embedding, Linear
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.models.classifier import SequenceClassifier
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.regressor import SequenceRegressor
 
 
-def model_parts(model):
+def model_parts(model) -> tuple[Embedding | None, RecurrentStack, Linear | None]:
     """-> (embedding or None, recurrent stack, head Linear or None)."""
     if isinstance(model, SequenceRegressor):
         return None, model.rnn, model.head
@@ -69,7 +70,8 @@ class Stream:
         self.batch = B = int(batch)
         self.dtype = self.rnn.dtype
         cls = self.rnn.layer_class
-        if cls.step_width is None:
+        width = cls.step_width
+        if width is None:
             raise UserError(f"Stream: expected layers with a one-step update, got {cls.__name__}")
         self.cell, self.has_cell = cls.name, cls.has_cell
         H, L = self.rnn.hidden_size, self.rnn.num_layers
@@ -86,7 +88,7 @@ class Stream:
             self._rows.append(row)
             self._x.append(row[:, :D])
             self._h.append(row[:, D:D + H])
-            self._gates.append(xp.empty((B, layer.step_width * H), dtype=dt))
+            self._gates.append(xp.empty((B, width * H), dtype=dt))
             self._tmp.append(xp.empty((B, H), dtype=dt))
             self._c.append(xp.zeros((B, H), dtype=dt) if layer.has_cell else None)
         top = self._rows[-1]
@@ -98,7 +100,7 @@ class Stream:
             self.output_size = H
             self._y = self._h[-1]
         self._out = self._y[0] if B == 1 else self._y
-        self._weights = []
+        self._weights: list = []
         self.refresh()
 
     # -- weights ------------------------------------------------------------------------------------------
@@ -141,8 +143,9 @@ class Stream:
         if state is None:
             for k in range(self.num_layers):
                 self._h[k][...] = 0
-                if self._c[k] is not None:
-                    self._c[k][...] = 0
+                ck = self._c[k]
+                if ck is not None:
+                    ck[...] = 0
             return
         L, B, H = self.num_layers, self.batch, self.hidden_size
         if self.has_cell and not (isinstance(state, (tuple, list)) and len(state) == 2):
@@ -155,8 +158,9 @@ class Stream:
                 raise UserError(f"Stream.reset state {name}: expected shape {(L, B, H)}, got {tuple(numpy.shape(a))}")
         for k in range(L):
             self._h[k][...] = h[k]
-            if c is not None:
-                self._c[k][...] = c[k]
+            ck = self._c[k]
+            if c is not None and ck is not None:   # c is given exactly when the cell has one
+                ck[...] = c[k]
 
     @property
     def state(self):

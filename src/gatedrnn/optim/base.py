@@ -25,7 +25,7 @@ class Optimizer:
         self.params, self.grads, self.lr = list(params), list(grads), float(lr)
         self.t = 0
         self.slots = {name: [xp.zeros_like(p) for p in self.params] for name in self.slot_names}
-        self._scratch = None
+        self._scratch: list | None = None
 
     @property
     def _tmp(self) -> list:

@@ -19,7 +19,7 @@ class SGD(Optimizer):
     def __init__(self, params, grads, lr: float, *, threads: int | None = None):
         super().__init__(params, grads, lr)
         self._workers = Workers(threads)
-        self._chunks = {}
+        self._chunks: dict[tuple, object] = {}   # (dtype, threads) -> scratch array
 
     def _chunk(self, dtype):
         """Scratch of CHUNK elements per thread (its own per worker: the chunks run concurrently)."""

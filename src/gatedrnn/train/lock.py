@@ -18,7 +18,7 @@ from gatedrnn.errors import UserError
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # the module's stand-in where it does not exist
 
 LOCK_NAME = ".lock"
 

@@ -117,7 +117,7 @@ class Trainer:
         self._epoch_sum, self._epoch_count = 0.0, 0        # running train loss of the current epoch
         self.last_grad_norm = float("nan")
         self.seconds = 0.0                                 # training time over all runs of this training (resumes add up)
-        self._t_mark = None
+        self._t_mark: float | None = None
         self._stop_requested = False                       # Ctrl-C
         self.stop_reason: str | None = None                # a callback's trainer.stop(reason)
 
