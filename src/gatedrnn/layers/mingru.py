@@ -35,6 +35,10 @@ class MinGRULayer(MinLayer):
     step_width = 2
     pre_scale = (-0.5, 1.0)                          # the z block as -p_z / 2, ready for the tanh form
     keep_in_place = True
+    # one unit of the step in C99 (deploy/c99.py), over the same fused columns as step_update: a = 1 - z, v = g(p_h)
+    c_step = ("const float a = 0.5f * fast_tanh(g[j]) + 0.5f, p = g[H + j];\n"
+              "const float v = (p > 0.0f ? p : 0.0f) + (0.5f * fast_tanh(0.5f * (p < 0.0f ? p : 0.0f)) + 0.5f);\n"
+              "h[j] = h[j] * a + (1.0f - a) * v;")
 
     def _gates(self, P, A):
         xp.tanh(A, out=A)                            # a = 1 - z = sigmoid(-p_z) = 0.5 tanh(-p_z / 2) + 0.5, in

@@ -38,6 +38,11 @@ class MinLSTMLayer(MinLayer):
     forget_gate = 0
     step_width = 3
     pre_scale = (-1.0, -1.0, 1.0)                    # f and i blocks negated, ready for exp(-p)
+    # one unit of the step in C99 (deploy/c99.py): f' = f / (f + i), v = g(p_h), h = f' h + (1 - f') v
+    c_step = ("const float f = 1.0f / (1.0f + expf(g[j])), i = 1.0f / (1.0f + expf(g[H + j]));\n"
+              "const float s = f + i, a = f / (s > 1.17549435e-38f ? s : 1.17549435e-38f), p = g[2 * H + j];\n"
+              "const float v = (p > 0.0f ? p : 0.0f) + (0.5f * fast_tanh(0.5f * (p < 0.0f ? p : 0.0f)) + 0.5f);\n"
+              "h[j] = h[j] * a + (1.0f - a) * v;")
 
     def __init__(self, input_size, hidden_size, *, dtype, rng, scan="loop", forget_bias: float = 1.0):
         super().__init__(input_size, hidden_size, dtype=dtype, rng=rng, scan=scan)
