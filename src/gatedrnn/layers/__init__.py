@@ -1,13 +1,15 @@
 """The layers: each holds ``params``/``grads`` and writes ``backward`` right under ``forward``.
 
 ``CELLS`` maps each recurrent cell's name to its multi-layer stack class (``{"gru": GRU, "lstm": LSTM,
-"rnn": RNN}``); the model builders (``make_recurrent``), the command-line choices, ``Stream`` and the ONNX
-exporter all read it and the class attributes of the cell, so none of them names a cell.
+"mingru": MinGRU, "minlstm": MinLSTM, "rnn": RNN}``); the model builders (``make_recurrent``), the command-line
+choices, ``Stream``, the ONNX and the C99 exporters all read it and the class attributes of the cell, so none of
+them names a cell.
 
 Adding a cell is one new file in this package plus its tests. The file defines a ``RecurrentLayer``
 subclass with its ``name``, ``gates``, ``has_cell``/``forget_gate``, ``forward``/``backward``, its one-step update
 (``step_width``, ``step_weights`` when the plain fused layout does not fit, ``step_update``) and its ONNX mapping
-(``onnx_op``, ``onnx_gate_order``, ``onnx_attrs``), and a ``RecurrentStack`` subclass whose ``layer_class`` is
+(``onnx_op``, ``onnx_gate_order``, ``onnx_attrs``, or an ``onnx_nodes`` method), its C step (``c_step``), and a
+``RecurrentStack`` subclass whose ``layer_class`` is
 that layer. The registry is built by importing every module of this package and collecting those stacks, so
 the file needs no other line anywhere (import its stack here as well only to export the class by name). The
 tests that every cell must pass are registry-driven (tests/test_cells.py: one step equals the batch forward;
@@ -25,11 +27,13 @@ from gatedrnn.layers.gru import GRU
 from gatedrnn.layers.linear import Linear
 from gatedrnn.layers.loss import MSE, SoftmaxCrossEntropy
 from gatedrnn.layers.lstm import LSTM
+from gatedrnn.layers.mingru import MinGRU
+from gatedrnn.layers.minlstm import MinLSTM
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.layers.rnn import RNN
 
-__all__ = ["CELLS", "make_recurrent", "Layer", "Dropout", "Embedding", "GRU", "Linear", "LSTM", "MSE", "RNN",
-           "SoftmaxCrossEntropy"]
+__all__ = ["CELLS", "make_recurrent", "Layer", "Dropout", "Embedding", "GRU", "Linear", "LSTM", "MSE", "MinGRU",
+           "MinLSTM", "RNN", "SoftmaxCrossEntropy"]
 
 
 def _find_cells() -> dict:

@@ -313,6 +313,10 @@ class MinLayer(RecurrentLayer):
         xp.multiply(dv, E, out=V)                    # ~20x faster than copyto(where=) on random signs
         self._gate_grads(P, A, R)
 
+    def _onnx_gates(self, g, blocks: list, tag: str) -> str:
+        """The ONNX nodes of the gate a = 1 - z (minGRU) or f' (minLSTM) from the gate blocks' pre-activations."""
+        raise NotImplementedError("a min cell defines its ONNX gate nodes")
+
     def onnx_nodes(self, g, x: str, h0: str | None, tag: str):
         """ONNX: the pre-activations of all steps (MatMul + Add), the cell's gate math (``_onnx_gates``), then the
         scan (``onnx_scan``) -> (output (seq, batch, H), final state (1, batch, H))."""
@@ -337,12 +341,15 @@ class MinStack(RecurrentStack):
         super().__init__(input_size, hidden_size, num_layers, dropout=dropout, dtype=dtype, seed=seed, scan=scan,
                          **cell_kwargs)
 
+    def _min_layers(self) -> list[MinLayer]:
+        return [layer for layer in self.layers if isinstance(layer, MinLayer)]
+
     @property
     def scan(self) -> str:
-        return self.layers[0].scan
+        return self._min_layers()[0].scan
 
     @scan.setter
     def scan(self, method: str) -> None:
         check_choice("scan", method, SCANS)
-        for layer in self.layers:
+        for layer in self._min_layers():
             layer.scan = method
