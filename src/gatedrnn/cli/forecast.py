@@ -2,7 +2,8 @@
 
 The flags are generated from ``gatedrnn.forecast.ForecastConfig``; ``--config FILE`` (JSON or TOML, e.g. a run's
 ``config.json``) gives the fields first and flags override it. This module only parses and calls
-``gatedrnn.forecast.run``.
+``gatedrnn.forecast.run``, ``gatedrnn.forecast.future.predict_future`` (``--predict H``) or
+``gatedrnn.forecast.m4.run_m4`` (``--dataset m4-hourly``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ DESCRIPTION = ("Trains a recurrent forecaster on the earlier part of a series (s
                "or a CSV file), forecasts the held-out tail recursively, one step at a time, and prints RMSE and MAE "
                "next to the naive, seasonal-naive and ARIMA forecasts (ARIMA's order: seasonal difference for a "
                "calendar season, d by the ADF test at 5%, p <= 5 and q <= 2 by AIC). Writes a checkpoint for "
-               "`gatedrnn stream` and `gatedrnn export`, results.json, config.json and forecast.png to --out.")
+               "`gatedrnn stream` and `gatedrnn export`, results.json, config.json and forecast.png to --out. "
+               "--predict H trains the global quantile Forecaster on the whole series and writes the next H values "
+               "with 80/95% intervals to OUT/future.csv. --dataset m4-hourly trains it on M4's 414 hourly series and "
+               "prints sMAPE/MASE/OWA next to the baselines and the competition's published figures.")
 
 
 def register(sub):
@@ -25,6 +29,15 @@ def register(sub):
     p.add_argument("--out", default=None, metavar="DIR", help="where the checkpoint, results.json, config.json and "
                                                               "forecast.png go (default runs/forecast-NAME-CELL)")
     p.add_argument("--figure", default=None, metavar="PNG", help="where the forecast plot goes (default OUT/forecast.png)")
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="--dataset m4-hourly: folder holding m4/Hourly-train.csv and m4/Hourly-test.csv (else GATEDRNN_DATA)")
+    p.add_argument("--baselines", default="naive,snaive,naive2", metavar="LIST",
+                   help="--dataset m4-hourly: comma-separated baselines among naive, snaive, naive2 (always run), "
+                        "autoets, autotheta, autoarima (statsforecast, cached beside --out)")
+    p.add_argument("--n-models", type=int, default=1, metavar="K",
+                   help="--dataset m4-hourly and --predict: networks trained with seeds seed..seed+K-1, combined by the median")
+    p.add_argument("--predict", type=int, default=None, metavar="H",
+                   help="train on the whole series instead and write the next H values with intervals to OUT/future.csv")
     add_config_flags(p, ForecastConfig)
     p.set_defaults(func=run)
 
@@ -33,7 +46,17 @@ def run(args):
     from gatedrnn.config import given_flags
     from gatedrnn.forecast import ForecastConfig, default_out, make_config
     from gatedrnn.forecast import run as experiment
+    from gatedrnn.forecast.future import predict_future
+    from gatedrnn.forecast.m4 import DATASET, run_m4
 
-    cfg = make_config(args.config, given_flags(ForecastConfig, args))
+    given = given_flags(ForecastConfig, args)
+    cfg = make_config(args.config, given)
+    if cfg.dataset == DATASET:
+        run_m4(cfg, given, out=args.out or default_out(cfg), data_dir=args.data_dir, n_models=args.n_models,
+               baselines=[b.strip() for b in args.baselines.split(",") if b.strip()])
+        return 0
+    if args.predict is not None:
+        predict_future(cfg, args.predict, out=args.out or default_out(cfg), n_models=args.n_models)
+        return 0
     experiment(cfg, out=args.out or default_out(cfg), figure=args.figure)
     return 0

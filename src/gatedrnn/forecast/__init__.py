@@ -4,18 +4,24 @@ tail recursively, compare with the naive, seasonal-naive and ARIMA forecasts; an
 One idea per module: ``config`` (``ForecastConfig``, ``make_config``), ``metrics`` (``rmse``, ``mae``),
 ``baselines`` (naive, seasonal naive), ``arima`` (the order rule, ``fit_arima``, ``arima_forecast``), ``model``
 (training the forecaster through the ``Trainer``, ``model_forecast``), ``result`` (``ForecastResult``, the
-table), ``plot`` (the figure), ``experiment`` (``run``: the experiment and the run's files), ``stream`` (``SeriesStream``).
+table), ``plot`` (the figure), ``experiment`` (``run``: the experiment and the run's files), ``stream`` (``SeriesStream``);
+``forecaster`` (``Forecaster``: one global quantile model over many series, fit / predict / save / load) and
+``features`` (its input layouts, per-window normalisation, training windows, pinball loss); M4's measures in
+``metrics`` (``smape``, ``mase``, ``msis``, ``coverage``, ``owa``) and its Naive2 in ``baselines``
+(``naive2_forecast``); ``m4`` (``gatedrnn forecast --dataset m4-hourly``), ``baselines_sf`` (statsforecast's
+automatic methods, cached), ``future`` (``--predict H``).
 """
 
 from gatedrnn.forecast.arima import ArimaChoice, arima_forecast, fit_arima
-from gatedrnn.forecast.baselines import naive_forecast, seasonal_naive_forecast
+from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.config import ForecastConfig, make_config
 from gatedrnn.forecast.experiment import default_out, run
-from gatedrnn.forecast.metrics import mae, rmse
+from gatedrnn.forecast.forecaster import Forecaster
+from gatedrnn.forecast.metrics import coverage, mae, mase, msis, owa, rmse, smape
 from gatedrnn.forecast.model import model_forecast, train_model
 from gatedrnn.forecast.result import ForecastResult, format_table
 from gatedrnn.forecast.stream import SeriesStream
 
-__all__ = ["ArimaChoice", "ForecastConfig", "ForecastResult", "SeriesStream", "arima_forecast", "default_out",
-           "fit_arima", "format_table", "mae", "make_config", "model_forecast", "naive_forecast", "rmse", "run",
-           "seasonal_naive_forecast", "train_model"]
+__all__ = ["ArimaChoice", "ForecastConfig", "ForecastResult", "Forecaster", "SeriesStream", "arima_forecast", "coverage",
+           "default_out", "fit_arima", "format_table", "mae", "make_config", "mase", "model_forecast", "msis",
+           "naive2_forecast", "naive_forecast", "owa", "rmse", "run", "seasonal_naive_forecast", "smape", "train_model"]

@@ -39,7 +39,7 @@ class ForecastConfig(Config):
     """Everything that defines a forecasting run (``--name value`` on the command line)."""
 
     dataset: str | None = option(None, "sunspots (yearly, last 30 years held out), co2 (weekly, last 104 weeks held "
-                                 "out) or a CSV file")
+                                 "out), m4-hourly (M4's 414 hourly series: the global Forecaster and M4's measures) or a CSV file")
     column: str | None = option(None, "CSV column to forecast (needed when the file has several numeric columns)",
                                 group="series")
     period: int | None = option(None, "season length for a CSV (enables seasonal naive and ARIMA's seasonal "

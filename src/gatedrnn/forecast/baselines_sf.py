@@ -1,0 +1,78 @@
+"""statsforecast's automatic methods as baselines (an optional extra: ``pip install 'gatedrnn[baselines]'``).
+
+``sf_forecasts(methods, ids, train, h, season, cache, shas)`` -> {name: ((n, h) forecasts, seconds)}: each method
+is read from ``cache/<method>-<sha12>.json`` when a run on the same files (their SHA-256 in the file) computed it
+before, else fitted with one job and written there (atomically). The slow ones (AutoARIMA with season 24 takes
+longer than the network) are only run when ``--baselines`` names them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy
+
+from gatedrnn.atomic import write_text_atomic
+from gatedrnn.errors import require
+
+SF_METHODS = ("autoets", "autotheta", "autoarima")
+CLASSES = {"autoets": "AutoETS", "autotheta": "AutoTheta", "autoarima": "AutoARIMA"}
+PURPOSE = "the statsforecast baselines (--baselines autoets,autotheta,autoarima)"
+
+
+def _key(shas: dict) -> str:
+    return hashlib.sha256(json.dumps(shas, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _read_cache(path: Path, shas: dict, ids: list):
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    if doc.get("sha256") != shas or doc.get("ids") != ids:
+        return None
+    return numpy.array(doc["forecasts"], dtype=numpy.float64), float(doc["seconds"])
+
+
+def _fit(method: str, ids: list, train: list, h: int, season: int):
+    pd = require("pandas", PURPOSE, "baselines")
+    sf = require("statsforecast", PURPOSE, "baselines")
+    models = require("statsforecast.models", PURPOSE, "baselines")
+    model = getattr(models, CLASSES[method])(season_length=season)
+    df = pd.DataFrame({"unique_id": numpy.repeat(ids, [len(x) for x in train]),
+                       "ds": numpy.concatenate([numpy.arange(len(x)) for x in train]),
+                       "y": numpy.concatenate(train)})
+    t0 = time.perf_counter()
+    fc = sf.StatsForecast(models=[model], freq=1, n_jobs=1).forecast(df=df, h=h)
+    seconds = time.perf_counter() - t0
+    fc = fc.reset_index() if "unique_id" not in fc.columns else fc
+    col = [c for c in fc.columns if c not in ("unique_id", "ds", "index")][0]
+    by_id = {u: g[col].to_numpy(dtype=numpy.float64) for u, g in fc.groupby("unique_id", sort=False)}
+    return numpy.stack([by_id[i] for i in ids]), seconds
+
+
+def require_uncached(methods, ids: list, cache, shas: dict) -> None:
+    """Raise ``MissingDependency`` now (before any training) when a method is not cached and statsforecast is
+    not installed."""
+    if any(_read_cache(Path(cache) / f"{m}-{_key(shas)}.json", shas, ids) is None for m in methods):
+        require("statsforecast", PURPOSE, "baselines")
+
+
+def sf_forecasts(methods, ids: list, train: list, h: int, season: int, cache, shas: dict, echo=print) -> dict:
+    """{CLASS name: (forecasts, seconds)} for every method of ``methods`` (module docstring)."""
+    out = {}
+    for method in methods:
+        path = Path(cache) / f"{method}-{_key(shas)}.json"
+        got = _read_cache(path, shas, ids)
+        if got is None:
+            echo(f"fitting statsforecast {CLASSES[method]} on {len(ids)} series (cached in {path}) ...")
+            got = _fit(method, ids, train, h, season)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, json.dumps({"sha256": shas, "ids": ids, "method": method, "seconds": got[1],
+                                                "forecasts": got[0].tolist()}))
+        else:
+            echo(f"statsforecast {CLASSES[method]}: read from the cache {path} (computed in {got[1]:.0f} s)")
+        out[f"{CLASSES[method]} (statsforecast)"] = got
+    return out
