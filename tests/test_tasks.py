@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gatedrnn.errors import UserError
-from gatedrnn.lab.tasks import ADDING_BASELINE, TaskConfig, adding_problem, copy_task, curve_csv, one_hot, train
+from gatedrnn.lab.tasks import ADDING_BASELINE, TaskConfig, adding_problem, copy_task, curve_csv, one_hot, selective_copy, train
 from gatedrnn.train.trainer import TrainingDiverged
 
 
@@ -41,10 +41,33 @@ def test_copy_task_layout():
     assert oh.shape == (100, 20, 8) and (oh.sum(-1) == 1).all() and (oh.argmax(-1) == ids).all()
 
 
+def test_selective_copy_layout():
+    ids, t, m = selective_copy(200, length=15, symbols=4, alphabet=6, seed=0)
+    T = 15 + 4 + 1 + 4
+    assert ids.shape == t.shape == m.shape == (200, T)
+    head = ids[:, :19]
+    assert ((head >= 0) & (head <= 6)).all() and ((head > 0).sum(axis=1) == 4).all()  # exactly 4 symbols, 15 blanks
+    assert (ids[:, 19] == 7).all() and (ids[:, 20:] == 0).all()                     # the delimiter, then blanks
+    np.testing.assert_array_equal(t[:, -4:], head[head > 0].reshape(200, 4) - 1)   # in order of appearance
+    assert (m[:, -4:] == 1).all() and (m[:, :-4] == 0).all() and (t[:, :-4] == 0).all()
+    first = (head > 0).argmax(axis=1)
+    assert len(set(first.tolist())) > 5                                              # the positions vary
+    again = selective_copy(200, 15, 4, 6, seed=0)
+    for a, b in zip((ids, t, m), again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(ids, selective_copy(200, 15, 4, 6, seed=1)[0])
+    assert selective_copy(3, 15, 4, 6, seed=np.random.default_rng(0))[0].shape == (3, T)
+
+
 @pytest.mark.parametrize("fn, args, match", [
     (adding_problem, (0, 10), "n"),
     (adding_problem, (5, 1), "length"),
     (copy_task, (5, 0), "delay"),
+    (selective_copy, (0, 10), "n"),
+    (selective_copy, (5, 0), "length"),
+    (selective_copy, (5, 10, 0), "symbols"),
+    (selective_copy, (5, 10, 3, 1), "alphabet"),
+    (selective_copy, (5, 10.5), "length"),
 ])
 def test_generator_arguments_are_checked(fn, args, match):
     with pytest.raises(UserError, match=match):
@@ -84,6 +107,26 @@ def test_copy_task_trains_above_chance():
     assert r.baseline == pytest.approx(math.log(4))
     assert r.test_error < r.baseline and r.test_accuracy > 0.4
     assert "label,step,train_loss,test_error" in curve_csv([("lstm", r)])
+
+
+def test_selective_copy_trains_through_the_copy_tasks_evaluation():
+    cfg = TaskConfig(task="selective", cell="gru", length=4, symbols=2, alphabet=4, hidden_size=16, max_steps=20,
+                     eval_every=10, test_size=50)
+    r = train(cfg, echo=lambda *a: None)
+    assert r.baseline == pytest.approx(math.log(4)) and r.metric == "cross-entropy"
+    assert 0 <= r.test_accuracy <= 1 and [c[0] for c in r.curve] == [0, 10, 20]
+
+
+def test_selective_command_prints_its_final_line(capsys):
+    from gatedrnn.cli import main
+
+    rc = main(["task", "selective", "--cell", "mingru", "--length", "6", "--symbols", "2", "--alphabet", "4",
+               "--hidden-size", "8", "--max-steps", "20", "--eval-every", "10", "--test-size", "20"])
+    out = capsys.readouterr().out
+    assert rc == 0 and out.startswith("selective copying, T=6: MINGRU 8 units")
+    assert "accuracy" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("MINGRU: final test cross-entropy") and "guessing uniformly 1.386 (25.0%)" in last
 
 
 def test_sgd_without_clipping_stops_with_the_trainers_message():

@@ -1,4 +1,4 @@
-"""``gatedrnn task adding|copy``: train on a long-range synthetic task and compare with the trivial baseline."""
+"""``gatedrnn task adding|copy|selective``: train on a long-range synthetic task, compare with the trivial baseline."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from gatedrnn.layers import CELLS
 
 
 def register(sub):
-    p = sub.add_parser("task", help="long-range synthetic tasks (adding problem, copy task) with a learning curve",
+    p = sub.add_parser("task", help="long-range synthetic tasks (adding problem, copy task, selective copying) "
+                                    "with a learning curve",
                        description="Trains a recurrent regressor on freshly generated batches of the adding problem "
                                    "(predict the sum of two marked numbers in a sequence of length T) or the copy "
-                                   "task (reproduce a symbol string after T blanks), prints the learning curve and "
+                                   "task (reproduce a symbol string after T blanks) or selective copying (reproduce "
+                                   "the symbols scattered among T blanks, in order), prints the learning curve and "
                                    "the final test error against the trivial baseline. Several --cell values run "
                                    "with the same budget, one after the other.")
     p.add_argument("task", choices=TASKS)
