@@ -85,6 +85,13 @@ class Config:
             raise UserError(f"{cls.__name__}: expected keys among {names}, got unknown {unknown}")
         return cls(**d).validate()
 
+    @classmethod
+    def from_sources(cls, config_file=None, flags: dict | None = None, base: dict | None = None):
+        """The config of a run: ``base`` (e.g. a preset's values), then the fields of ``config_file`` (JSON or TOML,
+        e.g. a run's ``config.json``), then ``flags`` (the fields given on the command line), validated."""
+        from_file = load_config_file(config_file) if config_file else {}
+        return cls.from_dict({**(base or {}), **from_file, **(flags or {})})
+
     def replace(self, **changes):
         """A copy with ``changes`` applied (``None`` values ignored), validated."""
         return type(self).from_dict({**self.to_dict(), **{k: v for k, v in changes.items() if v is not None}})
@@ -194,6 +201,12 @@ def _parser_for(base, optional: bool, name: str):
             raise argparse.ArgumentTypeError(f"expected {kind}{' or none' if optional else ''}, got {text!r}") from None
     parse.__name__ = base.__name__
     return parse
+
+
+def add_config_file_flag(parser) -> None:
+    """``--config FILE``, the flag of every command whose run has a config: the fields from a file, flags over them."""
+    parser.add_argument("--config", default=None, metavar="FILE", help="a JSON or TOML file of config fields, e.g. a "
+                        "run's config.json; the flags override it")
 
 
 def add_config_flags(parser, cls, *, skip=(), shown: dict | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatedrnn.config import Config, load_config_file, option
+from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_int, check_positive, check_probability, show
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
@@ -85,5 +85,4 @@ class ClassifyConfig(Config):
 
 def make_config(config_file=None, flags: dict | None = None) -> ClassifyConfig:
     """The config of a run: the fields of ``config_file`` (JSON or TOML), then ``flags`` over them, validated."""
-    fields = load_config_file(config_file) if config_file is not None else {}
-    return ClassifyConfig.from_dict({**fields, **(flags or {})})
+    return ClassifyConfig.from_sources(config_file, flags)

@@ -17,12 +17,11 @@ DESCRIPTION = ("Trains each recurrent cell with several seeds on the training se
 
 def register(sub):
     from gatedrnn.classify import ClassifyConfig
-    from gatedrnn.config import add_config_flags
+    from gatedrnn.config import add_config_file_flag, add_config_flags
 
     p = sub.add_parser("classify", help="sequence classification on a UEA/UCR dataset; accuracy vs 1-NN DTW, MiniRocket",
                        description=DESCRIPTION)
-    p.add_argument("--config", default=None, metavar="FILE",
-                   help="a JSON or TOML file of the fields below (e.g. a run's config.json); flags override it")
+    add_config_file_flag(p)
     p.add_argument("--data-dir", default=None, metavar="DIR", help="a folder holding uea/NAME/NAME_TRAIN.ts and "
                                                                    "NAME_TEST.ts (searched before GATEDRNN_DATA)")
     p.add_argument("--out", default=None, metavar="DIR", help="write results.json, config.json and a checkpoint "

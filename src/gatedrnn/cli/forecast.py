@@ -19,13 +19,12 @@ DESCRIPTION = ("Trains a recurrent forecaster on the earlier part of a series (s
 
 
 def register(sub):
-    from gatedrnn.config import add_config_flags
+    from gatedrnn.config import add_config_file_flag, add_config_flags
     from gatedrnn.forecast import ForecastConfig
 
     p = sub.add_parser("forecast", help="forecast a time series' held-out tail; RMSE/MAE vs naive, seasonal naive, ARIMA",
                        description=DESCRIPTION)
-    p.add_argument("--config", default=None, metavar="FILE",
-                   help="a JSON or TOML file of the fields below (e.g. a run's config.json); flags override it")
+    add_config_file_flag(p)
     p.add_argument("--out", default=None, metavar="DIR", help="where the checkpoint, results.json, config.json and "
                                                               "forecast.png go (default runs/forecast-NAME-CELL)")
     p.add_argument("--figure", default=None, metavar="PNG", help="where the forecast plot goes (default OUT/forecast.png)")

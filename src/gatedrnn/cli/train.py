@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def register(sub):
-    from gatedrnn.config import add_config_flags
+    from gatedrnn.config import add_config_file_flag, add_config_flags
     from gatedrnn.lm import PRESETS, LMConfig
     from gatedrnn.lm.presets import shown_defaults
 
@@ -17,8 +17,7 @@ def register(sub):
                     "the preset, then --config FILE, then the flags. Writes OUT/{last,best}/ checkpoints, "
                     "OUT/config.json (re-runs the run with --config), OUT/log.jsonl, OUT/epochs.csv, OUT/curves.png "
                     "(with matplotlib) and OUT/results.json with the test perplexity.")
-    p.add_argument("--config", default=None, metavar="FILE", help="a JSON or TOML file of config fields, e.g. a "
-                                                                   "run's config.json; flags override it")
+    add_config_file_flag(p)
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="starting configuration (default: the "
                                                                            "config file's, else small)")
     p.add_argument("--data-dir", default=None, help="folder holding ptb/ and tinyshakespeare/ (else GATEDRNN_DATA, "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatedrnn.config import Config, load_config_file, option
+from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_int, check_positive, show
 from gatedrnn.layers import CELLS
 
@@ -80,5 +80,4 @@ class ForecastConfig(Config):
 def make_config(config_file=None, flags: dict | None = None) -> ForecastConfig:
     """The config of a run: the fields of ``config_file`` (JSON or TOML, e.g. a run's ``config.json``), then
     ``flags`` (the fields given on the command line) over them, validated."""
-    fields = load_config_file(config_file) if config_file is not None else {}
-    return ForecastConfig.from_dict({**fields, **(flags or {})})
+    return ForecastConfig.from_sources(config_file, flags)
