@@ -9,7 +9,8 @@ import pytest
 from gatedrnn.layers import MSE
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import Adam
-from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, PeakStepMemory, StepRecorder, TensorBoardLogger
+from gatedrnn.train.callbacks import (Callback, CSVLogger, EarlyStopping, PeakStepMemory, StepRecorder, TensorBoardLogger,
+                                      TimeLimit, ValidateEvery)
 from gatedrnn.train.trainer import Trainer
 
 
@@ -86,3 +87,31 @@ def test_tensorboard_logger_writes_event_files(tmp_path):
     tr.fit()
     files = list((tmp_path / "tb").glob("events.out.tfevents.*"))
     assert files and files[0].stat().st_size > 100
+
+
+class Records(Callback):
+    def __init__(self):
+        self.records = []
+
+    def on_log(self, trainer, record):
+        self.records.append(record)
+
+
+def test_validate_every_logs_the_validation_loss_between_epoch_ends():
+    rec = Records()
+    tr = _contradiction(callbacks=[rec, ValidateEvery(3)], max_steps=10)
+    tr.fit()
+    valid = [r for r in rec.records if r.get("event") == "valid"]
+    assert [r["step"] for r in valid] == [3, 6, 9]
+    assert all(np.isfinite(r["val_loss"]) and np.isfinite(r["train_loss"]) and r["seconds"] >= 0 for r in valid)
+    assert valid[0]["val_loss"] != valid[1]["val_loss"]
+
+
+def test_time_limit_stops_the_run_and_validates_it(monkeypatch):
+    clock = iter(range(0, 10_000, 10))          # every reading of the clock 10 s later than the previous one
+    monkeypatch.setattr("gatedrnn.train.callbacks.time.perf_counter", lambda: float(next(clock)))
+    tr = _contradiction(callbacks=[TimeLimit(35)])
+    summary = tr.fit()
+    assert summary["stopped"] == "time_limit" and 1 <= tr.step < 40 and summary["val_loss"] is not None
+    with pytest.raises(ValueError, match="seconds: expected"):
+        TimeLimit(0)

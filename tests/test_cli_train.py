@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -219,3 +220,24 @@ def test_a_run_stopped_by_max_steps_writes_its_results_and_curves(toy, tmp_path)
     assert results["stopped"] == "max_steps" and results["steps"] == 5 and "test_ppl" not in results
     assert results["val_ppl"] > 1 and results["checkpoint"] == str(out / "last")
     assert (out / "curves.png").is_file()
+
+
+def test_train_fraction_eval_every_and_time_limit(toy, tmp_path, capsys):
+    """--train-fraction 0.25 trains on the first quarter of the training split (a quarter of the windows per epoch),
+    --eval-every writes validation records between epoch ends, and a run stopped by --time-limit is tested like
+    a finished one."""
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", "--corpus", str(toy), "--max-steps", "1", "--out", str(full), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--train-fraction", "0.25", "--epochs", "1", "--eval-every", "5",
+                 "--out", str(part), *TINY]) == 0
+    windows = [int(n) for n in re.findall(r"training: (\d+) windows", capsys.readouterr().out)]
+    assert windows[1] == pytest.approx(windows[0] / 4, abs=1)
+    log = [json.loads(line) for line in open(part / "log.jsonl")]
+    steps = [r["step"] for r in log if r.get("event") == "valid"]
+    assert steps == list(range(5, windows[1] + 1, 5)) and all(r["val_ppl"] > 1 for r in log if r.get("event") == "valid")
+    timed = tmp_path / "timed"
+    assert main(["train", "--corpus", str(toy), "--epochs", "50", "--time-limit", "0.5", "--out", str(timed), *TINY]) == 0
+    res = json.loads((timed / "results.json").read_text())
+    assert res["stopped"] == "time_limit" and res["epochs"] < 50 and res["test_ppl"] > 1
+    assert main(["train", "--corpus", str(toy), "--train-fraction", "1.5", "--out", str(tmp_path / "x"), *TINY]) == 2
+    assert "train_fraction: expected a fraction in (0, 1], got 1.5" in capsys.readouterr().err

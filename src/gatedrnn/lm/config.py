@@ -25,6 +25,13 @@ def _positive_or_zero_int(name, v):
     return check_int(name, v, 0)
 
 
+def _fraction(name, v):
+    v = check_positive(name, v)
+    if v > 1:
+        raise UserError(f"{name}: expected a fraction in (0, 1], got {v}")
+    return v
+
+
 def _optional_count(name, v):
     return check_int(name, v, 0, none_ok=True)
 
@@ -83,11 +90,18 @@ class LMConfig(Config):
                                   group="optimisation")
     min_delta: float = option(0.0, "early stopping: the improvement in validation loss (nats) that counts",
                               check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
+    train_fraction: float = option(1.0, "train on this leading fraction of the training split (small-data "
+                                   "experiments; validation and test stay whole)", check=_fraction, group="optimisation")
+    time_limit: float = option(0.0, "stop after this many seconds of training wall time, 0 = no limit (equal "
+                               "wall-clock budgets); the run is then tested like a finished one",
+                               check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
     batch_size: int = option(20, "parallel streams of the training split", check=check_int, group="optimisation")
     time_size: int = option(35, "Truncated BPTT window length", check=check_int, group="optimisation")
     eval_batch_size: int = option(10, "parallel streams when evaluating", check=check_int, group="optimisation")
     seed: int = option(0, "seed of the weights and of dropout", check=_positive_or_zero_int, group="optimisation")
     log_every: int = option(50, "steps between log records", check=check_int, group="run")
+    eval_every: int = option(0, "steps between validation records in log.jsonl (learning curves finer than an "
+                             "epoch), 0 = epoch ends only", check=_positive_or_zero_int, group="run")
     checkpoint_every: int = option(500, "steps between mid-epoch checkpoints, 0 = epoch ends only",
                                    check=_positive_or_zero_int, group="run")
     tensorboard: bool = option(False, "also write TensorBoard scalars to OUT/tensorboard (needs tensorboardX)",

@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from gatedrnn.atomic import remove_temporaries, write_text_atomic
@@ -26,7 +27,7 @@ from gatedrnn.lm.config import LMConfig
 from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
 from gatedrnn.lm.presets import PRESETS
 from gatedrnn.optim import make_optimizer, make_schedule
-from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger
+from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger, TimeLimit, ValidateEvery
 from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
 from gatedrnn.train.distributed import communicator, digest
 from gatedrnn.train.lock import run_lock
@@ -69,6 +70,18 @@ def resume_config(out_dir, overrides: dict) -> LMConfig:
     return LMConfig.from_dict(values)
 
 
+def head_of_training(corpus, fraction: float):
+    """``corpus`` with its training split cut to the leading ``fraction`` of its tokens (the vocabulary, the
+    validation and test splits unchanged)."""
+    if fraction >= 1:
+        return corpus
+    n = int(len(corpus.train) * fraction)
+    if n < 2:
+        raise UserError(f"train_fraction: expected a fraction leaving at least 2 training tokens, got {fraction} "
+                        f"of {len(corpus.train)}")
+    return replace(corpus, train=corpus.train[:n])
+
+
 def default_out(config: LMConfig) -> str:
     name = config.corpus if config.corpus in ("ptb", "tinyshakespeare") else Path(config.corpus).stem
     return f"runs/{name}-{config.preset}-{config.cell}"
@@ -80,6 +93,10 @@ def _callbacks(config: LMConfig, out_dir: Path) -> list:
         cbs.append(EarlyStopping(patience=config.patience, min_delta=config.min_delta))
     if config.tensorboard:
         cbs.append(TensorBoardLogger(out_dir / "tensorboard"))
+    if config.eval_every:
+        cbs.append(ValidateEvery(config.eval_every))
+    if config.time_limit:
+        cbs.append(TimeLimit(config.time_limit))
     return cbs
 
 
@@ -145,7 +162,8 @@ def _train_locked(config: LMConfig, out_dir: Path, data_dir, resume: bool, overw
         if not resume and (out_dir / "last").exists() and not overwrite:
             raise UserError(f"--out {out_dir}: expected a folder without an earlier run, got one with last/; "
                             f"pass --resume to continue it, --overwrite to start again, or another --out")
-        corpus = load_corpus(config.corpus, config.level, data_dir, progress=progress)
+        corpus = head_of_training(load_corpus(config.corpus, config.level, data_dir, progress=progress),
+                                  config.train_fraction)
         echo(f"gatedrnn train: {corpus}")
         trainer = _make_trainer(config, corpus, out_dir, progress, echo)
     comm.check_same("the config and the corpus", digest(config.to_dict(), corpus.train, corpus.valid))
@@ -160,7 +178,7 @@ def _train_locked(config: LMConfig, out_dir: Path, data_dir, resume: bool, overw
          f"checkpoints in {out_dir}")
     summary = trainer.fit()
     summary["out_dir"] = str(out_dir)
-    if summary["stopped"] in ("done", "early_stopping") and comm.is_root:
+    if summary["stopped"] in ("done", "early_stopping", "time_limit") and comm.is_root:
         _test(trainer, config, corpus, out_dir, summary, data_dir, time.perf_counter() - t0, echo)
     elif summary["stopped"] == "max_steps" and comm.is_root:
         _stopped_results(trainer, config, out_dir, summary, time.perf_counter() - t0)

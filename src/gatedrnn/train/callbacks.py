@@ -8,8 +8,9 @@ resumed run decides as an uninterrupted one would.
 
 Shipped here: ``JSONLinesLogger`` (the run's ``log.jsonl``), ``CSVLogger`` (one row per epoch),
 ``TensorBoardLogger`` (with ``tensorboardX``, an optional extra), ``CurvesPlot`` (``curves.png``, with
-matplotlib), ``EarlyStopping``, ``StepRecorder`` (every step's loss and gradient norm) and ``PeakStepMemory``
-(tracemalloc's peak over a training step).
+matplotlib), ``EarlyStopping``, ``ValidateEvery`` (a validation record every N steps, for learning curves
+finer than an epoch), ``TimeLimit`` (stop after a wall-clock budget), ``StepRecorder`` (every step's loss and
+gradient norm) and ``PeakStepMemory`` (tracemalloc's peak over a training step).
 """
 
 from __future__ import annotations
@@ -199,6 +200,56 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state):
         self.best = math.inf if state.get("best") is None else float(state["best"])
         self.wait, self.best_step = int(state.get("wait", 0)), state.get("best_step")
+
+
+def _training_seconds(trainer, t0: float) -> float:
+    """Wall time since ``t0`` less the time spent evaluating (``trainer.eval_seconds``)."""
+    return time.perf_counter() - t0 - trainer.eval_seconds
+
+
+class ValidateEvery(Callback):
+    """Every ``steps`` training steps, the validation loss of the model as it is: a record ``{"event": "valid",
+    "step", "epoch", "val_loss" (, "val_ppl"), "train_loss", "seconds"}`` in the log (``train_loss``: the mean
+    training loss since the previous record; ``seconds``: training wall time so far, evaluations not counted).
+    It only measures: the epoch-end validation still drives the best checkpoint, schedules and early stopping."""
+
+    def __init__(self, steps: int):
+        self.steps = check_int("ValidateEvery steps", steps)
+        self._sum, self._count, self._t0 = 0.0, 0, 0.0
+
+    def on_train_begin(self, trainer):
+        self._t0 = time.perf_counter() - trainer.seconds - trainer.eval_seconds
+
+    def on_step_end(self, trainer, logs):
+        self._sum += logs["loss"]
+        self._count += 1
+        if logs["step"] % self.steps or trainer.valid_data is None:
+            return
+        val = trainer.evaluate()
+        rec = {"event": "valid", "step": logs["step"], "epoch": logs["epoch"], "val_loss": val,
+               "train_loss": self._sum / self._count, "seconds": _training_seconds(trainer, self._t0)}
+        if trainer.perplexity:
+            rec.update(val_ppl=trainer.metric(val), train_ppl=trainer.metric(rec["train_loss"]))
+        self._sum, self._count = 0.0, 0
+        trainer.log(rec)
+        trainer.echo(f"step {logs['step']}  validation {trainer.fmt(val)}  ({rec['seconds']:.0f} s)")
+
+
+class TimeLimit(Callback):
+    """Stop the run (reason ``"time_limit"``) after the step during which ``seconds`` of training wall time
+    (counted over resumes; time spent evaluating not counted) have passed: equal wall-clock budgets for models
+    of different speed, whatever their validation costs."""
+
+    def __init__(self, seconds: float):
+        self.seconds = check_positive("TimeLimit seconds", seconds)
+        self._t0 = 0.0
+
+    def on_train_begin(self, trainer):
+        self._t0 = time.perf_counter() - trainer.seconds - trainer.eval_seconds
+
+    def on_step_end(self, trainer, logs):
+        if _training_seconds(trainer, self._t0) >= self.seconds:
+            trainer.stop("time_limit")
 
 
 class StepRecorder(Callback):

@@ -117,6 +117,7 @@ class Trainer:
         self._epoch_sum, self._epoch_count = 0.0, 0        # running train loss of the current epoch
         self.last_grad_norm = float("nan")
         self.seconds = 0.0                                 # training time over all runs of this training (resumes add up)
+        self.eval_seconds = 0.0                            # of which spent in ``evaluate`` (this process)
         self._t_mark: float | None = None
         self._stop_requested = False                       # Ctrl-C
         self.stop_reason: str | None = None                # a callback's trainer.stop(reason)
@@ -152,8 +153,12 @@ class Trainer:
     def evaluate(self, data=None) -> float:
         """Mean loss over ``data`` (default: the validation data)."""
         valid = self.valid_data() if callable(self.valid_data) else self.valid_data
-        return evaluate(self.model, self.loss, valid if data is None else data, carry_state=self.carry_state,
-                        comm=self.comm if self.comm.size > 1 else None)
+        t0 = time.perf_counter()
+        try:
+            return evaluate(self.model, self.loss, valid if data is None else data, carry_state=self.carry_state,
+                            comm=self.comm if self.comm.size > 1 else None)
+        finally:
+            self.eval_seconds += time.perf_counter() - t0
 
     def _diverged(self, loss: float, norm: float, detail: str = ""):
         ck = self.out_dir / "last" if self.out_dir is not None and (self.out_dir / "last").is_dir() else None
@@ -240,14 +245,17 @@ class Trainer:
         summary = {"step": self.step, "epoch": self.epoch, "stopped": stopped or "done",
                    "seconds": time.perf_counter() - t_start, "train_seconds": self._tick(),
                    "best_val_loss": finite_or_none(self.best_val)}
-        if stopped in ("max_steps", "interrupted"):
+        if stopped in ("max_steps", "interrupted", "time_limit"):
             # one stop record either way: the running train loss of this epoch (and the validation loss after
             # max_steps), which is what the curves draw for a run stopped before its first epoch ended
             rec = {"event": "stop", "reason": stopped, "step": self.step, "epoch": self.epoch + 1}
             if self._epoch_count:
                 rec["train_loss"] = self._epoch_sum / self._epoch_count
-            if self.valid_data is not None and stopped == "max_steps":
+            if self.valid_data is not None and stopped != "interrupted":
                 val = rec["val_loss"] = summary["val_loss"] = self.evaluate()
+                if stopped == "time_limit" and val < self.best_val:
+                    self.best_val = val
+                    self.save("best")
                 self._call("on_validation_end", {"epoch": self.epoch + 1, "step": self.step, "val_loss": val})
                 rec.update({"val_ppl": self.metric(val)} if self.perplexity else {})
                 self.echo(f"stopped after step {self.step} ({stopped}): validation {self.fmt(val)}")
