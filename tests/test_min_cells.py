@@ -262,3 +262,18 @@ def test_forecast_and_task_commands(cell, tmp_path):
                  "--out", str(tmp_path / "fc")]) == 0
     assert main(["task", "adding", "--cell", cell, "--length", "8", "--hidden-size", "8", "--max-steps", "10",
                  "--out", str(tmp_path / "task")]) == 0
+
+
+@pytest.mark.parametrize("cell", sorted(MIN))
+@pytest.mark.parametrize("input_size", [1, 3])
+def test_forward_leaves_the_weights_alone(cell, input_size, rng):
+    """Regression: with one input the (G, D, H) weight blocks were a view of Wx, and the gate blocks' pre-scaling
+    (-1/2, -1) multiplied the weights in place on every forward."""
+    layer = MIN[cell](input_size, 8, num_layers=2, seed=0)
+    before = [np.array(p) for p in layer.params]
+    x = rng.standard_normal((2, 9, input_size)).astype(np.float32)
+    y1, _ = layer.forward(x)
+    y2, _ = layer.forward(x)
+    np.testing.assert_array_equal(y1, y2)
+    for p, w in zip(layer.params, before):
+        np.testing.assert_array_equal(p, w)
