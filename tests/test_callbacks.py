@@ -9,8 +9,16 @@ import pytest
 from gatedrnn.layers import MSE
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import Adam
-from gatedrnn.train.callbacks import (Callback, CSVLogger, EarlyStopping, PeakStepMemory, StepRecorder, TensorBoardLogger,
-                                      TimeLimit, ValidateEvery)
+from gatedrnn.train.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    PeakStepMemory,
+    StepRecorder,
+    TensorBoardLogger,
+    TimeLimit,
+    ValidateEvery,
+)
 from gatedrnn.train.trainer import Trainer
 
 

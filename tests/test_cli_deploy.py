@@ -39,7 +39,8 @@ def test_stream_reads_stdin_and_prints_a_forecast_per_value(forecaster, monkeypa
     out, _ = forecaster
     monkeypatch.setattr("sys.stdin", io.StringIO("20.0\n21.5, 23\n# a comment\n\n24.1\n"))
     assert main(["stream", str(out)]) == 0
-    lines = capsys.readouterr().out.split()
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header == "# window 20, season none"             # the window it was trained on; no season input
     assert len(lines) == 4 and lines[0] == "nan" and all(np.isfinite(float(x)) for x in lines[1:])
     monkeypatch.setattr("sys.stdin", io.StringIO("1\nabc\n"))
     assert main(["stream", str(out / "model")]) == 2
@@ -76,7 +77,8 @@ def test_export_writes_onnx_and_reports_parity(forecaster, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("body, extra, message", [
-    ("t,level\n1,2\n2,\n", ["--column", "level"], "column 'level': expected a number on every row, got a missing value on line 3"),
+    ("t,level\n1,2\n2,\n", ["--column", "level"],
+     "column 'level': expected no gaps, got missing values on line 3 (use --fill interpolate)"),
     ("t,level\n1,2\n2,x\n", ["--column", "level"], "expected a number on every row, got 'x' on line 3"),
     ("t,level\n1,2\n2,3\n", ["--column", "speed"], "expected --column to be one of ['t', 'level'], got 'speed'"),
     ("level\n" + "1\n" * 30, ["--holdout", "10"],

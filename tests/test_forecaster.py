@@ -48,8 +48,8 @@ def test_dated_series_and_long_frame_give_timestamps_and_round_trip(tmp_path):
     out = f.predict()
     assert out.shape == (24, 7) and out["ds"].iloc[12] == pd.Timestamp("2023-08-10")
     f.save(tmp_path / "fc")
-    net = gatedrnn.load(tmp_path / "fc")                     # the first member, its meta carries what predict needs
-    assert net.meta["forecaster"]["ids"] == ["a", "b"]
+    loaded = gatedrnn.load(tmp_path / "fc")                 # gatedrnn.load gives the Forecaster back (api.py)
+    assert isinstance(loaded, Forecaster) and loaded.panel is not None and loaded.panel.ids == ["a", "b"]
     back = Forecaster.load(tmp_path / "fc").predict()
     assert np.allclose(back["y_hat"], out["y_hat"]) and (back["ds"] == out["ds"]).all()
     assert np.allclose(Forecaster.load(tmp_path / "fc").predict(ids=["b"])["hi-95"], out["hi-95"][12:])

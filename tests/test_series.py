@@ -38,10 +38,11 @@ def test_csv_picks_the_only_numeric_column_or_the_named_one(tmp_path):
 
 
 @pytest.mark.parametrize("body, column, message", [
-    ("v\n1\n\n2\n\n", None, r"column 'v': expected a number on every row, got a missing value on line 3"),
-    ("t,v\n1,1\n2\n3,\n", "v", r"got a missing value on line 3"),
+    ("v\n1\n\n2\n\n", None, r"column 'v': expected no gaps, got missing values on line 3 \(use --fill interpolate\)"),
+    ("t,v\n1,1\n2\n3,\n4,4\n", "v", r"expected no gaps, got missing values on lines 3, 4 \(use --fill"),
     ("v\n1\nabc\n", None, r"expected a number on every row, got 'abc' on line 3"),
-    ("v\n1\nnan\n", None, r"expected a finite number on every row, got 'nan' on line 3"),
+    ("v\n1\nnan\n2\n", None, r"expected no gaps, got missing values on line 3"),
+    ("v\n1\n-inf\n", None, r"expected a finite number on every row, got '-inf' on line 3"),
     ("v\n", None, r"expected numeric rows after the header, got none"),
     ("\n\n", None, r"got an empty file"),
 ])

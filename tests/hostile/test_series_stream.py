@@ -86,7 +86,8 @@ def test_stream_refuses_a_value_that_overflows_float32_and_stops_at_its_line(che
     rc, out, err = cli(["stream", str(checkpoints["forecaster"])], "50\n55\n1e200\n55\n")
     assert_one_error_line(rc, err, "stream")
     assert "stdin line 3:" in err and "1e+200" in err
-    lines = out.split()
+    header, *lines = out.splitlines()
+    assert header == "# window unknown, season none"        # (this checkpoint's meta has no window)
     assert lines[0] == "nan" and len(lines) == 2 and math.isfinite(float(lines[1]))
 
 
@@ -167,30 +168,30 @@ def test_rmse_of_finite_errors_is_finite():
 # -- item 7: a bad cell in the target column -------------------------------------------------------------------
 def test_a_bad_cell_in_the_target_column_never_picks_another_column(tmp_path):
     v = [f"{x:.3f}" for x in wave(40)]
-    v[20] = "n/a"
+    v[20] = "abc"
     p = write_csv(tmp_path / "t.csv", ["t", "value"], [[i, x] for i, x in enumerate(v)])
-    with pytest.raises(UserError, match=r"several numeric columns; 'value' has 'n/a' on line 22$"):
+    with pytest.raises(UserError, match=r"several numeric columns; 'value' has 'abc' on line 22$"):
         read_csv(p)
-    with pytest.raises(UserError, match=r"column 'value': expected a number on every row, got 'n/a' on line 22$"):
+    with pytest.raises(UserError, match=r"column 'value': expected a number on every row, got 'abc' on line 22$"):
         read_csv(p, "value")
     d = write_csv(tmp_path / "d.csv", ["date", "value"], [[f"2020-01-{i + 1:02d}", x] for i, x in enumerate(v)])
-    with pytest.raises(UserError, match=r"column 'value': expected a number on every row, got 'n/a' on line 22$"):
+    with pytest.raises(UserError, match=r"column 'value': expected a number on every row, got 'abc' on line 22$"):
         load_series(str(d))
     mostly_bad = write_csv(tmp_path / "m.csv", ["date", "value"],
-                           [[f"day {i}", x if i < 3 else "n/a"] for i, x in enumerate(v)])
-    with pytest.raises(UserError, match=r"column 'value': expected a number on every row, got 'n/a' on line 5$"):
+                           [[f"day {i}", x if i < 3 else "abc"] for i, x in enumerate(v)])
+    with pytest.raises(UserError, match=r"column 'value': expected a number on every row, got 'abc' on line 5$"):
         read_csv(mostly_bad)
 
 
 def test_forecast_with_a_bad_target_cell_is_one_line(tmp_path):
     v = [f"{x:.3f}" for x in wave(60)]
-    v[30] = "n/a"
+    v[30] = "abc"
     p = write_csv(tmp_path / "t.csv", ["t", "value"], [[i, x] for i, x in enumerate(v)])
     for extra in ([], ["--column", "value"]):
         rc, _, err = cli(["forecast", "--dataset", str(p), "--max-steps", "2", "--no-arima", "--no-plot",
                           "--out", str(tmp_path / "run")] + extra)
         assert_one_error_line(rc, err, "forecast")
-        assert "'n/a' on line 32" in err and not (tmp_path / "run").exists()
+        assert "'abc' on line 32" in err and not (tmp_path / "run").exists()
 
 
 # -- item 10: a language model fed what is not a token id ------------------------------------------------------
@@ -358,6 +359,8 @@ def _values(lines):
 @given(lines=lines_for("forecaster"))
 def test_property_forecaster_stream_predicts_each_value_or_stops_at_one_line(checkpoints, lines):
     rc, out = _stream_lines("forecaster", checkpoints, lines)
+    assert out[0].startswith("# window ")                        # the header line comes first, even before an error
+    out = out[1:]
     if rc == 0:
         assert len(out) == _values(lines)
     if out:

@@ -1,5 +1,6 @@
 """``gatedrnn export CHECKPOINT --onnx model.onnx`` (ONNX, with ONNX's own recurrent operators) or ``--c DIR``
-(standalone C99: model.h and model.c)."""
+(standalone C99: model.h and model.c); a Forecaster folder exports whole to ONNX (raw values in, forecasts out),
+and is refused by --c."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ def register(sub):
                        description="--onnx FILE writes the checkpoint's model (embedding or input, the recurrent "
                                    "layers, the output layer) as an ONNX graph built with onnx.helper and validated by "
                                    "onnx.checker; when onnxruntime is installed, runs both on a random input and prints "
-                                   "the largest difference (needs the onnx extra: pip install -e \".[onnx]\"). --c DIR "
+                                   "the largest difference (needs the onnx extra: pip install -e \".[onnx]\"). A folder "
+                                   "written by Forecaster.save becomes one graph with its preprocessing and every "
+                                   "ensemble member: inputs y (batch, window) raw float64 values and, with a season, "
+                                   "start (batch,) int64, the index of y's first value in its series; outputs "
+                                   "quantiles, y_hat and the lo-/hi- interval columns in the series' units (the model's "
+                                   "metadata says window, season, horizon and the layout). --c DIR "
                                    "writes PREFIX.h and PREFIX.c: C99 with no allocation and nothing beyond <math.h>, "
                                    "one step per call; when a C compiler is found, compiles it and prints the largest "
                                    "difference against gatedrnn's Stream.")

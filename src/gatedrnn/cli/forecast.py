@@ -14,7 +14,9 @@ DESCRIPTION = ("Trains a recurrent forecaster on the earlier part of a series (s
                "calendar season, d by the ADF test at 5%, p <= 5 and q <= 2 by AIC). Writes a checkpoint for "
                "`gatedrnn stream` and `gatedrnn export`, results.json, config.json and forecast.png to --out. "
                "--predict H trains the global quantile Forecaster on the whole series and writes the next H values "
-               "with 80/95% intervals to OUT/future.csv. --dataset m4-hourly trains it on M4's 414 hourly series and "
+               "with 80/95% intervals to OUT/future.csv (timestamps continued when the CSV has a date column) and "
+               "a plot to OUT/future.png. A CSV may be ',' or ';' separated; gaps are refused (--fill interpolate "
+               "fills them). --dataset m4-hourly trains it on M4's 414 hourly series and "
                "prints sMAPE/MASE/OWA next to the baselines and the competition's published figures.")
 
 
@@ -36,7 +38,8 @@ def register(sub):
     p.add_argument("--n-models", type=int, default=1, metavar="K",
                    help="--dataset m4-hourly and --predict: networks trained with seeds seed..seed+K-1, combined by the median")
     p.add_argument("--predict", type=int, default=None, metavar="H",
-                   help="train on the whole series instead and write the next H values with intervals to OUT/future.csv")
+                   help="train on the whole series instead and write the next H values with intervals to OUT/future.csv "
+                        "and OUT/future.png")
     add_config_flags(p, ForecastConfig)
     p.set_defaults(func=run)
 

@@ -9,11 +9,17 @@ with a time axis for plots, the season length where one applies and the default 
 * ``co2`` — weekly atmospheric CO2 at Mauna Loa, March 1958 - December 2001 (2284 weeks, statsmodels
   ``datasets.co2``); its 59 missing weeks are filled by linear interpolation between the neighbouring weeks
   (said in ``Series.note``); season 52 weeks; the last 104 weeks (2 years) are held out.
-* a CSV file — a header row (or none: then columns are named ``0``, ``1``, ...), one column picked with
-  ``column``, or else the one column whose non-blank cells are mostly numbers (several such columns need
-  ``column``; a bad cell never makes another column the pick). Every row must hold a finite number there:
-  an empty cell, a non-numeric cell or NaN/Inf is a one-line ``UserError`` naming the column, the line and
-  the cell. Missing values in a user's file are never filled silently.
+* a CSV file — ``,``, ``;`` or tab separated (the one of them the first line holds most of, ``;`` winning a tie
+  with ``,``; in a ``;`` file a decimal comma ``1,5`` reads as 1.5), a header row (or none: then columns are named
+  ``0``, ``1``, ...), one column picked with ``column``, or else the one column whose non-blank cells are mostly
+  numbers (several such columns need ``column``; a bad cell never makes another column the pick). A date
+  column (``gatedrnn.data.dates.find_dates``: the one text column whose cells all parse as dates, or
+  ``date_column``; needs pandas) gives ``Series.dates`` and ``Series.freq``, and the file's timestamps must be
+  increasing, unique and regular. Gaps, that is empty or NaN cells (``nan``, ``NA``, ``null``...) in the
+  column and timestamps missing from the regular grid, are a one-line ``UserError`` naming their lines or
+  timestamps with ``fill="error"`` (the default) and are filled by linear interpolation with
+  ``fill="interpolate"`` (said in ``Series.note``). A non-numeric cell or Inf is always a one-line
+  ``UserError`` naming the column, the line and the cell.
 
 ``SeriesScaler`` is fitted on the training part only. The forecaster reads two standardised inputs per step,
 the level and the change from the previous step, and predicts the standardised *next change*; the scaler
@@ -30,21 +36,26 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy
 
-from gatedrnn.errors import UserError, check_int, require
+from gatedrnn.data.dates import FILLS, find_dates, regularise
+from gatedrnn.errors import UserError, check_choice, check_int, require
 
 BUILTIN = ("sunspots", "co2")
+GAP_CELLS = ("", "nan", "na", "n/a", "#n/a", "null", "none")      # a missing value (lower case)
+DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 
 
 @dataclass(frozen=True)
 class Series:
     """A univariate series. ``values`` (T,) float64; ``time`` (T,) float64 for a plot's x axis (years, or
     row numbers for a CSV); ``period`` the season length or None (``seasonal``: a calendar season, which
-    ARIMA differences away, rather than a cycle of varying length); ``holdout`` the default held-out tail."""
+    ARIMA differences away, rather than a cycle of varying length); ``holdout`` the default held-out tail;
+    ``dates`` (T,) datetime64 and ``freq`` (a pandas frequency) for a CSV file with a date column, else None."""
 
     name: str
     values: numpy.ndarray
@@ -54,6 +65,8 @@ class Series:
     holdout: int
     note: str = ""
     seasonal: bool = False
+    dates: numpy.ndarray | None = None
+    freq: str | None = None
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -86,6 +99,10 @@ def load_co2() -> Series:
                        "interpolation", seasonal=True)
 
 
+def _is_gap(text: str) -> bool:
+    return text.lower() in GAP_CELLS
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -98,11 +115,21 @@ def _cell(row: list, i: int) -> str:
     return row[i].strip() if i < len(row) else ""
 
 
+def _separator(path: Path) -> str:
+    """``;``, tab or ``,``: the one the first non-blank line holds most of (``;`` before ``,`` on a tie)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        first = next((line for line in f if line.strip()), "")
+    counts = {sep: first.count(sep) for sep in (";", "\t", ",")}
+    best = max(counts, key=lambda sep: counts[sep])          # the first of the tied: ; then tab then ,
+    return best if counts[best] else ","
+
+
 def _read_rows(path: Path) -> list[tuple[int, list]]:
     """The rows of a CSV file with their line numbers, blank rows at the start and the end dropped."""
     try:
+        sep = _separator(path)
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
+            reader = csv.reader(f, delimiter=sep)
             rows = [(reader.line_num, row) for row in reader]
     except UnicodeDecodeError as exc:
         raise UserError(f"CSV {path}: expected UTF-8 text, got undecodable bytes ({exc.reason})") from None
@@ -114,6 +141,8 @@ def _read_rows(path: Path) -> list[tuple[int, list]]:
         rows.pop(0)
     if not rows:
         raise UserError(f"CSV {path}: expected a header row and numeric rows, got an empty file")
+    if sep == ";":                                           # 1,5 is a number there
+        rows = [(n, [c.replace(",", ".") if DECIMAL_COMMA.match(c) else c for c in r]) for n, r in rows]
     return rows
 
 
@@ -130,7 +159,7 @@ def _count_numbers(body: list, i: int) -> tuple[int, int]:
     numbers = text = 0
     for _, r in body:
         cell = _cell(r, i)
-        if cell:
+        if not _is_gap(cell):
             numbers, text = (numbers + 1, text) if _is_number(cell) else (numbers, text + 1)
     return numbers, text
 
@@ -165,13 +194,15 @@ def _first_bad_cell(body: list, i: int) -> list:
 
 
 def _parse_column(path: Path, name: str, body: list, col: int) -> numpy.ndarray:
-    """Column ``col`` of every body row as float64; a missing, non-numeric or non-finite cell names its line."""
+    """Column ``col`` of every body row as float64, NaN for a gap (an empty or NaN cell); a non-numeric or
+    infinite cell names its line."""
     where = f"CSV {path} column {name!r}"
     values = numpy.empty(len(body), dtype=numpy.float64)
     for k, (line, row) in enumerate(body):
         cell = _cell(row, col)
-        if cell == "":
-            raise UserError(f"{where}: expected a number on every row, got a missing value on line {line}")
+        if _is_gap(cell):
+            values[k] = math.nan
+            continue
         if not _is_number(cell):
             raise UserError(f"{where}: expected a number on every row, got {cell[:40]!r} on line {line}")
         v = float(cell)
@@ -183,31 +214,46 @@ def _parse_column(path: Path, name: str, body: list, col: int) -> numpy.ndarray:
     return values
 
 
-def read_csv(path, column: str | None = None, *, period: int | None = None, holdout: int | None = None) -> Series:
+def read_csv(path, column: str | None = None, *, period: int | None = None, holdout: int | None = None,
+             fill: str = "error", date_column: str | None = None) -> Series:
     """One numeric column of a CSV file as a ``Series`` (see the module docstring for the rules)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"series: expected {', '.join(BUILTIN)} or a CSV file, got {str(path)!r} (no such file)")
+    check_choice("fill", fill, FILLS)
+    check_int("series period", period, 2, none_ok=True)
     names, body = _header(_read_rows(path))
     col = _pick_column(path, names, body, column)
     name = names[col]
     values = _parse_column(path, name, body, col)
-    check_int("series period", period, 2, none_ok=True)
+    lines = [line for line, _ in body]
+    columns = [[_cell(r, i) for _, r in body] for i in range(len(names))]
+    dcol, dates, note = find_dates(names, columns, col, date_column, f"CSV {path}", lines)
+    where = f"CSV {path} column {name!r}"
+    values, stamps, freq, gaps = regularise(values, lines, dates, fill, where,
+                                            f"CSV {path} column {names[dcol]!r}" if dcol is not None else "")
+    if gaps:
+        note += f"; {gaps} gap{'s' if gaps > 1 else ''} filled by linear interpolation"
+    if stamps is not None:
+        note += f"; dates from column {names[dcol]!r}, frequency {freq}"
     tail = holdout if holdout is not None else max(1, values.size // 5)
-    return Series(f"{path.stem}:{name}", values, numpy.arange(values.size, dtype=numpy.float64), "row",
-                  period=period, holdout=tail, note=f"column {name!r} of {path}", seasonal=period is not None)
+    return Series(f"{path.stem}:{name}", values, numpy.arange(values.size, dtype=numpy.float64),
+                  "row" if dcol is None else names[dcol], period=period, holdout=tail,
+                  note=f"column {name!r} of {path}{note}", seasonal=period is not None, dates=stamps, freq=freq)
 
 
-def load_series(source: str, column: str | None = None, *, period: int | None = None) -> Series:
-    """``sunspots``, ``co2`` or a CSV path (with ``column``) -> ``Series``."""
+def load_series(source: str, column: str | None = None, *, period: int | None = None, fill: str = "error",
+                date_column: str | None = None) -> Series:
+    """``sunspots``, ``co2`` or a CSV path (with ``column``, ``fill``, ``date_column``) -> ``Series``."""
     if source in BUILTIN:
-        if column is not None:
-            raise UserError(f"--column: expected it only with a CSV file, got it with the built-in series {source!r}")
+        for flag, v in (("--column", column), ("--date-column", date_column)):
+            if v is not None:
+                raise UserError(f"{flag}: expected it only with a CSV file, got it with the built-in series {source!r}")
         s = load_sunspots() if source == "sunspots" else load_co2()
         if period is not None:
             s = Series(s.name, s.values, s.time, s.time_label, period, s.holdout, s.note, seasonal=True)
         return s
-    return read_csv(source, column, period=period)
+    return read_csv(source, column, period=period, fill=fill, date_column=date_column)
 
 
 def split(values: numpy.ndarray, holdout: int, *, min_train: int) -> tuple[numpy.ndarray, numpy.ndarray]:

@@ -5,13 +5,18 @@
 ``onnx.checker``), and when onnxruntime is installed runs gatedrnn and onnxruntime on one random input (batch 2,
 16 steps; with a random start state for ``with_state``) and reports the largest difference over the outputs and
 the final state. The output file may not lie inside the checkpoint folder, whose files it could overwrite, nor
-be a folder (an existing one, or a path ending in a separator).
+be a folder (an existing one, or a path ending in a separator). A folder written by ``forecast.Forecaster.save``
+(its checkpoints' meta holds ``forecaster``) is exported whole, every ensemble member with the normalisation, the
+season features, the base and the de-normalisation in one graph (``deploy.forecaster_onnx``: raw values in,
+forecasts in the series' units out), checked against ``Forecaster.quantile_forecast`` on its series' last windows.
 
 ``export_c_checkpoint(checkpoint, folder, int8=False, prefix="model")`` (``gatedrnn export CHECKPOINT --c DIR``)
 writes the model as C99 (``deploy/c99.py``; a forecaster with its scaling, so raw values go in and the forecast
 comes out) and, when a C compiler is found, compiles it warning-free as C99 in a temporary folder and reports the
 largest difference against ``Stream`` (``QuantizedStream`` for int8) over 1000 random steps. The folder may not be
-a file nor lie inside the checkpoint folder; a model or cell the exporter does not support writes nothing.
+a file nor lie inside the checkpoint folder; a model or cell the exporter does not support writes nothing. A
+``Forecaster`` folder is refused (one line): the C step has no per-window normalisation nor season features, and
+a bare network would take inputs the user cannot make; its ONNX export carries them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy
 from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.c99 import check_folder, describe, export_c
 from gatedrnn.deploy.c99_run import check_export, find_cc
+from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, export_onnx, max_abs_diff
 from gatedrnn.errors import UserError
 from gatedrnn.models.stream import model_parts
@@ -61,10 +67,16 @@ def random_input(model, rnn, with_state: bool, seed: int = 0):
 
 def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, echo=print) -> dict:
     """Export and check (see the module docstring); prints its lines through ``echo``. Returns ``{"path",
-    "bytes", "max_abs_diff"}`` (``max_abs_diff`` None without onnxruntime)."""
+    "bytes", "max_abs_diff"}`` (``max_abs_diff`` None without onnxruntime; for a Forecaster ``max_rel_diff``)."""
     ck = resolve_checkpoint(checkpoint)
+    model, meta, _ = load_checkpoint(ck)
+    if _is_forecaster(meta):
+        target = _check_target(onnx_path, ck.parent)       # the members are ck's siblings
+        if with_state:
+            raise UserError("--with-state: expected a network checkpoint, got a Forecaster folder (every forecast "
+                            "starts from the zero state on its window)")
+        return export_forecaster_folder(ck, target, echo=echo)
     target = _check_target(onnx_path, ck)
-    model, _, _ = load_checkpoint(ck)
     _, rnn, _ = model_parts(model)
     path = export_onnx(model, target, with_state=with_state)
     size = path.stat().st_size
@@ -84,6 +96,11 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, echo=p
 C_STEPS = 1000
 
 
+def _is_forecaster(meta: dict) -> bool:
+    """A checkpoint written by ``Forecaster.save``."""
+    return isinstance(meta.get("forecaster"), dict)
+
+
 def _scaler(meta: dict):
     series = meta.get("series")
     if isinstance(series, dict) and series.get("kind") == "forecaster":
@@ -99,6 +116,9 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     if ck.resolve() == out.resolve() or ck.resolve() in out.resolve().parents:
         raise UserError(f"--c {out}: expected a folder outside the checkpoint folder {ck}, got one inside it")
     model, meta, _ = load_checkpoint(ck)
+    if _is_forecaster(meta):
+        raise UserError(f"--c {out}: expected a network or a `gatedrnn forecast` checkpoint, got a Forecaster folder "
+                        f"(the C export has no per-window normalisation nor season input: use --onnx)")
     scaler = _scaler(meta)
     what = describe(model, int8) + (", raw values in and the forecast out" if scaler is not None else "")
     info, standardize = meta.get("classifier"), None

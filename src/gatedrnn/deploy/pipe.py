@@ -5,7 +5,10 @@ once (what ``gatedrnn stream CHECKPOINT < values.txt`` runs).
 checkpoint folder or a run folder) and picks by what it holds:
 
 * a forecaster from ``gatedrnn forecast``: one number (or several) per line, each a new value of the series;
-  prints the forecast of the next value (``nan`` after the first, which only primes the change input);
+  prints a header line ``# window W, season none`` (``SeriesStream.header``: the window it was trained on, no
+  season input), then the forecast of the next value (``nan`` after the first, which only primes the change input);
+* a folder written by ``forecast.Forecaster.save`` is refused with one line: its forecasts read a whole window
+  at once (``Forecaster.predict``, or its ONNX export, ``gatedrnn export --onnx``);
 * any other sequence regressor: ``input_size`` numbers per line; prints its outputs;
 * a language model: token ids; prints the most likely next id (and its token when the vocabulary is known).
 
@@ -70,8 +73,16 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
         stdout.flush()
 
     series = meta.get("series")
+    if isinstance(meta.get("forecaster"), dict):
+        f = meta["forecaster"].get("settings", {})
+        raise UserError(f"stream: expected a checkpoint of `gatedrnn forecast` or a network, got a Forecaster folder "
+                        f"(window {f.get('window')}, season {f.get('season') or 'none'}: it forecasts from a whole "
+                        f"window; use Forecaster.predict or its ONNX export, gatedrnn export --onnx)")
     if isinstance(series, dict) and series.get("kind") == "forecaster":
-        s = SeriesStream(model, SeriesScaler.from_dict(series.get("scaler", {})))
+        window = series.get("window")
+        s = SeriesStream(model, SeriesScaler.from_dict(series.get("scaler", {})),
+                         window if isinstance(window, int) else None)
+        emit(s.header())
         for n, values in numbers(stdin):
             where = f"stdin line {n}"
             for v in values:

@@ -9,10 +9,12 @@ table), ``plot`` (the figure), ``experiment`` (``run``: the experiment and the r
 ``features`` (its input layouts, per-window normalisation, training windows, pinball loss); M4's measures in
 ``metrics`` (``smape``, ``mase``, ``msis``, ``coverage``, ``owa``) and its Naive2 in ``baselines``
 (``naive2_forecast``); ``m4`` (``gatedrnn forecast --dataset m4-hourly``), ``baselines_sf`` (statsforecast's
-automatic methods, cached), ``future`` (``--predict H``).
+automatic methods, cached), ``future`` (``--predict H``), ``backtest`` (``backtest``: rolling-origin forecasts
+with or without refits, ``backtest_scores``).
 """
 
 from gatedrnn.forecast.arima import ArimaChoice, arima_forecast, fit_arima
+from gatedrnn.forecast.backtest import backtest, backtest_scores, forecast_after
 from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.config import ForecastConfig, make_config
 from gatedrnn.forecast.experiment import default_out, run
@@ -22,6 +24,7 @@ from gatedrnn.forecast.model import model_forecast, train_model
 from gatedrnn.forecast.result import ForecastResult, format_table
 from gatedrnn.forecast.stream import SeriesStream
 
-__all__ = ["ArimaChoice", "ForecastConfig", "ForecastResult", "Forecaster", "SeriesStream", "arima_forecast", "coverage",
+__all__ = ["ArimaChoice", "ForecastConfig", "ForecastResult", "Forecaster", "SeriesStream", "arima_forecast",
+           "backtest", "backtest_scores", "coverage", "forecast_after",
            "default_out", "fit_arima", "format_table", "mae", "make_config", "mase", "model_forecast", "msis",
            "naive2_forecast", "naive_forecast", "owa", "rmse", "run", "seasonal_naive_forecast", "smape", "train_model"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatedrnn.config import Config, option
+from gatedrnn.data.dates import FILLS
+from gatedrnn.data.series import Series, load_series
 from gatedrnn.errors import UserError, check_int, check_positive, show
 from gatedrnn.layers import CELLS
 
@@ -42,6 +44,10 @@ class ForecastConfig(Config):
                                  "out), m4-hourly (M4's 414 hourly series: the global Forecaster and M4's measures) or a CSV file")
     column: str | None = option(None, "CSV column to forecast (needed when the file has several numeric columns)",
                                 group="series")
+    date_column: str | None = option(None, "CSV column of the timestamps (none = the one text column whose cells "
+                                     "all parse as dates, if any; needs pandas)", group="series")
+    fill: str = option("error", "gaps in a CSV (empty or NaN cells, missing timestamps): error names their lines, "
+                       "interpolate fills them linearly", choices=FILLS, group="series")
     period: int | None = option(None, "season length for a CSV (enables seasonal naive and ARIMA's seasonal "
                                 "difference)", check=_season, group="series")
     window: int | None = option(None, "steps the model reads before forecasting (none = sunspots 30, co2 104, "
@@ -71,6 +77,12 @@ class ForecastConfig(Config):
         if self.horizon is not None and self.holdout is not None and self.horizon > self.holdout:
             raise UserError(f"horizon: expected at most the held-out length {self.holdout}, got {self.horizon}")
         return self
+
+    def load_series(self) -> Series:
+        """The series of this run: ``dataset`` read with ``column``, ``period``, ``fill`` and ``date_column``."""
+        if self.dataset is None:
+            raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
+        return load_series(self.dataset, self.column, period=self.period, fill=self.fill, date_column=self.date_column)
 
     def model_name(self) -> str:
         """How the tables name the model: ``LSTM (16 units)``, ``GRU (32 units x 2)``."""

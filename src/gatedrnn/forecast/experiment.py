@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_text_atomic
-from gatedrnn.data.series import Series, SeriesScaler, load_series, split
+from gatedrnn.data.series import Series, SeriesScaler, split
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.arima import (
     ARIMA_MAX_P,
@@ -78,7 +78,7 @@ def default_out(cfg: ForecastConfig) -> Path:
 
 def plan(cfg: ForecastConfig) -> Plan:
     """Load the series and resolve window, held-out tail, horizon and origins (one-line errors when too short)."""
-    series = load_series(_dataset(cfg), cfg.column, period=cfg.period)
+    series = cfg.load_series()
     holdout = cfg.holdout or series.holdout
     window = cfg.window or DEFAULT_WINDOW.get(series.name, 32)
     horizon = cfg.horizon or holdout

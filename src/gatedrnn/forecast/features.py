@@ -10,6 +10,8 @@ pinball (quantile) loss of the direct multi-horizon outputs.
 * ``normalise(w)``: the level (mean) and scale (standard deviation, floored) of each input window; the network
   reads ``(w - level) / scale`` plus ``sin``/``cos`` of the position in the season, and predicts the next
   ``horizon`` values on the same scale, at every quantile level.
+* Covariates (extra columns of a long DataFrame, known in advance) are read and fed to the network by
+  ``covariates.py``, which builds on this module.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ PURPOSE = "forecasting pandas input (Series with dates, long DataFrames)"
 
 @dataclass
 class Panel:
-    """Series of one fit or predict call: ``values[i]`` float64 (n_i,); ``last_ds[i]``/``freq`` for dated input."""
+    """Series of one fit or predict call: ``values[i]`` float64 (n_i,); ``last_ds[i]``/``freq`` for dated input;
+    ``covs[i]`` float64 (n_i, C) the raw covariates of each series (empty without covariates; ``covariates.py``)."""
 
     ids: list
     values: list
     kind: str                           # "array" (one 1-D array), "list", "series" (pandas), "frame" (long)
     last_ds: list = field(default_factory=list)
     freq: str | None = None
+    covs: list = field(default_factory=list)
 
     @property
     def pandas(self) -> bool:
@@ -175,16 +179,22 @@ class WindowBatches:
 
     def __iter__(self):
         rng = getattr(self, "rng", None) or numpy.random.default_rng([self.seed, 0])
-        span = numpy.arange(self.window + self.horizon)
         for _ in range(self.steps):
-            pick = self.index[rng.integers(0, len(self.index), self.batch_size)]
-            v = self.flat[pick[:, :1] + span]
-            w = v[:, :self.window]
-            level, scale = normalise(w)
-            x = inputs(w, pick[:, 1], self.season, level, scale, self.dtype)
-            z = (v - level[:, None]) / scale[:, None]
-            t = (z[:, self.window:] - base_values(z[:, :self.window], self.season, self.horizon, self.base))
-            yield x, t.astype(self.dtype)
+            yield self.batch(self.index[rng.integers(0, len(self.index), self.batch_size)])
+
+    def batch(self, pick: numpy.ndarray) -> tuple:
+        """(inputs, targets) of the windows ``pick`` (rows of ``index``)."""
+        v = self.flat[pick[:, :1] + numpy.arange(self.window + self.horizon)]
+        w = v[:, :self.window]
+        level, scale = normalise(w)
+        x = self.features(w, pick, level, scale)
+        z = (v - level[:, None]) / scale[:, None]
+        t = (z[:, self.window:] - base_values(z[:, :self.window], self.season, self.horizon, self.base))
+        return x, t.astype(self.dtype)
+
+    def features(self, w: numpy.ndarray, pick: numpy.ndarray, level, scale) -> numpy.ndarray:
+        """The network's inputs of the windows ``w`` (``covariates.CovariateWindows`` adds the covariates)."""
+        return inputs(w, pick[:, 1], self.season, level, scale, self.dtype)
 
 
 class Pinball:

@@ -3,6 +3,7 @@
     from gatedrnn.forecast import Forecaster
     f = Forecaster(cell="lstm", horizon=48, season=24, window=96, max_steps=600, seed=0).fit(df)  # unique_id, ds, y
     f.predict()            # DataFrame unique_id, ds, y_hat, lo-80, hi-80, lo-95, hi-95 (arrays for array input)
+    f.predict(X_df=future) # with covariates: future = DataFrame unique_id, ds, <covariates> over the horizon
     f.save("runs/m4");  Forecaster.load("runs/m4").predict()
 
 Training windows are drawn from every series into one training set (``features.WindowBatches``); each window is
@@ -16,10 +17,26 @@ de-seasonalisation). The point forecast
 0.025/0.975), sorted per step so that they never cross. With ``n_models=K`` K networks are trained with seeds
 ``seed .. seed + K - 1`` and their outputs combined by the median.
 
-``save(path)`` writes ``path/model`` (the first network; ``gatedrnn.load(path)`` returns it, its ``meta`` holds
-``forecaster``: the settings, the series ids, the last ``window`` values and the length of every series, the last
-timestamps and the frequency) and ``path/model-K`` for the other members; ``Forecaster.load(path)`` (or
-``Forecaster.from_model(gatedrnn.load(path))`` for one member) predicts from it without the data.
+``strategy="direct"`` (the default) is the above. ``strategy="recursive"`` trains a one-step network (one output
+per quantile, the base and normalisation as for direct with horizon 1) and applies it ``h`` times (any ``h``),
+feeding its median back as the newest value (the window slides by one); its intervals are the one-step quantiles
+along the median path, which understate the uncertainty of the later steps.
+
+Covariates (direct only): exogenous variables known in advance, as extra numeric columns of a long DataFrame
+(``unique_id, ds, y, x1, ...``). ``covariates=None`` (the default) uses every column other than ``unique_id``,
+``ds``, ``y``; a list uses those columns (``[]``: none); after ``fit``, ``self.covariates`` is the list used (empty
+when none). Each covariate is normalised by its mean and standard deviation over all training values (kept in the
+saved meta), and the network reads the window followed by the ``horizon`` future steps (target input 0 and a 0/1
+"known" flag there, the covariates on every step; ``covariates.py``); it is many-to-many, its quantile outputs at
+future step k being the forecast of step k (added to the same base). ``predict(h, X_df=...)`` takes the
+covariates of the ``h`` future steps of each series from ``X_df`` (``unique_id, ds, <covariates>``, statsforecast's
+name); a missing row, column or value is a one-line error naming the series.
+
+``save(path)`` writes ``path/model`` (the first network; its ``meta`` holds ``forecaster``: the settings, the
+series ids, the last ``window`` values and the length of every series, the last timestamps and the frequency, and
+with covariates their mean, standard deviation and last ``window`` rows) and ``path/model-K`` for the other
+members; ``Forecaster.load(path)`` (or ``Forecaster.from_model(network)`` for one member) predicts from it without
+the data.
 """
 
 from __future__ import annotations
@@ -30,6 +47,14 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.errors import UserError, check_choice, check_int, check_positive, require
+from gatedrnn.forecast.covariates import (
+    CovariateWindows,
+    FuturePinball,
+    covariate_inputs,
+    covariate_stats,
+    frame_covariates,
+    future_covariates,
+)
 from gatedrnn.forecast.features import (
     PURPOSE,
     Panel,
@@ -49,7 +74,7 @@ from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gatedrnn.train.trainer import Trainer
 
 SETTINGS = ("cell", "horizon", "season", "window", "hidden_size", "num_layers", "max_steps", "batch_size", "lr",
-            "clip", "seed", "n_models", "quantiles", "base")
+            "clip", "seed", "n_models", "quantiles", "base", "strategy", "covariates")
 
 
 def _check_quantiles(quantiles) -> list:
@@ -57,6 +82,20 @@ def _check_quantiles(quantiles) -> list:
     if not all(0 < q < 1 for q in qs):
         raise UserError(f"quantiles: expected levels strictly between 0 and 1, got {list(quantiles)}")
     return qs
+
+
+def _check_base(base: str, season, window: int, out: int) -> str:
+    """The base (``"auto"`` resolved) for ``out`` network outputs; the window must hold the seasons it reads."""
+    base = ("snaive" if season else "naive") if base == "auto" else base
+    check_choice("base", base, ("snaive", "naive", "none"))
+    if base == "snaive":
+        if season is None:
+            raise UserError("base: expected a season for the seasonal naive base, got season None")
+        seasons = math.ceil(out / season)
+        if window < season * seasons:
+            raise UserError(f"window: expected at least {season * seasons} (the seasonal naive base needs "
+                            f"{seasons} season(s) of {season}), got {window}")
+    return base
 
 
 def interval_columns(qs: list) -> list:
@@ -77,22 +116,21 @@ class Forecaster:
     def __init__(self, cell: str = "lstm", horizon: int = 1, season: int | None = None, window: int | None = None,
                  hidden_size: int = 32, num_layers: int = 1, max_steps: int = 500, batch_size: int = 64,
                  lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
-                 quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto"):
+                 quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto", strategy: str = "direct",
+                 covariates=None):
         if cell not in CELLS:
             raise UserError(f"cell: expected one of {', '.join(CELLS)}, got {cell!r}")
         check_int("horizon", horizon)
         check_int("season", season, 2, none_ok=True)
         window = window if window is not None else 2 * max(season or 0, horizon)
         check_int("window", window, 2)
-        base = ("snaive" if season else "naive") if base == "auto" else base
-        check_choice("base", base, ("snaive", "naive", "none"))
-        if base == "snaive":
-            if season is None:
-                raise UserError("base: expected a season for the seasonal naive base, got season None")
-            seasons = math.ceil(horizon / season)
-            if window < season * seasons:
-                raise UserError(f"window: expected at least {season * seasons} (the seasonal naive base needs "
-                                f"{seasons} season(s) of {season}), got {window}")
+        check_choice("strategy", strategy, ("direct", "recursive"))
+        base = _check_base(base, season, window, horizon if strategy == "direct" else 1)
+        choice = None if covariates is None else [str(c) for c in ([covariates] if isinstance(covariates, str)
+                                                                     else covariates)]
+        if strategy == "recursive" and choice:
+            raise UserError(f"covariates: expected none with strategy 'recursive' (covariates need the direct "
+                            f"strategy), got {choice}")
         for name, v in (("hidden_size", hidden_size), ("num_layers", num_layers), ("max_steps", max_steps),
                         ("batch_size", batch_size), ("n_models", n_models)):
             check_int(name, v)
@@ -103,38 +141,75 @@ class Forecaster:
         self.hidden_size, self.num_layers, self.max_steps, self.batch_size = hidden_size, num_layers, max_steps, batch_size
         self.lr, self.clip, self.seed, self.n_models = float(lr), float(clip), seed, n_models
         self.quantiles = _check_quantiles(quantiles)
-        self.base = base
+        self.base, self.strategy = base, strategy
+        self.covariate_choice = choice          # None: every extra column of a DataFrame given to fit
+        self.covariates: list = list(choice or [])
+        self.cov_mean = self.cov_std = numpy.zeros(0)
         self.models: list = []
         self.panel: Panel | None = None
         self.history: list = []
 
     def settings(self) -> dict:
-        return {k: getattr(self, k) for k in SETTINGS}
+        """The constructor's arguments (``covariates``: the columns used once fitted, else the choice given)."""
+        doc = {k: getattr(self, k) for k in SETTINGS}
+        doc["covariates"] = list(self.covariates) if self.models else self.covariate_choice
+        return doc
 
     @property
     def input_size(self) -> int:
-        return 3 if self.season else 1
+        base = 3 if self.season else 1
+        return base + 1 + len(self.covariates) if self.covariates else base
+
+    @property
+    def output_horizon(self) -> int:
+        """The steps the network outputs: ``horizon`` (direct) or 1 (recursive)."""
+        return self.horizon if self.strategy == "direct" else 1
 
     # -- fit ------------------------------------------------------------------------------------------
     def fit(self, y, echo=None) -> "Forecaster":
-        """Train on every window of every series of ``y`` (any layout of ``features.to_panel``)."""
+        """Train on every window of every series of ``y`` (any layout of ``features.to_panel``; a long DataFrame's
+        extra columns, or those named by ``covariates``, are the covariates)."""
         panel = to_panel(y)
-        check_lengths(panel, self.window + self.horizon, f"window {self.window} + horizon {self.horizon}")
+        names, covs = self._covariates_of(y, panel)
+        out = self.output_horizon
+        check_lengths(panel, self.window + out, f"window {self.window} + " +
+                      (f"horizon {out}" if self.strategy == "direct" else "1 step (recursive)"))
+        panel.covs = covs
+        self.covariates = names
+        self.cov_mean, self.cov_std = covariate_stats(covs) if names else (numpy.zeros(0), numpy.zeros(0))
         self.models, self.history = [], []
         for k in range(self.n_models):
             self.models.append(self._train_one(panel, self.seed + k, echo))
         self.panel = panel
         return self
 
+    def _covariates_of(self, y, panel: Panel) -> tuple[list, list]:
+        choice = self.covariate_choice
+        if panel.kind != "frame":
+            if choice:
+                raise UserError(f"covariates: expected a long DataFrame with the columns {choice}, got "
+                                f"{type(y).__name__}")
+            return [], []
+        names, covs = frame_covariates(y, choice)
+        if names and self.strategy == "recursive":
+            raise UserError(f"covariates: expected none with strategy 'recursive' (covariates need the direct "
+                            f"strategy; covariates=[] ignores the extra columns), got {names}")
+        return names, covs if names else []
+
     def _train_one(self, panel: Panel, seed: int, echo):
-        qs = self.quantiles
-        model = SequenceRegressor(self.input_size, self.hidden_size, self.horizon * len(qs), self.num_layers,
-                                  cell=self.cell, many_to_one=True, seed=seed)
+        qs, out = self.quantiles, self.output_horizon
+        cov = bool(self.covariates)          # with covariates: many-to-many, the forecasts on the future steps
+        model = SequenceRegressor(self.input_size, self.hidden_size, len(qs) if cov else out * len(qs),
+                                  self.num_layers, cell=self.cell, many_to_one=not cov, seed=seed)
         dtype = model.params[0].dtype
-        data = WindowBatches(panel, self.window, self.horizon, self.season, self.batch_size, self.max_steps, seed,
-                             dtype, self.base)
+        common = (panel, self.window, out, self.season, self.batch_size, self.max_steps, seed, dtype, self.base)
+        if self.covariates:
+            data: WindowBatches = CovariateWindows(*common, [(c - self.cov_mean) / self.cov_std for c in panel.covs])
+        else:
+            data = WindowBatches(*common)
         opt = Adam(model.params, model.grads, lr=self.lr)
-        trainer = Trainer(model, Pinball(qs), opt, train_data=data.epoch, clip=self.clip or None,
+        loss = FuturePinball(qs, out) if cov else Pinball(qs)
+        trainer = Trainer(model, loss, opt, train_data=data.epoch, clip=self.clip or None,
                           schedule=CosineDecay(opt, total_steps=self.max_steps), carry_state=False, epochs=1,
                           max_steps=self.max_steps, progress=False, plot=False, log_every=self.max_steps,
                           echo=echo or (lambda line: None))
@@ -149,19 +224,49 @@ class Forecaster:
         starts = numpy.array([v.size - self.window for v in panel.values])
         return tails, starts
 
-    def quantile_forecast(self, tails: numpy.ndarray, starts: numpy.ndarray) -> numpy.ndarray:
-        """(n, horizon, Q) forecasts in the series' units after each row of ``tails`` (n, window): the median of
-        the members, sorted along the quantile axis."""
+    def network_forecast(self, tails: numpy.ndarray, starts: numpy.ndarray, covs=None) -> numpy.ndarray:
+        """(n, output_horizon, Q): the networks' forecasts in the series' units after each row of ``tails``
+        (n, window) (``starts``: the index of each row's first value in its series; ``covs`` (n, window +
+        horizon, C): the raw covariates of the window and the horizon, with covariates only): the median of the
+        members, sorted along the quantile axis."""
         level, scale = normalise(tails)
-        outs = []
+        c = None
+        if self.covariates:
+            if covs is None or numpy.shape(covs) != (len(tails), self.window + self.horizon, len(self.covariates)):
+                raise UserError(f"covs: expected shape {(len(tails), self.window + self.horizon, len(self.covariates))}"
+                                f" (the covariates of the window and the horizon), got {numpy.shape(covs)}")
+            c = (numpy.asarray(covs, dtype=numpy.float64) - self.cov_mean) / self.cov_std
+        out, outs = self.output_horizon, []
         for model in self.models:
-            x = inputs(tails, starts, self.season, level, scale, model.params[0].dtype)
-            y, _ = model.forward(x)
-            outs.append(numpy.asarray(y, dtype=numpy.float64).reshape(len(tails), self.horizon, -1))
+            dtype = model.params[0].dtype
+            x = (inputs(tails, starts, self.season, level, scale, dtype) if c is None else
+                 covariate_inputs(tails, starts, self.season, level, scale, c, self.horizon, dtype))
+            y = numpy.asarray(model.forward(x)[0], dtype=numpy.float64)
+            outs.append(y[:, -out:] if c is not None else y.reshape(len(tails), out, -1))
         z = numpy.median(numpy.stack(outs), axis=0) if len(outs) > 1 else outs[0]
         zw = (tails - level[:, None]) / scale[:, None]
-        z = z + base_values(zw, self.season, self.horizon, self.base)[:, :, None]
+        z = z + base_values(zw, self.season, out, self.base)[:, :, None]
         return numpy.sort(z * scale[:, None, None] + level[:, None, None], axis=2)
+
+    def quantile_forecast(self, tails: numpy.ndarray, starts: numpy.ndarray, covs=None,
+                          steps: int | None = None) -> numpy.ndarray:
+        """(n, steps, Q) forecasts in the series' units after each row of ``tails`` (n, window) (``steps``:
+        default ``horizon``; at most ``horizon`` for the direct strategy). Direct: ``network_forecast``.
+        Recursive: the one-step network applied ``steps`` times, its median fed back as the newest value each
+        time (the window slides by one); the quantiles at each step are the one-step quantiles along the median
+        path, so they understate the uncertainty of the later steps (the errors of earlier steps are not
+        propagated)."""
+        steps = self.horizon if steps is None else steps
+        if self.strategy == "direct":
+            return self.network_forecast(tails, starts, covs)[:, :steps]
+        mid = self.quantiles.index(0.5)
+        tails, starts = numpy.array(tails, dtype=numpy.float64), numpy.array(starts)
+        out = numpy.empty((len(tails), steps, len(self.quantiles)))
+        for k in range(steps):
+            out[:, k] = self.network_forecast(tails, starts)[:, 0]
+            tails = numpy.concatenate([tails[:, 1:], out[:, k, mid:mid + 1]], axis=1)
+            starts = starts + 1
+        return out
 
     def _select(self, ids) -> Panel:
         if not self.models or self.panel is None:
@@ -175,17 +280,31 @@ class Forecaster:
             raise UserError(f"unique_id: expected ids the forecaster was fitted on, got {unknown[:5]} (not fitted)")
         pick = [p.ids.index(i) for i in ids]
         return Panel(ids, [p.values[k] for k in pick], p.kind, [p.last_ds[k] for k in pick] if p.last_ds else [],
-                     p.freq)
+                     p.freq, [p.covs[k] for k in pick] if p.covs else [])
 
-    def predict(self, h: int | None = None, ids=None):
-        """The next ``h`` (default and at most ``horizon``) values after the end of each fitted series (``ids``:
-        some of them). pandas input: a DataFrame ``unique_id, ds, y_hat, lo-80, hi-80, lo-95, hi-95``; otherwise a
-        dict of arrays with those keys ((h,) for one array, (n_series, h) for a list)."""
+    def _covariate_rows(self, panel: Panel, X_df, h: int):
+        """(n, window + horizon, C) raw covariates of each series' last window and of its horizon (``X_df``)."""
+        if not self.covariates:
+            if X_df is not None:
+                raise UserError("X_df: expected none (the forecaster was fitted without covariates), got "
+                                f"{type(X_df).__name__}")
+            return None
+        pd = require("pandas", PURPOSE, "forecast")
+        future = future_covariates(X_df, panel, self.covariates, h, self.horizon, pd)
+        return numpy.concatenate([numpy.stack([c[-self.window:] for c in panel.covs]), future], axis=1)
+
+    def predict(self, h: int | None = None, ids=None, X_df=None):
+        """The next ``h`` (default ``horizon``; at most ``horizon`` for the direct strategy) values after the end
+        of each fitted series (``ids``: some of them). With covariates, ``X_df`` (a DataFrame ``unique_id, ds,
+        <covariates>``) gives them over the ``h`` future steps of each series. pandas input: a DataFrame
+        ``unique_id, ds, y_hat, lo-80, hi-80, lo-95, hi-95``; otherwise a dict of arrays with those keys ((h,)
+        for one array, (n_series, h) for a list)."""
         h = self.horizon if h is None else check_int("h", h)
-        if h > self.horizon:
+        if h > self.horizon and self.strategy == "direct":
             raise UserError(f"h: expected at most the horizon {self.horizon} the forecaster was trained for, got {h}")
         panel = self._select(ids)
-        fq = self.quantile_forecast(*self._tails(panel))[:, :h]
+        tails, starts = self._tails(panel)
+        fq = self.quantile_forecast(tails, starts, self._covariate_rows(panel, X_df, h), steps=h)
         cols = {"y_hat": fq[:, :, self.quantiles.index(0.5)]}
         cols.update({name: fq[:, :, k] for name, k in interval_columns(self.quantiles)})
         if panel.pandas:
@@ -204,10 +323,13 @@ class Forecaster:
         p = self.panel
         if p is None:
             raise UserError("Forecaster.save: expected a fitted forecaster, got none")
-        return {"forecaster": {"settings": self.settings(), "ids": p.ids, "kind": p.kind, "freq": p.freq,
-                               "tails": [v[-self.window:].tolist() for v in p.values],
-                               "lengths": [int(v.size) for v in p.values],
-                               "last_ds": [str(d) for d in p.last_ds], "history": self.history}}
+        doc = {"settings": self.settings(), "ids": p.ids, "kind": p.kind, "freq": p.freq,
+               "tails": [v[-self.window:].tolist() for v in p.values], "lengths": [int(v.size) for v in p.values],
+               "last_ds": [str(d) for d in p.last_ds], "history": self.history}
+        if self.covariates:
+            doc["covariate_stats"] = {"mean": self.cov_mean.tolist(), "std": self.cov_std.tolist()}
+            doc["covariate_tails"] = [c[-self.window:].tolist() for c in p.covs]
+        return {"forecaster": doc}
 
     def save(self, path) -> Path:
         """``path/model`` (+ ``path/model-K`` for the other ensemble members); returns ``path``."""
@@ -230,7 +352,13 @@ class Forecaster:
         if doc["last_ds"]:
             pd = require("pandas", PURPOSE, "forecast")
             last = [pd.Timestamp(d) for d in doc["last_ds"]]
-        f.panel = Panel(list(doc["ids"]), values, doc["kind"], last, doc["freq"])
+        covs = []
+        if f.covariates:
+            stats = doc["covariate_stats"]
+            f.cov_mean, f.cov_std = numpy.asarray(stats["mean"], float), numpy.asarray(stats["std"], float)
+            covs = [_padded(numpy.asarray(t, float).reshape(-1, len(f.covariates)), n)
+                    for t, n in zip(doc["covariate_tails"], doc["lengths"])]
+        f.panel = Panel(list(doc["ids"]), values, doc["kind"], last, doc["freq"], covs)
         return f
 
     @classmethod
@@ -245,8 +373,9 @@ class Forecaster:
 
 
 def _padded(tail, n: int) -> numpy.ndarray:
-    """A series of length ``n`` whose last values are ``tail`` (only the tail and the length matter to predict:
-    the earlier values are NaN so that any use of them shows)."""
-    v = numpy.full(n, math.nan)
+    """A series of length ``n`` (rows: covariates) whose last values are ``tail`` (only the tail and the length
+    matter to predict: the earlier values are NaN so that any use of them shows)."""
+    tail = numpy.asarray(tail, dtype=numpy.float64)
+    v = numpy.full((n, *tail.shape[1:]), math.nan)
     v[n - len(tail):] = tail
     return v

@@ -1,9 +1,16 @@
-"""``gatedrnn forecast --dataset X --predict H``: the future after a single series' end, with intervals, as CSV.
+"""``gatedrnn forecast --dataset X --predict H``: the future after a single series' end, with intervals, as CSV and
+a plot.
 
 A ``Forecaster`` (horizon ``H``, the series' period as the season, the config's cell, sizes, steps and seed) is
 trained on the whole series, none of it held out, and its forecast of the next ``H`` values is written to
-``OUT/future.csv``: ``step``, the time (the series' axis continued by its last step: years for sunspots and co2,
-row numbers for a CSV), ``y_hat``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95`` (the quantile outputs).
+``OUT/future.csv``: ``step``, the time, ``y_hat``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95`` (the quantile
+outputs). The time column is the CSV's date column continued at its inferred frequency, in ISO format
+(``2021-03-01``, or ``2021-03-01T13:00:00`` when the timestamps have a time of day), named like that column; without
+dates it is the series' axis continued by its last step (years for sunspots and co2, row numbers for a CSV).
+``OUT/future.png`` shows the last few seasons of the series, the forecast and its 80/95 % bands (matplotlib is
+optional: without it a one-line note, no figure; ``--no-plot`` skips it). The trained forecaster goes to
+``OUT/forecaster`` (``Forecaster.load``). Bad input (a gap with ``--fill error``, a series too short) is refused
+before anything is written.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_text_atomic
-from gatedrnn.data.series import load_series
-from gatedrnn.errors import check_int
+from gatedrnn.data.dates import PURPOSE, iso
+from gatedrnn.errors import check_int, require
 from gatedrnn.forecast.config import DEFAULT_WINDOW
 from gatedrnn.forecast.forecaster import Forecaster
+from gatedrnn.forecast.plot import plot_future
 
 
 def future_settings(cfg, h: int, period: int | None, n_models: int) -> dict:
@@ -27,23 +35,37 @@ def future_settings(cfg, h: int, period: int | None, n_models: int) -> dict:
             "batch_size": cfg.batch_size, "lr": cfg.lr, "clip": cfg.clip, "seed": cfg.seed, "n_models": n_models}
 
 
-def predict_future(cfg, h: int, *, out, n_models: int = 1, echo=print) -> Path:
-    """Train on the whole series of ``cfg`` (a ``ForecastConfig``), write ``OUT/future.csv``; returns its path."""
-    check_int("--predict", h)
-    series = load_series(str(cfg.dataset), cfg.column, period=cfg.period)
-    settings = future_settings(cfg, h, series.period, n_models)
-    echo(f"{series.name}: {len(series)} values; forecasting the next {h} with {settings}")
-    f = Forecaster(**settings).fit(series.values, echo=lambda line: echo("   " + line))
-    p = f.predict()
+def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
+    """The ``h`` times after the series' end: (values for a plot's x axis, texts for the CSV). Dates continue at
+    the series' frequency; a numeric axis by its last step."""
+    if series.dates is not None and series.freq is not None:
+        pd = require("pandas", PURPOSE, "forecast")
+        stamps = pd.date_range(pd.Timestamp(series.dates[-1]), periods=h + 1, freq=series.freq)[1:]
+        return stamps.to_numpy(), iso(stamps)
     t = series.time
     dt = float(t[-1] - t[-2]) if len(t) > 1 else 1.0
     time = t[-1] + dt * numpy.arange(1, h + 1)
+    return time, [f"{v:.6g}" for v in time]
+
+
+def predict_future(cfg, h: int, *, out, n_models: int = 1, echo=print) -> Path:
+    """Train on the whole series of ``cfg`` (a ``ForecastConfig``), write ``OUT/future.csv`` and
+    ``OUT/future.png``; returns the CSV's path."""
+    check_int("--predict", h)
+    series = cfg.load_series()
+    settings = future_settings(cfg, h, series.period, n_models)
+    echo(f"{series.name}: {len(series)} values ({series.note}); forecasting the next {h} with {settings}")
+    f = Forecaster(**settings).fit(series.values, echo=lambda line: echo("   " + line))
+    p = f.predict()
+    x, texts = future_time(series, h)
     cols = list(p)
     lines = [",".join(["step", series.time_label, *cols])]
-    lines += [",".join([str(k + 1), f"{time[k]:.6g}", *(f"{p[c][k]:.6g}" for c in cols)]) for k in range(h)]
-    path = Path(out) / "future.csv"
+    lines += [",".join([str(k + 1), texts[k], *(f"{p[c][k]:.6g}" for c in cols)]) for k in range(h)]
+    out = Path(out)
+    path = out / "future.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, "\n".join(lines) + "\n")
-    f.save(Path(out) / "forecaster")
-    echo(f"wrote {path} (and the forecaster to {Path(out) / 'forecaster'})")
+    f.save(out / "forecaster")
+    figure = plot_future(series, p, x, out / "future.png", echo=echo) if cfg.plot else None
+    echo(f"wrote {path}{'' if figure is None else ', ' + figure} (and the forecaster to {out / 'forecaster'})")
     return path
