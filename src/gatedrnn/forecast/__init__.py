@@ -6,7 +6,8 @@ One idea per module: ``config`` (``ForecastConfig``, ``make_config``), ``metrics
 (training the forecaster through the ``Trainer``, ``model_forecast``), ``result`` (``ForecastResult``, the
 table), ``plot`` (the figure), ``experiment`` (``run``: the experiment and the run's files), ``stream`` (``SeriesStream``);
 ``forecaster`` (``Forecaster``: one global quantile model over many series, fit / predict / save / load) and
-``features`` (its input layouts, per-window normalisation, training windows, pinball loss); M4's measures in
+``features`` (its input layouts, per-window normalisation, training windows, pinball loss), ``covariates`` (what the
+network reads from covariates known in advance, the ``X_df`` checks); M4's measures in
 ``metrics`` (``smape``, ``mase``, ``msis``, ``coverage``, ``owa``) and its Naive2 in ``baselines``
 (``naive2_forecast``); ``m4`` (``gatedrnn forecast --dataset m4-hourly``), ``baselines_sf`` (statsforecast's
 automatic methods, cached), ``future`` (``--predict H``), ``backtest`` (``backtest``: rolling-origin forecasts

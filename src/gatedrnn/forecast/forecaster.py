@@ -35,8 +35,8 @@ name); a missing row, column or value is a one-line error naming the series.
 ``save(path)`` writes ``path/model`` (the first network; its ``meta`` holds ``forecaster``: the settings, the
 series ids, the last ``window`` values and the length of every series, the last timestamps and the frequency, and
 with covariates their mean, standard deviation and last ``window`` rows) and ``path/model-K`` for the other
-members; ``Forecaster.load(path)`` (or ``Forecaster.from_model(network)`` for one member) predicts from it without
-the data.
+members; ``Forecaster.load(path)`` and ``gatedrnn.load(path)`` return the forecaster with all members, which
+predicts without the data (``Forecaster.from_model(network)`` builds one from a single network).
 """
 
 from __future__ import annotations
@@ -341,7 +341,8 @@ class Forecaster:
 
     @classmethod
     def from_model(cls, model, members=()) -> "Forecaster":
-        """The forecaster of a network read by ``gatedrnn.load`` (its ``meta`` holds ``forecaster``)."""
+        """The forecaster of a network read from a ``Forecaster.save`` checkpoint (its ``meta`` holds
+        ``forecaster``)."""
         doc = (getattr(model, "meta", None) or {}).get("forecaster")
         if not isinstance(doc, dict):
             raise UserError("Forecaster: expected a checkpoint written by Forecaster.save (meta 'forecaster'), got none")
