@@ -151,3 +151,12 @@ def test_the_lab_has_no_training_loop_of_its_own():
         text = path.read_text(encoding="utf-8")
         for word in ("clip_grad_norm", ".step()", "RecordingTrainer"):
             assert word not in text, f"{path.name} holds {word}"
+
+
+def test_time_limit_ends_a_task_run_with_a_final_evaluation():
+    """An equal wall-clock budget: the run stops after --time-limit seconds of training and is evaluated at the
+    step it stopped on, whatever eval_every says."""
+    r = train(TaskConfig(task="adding", cell="mingru", length=10, hidden_size=8, max_steps=10 ** 6, eval_every=10 ** 5,
+                         time_limit=0.3), echo=lambda *a: None)
+    last = r.curve[-1][0]
+    assert 0 < last < 10 ** 5 and len(r.curve) == 2 and math.isfinite(r.test_error)

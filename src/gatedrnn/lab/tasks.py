@@ -41,7 +41,7 @@ from gatedrnn.lab.options import cells, check_clip, check_count, check_file_stem
 from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import OPTIMIZERS, make_optimizer
-from gatedrnn.train.callbacks import Callback
+from gatedrnn.train.callbacks import Callback, TimeLimit
 from gatedrnn.train.trainer import Trainer
 
 TASKS = ("adding", "copy", "selective")
@@ -155,6 +155,9 @@ class TaskConfig(Config):
     test_size: int = option(1000, "sequences in the fixed test set", check=check_int)
     target: float | None = option(None, "stop a run once the test error falls below this (none: run all steps)",
                                   check=lambda n, v: check_positive(n, v, none_ok=True))
+    time_limit: float = option(0.0, "stop after this many seconds of training (test evaluations not counted), "
+                               "0 = none: equal wall-clock budgets for cells of different speed",
+                               check=lambda n, v: check_positive(n, v, zero_ok=True))
     symbols: int = option(5, "copy and selective: symbols to reproduce", check=check_int)
     alphabet: int = option(8, "copy and selective: alphabet size", check=lambda n, v: check_int(n, v, 2))
 
@@ -251,9 +254,11 @@ class TaskEvaluation(Callback):
     def on_step_end(self, trainer, logs):
         step, cfg = logs["step"], self.cfg
         self.window.append(logs["loss"])
-        if step % cfg.eval_every and step != cfg.max_steps:
+        if step % cfg.eval_every and step != cfg.max_steps and trainer.stop_reason != "time_limit":
             return
+        t0 = time.perf_counter()
         self.error, self.accuracy = evaluate(trainer.model, cfg, self.test)
+        trainer.eval_seconds += time.perf_counter() - t0      # not part of a --time-limit budget
         self.curve.append((step, float(numpy.mean(self.window)), self.error))
         self.window = []
         self._line(step, self.curve[-1][1])
@@ -280,7 +285,8 @@ def train(cfg: TaskConfig, echo=print) -> TaskResult:
     evaluation = TaskEvaluation(cfg, test, echo)
     trainer = Trainer(model, loss, make_optimizer(cfg.optimizer, model.params, model.grads, cfg.lr),
                       train_data=lambda epoch: (_data(cfg, cfg.batch_size, rng) for _ in range(cfg.max_steps)),
-                      clip=cfg.clip, carry_state=False, progress=False, perplexity=False, callbacks=[evaluation],
+                      clip=cfg.clip, carry_state=False, progress=False, perplexity=False,
+                      callbacks=[TimeLimit(cfg.time_limit), evaluation] if cfg.time_limit else [evaluation],
                       echo=_quiet)
     trainer.fit()
     baseline = ADDING_BASELINE if cfg.task == "adding" else math.log(cfg.alphabet)
