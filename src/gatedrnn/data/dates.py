@@ -28,7 +28,8 @@ PURPOSE = "reading the dates of a CSV file"
 FILLS = ("error", "interpolate")
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``float`` reads ``text``."""
     try:
         float(text)
     except ValueError:
@@ -66,7 +67,7 @@ def parse_dates(pd, cells: list):
 
 def _looks_like_dates(pd, cells: list):
     """The dates of a column whose cells are all non-blank, not all numbers and all full dates; else None."""
-    if not cells or any(c == "" for c in cells) or all(_is_number(c) for c in cells):
+    if not cells or any(c == "" for c in cells) or all(is_number(c) for c in cells):
         return None
     dates = parse_dates(pd, cells)
     if dates.isna().any() or (dates.year <= 1).any():      # 'Jan' parses as year 1: a month name, no date
@@ -94,7 +95,7 @@ def find_dates(names: list, columns: list, target: int, date_column: str | None,
     others = [i for i in range(len(names)) if i != target]
     pd = _pandas()
     if pd is None:
-        text = [names[i] for i in others if not all(_is_number(c) for c in columns[i] if c)]
+        text = [names[i] for i in others if not all(is_number(c) for c in columns[i] if c)]
         note = (f"; column {text[0]!r} not read as dates: pandas is not installed (pip install 'gatedrnn[forecast]')"
                 if text else "")
         return None, None, note

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.data.dates import FILLS, find_dates, regularise
+from gatedrnn.data.dates import FILLS, find_dates, is_number, regularise
 from gatedrnn.errors import UserError, check_choice, check_int, require
 
 BUILTIN = ("sunspots", "co2")
@@ -103,14 +103,6 @@ def _is_gap(text: str) -> bool:
     return text.lower() in GAP_CELLS
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _cell(row: list, i: int) -> str:
     return row[i].strip() if i < len(row) else ""
 
@@ -149,7 +141,7 @@ def _read_rows(path: Path) -> list[tuple[int, list]]:
 def _header(rows: list) -> tuple[list[str], list]:
     """(column names, body rows): the first row is the header unless every cell of it is a number."""
     first = [cell.strip() for cell in rows[0][1]]
-    if all(_is_number(c) for c in first):
+    if all(is_number(c) for c in first):
         return [str(i) for i in range(len(first))], rows
     return first, rows[1:]
 
@@ -160,7 +152,7 @@ def _count_numbers(body: list, i: int) -> tuple[int, int]:
     for _, r in body:
         cell = _cell(r, i)
         if not _is_gap(cell):
-            numbers, text = (numbers + 1, text) if _is_number(cell) else (numbers, text + 1)
+            numbers, text = (numbers + 1, text) if is_number(cell) else (numbers, text + 1)
     return numbers, text
 
 
@@ -190,7 +182,7 @@ def _pick_column(path: Path, names: list[str], body: list, column: str | None) -
 
 def _first_bad_cell(body: list, i: int) -> list:
     """[(line, cell)] of the first blank or non-numeric cell of column ``i``, or []."""
-    return next(([(line, _cell(r, i))] for line, r in body if not _is_number(_cell(r, i))), [])
+    return next(([(line, _cell(r, i))] for line, r in body if not is_number(_cell(r, i))), [])
 
 
 def _parse_column(path: Path, name: str, body: list, col: int) -> numpy.ndarray:
@@ -203,7 +195,7 @@ def _parse_column(path: Path, name: str, body: list, col: int) -> numpy.ndarray:
         if _is_gap(cell):
             values[k] = math.nan
             continue
-        if not _is_number(cell):
+        if not is_number(cell):
             raise UserError(f"{where}: expected a number on every row, got {cell[:40]!r} on line {line}")
         v = float(cell)
         if not math.isfinite(v):

@@ -56,11 +56,7 @@ def plot_forecast(result, series, path, echo=print) -> str | None:
     ax.set_ylabel(series.name)
     origins = "1 origin" if len(result.origins) == 1 else f"{len(result.origins)} origins"
     ax.set_title(f"{series.name}: last {n_te} held out, {result.horizon}-step forecasts from {origins}")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    with atomic_file(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    return os.fspath(path)
+    return _save(fig, ax, path)
 
 
 def plot_future(series, forecast: dict, x, path, echo=print) -> str | None:
@@ -84,6 +80,11 @@ def plot_future(series, forecast: dict, x, path, echo=print) -> str | None:
     ax.set_xlabel(series.time_label)
     ax.set_ylabel(series.name)
     ax.set_title(f"{series.name}: the next {h} values")
+    return _save(fig, ax, path)
+
+
+def _save(fig, ax, path) -> str:
+    """The legend, then the figure written to the PNG ``path`` (atomically); returns the path."""
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     with atomic_file(path, suffix=".png") as tmp:
