@@ -123,3 +123,11 @@ def test_time_limit_stops_the_run_and_validates_it(monkeypatch):
     assert summary["stopped"] == "time_limit" and 1 <= tr.step < 40 and summary["val_loss"] is not None
     with pytest.raises(ValueError, match="seconds: expected"):
         TimeLimit(0)
+
+
+def test_time_limit_on_the_cpu_clock():
+    tr = _contradiction(callbacks=[TimeLimit(0.2, clock="cpu")])
+    tr.epochs = 10 ** 6
+    assert tr.fit()["stopped"] == "time_limit"
+    with pytest.raises(ValueError, match="clock: expected one of"):
+        TimeLimit(1, clock="gpu")

@@ -95,6 +95,9 @@ class LMConfig(Config):
     time_limit: float = option(0.0, "stop after this many seconds of training wall time, 0 = no limit (equal "
                                "wall-clock budgets); the run is then tested like a finished one",
                                check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
+    time_clock: str = option("wall", "what time_limit and the validation records' seconds count: wall (the "
+                             "clock) or cpu (this process's CPU time: steadier on a shared machine, with one BLAS "
+                             "thread)", choices=("wall", "cpu"), group="optimisation")
     batch_size: int = option(20, "parallel streams of the training split", check=check_int, group="optimisation")
     time_size: int = option(35, "Truncated BPTT window length", check=check_int, group="optimisation")
     eval_batch_size: int = option(10, "parallel streams when evaluating", check=check_int, group="optimisation")

@@ -94,9 +94,9 @@ def _callbacks(config: LMConfig, out_dir: Path) -> list:
     if config.tensorboard:
         cbs.append(TensorBoardLogger(out_dir / "tensorboard"))
     if config.eval_every:
-        cbs.append(ValidateEvery(config.eval_every))
+        cbs.append(ValidateEvery(config.eval_every, config.time_clock))
     if config.time_limit:
-        cbs.append(TimeLimit(config.time_limit))
+        cbs.append(TimeLimit(config.time_limit, config.time_clock))
     return cbs
 
 

@@ -23,7 +23,7 @@ import tracemalloc
 from pathlib import Path
 
 from gatedrnn.backend import to_numpy
-from gatedrnn.errors import check_int, check_positive, require
+from gatedrnn.errors import check_choice, check_int, check_positive, require
 
 
 class Callback:
@@ -202,9 +202,24 @@ class EarlyStopping(Callback):
         self.wait, self.best_step = int(state.get("wait", 0)), state.get("best_step")
 
 
-def _training_seconds(trainer, t0: float) -> float:
-    """Wall time since ``t0`` less the time spent evaluating (``trainer.eval_seconds``)."""
-    return time.perf_counter() - t0 - trainer.eval_seconds
+CLOCKS = ("wall", "cpu")
+
+
+def _now(clock: str) -> float:
+    return time.perf_counter() if clock == "wall" else time.process_time()
+
+
+def _training_seconds(trainer, t0: float, clock: str = "wall") -> float:
+    """Seconds on ``clock`` (``wall``, or ``cpu``: this process's CPU time) since ``t0``, less the time spent
+    evaluating (``trainer.eval_seconds`` / ``eval_cpu_seconds``)."""
+    return _now(clock) - t0 - (trainer.eval_seconds if clock == "wall" else trainer.eval_cpu_seconds)
+
+
+def _start(trainer, clock: str) -> float:
+    """The clock reading that counts as 0 s of training (wall: the earlier runs of a resumed training included)."""
+    if clock == "wall":
+        return time.perf_counter() - trainer.seconds - trainer.eval_seconds
+    return time.process_time() - trainer.eval_cpu_seconds
 
 
 class ValidateEvery(Callback):
@@ -213,12 +228,13 @@ class ValidateEvery(Callback):
     training loss since the previous record; ``seconds``: training wall time so far, evaluations not counted).
     It only measures: the epoch-end validation still drives the best checkpoint, schedules and early stopping."""
 
-    def __init__(self, steps: int):
+    def __init__(self, steps: int, clock: str = "wall"):
         self.steps = check_int("ValidateEvery steps", steps)
+        self.clock = check_choice("ValidateEvery clock", clock, CLOCKS)
         self._sum, self._count, self._t0 = 0.0, 0, 0.0
 
     def on_train_begin(self, trainer):
-        self._t0 = time.perf_counter() - trainer.seconds - trainer.eval_seconds
+        self._t0 = _start(trainer, self.clock)
 
     def on_step_end(self, trainer, logs):
         self._sum += logs["loss"]
@@ -227,7 +243,7 @@ class ValidateEvery(Callback):
             return
         val = trainer.evaluate()
         rec = {"event": "valid", "step": logs["step"], "epoch": logs["epoch"], "val_loss": val,
-               "train_loss": self._sum / self._count, "seconds": _training_seconds(trainer, self._t0)}
+               "train_loss": self._sum / self._count, "seconds": _training_seconds(trainer, self._t0, self.clock)}
         if trainer.perplexity:
             rec.update(val_ppl=trainer.metric(val), train_ppl=trainer.metric(rec["train_loss"]))
         self._sum, self._count = 0.0, 0
@@ -238,17 +254,20 @@ class ValidateEvery(Callback):
 class TimeLimit(Callback):
     """Stop the run (reason ``"time_limit"``) after the step during which ``seconds`` of training wall time
     (counted over resumes; time spent evaluating not counted) have passed: equal wall-clock budgets for models
-    of different speed, whatever their validation costs."""
+    of different speed, whatever their validation costs. ``clock="cpu"`` counts this process's CPU time instead
+    (this process only, resumes not included): with one BLAS thread the same budget, steadier on a shared
+    machine."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, clock: str = "wall"):
         self.seconds = check_positive("TimeLimit seconds", seconds)
+        self.clock = check_choice("TimeLimit clock", clock, CLOCKS)
         self._t0 = 0.0
 
     def on_train_begin(self, trainer):
-        self._t0 = time.perf_counter() - trainer.seconds - trainer.eval_seconds
+        self._t0 = _start(trainer, self.clock)
 
     def on_step_end(self, trainer, logs):
-        if _training_seconds(trainer, self._t0) >= self.seconds:
+        if _training_seconds(trainer, self._t0, self.clock) >= self.seconds:
             trainer.stop("time_limit")
 
 

@@ -118,6 +118,7 @@ class Trainer:
         self.last_grad_norm = float("nan")
         self.seconds = 0.0                                 # training time over all runs of this training (resumes add up)
         self.eval_seconds = 0.0                            # of which spent in ``evaluate`` (this process)
+        self.eval_cpu_seconds = 0.0                        # the same in this process's CPU time
         self._t_mark: float | None = None
         self._stop_requested = False                       # Ctrl-C
         self.stop_reason: str | None = None                # a callback's trainer.stop(reason)
@@ -153,12 +154,13 @@ class Trainer:
     def evaluate(self, data=None) -> float:
         """Mean loss over ``data`` (default: the validation data)."""
         valid = self.valid_data() if callable(self.valid_data) else self.valid_data
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return evaluate(self.model, self.loss, valid if data is None else data, carry_state=self.carry_state,
                             comm=self.comm if self.comm.size > 1 else None)
         finally:
             self.eval_seconds += time.perf_counter() - t0
+            self.eval_cpu_seconds += time.process_time() - c0
 
     def _diverged(self, loss: float, norm: float, detail: str = ""):
         ck = self.out_dir / "last" if self.out_dir is not None and (self.out_dir / "last").is_dir() else None
