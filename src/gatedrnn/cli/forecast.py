@@ -10,8 +10,10 @@ from __future__ import annotations
 
 DESCRIPTION = ("Trains a recurrent forecaster on the earlier part of a series (sunspots and co2 ship inside statsmodels; "
                "or a CSV file), forecasts the held-out tail recursively, one step at a time, and prints RMSE and MAE "
-               "next to the naive, seasonal-naive and ARIMA forecasts (ARIMA's order: seasonal difference for a "
-               "calendar season, d by the ADF test at 5%, p <= 5 and q <= 2 by AIC). Writes a checkpoint for "
+               "next to the naive, seasonal-naive and ARIMA forecasts (gatedrnn's order search: seasonal difference "
+               "for a calendar season, d by the ADF test at 5%, p <= 5 and q <= 2 by AIC) and, when statsforecast is "
+               "installed, its AutoARIMA (then the reference ARIMA), AutoETS and AutoTheta, fitted once on the "
+               "training part (--baselines chooses). Writes a checkpoint for "
                "`gatedrnn stream` and `gatedrnn export`, results.json, config.json and forecast.png to --out. "
                "--predict H trains the global quantile Forecaster on the whole series and writes the next H values "
                "with 80/95% intervals to OUT/future.csv (timestamps continued when the CSV has a date column) and "
@@ -32,9 +34,6 @@ def register(sub):
     p.add_argument("--figure", default=None, metavar="PNG", help="where the forecast plot goes (default OUT/forecast.png)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="--dataset m4-hourly: folder holding m4/Hourly-train.csv and m4/Hourly-test.csv (else GATEDRNN_DATA)")
-    p.add_argument("--baselines", default="naive,snaive,naive2", metavar="LIST",
-                   help="--dataset m4-hourly: comma-separated baselines among naive, snaive, naive2 (always run), "
-                        "autoets, autotheta, autoarima (statsforecast, cached beside --out)")
     p.add_argument("--n-models", type=int, default=1, metavar="K",
                    help="--dataset m4-hourly and --predict: networks trained with seeds seed..seed+K-1, combined by the median")
     p.add_argument("--predict", type=int, default=None, metavar="H",
@@ -49,13 +48,14 @@ def run(args):
     from gatedrnn.forecast import ForecastConfig, default_out, make_config
     from gatedrnn.forecast import run as experiment
     from gatedrnn.forecast.future import predict_future
-    from gatedrnn.forecast.m4 import DATASET, run_m4
+    from gatedrnn.forecast.m4 import CHEAP, DATASET, run_m4
 
     given = given_flags(ForecastConfig, args)
     cfg = make_config(args.config, given)
     if cfg.dataset == DATASET:
+        names = cfg.baseline_list()
         run_m4(cfg, given, out=args.out or default_out(cfg), data_dir=args.data_dir, n_models=args.n_models,
-               baselines=[b.strip() for b in args.baselines.split(",") if b.strip()])
+               baselines=list(CHEAP) if names == ["auto"] else names)
         return 0
     if args.predict is not None:
         predict_future(cfg, args.predict, out=args.out or default_out(cfg), n_models=args.n_models)

@@ -9,6 +9,9 @@ before looking at the held-out tail:
    when d = 0 and none otherwise.
 
 At later origins the fitted parameters are kept and only the data is extended (``results.apply``).
+
+The tables label it ``ARIMA(p,d,q) (gatedrnn's order search)``; where statsforecast is installed its AutoARIMA
+(``baselines_sf``, the standard stepwise search) is the reference ARIMA and this one is kept for comparison.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from gatedrnn.errors import UserError, require
 ARIMA_MAX_P, ARIMA_MAX_Q, ADF_ALPHA = 5, 2, 0.05
 MIN_VALUES = 10                 # the ADF test and the fits need a few values (after the seasonal difference)
 PURPOSE = "the ARIMA baseline (--no-arima skips it)"
+ORDER_SEARCH = "gatedrnn's order search"          # how the tables tell this ARIMA from statsforecast's AutoARIMA
 
 
 @contextlib.contextmanager

@@ -1,6 +1,11 @@
 """statsforecast's automatic methods as baselines (an optional extra: ``pip install 'gatedrnn[baselines]'``).
 
-``sf_forecasts(methods, ids, train, h, season, cache, shas)`` -> {name: ((n, h) forecasts, seconds)}: each method
+One series (``gatedrnn forecast --dataset sunspots|co2|FILE.csv``): ``fit_one(method, train, season)`` fits the
+method on the training part once and returns ``SfModel``, whose ``forecast(history, h)`` forecasts from the end of
+``history``: statsforecast's ``predict`` when ``history`` is the training part, its ``forward`` (the fitted model
+and parameters kept, the longer data filtered through them, no refit) from a later origin.
+
+Many series (M4): ``sf_forecasts(methods, ids, train, h, season, cache, shas)`` -> {name: ((n, h) forecasts, seconds)}: each method
 is read from ``cache/<method>-<sha12>.json`` when a run on the same files (their SHA-256 in the file) computed it
 before, else fitted with one job and written there (atomically). The slow ones (AutoARIMA with season 24 takes
 longer than the network) are only run when ``--baselines`` names them.
@@ -9,9 +14,12 @@ longer than the network) are only run when ``--baselines`` names them.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy
 
@@ -21,6 +29,27 @@ from gatedrnn.errors import require
 SF_METHODS = ("autoets", "autotheta", "autoarima")
 CLASSES = {"autoets": "AutoETS", "autotheta": "AutoTheta", "autoarima": "AutoARIMA"}
 PURPOSE = "the statsforecast baselines (--baselines autoets,autotheta,autoarima)"
+# AutoARIMA with approximation=None: R's auto.arima rule (the search by conditional sums of squares when the
+# series is longer than 150 or the season longer than 12, the chosen order then refitted by exact likelihood).
+# statsforecast's class default (False) ran past 10 minutes on co2's 2180 weeks with season 52; this takes ~30 s.
+ONE_SERIES = {"autoarima": {"approximation": None}}
+MISSING_NOTE = ("note: AutoARIMA, AutoETS and AutoTheta (statsforecast) skipped: statsforecast is not installed "
+                "(pip install 'gatedrnn[baselines]' adds them)")
+
+
+def available() -> bool:
+    """Whether statsforecast can be imported (without importing it: numba makes that slow)."""
+    return importlib.util.find_spec("statsforecast") is not None
+
+
+def require_installed() -> None:
+    """Raise ``MissingDependency`` (one line: how to install it) when statsforecast cannot be imported."""
+    require("statsforecast", PURPOSE, "baselines")
+
+
+def row_name(method: str) -> str:
+    """How the tables name a statsforecast method: ``AutoARIMA (statsforecast)``."""
+    return f"{CLASSES[method]} (statsforecast)"
 
 
 def _key(shas: dict) -> str:
@@ -74,5 +103,41 @@ def sf_forecasts(methods, ids: list, train: list, h: int, season: int, cache, sh
                                                 "forecasts": got[0].tolist()}))
         else:
             echo(f"statsforecast {CLASSES[method]}: read from the cache {path} (computed in {got[1]:.0f} s)")
-        out[f"{CLASSES[method]} (statsforecast)"] = got
+        out[row_name(method)] = got
     return out
+
+
+@dataclass
+class SfModel:
+    """One statsforecast model fitted to one series: ``forecast(history, h)`` and what was chosen (``detail``)."""
+
+    model: Any              # the fitted statsforecast model
+    n_fit: int              # the length of the series it was fitted to
+    detail: str
+
+    def forecast(self, history: numpy.ndarray, h: int) -> numpy.ndarray:
+        """The mean forecast of ``h`` steps after ``history`` (module docstring: predict, else forward)."""
+        if len(history) == self.n_fit:
+            out = self.model.predict(h=h)
+        else:
+            out = self.model.forward(y=numpy.asarray(history, dtype=numpy.float64), h=h)
+        return numpy.asarray(out["mean"], dtype=numpy.float64)
+
+
+def _detail(method: str, model) -> str:
+    """What the automatic search chose: the ARIMA order, the ETS components, the Theta variant ('' if unknown)."""
+    fitted = getattr(model, "model_", None)
+    if method == "autoarima":
+        arima = require("statsforecast.arima", PURPOSE, "baselines")
+        return str(arima.arima_string(fitted)).strip() if hasattr(arima, "arima_string") else ""
+    key = "method" if method == "autoets" else "modeltype"      # ETS(A,N,N); STM, OTM, DSTM or DOTM
+    return str(fitted.get(key, "")) if isinstance(fitted, dict) else ""
+
+
+def fit_one(method: str, train: numpy.ndarray, season: int) -> SfModel:
+    """statsforecast's ``method`` (a key of ``CLASSES``) fitted once to ``train`` with ``season_length=season``
+    (and ``ONE_SERIES`` options)."""
+    models = require("statsforecast.models", PURPOSE, "baselines")
+    y = numpy.asarray(train, dtype=numpy.float64)
+    model = getattr(models, CLASSES[method])(season_length=season, **ONE_SERIES.get(method, {})).fit(y)
+    return SfModel(model, len(y), _detail(method, model))

@@ -14,6 +14,20 @@ from gatedrnn.errors import UserError, check_int, check_positive, show
 from gatedrnn.layers import CELLS
 
 DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
+# --baselines: auto, the cheap ones, gatedrnn's ARIMA order search (one series), statsforecast's automatic methods
+BASELINES = ("auto", "naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
+
+
+def baseline_names(text: str) -> list[str]:
+    """``"naive, autoets"`` -> ``["naive", "autoets"]`` (comma-separated, blanks dropped)."""
+    return [b.strip() for b in text.split(",") if b.strip()]
+
+
+def _baselines(name, v):
+    names = baseline_names(v)
+    bad = [b for b in names if b not in BASELINES]
+    if not names or bad:
+        raise UserError(f"{name}: expected comma-separated names among {', '.join(BASELINES)}, got {v!r}")
 
 
 def _cells():
@@ -65,7 +79,13 @@ class ForecastConfig(Config):
     lr: float = option(3e-3, "Adam learning rate at the start", check=check_positive, group="training")
     clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=_clip, group="training")
     seed: int = option(0, "seed of the weights and of the batch order", check=_seed, group="training")
-    arima: bool = option(True, "fit the ARIMA baseline (needs statsmodels; --no-arima skips it)", group="output")
+    baselines: str = option("auto", "comma-separated baselines: naive (always run), snaive, naive2 (need a period), "
+                            "arima (gatedrnn's order search, needs statsmodels), autoarima, autoets, autotheta "
+                            "(statsforecast: pip install 'gatedrnn[baselines]'); auto = naive, snaive, arima and, when "
+                            "statsforecast is installed, its three (m4-hourly: naive, snaive, naive2)",
+                            check=_baselines, group="output")
+    arima: bool = option(True, "fit the ARIMA baseline of gatedrnn's order search (needs statsmodels; --no-arima "
+                         "skips it, whatever --baselines says)", group="output")
     plot: bool = option(True, "write the forecast figure (needs matplotlib)", group="output")
 
     def validate(self) -> "ForecastConfig":
@@ -83,6 +103,10 @@ class ForecastConfig(Config):
         if self.dataset is None:
             raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
         return load_series(self.dataset, self.column, period=self.period, fill=self.fill, date_column=self.date_column)
+
+    def baseline_list(self) -> list[str]:
+        """The names in ``baselines`` (``auto`` is resolved by the run: ``experiment.selection``, or m4's default)."""
+        return baseline_names(self.baselines)
 
     def model_name(self) -> str:
         """How the tables name the model: ``LSTM (16 units)``, ``GRU (32 units x 2)``."""

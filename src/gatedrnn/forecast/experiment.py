@@ -21,19 +21,22 @@ from pathlib import Path
 
 import numpy
 
+import gatedrnn.forecast.baselines_sf as baselines_sf
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.data.series import Series, SeriesScaler, split
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.arima import (
     ARIMA_MAX_P,
     ARIMA_MAX_Q,
+    ORDER_SEARCH,
     arima_forecast,
     check_arima_input,
     fit_arima,
     one_blas_thread,
     require_statsmodels,
 )
-from gatedrnn.forecast.baselines import naive_forecast, seasonal_naive_forecast
+from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
+from gatedrnn.forecast.baselines_sf import SF_METHODS
 from gatedrnn.forecast.config import DEFAULT_WINDOW, ForecastConfig
 from gatedrnn.forecast.metrics import mae, rmse
 from gatedrnn.forecast.model import model_forecast, train_model
@@ -43,6 +46,9 @@ from gatedrnn.models.stream import Stream
 from gatedrnn.train.checkpoint import save_checkpoint
 from gatedrnn.train.distributed import communicator
 from gatedrnn.train.lock import run_lock
+
+# the baselines of a single-series run (``--baselines``), in the table's order
+ORDER = ("naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
 
 
 @dataclass
@@ -101,25 +107,67 @@ def _announce(cfg: ForecastConfig, p: Plan, echo) -> None:
          f"cosine decay, clip {cfg.clip or 'off'}, batch {cfg.batch_size}, {cfg.max_steps} steps, seed {cfg.seed}")
 
 
-def _arima(p: Plan, forecasts: dict, seconds: dict, echo) -> str:
-    """Choose and fit ARIMA on the training part, forecast from every origin; returns its label."""
+def _timed(seconds: dict, key: str, fn):
     t0 = time.perf_counter()
-    echo(f"2. choosing the ARIMA order on the training part (ADF test for d, AIC over p <= {ARIMA_MAX_P}, "
+    out = fn()
+    seconds[key] = time.perf_counter() - t0
+    return out
+
+
+def _arima(p: Plan, forecasts: dict, seconds: dict, echo) -> str:
+    """Choose and fit ARIMA on the training part, forecast from every origin; returns its order."""
+    echo(f"   gatedrnn's ARIMA order search on the training part (ADF test for d, AIC over p <= {ARIMA_MAX_P}, "
          f"q <= {ARIMA_MAX_Q}{f', seasonal difference at lag {p.season}' if p.season else ''})")
+    t0 = time.perf_counter()
     choice = fit_arima(p.train, p.season)
-    forecasts[choice.label] = p.by_origin(lambda hist, h: arima_forecast(choice, hist, h))
-    seconds["arima"] = time.perf_counter() - t0
+    name = f"{choice.label} ({ORDER_SEARCH})"
+    forecasts[name] = p.by_origin(lambda hist, h: arima_forecast(choice, hist, h))
+    seconds[name] = time.perf_counter() - t0
     echo(f"   {choice.label}, AIC {choice.aic:.1f} ({choice.fits} fits, ADF p-values "
-         f"{', '.join(f'{v:.3g}' for v in choice.adf_p)}; {seconds['arima']:.0f}s)")
+         f"{', '.join(f'{v:.3g}' for v in choice.adf_p)}; {seconds[name]:.0f}s)")
     return choice.label
 
 
-def _result(cfg, p: Plan, forecasts: dict, **extra) -> ForecastResult:
+def _statsforecast(method: str, p: Plan, forecasts: dict, seconds: dict, details: dict, echo) -> None:
+    """statsforecast's ``method`` fitted once on the training part, forecast from every origin (``forward`` from
+    the later ones: the parameters kept, no refit)."""
+    name, season = baselines_sf.row_name(method), p.season or 1
+    t0 = time.perf_counter()
+    model = baselines_sf.fit_one(method, p.train, season)
+    forecasts[name] = p.by_origin(model.forecast)
+    seconds[name] = time.perf_counter() - t0
+    details[name] = model.detail
+    echo(f"   {name}, season {season}: {model.detail or 'fitted'} ({seconds[name]:.1f}s)")
+
+
+def _baselines(names: list, p: Plan, forecasts: dict, seconds: dict, echo) -> tuple[str | None, dict[str, str]]:
+    """Every baseline of ``names`` (``selection``) from every origin; returns the hand-written ARIMA's order (or
+    None) and what statsforecast's searches chose."""
+    period = p.series.period or 1                    # ``selection`` keeps snaive and naive2 to series with one
+    order: str | None = None
+    details: dict[str, str] = {}
+    cheap = {"naive": ("naive (last value)", naive_forecast),
+             "snaive": (f"seasonal naive (period {period})", lambda hist, h: seasonal_naive_forecast(hist, h, period)),
+             "naive2": (f"Naive2 (period {period})", lambda hist, h: naive2_forecast(hist, h, period))}
+    if any(n in SF_METHODS or n == "arima" for n in names):
+        echo("2. baselines fitted on the training part, forecast from every origin without refitting")
+    for n in names:
+        if n in cheap:
+            label, fn = cheap[n]
+            forecasts[label] = _timed(seconds, label, lambda fn=fn: p.by_origin(fn))
+        elif n == "arima":
+            order = _arima(p, forecasts, seconds, echo)
+        else:
+            _statsforecast(n, p, forecasts, seconds, details, echo)
+    return order, details
+
+
+def _result(cfg, p: Plan, forecasts: dict, seconds: dict, **extra) -> ForecastResult:
     rows = [{"method": m, "rmse": rmse(f, p.test), "mae": mae(f, p.test)} for m, f in forecasts.items()]
     return ForecastResult(config=cfg.to_dict(), series=p.series.name, n_train=len(p.train), n_test=len(p.test),
                           horizon=p.horizon, window=p.window, origins=p.origins, rows=rows,
                           forecasts={m: [float(v) for v in f] for m, f in forecasts.items()},
-                          truth=[float(v) for v in p.test], **extra)
+                          truth=[float(v) for v in p.test], seconds=seconds, **extra)
 
 
 def save_run(out, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, result: ForecastResult, *,
@@ -141,16 +189,41 @@ def save_run(out, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, res
          f"(re-run with --config){'' if result.figure is None else ', ' + result.figure}")
 
 
+def selection(cfg: ForecastConfig, period: int | None) -> tuple[list, str | None]:
+    """The baselines of a run on a series with ``period`` (or None), in table order, and a note when ``auto``
+    leaves statsforecast's out. ``auto``: naive, seasonal naive (with a period), gatedrnn's ARIMA order search and,
+    when statsforecast is installed, its AutoARIMA, AutoETS and AutoTheta. Naive is always computed (the table's
+    verdict); ``--no-arima`` drops the order search from any list; a named statsforecast method needs
+    statsforecast (``MissingDependency`` before any training)."""
+    asked = set(cfg.baseline_list())
+    names, note = asked | {"naive"}, None
+    if "auto" in asked:
+        names |= {"arima"} | ({"snaive"} if period else set())
+        if baselines_sf.available():
+            names |= set(SF_METHODS)
+        else:
+            note = baselines_sf.MISSING_NOTE
+    if asked & set(SF_METHODS):
+        baselines_sf.require_installed()
+    seasonal = sorted(names & {"snaive", "naive2"})
+    if seasonal and not period:
+        raise UserError(f"baselines: expected a series with a period for {', '.join(seasonal)} (--period for a "
+                        "CSV), got one without")
+    if not cfg.arima:
+        names.discard("arima")
+    return [n for n in ORDER if n in names], note
+
+
 def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResult:
     """The whole experiment: prints the table and returns the numbers; with ``out`` writes the run's files
     (``figure``: where the PNG goes instead of ``out/forecast.png``)."""
     cfg.validate()
     comm = communicator()                            # under mpiexec: every rank trains, rank 0 alone prints and writes
     echo = comm.root_echo(echo)
-    if cfg.arima:
-        require_statsmodels()                       # say so before training, not after
     p = plan(cfg)
-    if cfg.arima:
+    names, note = selection(cfg, p.series.period)
+    if "arima" in names:
+        require_statsmodels()                       # say so before training, not after
         check_arima_input(len(p.train), p.season)
     scaler = SeriesScaler.fit(p.train)               # finite statistics, and every value on their scale,
     scaler.check(p.series.values, f"series {p.series.name}")    # before anything is printed or trained
@@ -162,13 +235,11 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResul
         seconds["train"] = time.perf_counter() - t0
         stream = Stream(model)
         forecasts = {name: p.by_origin(lambda hist, h: model_forecast(model, scaler, hist, h, p.window, stream))}
-        forecasts["naive (last value)"] = p.by_origin(naive_forecast)
-        period = p.series.period
-        if period:
-            forecasts[f"seasonal naive (period {period})"] = p.by_origin(
-                lambda hist, h: seasonal_naive_forecast(hist, h, period))
-        arima_label = _arima(p, forecasts, seconds, echo) if cfg.arima else None
-    result = _result(cfg, p, forecasts, arima_order=arima_label, train_loss=loss, seconds=seconds)
+        seconds[name] = time.perf_counter() - t0
+        order, details = _baselines(names, p, forecasts, seconds, echo)
+    if note:
+        echo(note)
+    result = _result(cfg, p, forecasts, seconds, arima_order=order, train_loss=loss, details=details)
     echo(format_table(result))
     if out is not None and comm.is_root:
         save_run(out, cfg, p, model, scaler, result, figure=figure, echo=echo)

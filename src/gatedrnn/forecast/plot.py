@@ -14,7 +14,8 @@ import os
 from gatedrnn.atomic import atomic_file
 
 MISSING_NOTE = "note: matplotlib is not installed, so no plot is written (pip install 'gatedrnn[plot]')"
-STYLES = {"naive": ("tab:gray", ":"), "seasonal": ("tab:olive", ":"), "ARIMA": ("tab:blue", "--")}
+STYLES = {"naive": ("tab:gray", ":"), "seasonal": ("tab:olive", ":"), "ARIMA": ("tab:blue", "--"),
+          "AutoARIMA": ("tab:purple", "-."), "AutoETS": ("tab:green", "-."), "AutoTheta": ("tab:brown", "-.")}
 
 
 def _new_figure(figsize, echo):

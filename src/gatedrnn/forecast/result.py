@@ -17,9 +17,10 @@ class ForecastResult:
     rows: list                      # [{"method", "rmse", "mae"}], the model first
     forecasts: dict                 # method -> list of floats over the held-out tail
     truth: list
-    arima_order: str | None = None
+    arima_order: str | None = None  # the order gatedrnn's own search chose (None when it did not run)
     train_loss: float | None = None
-    seconds: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)     # "train", and every row's method: its fit + forecasts
+    details: dict = field(default_factory=dict)     # statsforecast row -> what its search chose
     checkpoint: str | None = None
     figure: str | None = None
 
@@ -35,14 +36,24 @@ def _verdict(ours: dict, other: dict | None, name: str) -> str:
     return f"{ours['method'].split(' ')[0]} vs {name}: {beats} (RMSE {ours['rmse']:.4g} vs {other['rmse']:.4g})"
 
 
+def reference_arima(r: ForecastResult) -> dict | None:
+    """The ARIMA the model is judged against: statsforecast's AutoARIMA when it ran, else gatedrnn's order search."""
+    return r.row("AutoARIMA") or r.row("ARIMA")
+
+
 def format_table(r: ForecastResult) -> str:
-    """RMSE and MAE per method, then whether the model beats the naive forecast (and ARIMA)."""
+    """RMSE, MAE and seconds per method, then whether the model beats the naive forecast, the reference ARIMA
+    (``reference_arima``) and the best baseline."""
     w = max(len(row["method"]) for row in r.rows)
-    lines = [f"{'method':<{w}}  {'RMSE':>9}  {'MAE':>9}", f"{'-' * w}  {'-' * 9}  {'-' * 9}"]
+    lines = [f"{'method':<{w}}  {'RMSE':>9}  {'MAE':>9}  {'seconds':>8}", f"{'-' * w}  {'-' * 9}  {'-' * 9}  {'-' * 8}"]
     for row in r.rows:
-        lines.append(f"{row['method']:<{w}}  {row['rmse']:9.4g}  {row['mae']:9.4g}")
-    ours = r.rows[0]
-    lines.append(_verdict(ours, r.row("naive"), "naive"))
-    if r.arima_order:
-        lines.append(_verdict(ours, r.row("ARIMA"), r.arima_order))
+        sec = f"{r.seconds[row['method']]:8.2f}" if row["method"] in r.seconds else f"{'':>8}"
+        lines.append(f"{row['method']:<{w}}  {row['rmse']:9.4g}  {row['mae']:9.4g}  {sec}")
+    ours, naive, arima = r.rows[0], r.row("naive"), reference_arima(r)
+    lines.append(_verdict(ours, naive, "naive"))
+    if arima is not None:
+        lines.append(_verdict(ours, arima, arima["method"]))
+    best = min(r.rows[1:], key=lambda row: row["rmse"])
+    if best is not naive and best is not arima:
+        lines.append(_verdict(ours, best, f"the best baseline, {best['method']}"))
     return "\n".join(lines)
