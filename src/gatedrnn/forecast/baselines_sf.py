@@ -31,8 +31,9 @@ CLASSES = {"autoets": "AutoETS", "autotheta": "AutoTheta", "autoarima": "AutoARI
 PURPOSE = "the statsforecast baselines (--baselines autoets,autotheta,autoarima)"
 # AutoARIMA with approximation=None: R's auto.arima rule (the search by conditional sums of squares when the
 # series is longer than 150 or the season longer than 12, the chosen order then refitted by exact likelihood).
-# statsforecast's class default (False) ran past 10 minutes on co2's 2180 weeks with season 52; this takes ~30 s.
-ONE_SERIES = {"autoarima": {"approximation": None}}
+# statsforecast's class default (False) ran past 10 minutes on co2's 2180 weeks with season 52 (~30 s this way),
+# and past 17 minutes per core on M4 Hourly's 414 series with season 24. Used for one series and for M4.
+MODEL_ARGS = {"autoarima": {"approximation": None}}
 MISSING_NOTE = ("note: AutoARIMA, AutoETS and AutoTheta (statsforecast) skipped: statsforecast is not installed "
                 "(pip install 'gatedrnn[baselines]' adds them)")
 
@@ -52,8 +53,11 @@ def row_name(method: str) -> str:
     return f"{CLASSES[method]} (statsforecast)"
 
 
-def _key(shas: dict) -> str:
-    return hashlib.sha256(json.dumps(shas, sort_keys=True).encode()).hexdigest()[:12]
+def _cache_path(cache, method: str, shas: dict) -> Path:
+    """``cache/<method>-<sha12>.json``, the key hashing the data files' SHA-256 and the method's arguments (when
+    it has any: a change of setting computes it again)."""
+    doc = {**shas, **({"args": MODEL_ARGS[method]} if method in MODEL_ARGS else {})}
+    return Path(cache) / f"{method}-{hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]}.json"
 
 
 def _read_cache(path: Path, shas: dict, ids: list):
@@ -69,7 +73,7 @@ def _fit(method: str, ids: list, train: list, h: int, season: int):
     pd = require("pandas", PURPOSE, "baselines")
     sf = require("statsforecast", PURPOSE, "baselines")
     models = require("statsforecast.models", PURPOSE, "baselines")
-    model = getattr(models, CLASSES[method])(season_length=season)
+    model = getattr(models, CLASSES[method])(season_length=season, **MODEL_ARGS.get(method, {}))
     df = pd.DataFrame({"unique_id": numpy.repeat(ids, [len(x) for x in train]),
                        "ds": numpy.concatenate([numpy.arange(len(x)) for x in train]),
                        "y": numpy.concatenate(train)})
@@ -85,7 +89,7 @@ def _fit(method: str, ids: list, train: list, h: int, season: int):
 def require_uncached(methods, ids: list, cache, shas: dict) -> None:
     """Raise ``MissingDependency`` now (before any training) when a method is not cached and statsforecast is
     not installed."""
-    if any(_read_cache(Path(cache) / f"{m}-{_key(shas)}.json", shas, ids) is None for m in methods):
+    if any(_read_cache(_cache_path(cache, m, shas), shas, ids) is None for m in methods):
         require("statsforecast", PURPOSE, "baselines")
 
 
@@ -93,14 +97,14 @@ def sf_forecasts(methods, ids: list, train: list, h: int, season: int, cache, sh
     """{CLASS name: (forecasts, seconds)} for every method of ``methods`` (module docstring)."""
     out = {}
     for method in methods:
-        path = Path(cache) / f"{method}-{_key(shas)}.json"
+        path = _cache_path(cache, method, shas)
         got = _read_cache(path, shas, ids)
         if got is None:
             echo(f"fitting statsforecast {CLASSES[method]} on {len(ids)} series (cached in {path}) ...")
             got = _fit(method, ids, train, h, season)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, json.dumps({"sha256": shas, "ids": ids, "method": method, "seconds": got[1],
-                                                "forecasts": got[0].tolist()}))
+                                                "args": MODEL_ARGS.get(method, {}), "forecasts": got[0].tolist()}))
         else:
             echo(f"statsforecast {CLASSES[method]}: read from the cache {path} (computed in {got[1]:.0f} s)")
         out[row_name(method)] = got
@@ -136,8 +140,8 @@ def _detail(method: str, model) -> str:
 
 def fit_one(method: str, train: numpy.ndarray, season: int) -> SfModel:
     """statsforecast's ``method`` (a key of ``CLASSES``) fitted once to ``train`` with ``season_length=season``
-    (and ``ONE_SERIES`` options)."""
+    (and ``MODEL_ARGS`` options)."""
     models = require("statsforecast.models", PURPOSE, "baselines")
     y = numpy.asarray(train, dtype=numpy.float64)
-    model = getattr(models, CLASSES[method])(season_length=season, **ONE_SERIES.get(method, {})).fit(y)
+    model = getattr(models, CLASSES[method])(season_length=season, **MODEL_ARGS.get(method, {})).fit(y)
     return SfModel(model, len(y), _detail(method, model))
