@@ -87,8 +87,9 @@ def shakespeare(root: Path, seconds: float, table_only: bool) -> None:
             root.mkdir(parents=True, exist_ok=True)
             train(root / f"chars-{cell}", [*CHARS, "--cell", cell, "--time-limit", str(seconds)])
     curves = {}
-    print("| cell | parameters | steps in the budget | steps / s | best valid loss (nats/char) | test loss |")
-    print("|---|---|---|---|---|---|")
+    print("| cell | parameters | steps in the budget | steps per CPU second | valid loss: best / at the end "
+          "(nats/char) | test loss (checkpoint) | wall |")
+    print("|---|---|---|---|---|---|---|")
     for cell in CELLS:
         out = root / f"chars-{cell}"
         if not (out / "results.json").is_file():
@@ -97,8 +98,9 @@ def shakespeare(root: Path, seconds: float, table_only: bool) -> None:
         res = json.loads((out / "results.json").read_text())
         params = records(out, "start")[0]["params"]
         curves[cell] = [(r["seconds"], r["val_loss"]) for r in v]
-        print(f"| {cell} | {params:,} | {res['steps']} | {res['steps'] / res['train_seconds']:.1f} | "
-              f"{min(r['val_loss'] for r in v):.4f} | {math.log(res['test_ppl']):.4f} |")
+        print(f"| {cell} | {params:,} | {res['steps']} | {v[-1]['step'] / v[-1]['seconds']:.1f} | "
+              f"{min(r['val_loss'] for r in v):.3f} / {v[-1]['val_loss']:.3f} | {math.log(res['test_ppl']):.3f} | "
+              f"{res['wall_seconds_this_process'] / 60:.1f} min |")
     plot(curves, root / "shakespeare_curves.png")
 
 
