@@ -136,10 +136,10 @@ def run_m4(cfg, given: dict, *, out, data_dir=None, baselines=CHEAP, n_models: i
     require_uncached(sf, ids, cache, shas)
     settings = forecaster_settings(cfg, given, n_models)
     echo(f"M4 Hourly: {len(ids)} series, horizon {HORIZON}, season {SEASON}; forecaster {settings}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     f = Forecaster(**settings).fit(train, echo=lambda line: echo("   " + line))
     p = f.predict()
-    fit_s = time.perf_counter() - t0
+    fit_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rows = [score(f"gatedrnn {cfg.cell} x{n_models}", train, test, p["y_hat"], p["lo-95"], p["hi-95"], fit_s)]
     rows += member_rows(f, cfg.cell, train, test) if n_models > 1 else []
     cheap = cheap_baselines(train)
@@ -149,11 +149,22 @@ def run_m4(cfg, given: dict, *, out, data_dir=None, baselines=CHEAP, n_models: i
         rows.append(score(name, train, test, fc, seconds=sec))
     naive2 = next(r for r in rows if r["method"] == "naive2")
     echo(format_table(rows, naive2))
-    echo(f"gatedrnn fit + predict: {fit_s:.1f} s")
-    doc = {"rows": rows, "settings": settings, "seconds": fit_s, "history": f.history}
+    peak = peak_memory_mb()
+    echo(f"gatedrnn fit + predict: {fit_s:.1f} s wall, {cpu_s:.1f} s CPU; peak memory {peak:.0f} MB")
+    doc = {"rows": rows, "settings": settings, "seconds": fit_s, "cpu_seconds": cpu_s, "peak_mb": peak,
+           "history": f.history}
     write_outputs(out, f, ids, p, doc)
     echo(f"wrote {out}/model (Forecaster.load), {out}/forecasts.csv and {out}/results.json")
     return doc
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory in MB (``ru_maxrss``: kilobytes on Linux, bytes on macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def member_rows(f: Forecaster, cell: str, train: list, test: list) -> list:
