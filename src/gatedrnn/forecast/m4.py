@@ -37,7 +37,7 @@ PUBLISHED = {"Naive2": (18.383, 2.395, 1.000), "seasonal naive (sNaive)": (13.91
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 CHEAP = ("naive", "snaive", "naive2")
 # the M4 run's defaults where the flags give none (ForecastConfig's defaults are for one short series)
-M4_DEFAULTS = {"window": 168, "hidden_size": 48, "max_steps": 2000, "batch_size": 64, "lr": 3e-3}
+M4_DEFAULTS = {"window": 168, "hidden_size": 96, "max_steps": 4000, "batch_size": 64, "lr": 3e-3}
 
 
 def find_files(data_dir=None) -> dict:
