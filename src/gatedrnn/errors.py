@@ -84,6 +84,21 @@ def check_positive(name: str, v, *, zero_ok: bool = False, none_ok: bool = False
     return v
 
 
+def check_count(name: str, v):
+    """An integer >= 0 (a seed, a number of epochs that may be 0). Returns ``v``."""
+    return check_int(name, v, 0)
+
+
+def check_optional_int(name: str, v):
+    """A positive integer or ``None``. Returns ``v``."""
+    return check_int(name, v, none_ok=True)
+
+
+def check_nonnegative(name: str, v):
+    """A finite number >= 0 (a clipping threshold or a time limit where 0 = off, a noise level). Returns ``v``."""
+    return check_positive(name, v, zero_ok=True)
+
+
 def check_finite_number(name: str, v):
     """Any finite number. Returns ``v``."""
     if not is_finite_number(v):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatedrnn.config import Config, option
-from gatedrnn.errors import UserError, check_int, check_positive, check_probability, show
+from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_positive, check_probability, show
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
 
@@ -25,18 +25,6 @@ def _some(name, v):
     if not v:
         raise UserError(f"{name}: expected at least one cell, got none")
     return v
-
-
-def _seed(name, v):
-    return check_int(name, v, 0)
-
-
-def _noise(name, v):
-    return check_positive(name, v, zero_ok=True)
-
-
-def _clip(name, v):
-    return check_positive(name, v, zero_ok=True)
 
 
 @dataclass
@@ -57,14 +45,14 @@ class ClassifyConfig(Config):
                             group="training")
     batch_size: int = option(32, "sequences per step", check=check_int, group="training")
     lr: float = option(1e-2, "Adam learning rate at the start", check=check_positive, group="training")
-    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=_clip, group="training")
-    seed: int = option(0, "first seed (of the weights and of the batch order)", check=_seed, group="training")
+    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
+    seed: int = option(0, "first seed (of the weights and of the batch order)", check=check_count, group="training")
     seeds: int = option(5, "seeds per cell (seed, seed+1, ...): the table shows mean and spread", check=check_int,
                         group="training")
     standardize: bool = option(True, "scale each input dimension to mean 0, std 1 over the training steps",
                                group="training")
     noise: float = option(0.3, "std of Gaussian noise added to the standardised training inputs (augmentation)",
-                          check=_noise, group="training")
+                          check=check_nonnegative, group="training")
     baselines: bool = option(True, "1-NN DTW and MiniRocket from aeon when installed (--no-baselines skips)",
                              group="output")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from gatedrnn.config import Config, option
 from gatedrnn.data.dates import FILLS
 from gatedrnn.data.series import Series, load_series
-from gatedrnn.errors import UserError, check_int, check_positive, show
+from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_optional_int, check_positive, show
 from gatedrnn.layers import CELLS
 
 DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
@@ -34,20 +34,8 @@ def _cells():
     return list(CELLS)
 
 
-def _optional_steps(name, v):
-    return check_int(name, v, none_ok=True)
-
-
 def _season(name, v):
     return check_int(name, v, 2, none_ok=True)
-
-
-def _seed(name, v):
-    return check_int(name, v, 0)
-
-
-def _clip(name, v):
-    return check_positive(name, v, zero_ok=True)
 
 
 @dataclass
@@ -65,11 +53,11 @@ class ForecastConfig(Config):
     period: int | None = option(None, "season length for a CSV (enables seasonal naive and ARIMA's seasonal "
                                 "difference)", check=_season, group="series")
     window: int | None = option(None, "steps the model reads before forecasting (none = sunspots 30, co2 104, "
-                                "CSV 32)", check=_optional_steps, group="series")
+                                "CSV 32)", check=check_optional_int, group="series")
     horizon: int | None = option(None, "steps forecast from each origin (none = the whole held-out tail from its "
-                                 "start)", check=_optional_steps, group="series")
+                                 "start)", check=check_optional_int, group="series")
     holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
-                                 check=_optional_steps, group="series")
+                                 check=check_optional_int, group="series")
     cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
     hidden_size: int = option(16, "hidden units per layer", check=check_int, group="model")
     num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
@@ -77,8 +65,8 @@ class ForecastConfig(Config):
                             group="training")
     batch_size: int = option(32, "windows per step", check=check_int, group="training")
     lr: float = option(3e-3, "Adam learning rate at the start", check=check_positive, group="training")
-    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=_clip, group="training")
-    seed: int = option(0, "seed of the weights and of the batch order", check=_seed, group="training")
+    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
+    seed: int = option(0, "seed of the weights and of the batch order", check=check_count, group="training")
     baselines: str = option("auto", "comma-separated baselines: naive (always run), snaive, naive2 (need a period), "
                             "arima (gatedrnn's order search, needs statsmodels), autoarima, autoets, autotheta "
                             "(statsforecast: pip install 'gatedrnn[baselines]'); auto = naive, snaive, arima and, when "

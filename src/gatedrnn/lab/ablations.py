@@ -23,8 +23,8 @@ import numpy
 
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.config import Config, option
-from gatedrnn.errors import check_int, check_positive
-from gatedrnn.lab.options import cells, check_count, check_file_stem, check_length, finite_numbers, seed_list
+from gatedrnn.errors import check_count, check_int, check_positive
+from gatedrnn.lab.options import cells, check_file_stem, check_length, finite_numbers, seed_list
 from gatedrnn.lab.tasks import TaskConfig, adding_problem, curve_csv, train
 from gatedrnn.layers import MSE
 from gatedrnn.models import SequenceRegressor

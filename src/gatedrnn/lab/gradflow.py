@@ -35,8 +35,8 @@ import numpy
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import resolve_dtype, to_numpy, xp
 from gatedrnn.config import Config, option
-from gatedrnn.errors import check_choice, check_finite_number, check_int, check_positive
-from gatedrnn.lab.options import cells, check_count, check_each, check_file_stem, check_length, finite_numbers, some
+from gatedrnn.errors import check_choice, check_count, check_finite_number, check_int, check_positive
+from gatedrnn.lab.options import cells, check_each, check_file_stem, check_length, finite_numbers, some
 from gatedrnn.layers import CELLS, make_recurrent
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gatedrnn.errors import UserError, check_finite_number, check_int, check_positive
+from gatedrnn.errors import UserError, check_count, check_finite_number, check_int
 from gatedrnn.layers import CELLS
 
 
@@ -13,24 +13,9 @@ def cells() -> list:
     return list(CELLS)
 
 
-def check_count(name, v):
-    """An integer >= 0 (seeds)."""
-    return check_int(name, v, 0)
-
-
 def check_length(name, v):
     """A sequence length: an integer >= 2."""
     return check_int(name, v, 2)
-
-
-def check_clip(name, v):
-    """A clipping threshold: a finite number >= 0, 0 = off."""
-    return check_positive(name, v, zero_ok=True)
-
-
-def check_optional_int(name, v):
-    """A positive integer or ``None``."""
-    return check_int(name, v, none_ok=True)
 
 
 def check_file_stem(name, v):

@@ -22,8 +22,8 @@ import numpy
 
 from gatedrnn.backend import to_numpy
 from gatedrnn.config import Config, option
-from gatedrnn.errors import check_choice
-from gatedrnn.lab.options import cells, check_count, some
+from gatedrnn.errors import check_choice, check_count
+from gatedrnn.lab.options import cells, some
 from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel, SequenceRegressor
 from gatedrnn.optim import Adam

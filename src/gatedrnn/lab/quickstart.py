@@ -11,9 +11,8 @@ import numpy
 from gatedrnn.config import Config, option
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.synthetic import toy_sentences
-from gatedrnn.errors import check_int
+from gatedrnn.errors import check_count, check_int
 from gatedrnn.gradcheck import gradcheck
-from gatedrnn.lab.options import check_count
 from gatedrnn.layers import LSTM, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel
 from gatedrnn.models.generate import sample

@@ -36,8 +36,8 @@ import numpy
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.backend import to_numpy
 from gatedrnn.config import Config, option
-from gatedrnn.errors import check_finite_number, check_int, check_positive
-from gatedrnn.lab.options import cells, check_clip, check_count, check_file_stem, check_length
+from gatedrnn.errors import check_count, check_finite_number, check_int, check_nonnegative, check_positive
+from gatedrnn.lab.options import cells, check_file_stem, check_length
 from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import OPTIMIZERS, make_optimizer
@@ -148,7 +148,7 @@ class TaskConfig(Config):
     max_steps: int = option(3000, "training steps", check=check_int)
     lr: float = option(2e-3, "learning rate", check=check_positive)
     optimizer: str = option("adam", "optimizer", choices=_optimizers)
-    clip: float = option(1.0, "global gradient-norm clip, 0 = off", check=check_clip)
+    clip: float = option(1.0, "global gradient-norm clip, 0 = off", check=check_nonnegative)
     forget_bias: float = option(1.0, "LSTM forget-gate bias at the start", check=check_finite_number)
     seed: int = option(0, "seed of the weights and the training data; the test set uses seed + 1", check=check_count)
     eval_every: int = option(100, "steps between test evaluations", check=check_int)
@@ -157,7 +157,7 @@ class TaskConfig(Config):
                                   check=lambda n, v: check_positive(n, v, none_ok=True))
     time_limit: float = option(0.0, "stop after this many seconds of training (test evaluations not counted), "
                                "0 = none: equal wall-clock budgets for cells of different speed",
-                               check=lambda n, v: check_positive(n, v, zero_ok=True))
+                               check=check_nonnegative)
     time_clock: str = option("wall", "what time_limit counts: wall (the clock) or cpu (this process's CPU time: "
                              "steadier on a shared machine, with one BLAS thread)", choices=("wall", "cpu"))
     symbols: int = option(5, "copy and selective: symbols to reproduce", check=check_int)

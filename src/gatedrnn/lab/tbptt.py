@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.config import Config, option
 from gatedrnn.data.batching import TBPTTBatches
-from gatedrnn.errors import check_int, check_positive
-from gatedrnn.lab.options import cells, check_clip, check_count, check_file_stem, check_optional_int, positive_ints
+from gatedrnn.errors import check_count, check_int, check_nonnegative, check_optional_int, check_positive
+from gatedrnn.lab.options import cells, check_file_stem, positive_ints
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel
 from gatedrnn.optim import SGD
@@ -36,7 +36,7 @@ class TBPTTConfig(Config):
     hidden_size: int = option(100, "hidden units", check=check_int)
     cell: str = option("lstm", "recurrent cell", choices=cells)
     lr: float = option(20.0, "SGD learning rate", check=check_positive)
-    clip: float = option(0.25, "global gradient-norm clip, 0 = off", check=check_clip)
+    clip: float = option(0.25, "global gradient-norm clip, 0 = off", check=check_nonnegative)
     seed: int = option(0, "seed of the weights", check=check_count)
     valid_tokens: int | None = option(None, "use only the first N validation tokens (none: all)",
                                       check=check_optional_int)

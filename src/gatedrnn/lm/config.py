@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatedrnn.config import Config, option
-from gatedrnn.errors import UserError, check_finite_number, check_int, check_positive, check_probability
+from gatedrnn.errors import UserError, check_count, check_finite_number, check_int, check_nonnegative, check_positive, check_probability
 from gatedrnn.layers import CELLS
 from gatedrnn.optim import OPTIMIZERS
 
@@ -19,10 +19,6 @@ LEVELS = ("word", "char")
 
 def _cells():
     return list(CELLS)
-
-
-def _positive_or_zero_int(name, v):
-    return check_int(name, v, 0)
 
 
 def _fraction(name, v):
@@ -64,7 +60,7 @@ class LMConfig(Config):
     optimizer: str = option("sgd", "optimizer", choices=lambda: sorted(OPTIMIZERS), group="optimisation")
     lr: float = option(20.0, "learning rate", check=check_positive, group="optimisation")
     clip: float = option(0.25, "global gradient-norm threshold, 0 = off",
-                         check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
+                         check=check_nonnegative, group="optimisation")
     schedule: str = option("none", "learning-rate schedule: plateau = divide by plateau_factor when validation "
                            "perplexity does not improve (the book's), step = keep the rate for step_start epochs then "
                            "multiply by step_factor every step_size epochs, cosine = half a cosine to cosine_floor",
@@ -72,16 +68,16 @@ class LMConfig(Config):
     plateau_factor: float = option(4.0, "plateau schedule: divide the rate by this", check=check_positive,
                                    group="optimisation")
     plateau_patience: int = option(0, "plateau schedule: epochs without improvement tolerated before dividing",
-                                   check=_positive_or_zero_int, group="optimisation")
+                                   check=check_count, group="optimisation")
     step_start: int = option(1, "step schedule: epochs at the full rate before the first decay", check=check_int,
                              group="optimisation")
     step_size: int = option(1, "step schedule: epochs between decays", check=check_int, group="optimisation")
     step_factor: float = option(0.5, "step schedule: multiply the rate by this at each decay", check=check_positive,
                                 group="optimisation")
-    cosine_warmup: int = option(0, "cosine schedule: steps of linear warm-up", check=_positive_or_zero_int,
+    cosine_warmup: int = option(0, "cosine schedule: steps of linear warm-up", check=check_count,
                                 group="optimisation")
     cosine_floor: float = option(0.0, "cosine schedule: the rate at the end",
-                                 check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
+                                 check=check_nonnegative, group="optimisation")
     epochs: int = option(4, "passes over the training split", check=check_int, group="optimisation")
     max_steps: int | None = option(None, "stop after this many optimizer steps in total (none = all epochs)",
                                    check=lambda n, v: check_int(n, v, none_ok=True), group="optimisation")
@@ -89,24 +85,24 @@ class LMConfig(Config):
                                   "perplexity and keep the best weights (none = off)", check=_optional_count,
                                   group="optimisation")
     min_delta: float = option(0.0, "early stopping: the improvement in validation loss (nats) that counts",
-                              check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
+                              check=check_nonnegative, group="optimisation")
     train_fraction: float = option(1.0, "train on this leading fraction of the training split (small-data "
                                    "experiments; validation and test stay whole)", check=_fraction, group="optimisation")
     time_limit: float = option(0.0, "stop after this many seconds of training wall time, 0 = no limit (equal "
                                "wall-clock budgets); the run is then tested like a finished one",
-                               check=lambda n, v: check_positive(n, v, zero_ok=True), group="optimisation")
+                               check=check_nonnegative, group="optimisation")
     time_clock: str = option("wall", "what time_limit and the validation records' seconds count: wall (the "
                              "clock) or cpu (this process's CPU time: steadier on a shared machine, with one BLAS "
                              "thread)", choices=("wall", "cpu"), group="optimisation")
     batch_size: int = option(20, "parallel streams of the training split", check=check_int, group="optimisation")
     time_size: int = option(35, "Truncated BPTT window length", check=check_int, group="optimisation")
     eval_batch_size: int = option(10, "parallel streams when evaluating", check=check_int, group="optimisation")
-    seed: int = option(0, "seed of the weights and of dropout", check=_positive_or_zero_int, group="optimisation")
+    seed: int = option(0, "seed of the weights and of dropout", check=check_count, group="optimisation")
     log_every: int = option(50, "steps between log records", check=check_int, group="run")
     eval_every: int = option(0, "steps between validation records in log.jsonl (learning curves finer than an "
-                             "epoch), 0 = epoch ends only", check=_positive_or_zero_int, group="run")
+                             "epoch), 0 = epoch ends only", check=check_count, group="run")
     checkpoint_every: int = option(500, "steps between mid-epoch checkpoints, 0 = epoch ends only",
-                                   check=_positive_or_zero_int, group="run")
+                                   check=check_count, group="run")
     tensorboard: bool = option(False, "also write TensorBoard scalars to OUT/tensorboard (needs tensorboardX)",
                                group="run")
 
