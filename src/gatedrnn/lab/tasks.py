@@ -258,10 +258,8 @@ class TaskEvaluation(Callback):
         self.window.append(logs["loss"])
         if step % cfg.eval_every and step != cfg.max_steps and trainer.stop_reason != "time_limit":
             return
-        t0, c0 = time.perf_counter(), time.process_time()
-        self.error, self.accuracy = evaluate(trainer.model, cfg, self.test)
-        trainer.eval_seconds += time.perf_counter() - t0      # not part of a --time-limit budget
-        trainer.eval_cpu_seconds += time.process_time() - c0
+        with trainer.evaluating():                             # not part of a --time-limit budget
+            self.error, self.accuracy = evaluate(trainer.model, cfg, self.test)
         self.curve.append((step, float(numpy.mean(self.window)), self.error))
         self.window = []
         self._line(step, self.curve[-1][1])

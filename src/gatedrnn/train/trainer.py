@@ -43,6 +43,7 @@ batch, one ``Allreduce`` per step sums the gradients, rank 0 alone writes (``gat
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import sys
@@ -154,10 +155,17 @@ class Trainer:
     def evaluate(self, data=None) -> float:
         """Mean loss over ``data`` (default: the validation data)."""
         valid = self.valid_data() if callable(self.valid_data) else self.valid_data
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
+        with self.evaluating():
             return evaluate(self.model, self.loss, valid if data is None else data, carry_state=self.carry_state,
                             comm=self.comm if self.comm.size > 1 else None)
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Time spent inside is evaluation (``eval_seconds``, ``eval_cpu_seconds``), not training: a callback that
+        evaluates in its own way (the lab's tasks) wraps it in this, and time limits leave it out."""
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            yield
         finally:
             self.eval_seconds += time.perf_counter() - t0
             self.eval_cpu_seconds += time.process_time() - c0
