@@ -13,11 +13,12 @@ This module imports nothing of gatedrnn's.
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 
-from gatedrnn.errors import UserError
+from gatedrnn.errors import UserError, show
 
 _NAME = os.environ.get("GATEDRNN_BACKEND", "numpy").strip().lower() or "numpy"
 if _NAME == "numpy":
@@ -39,8 +40,16 @@ FLOAT_DTYPES = (numpy.float32, numpy.float64)
 
 def resolve_dtype(dtype) -> numpy.dtype:
     """Return ``dtype`` as a NumPy dtype, checking it is float32 or float64 (``None`` means the default)."""
-    dt = numpy.dtype(DEFAULT_DTYPE if dtype is None else dtype)
-    if dt not in [numpy.dtype(d) for d in FLOAT_DTYPES]:
+    allowed = [numpy.dtype(d) for d in FLOAT_DTYPES]
+    if dtype is None:
+        return numpy.dtype(DEFAULT_DTYPE)
+    if isinstance(dtype, str) and not re.fullmatch(r"[<>=|]?[A-Za-z0-9]{1,12}", dtype):  # a checkpoint's text
+        raise UserError(f"dtype: expected float32 or float64, got {show(dtype)}")
+    try:
+        dt = numpy.dtype(dtype)
+    except TypeError:
+        raise UserError(f"dtype: expected float32 or float64, got {show(dtype)}") from None
+    if dt not in allowed:
         raise UserError(f"dtype: expected float32 or float64, got {dt}")
     return dt
 

@@ -34,7 +34,7 @@ from gatedrnn.deploy.c99 import check_folder, describe, export_c
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, export_onnx, max_abs_diff
-from gatedrnn.errors import UserError
+from gatedrnn.errors import UserError, show
 from gatedrnn.models.stream import model_parts
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 
@@ -102,10 +102,27 @@ def _is_forecaster(meta: dict) -> bool:
 
 
 def _scaler(meta: dict):
+    """A ``gatedrnn forecast`` checkpoint's scaling (meta ``series``), or None for a checkpoint without one."""
     series = meta.get("series")
-    if isinstance(series, dict) and series.get("kind") == "forecaster":
-        return SeriesScaler.from_dict(series.get("scaler", {}))
-    return None
+    if series is None:
+        return None
+    if not isinstance(series, dict) or series.get("kind") != "forecaster":
+        kind = series.get("kind") if isinstance(series, dict) else series
+        raise UserError(f"checkpoint meta.json 'series': expected a forecaster's (kind 'forecaster'), got {show(kind)}")
+    return SeriesScaler.from_dict(series.get("scaler", {}))
+
+
+def _labels(info: dict) -> list:
+    labels = info.get("classes")
+    if not isinstance(labels, list):
+        raise UserError(f"checkpoint meta.json classifier 'classes': expected a list of labels, got {show(labels)}")
+    return labels
+
+
+def _printable(label) -> str:
+    """A label for the terminal: as it is when printable, else escaped (no control sequence reaches the screen)."""
+    text = str(label)
+    return text if text.isprintable() else ascii(text)
 
 
 def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str = "model", echo=print) -> dict:
@@ -121,13 +138,15 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
                         f"(the C export has no per-window normalisation nor season input: use --onnx)")
     scaler = _scaler(meta)
     what = describe(model, int8) + (", raw values in and the forecast out" if scaler is not None else "")
-    info, standardize = meta.get("classifier"), None
+    info, standardize, labels = meta.get("classifier"), None, None
     if isinstance(info, dict) and "mean" in info and "std" in info:       # a Classifier's scaling and labels
-        standardize = (info["mean"], info["std"])
-        labels = ", ".join(map(str, info.get("classes", [])))
-        what += f", raw inputs standardised inside; logits of the classes {labels}"[:400]
+        standardize, labels = (info["mean"], info["std"]), _labels(info)
+        shown = ", ".join(_printable(label) for label in labels)
+        what += f", raw inputs standardised inside; logits of the classes {shown}"[:400]
+    # nothing read from the checkpoint goes into the C text but through deploy/c_text.py: the labels and the path
+    # become escaped string literals, the comment holds only the generator's own description
     result = export_c(model, out, prefix=prefix, int8=int8, scaler=scaler, standardize=standardize,
-                      note=f"{what}; from {ck}")
+                      note=describe(model, int8), labels=labels, origin=str(ck))
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): {what}")
     result["max_abs_diff"] = None
     cc = find_cc()
