@@ -3,24 +3,24 @@ training set, measure test accuracy, run the baselines in the same process, prin
 
 ``run(cfg, out=OUT)`` also writes ``OUT/results.json`` (every accuracy, time and size), ``OUT/config.json``
 (``gatedrnn classify --config OUT/config.json`` re-runs it) and, per cell, the checkpoint of its first seed in
-``OUT/CELL`` (``Classifier.load``, ``gatedrnn.load``). Nothing of the test set is used to choose anything.
+``OUT/CELL`` (``Classifier.load``, ``gatedrnn.load``), the whole run or nothing (``gatedrnn.run_folder``). Nothing
+of the test set is used to choose anything.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy
 
-from gatedrnn.atomic import write_text_atomic
 from gatedrnn.classify.baselines import EXTRA_NOTE, available, run_baselines
 from gatedrnn.classify.config import ClassifyConfig
 from gatedrnn.classify.model import Classifier
-from gatedrnn.data.uea import load_uea
+from gatedrnn.data.uea import load_uea, locate_uea
 from gatedrnn.layers import CELLS
+from gatedrnn.train.run_output import writing_run
 
+COMMAND = "gatedrnn classify"
 GOAL_POINTS = 1.0          # the issue's goal: the best gated model within this many points of the best baseline
 GOAL_BYTES = 50_000        # ... with float32 weights under this size
 
@@ -59,7 +59,7 @@ def _describe(train, test) -> str:
             f"lengths {lengths.min()}-{lengths.max()}, {len(train.classes)} classes")
 
 
-def _train_cell(cfg: ClassifyConfig, cell: str, train, test, out, echo) -> dict:
+def _train_cell(cfg: ClassifyConfig, cell: str, train, test, folder, echo) -> dict:
     accs: list = []
     t0 = time.perf_counter()
     first: Classifier | None = None
@@ -70,16 +70,31 @@ def _train_cell(cfg: ClassifyConfig, cell: str, train, test, out, echo) -> dict:
         echo(f"   {cell} seed {seed}: {100 * accs[-1]:.2f}%")
     if first is None:                    # seeds >= 1 is the config's check: a bug if it happens
         raise RuntimeError("no seed was trained")
-    if out is not None:
-        first.save(Path(out) / cell)
+    if folder is not None:
+        first.save(folder.path(cell))
     units = f"{cfg.hidden_size} units{'' if cfg.num_layers == 1 else f' x {cfg.num_layers}'}"
     return {"method": f"{CELLS[cell].__name__} ({units})", "cell": cell, "accs": accs,
             "seconds": time.perf_counter() - t0, "bytes": first.weight_bytes}
 
 
-def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print) -> dict:
-    """The experiment of ``cfg``; returns ``{"dataset", "rows", "table", "note"}`` (rows as in ``format_table``)."""
+def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print, *, overwrite: bool = False, inputs=()) -> dict:
+    """The experiment of ``cfg``; returns ``{"dataset", "rows", "table", "note"}`` (rows as in ``format_table``).
+    With ``out``, the run folder is written whole or not at all (``gatedrnn.run_folder``; ``overwrite``: replace
+    what is there; ``inputs``: more files the run reads, e.g. its --config file). One process only: refused under
+    an MPI launcher."""
     cfg.validate()
+    files = locate_uea(str(cfg.dataset), data_dir)
+    known = ("results.json", "config.json", *CELLS)
+    with writing_run(out, COMMAND, known=known, overwrite=overwrite, inputs=[*files, *inputs]) as folder:
+        result = _experiment(cfg, data_dir, folder, echo)
+        if folder is not None:
+            folder.write_json("results.json", result, f"dataset {result['dataset']}")
+            folder.write_json("config.json", cfg.to_dict())
+    return result
+
+
+def _experiment(cfg: ClassifyConfig, data_dir, folder, echo) -> dict:
+    """Train every cell with every seed (each cell's first into ``folder``), the baselines, print the table."""
     train, test = load_uea(str(cfg.dataset), data_dir)
     echo(_describe(train, test))
     seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
@@ -87,7 +102,7 @@ def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print) -> dict:
     for k, cell in enumerate(cfg.cell, 1):
         echo(f"{k}. {cell}: {cfg.seeds} seeds, {cfg.max_steps} steps of {cfg.batch_size} sequences, "
              f"{cfg.pooling} pooling")
-        rows.append(_train_cell(cfg, cell, train, test, out, echo))
+        rows.append(_train_cell(cfg, cell, train, test, folder, echo))
     note = None
     if cfg.baselines and available():
         echo(f"{len(cfg.cell) + 1}. baselines (aeon)")
@@ -99,9 +114,4 @@ def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print) -> dict:
     echo(table)
     if note:
         echo(note)
-    result = {"dataset": train.name, "rows": rows, "table": table, "note": note}
-    if out is not None:
-        out = Path(out)
-        write_text_atomic(out / "results.json", json.dumps(result, indent=1) + "\n")
-        write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=1) + "\n")
-    return result
+    return {"dataset": train.name, "rows": rows, "table": table, "note": note}

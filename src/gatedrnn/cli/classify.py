@@ -26,6 +26,8 @@ def register(sub):
                                                                    "NAME_TEST.ts (searched before GATEDRNN_DATA)")
     p.add_argument("--out", default=None, metavar="DIR", help="write results.json, config.json and a checkpoint "
                                                               "per cell there (default: nothing written)")
+    p.add_argument("--overwrite", action="store_true", help="replace the outputs in an --out that holds files this "
+                                                            "command did not write (other files there are kept)")
     add_config_flags(p, ClassifyConfig)
     p.set_defaults(func=run)
 
@@ -36,5 +38,5 @@ def run(args):
     from gatedrnn.config import given_flags
 
     cfg = make_config(args.config, given_flags(ClassifyConfig, args))
-    experiment(cfg, out=args.out, data_dir=args.data_dir)
+    experiment(cfg, out=args.out, data_dir=args.data_dir, overwrite=args.overwrite, inputs=[args.config])
     return 0

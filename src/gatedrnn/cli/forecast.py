@@ -31,7 +31,11 @@ def register(sub):
     add_config_file_flag(p)
     p.add_argument("--out", default=None, metavar="DIR", help="where the checkpoint, results.json, config.json and "
                                                               "forecast.png go (default runs/forecast-NAME-CELL)")
-    p.add_argument("--figure", default=None, metavar="PNG", help="where the forecast plot goes (default OUT/forecast.png)")
+    p.add_argument("--figure", default=None, metavar="PNG", help="where the forecast plot goes (default OUT/forecast.png; "
+                                                                 "never an input or an existing file of another program)")
+    p.add_argument("--overwrite", action="store_true", help="replace the outputs in an --out that holds files this "
+                                                            "command did not write (other files there are kept), and an "
+                                                            "existing --figure")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="--dataset m4-hourly: folder holding m4/Hourly-train.csv and m4/Hourly-test.csv (else GATEDRNN_DATA)")
     p.add_argument("--n-models", type=int, default=1, metavar="K",
@@ -52,6 +56,7 @@ def run(args):
 
     given = given_flags(ForecastConfig, args)
     cfg = make_config(args.config, given)
+    cfg.check_command(args.predict, args.figure)     # flags this run would ignore: one line
     if cfg.dataset == DATASET:
         names = cfg.baseline_list()
         run_m4(cfg, given, out=args.out or default_out(cfg), data_dir=args.data_dir, n_models=args.n_models,

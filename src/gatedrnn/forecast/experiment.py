@@ -9,12 +9,12 @@ of the held-out tail is seen in training or used to pick anything.
 ``run(cfg, out=OUT)`` writes ``OUT/model`` (the checkpoint that ``gatedrnn stream`` and ``gatedrnn export``
 read: its ``meta.json`` holds ``series`` with kind ``forecaster``, the window and the scaler),
 ``OUT/results.json``, ``OUT/config.json`` (``gatedrnn forecast --config OUT/config.json --out OTHER`` re-runs it
-to identical weights) and ``OUT/forecast.png`` (or ``figure``).
+to identical weights) and ``OUT/forecast.png`` (or ``figure``), the whole run or nothing (``gatedrnn.run_folder``).
 """
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy
 
 import gatedrnn.forecast.baselines_sf as baselines_sf
-from gatedrnn.atomic import write_text_atomic
 from gatedrnn.data.series import Series, SeriesScaler, split
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.arima import (
@@ -41,11 +40,12 @@ from gatedrnn.forecast.config import DEFAULT_WINDOW, ForecastConfig
 from gatedrnn.forecast.metrics import mae, rmse
 from gatedrnn.forecast.model import model_forecast, train_model
 from gatedrnn.forecast.plot import plot_forecast
-from gatedrnn.forecast.result import ForecastResult, format_table
+from gatedrnn.forecast.result import COMMAND, RUN_FILES, ForecastResult, format_table, input_files
 from gatedrnn.models.stream import Stream
+from gatedrnn.output_paths import check_output
+from gatedrnn.run_folder import check_finite
 from gatedrnn.train.checkpoint import save_checkpoint
-from gatedrnn.train.distributed import communicator
-from gatedrnn.train.lock import run_lock
+from gatedrnn.train.run_output import writing_run
 
 # the baselines of a single-series run (``--baselines``), in the table's order
 ORDER = ("naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
@@ -170,23 +170,49 @@ def _result(cfg, p: Plan, forecasts: dict, seconds: dict, **extra) -> ForecastRe
                           truth=[float(v) for v in p.test], seconds=seconds, **extra)
 
 
-def save_run(out, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, result: ForecastResult, *,
-             figure=None, echo=print) -> None:
-    """Write the checkpoint, the figure, results.json and config.json of a run into ``out``."""
-    out = Path(out)
+def figure_target(folder, figure, inputs, overwrite: bool) -> tuple[str | None, Path | None]:
+    """Where the forecast figure goes, checked before anything is trained: (its name in the run folder, None), or
+    (None, a path outside the folder) for a ``figure`` elsewhere (``check_output``: never an input, a special file,
+    a file in the run's own files or an existing file the command did not write, unless ``overwrite``)."""
+    if figure is None:
+        return "forecast.png", None
+    figure, written = Path(figure), folder.written_before()
+    if os.path.realpath(figure.parent) == os.path.realpath(folder.out):
+        if figure.name in ("model", "results.json", "config.json") or figure.name.startswith("."):
+            raise UserError(f"--figure {figure}: expected a path other than the run's own files, got one of them")
+        check_output(figure, inputs=inputs, written=written, overwrite=overwrite, flag="--figure")
+        return figure.name, None
+    return None, check_output(figure, inputs=inputs, protected=[folder.out], written=written, overwrite=overwrite,
+                              flag="--figure")
+
+
+def _cause(p: Plan) -> str:
+    v = p.series.values
+    return f"series {p.series.name} holds values from {v.min():.3g} to {v.max():.3g}"
+
+
+def save_run(folder, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, result: ForecastResult,
+             figure=("forecast.png", None), echo=print) -> str:
+    """Write the checkpoint, the figure, results.json and config.json of a run into the ``RunFolder`` ``folder``
+    (``figure``: ``figure_target``'s answer, or None for no figure); returns what was written, for the message."""
     meta = {"series": {"kind": "forecaster", "dataset": cfg.dataset, "name": p.series.name, "window": p.window,
                        "horizon": p.horizon, "holdout": p.holdout, "scaler": scaler.to_dict(),
                        "inputs": ["standardised level", "standardised change"],
                        "output": "standardised next change"},
             "training": cfg.to_dict(), "results": result.rows}
-    with run_lock(out):  # two forecasts into one --out: the second says which process is writing there
-        result.checkpoint = str(save_checkpoint(out / "model", model, meta=meta))
-        if cfg.plot:
-            result.figure = plot_forecast(result, p.series, Path(figure) if figure else out / "forecast.png", echo=echo)
-        write_text_atomic(out / "results.json", json.dumps(asdict(result), indent=1) + "\n")
-        write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=1) + "\n")
-    echo(f"wrote {result.checkpoint} (for gatedrnn stream / export), {out / 'results.json'}, {out / 'config.json'} "
-         f"(re-run with --config){'' if result.figure is None else ', ' + result.figure}")
+    check_finite(folder.final("results.json"), asdict(result), _cause(p))   # before any file, here or elsewhere
+    result.checkpoint = str(folder.final("model"))
+    if figure is not None:
+        name, outside = figure
+        if plot_forecast(result, p.series, folder.path(name) if name else outside, echo=echo) is not None:
+            result.figure = str(folder.final(name) if name else outside)
+            if outside is not None:
+                folder.add_outside(outside)
+    folder.write_json("results.json", asdict(result), _cause(p))
+    folder.write_json("config.json", cfg.to_dict())
+    save_checkpoint(folder.path("model"), model, meta=meta)
+    return (f"wrote {result.checkpoint} (for gatedrnn stream / export), {folder.final('results.json')}, "
+            f"{folder.final('config.json')} (re-run with --config){'' if result.figure is None else ', ' + result.figure}")
 
 
 def selection(cfg: ForecastConfig, period: int | None) -> tuple[list, str | None]:
@@ -214,12 +240,25 @@ def selection(cfg: ForecastConfig, period: int | None) -> tuple[list, str | None
     return [n for n in ORDER if n in names], note
 
 
-def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResult:
-    """The whole experiment: prints the table and returns the numbers; with ``out`` writes the run's files
-    (``figure``: where the PNG goes instead of ``out/forecast.png``)."""
+def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bool = False, inputs=()) -> ForecastResult:
+    """The whole experiment: prints the table and returns the numbers; with ``out`` writes the run's files, the
+    whole run or nothing (``gatedrnn.run_folder``; ``figure``: where the PNG goes instead of ``out/forecast.png``;
+    ``overwrite``: replace what is there; ``inputs``: more files the run reads, e.g. its --config file). One
+    process only: refused under an MPI launcher."""
     cfg.validate()
-    comm = communicator()                            # under mpiexec: every rank trains, rank 0 alone prints and writes
-    echo = comm.root_echo(echo)
+    reads = input_files(cfg, *inputs)
+    with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=reads) as folder:
+        target = figure_target(folder, figure, reads, overwrite) if folder is not None and cfg.plot else None
+        p, model, scaler, result = _experiment(cfg, echo)
+        if folder is not None:
+            wrote = save_run(folder, cfg, p, model, scaler, result, target, echo=echo)
+    if folder is not None:
+        echo(wrote)
+    return result
+
+
+def _experiment(cfg: ForecastConfig, echo):
+    """Plan, train, forecast from every origin, run the baselines, print the table: (plan, model, scaler, result)."""
     p = plan(cfg)
     names, note = selection(cfg, p.series.period)
     if "arima" in names:
@@ -241,6 +280,4 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print) -> ForecastResul
         echo(note)
     result = _result(cfg, p, forecasts, seconds, arima_order=order, train_loss=loss, details=details)
     echo(format_table(result))
-    if out is not None and comm.is_root:
-        save_run(out, cfg, p, model, scaler, result, figure=figure, echo=echo)
-    return result
+    return p, model, scaler, result

@@ -10,7 +10,7 @@ dates it is the series' axis continued by its last step (years for sunspots and 
 ``OUT/future.png`` shows the last few seasons of the series, the forecast and its 80/95 % bands (matplotlib is
 optional: without it a one-line note, no figure; ``--no-plot`` skips it). The trained forecaster goes to
 ``OUT/forecaster`` (``Forecaster.load``). Bad input (a gap with ``--fill error``, a series too short) is refused
-before anything is written.
+before anything is written; the run is written whole or not at all (``gatedrnn.run_folder``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.atomic import write_text_atomic
 from gatedrnn.data.dates import PURPOSE, iso
 from gatedrnn.errors import check_int, require
 from gatedrnn.forecast.config import DEFAULT_WINDOW
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.plot import plot_future
+from gatedrnn.forecast.result import COMMAND, RUN_FILES, input_files
+from gatedrnn.train.run_output import writing_run
 
 
 def future_settings(cfg, h: int, period: int | None, n_models: int) -> dict:
@@ -48,24 +49,23 @@ def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
     return time, [f"{v:.6g}" for v in time]
 
 
-def predict_future(cfg, h: int, *, out, n_models: int = 1, echo=print) -> Path:
-    """Train on the whole series of ``cfg`` (a ``ForecastConfig``), write ``OUT/future.csv`` and
-    ``OUT/future.png``; returns the CSV's path."""
+def predict_future(cfg, h: int, *, out, n_models: int = 1, overwrite: bool = False, inputs=(), echo=print) -> Path:
+    """Train on the whole series of ``cfg`` (a ``ForecastConfig``), write ``OUT/future.csv``, ``OUT/future.png``
+    and ``OUT/forecaster`` (the whole run or nothing: ``gatedrnn.run_folder``); returns the CSV's path."""
     check_int("--predict", h)
-    series = cfg.load_series()
-    settings = future_settings(cfg, h, series.period, n_models)
-    echo(f"{series.name}: {len(series)} values ({series.note}); forecasting the next {h} with {settings}")
-    f = Forecaster(**settings).fit(series.values, echo=lambda line: echo("   " + line))
-    p = f.predict()
-    x, texts = future_time(series, h)
-    cols = list(p)
-    lines = [",".join(["step", series.time_label, *cols])]
-    lines += [",".join([str(k + 1), texts[k], *(f"{p[c][k]:.6g}" for c in cols)]) for k in range(h)]
-    out = Path(out)
-    path = out / "future.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, "\n".join(lines) + "\n")
-    f.save(out / "forecaster")
-    figure = plot_future(series, p, x, out / "future.png", echo=echo) if cfg.plot else None
-    echo(f"wrote {path}{'' if figure is None else ', ' + figure} (and the forecaster to {out / 'forecaster'})")
+    with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=input_files(cfg, *inputs)) as folder:
+        series = cfg.load_series()
+        settings = future_settings(cfg, h, series.period, n_models)
+        echo(f"{series.name}: {len(series)} values ({series.note}); forecasting the next {h} with {settings}")
+        f = Forecaster(**settings).fit(series.values, echo=lambda line: echo("   " + line))
+        p = f.predict()
+        x, texts = future_time(series, h)
+        cols = list(p)
+        rows = [[str(k + 1), texts[k], *(float(p[c][k]) for c in cols)] for k in range(h)]
+        cause = f"series {series.name} holds values from {series.values.min():.3g} to {series.values.max():.3g}"
+        path = folder.write_csv("future.csv", ["step", series.time_label, *cols], rows, cause)
+        f.save(folder.path("forecaster"))
+        figure = plot_future(series, p, x, folder.path("future.png"), echo=echo) if cfg.plot else None
+    shown = "" if figure is None else f", {folder.final('future.png')}"
+    echo(f"wrote {path}{shown} (and the forecaster to {folder.final('forecaster')})")
     return path

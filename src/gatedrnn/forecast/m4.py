@@ -12,20 +12,20 @@ beside the run, keyed by the files' SHA-256.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import time
 from pathlib import Path
 
 import numpy
 
-from gatedrnn.atomic import write_text_atomic
 from gatedrnn.data.corpus import search_dirs, sha256_of
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.baselines_sf import SF_METHODS, require_uncached, sf_forecasts
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.metrics import coverage, mase, msis, owa, smape
+from gatedrnn.forecast.result import COMMAND, RUN_FILES
+from gatedrnn.train.run_output import writing_run
 
 DATASET, HORIZON, SEASON = "m4-hourly", 48, 24
 FILES = {"train": ("m4/Hourly-train.csv", "ea59b7783573c49077a835ab6465c7d66f1474783360f310988a9a737fbca62f"),
@@ -117,21 +117,33 @@ def forecaster_settings(cfg, given: dict, n_models: int) -> dict:
             "seed": cfg.seed, "n_models": n_models, **pick}
 
 
-def run_m4(cfg, given: dict, *, out, data_dir=None, baselines=CHEAP, n_models: int = 1, echo=print) -> dict:
+def run_m4(cfg, given: dict, *, out, data_dir=None, baselines=CHEAP, n_models: int = 1, overwrite: bool = False,
+           inputs=(), echo=print) -> dict:
     """Train, forecast, score and print the table (module docstring); returns {"rows", "settings", "seconds"}.
     ``cfg`` is the ``ForecastConfig`` (cell, seed, clip, num_layers) and ``given`` the fields given as flags
-    (window, hidden_size, max_steps, batch_size, lr override ``M4_DEFAULTS``)."""
+    (window, hidden_size, max_steps, batch_size, lr override ``M4_DEFAULTS``). The run folder ``out`` is written
+    whole or not at all (``gatedrnn.run_folder``)."""
     check_int("n_models", n_models)
     unknown = [b for b in baselines if b not in CHEAP + SF_METHODS]
     if unknown:
         raise UserError(f"--baselines: expected names among {', '.join(CHEAP + SF_METHODS)}, got {unknown}")
     paths = find_files(data_dir)
+    with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=[*paths.values(), *inputs]) as folder:
+        f, ids, p, doc = _evaluate(cfg, given, paths, Path(out), list(baselines), n_models, echo)
+        write_outputs(folder, f, ids, p, doc)
+    echo(f"wrote {folder.final('model')} (Forecaster.load), {folder.final('forecasts.csv')} and "
+         f"{folder.final('results.json')}")
+    return doc
+
+
+def _evaluate(cfg, given: dict, paths: dict, out: Path, baselines: list, n_models: int, echo):
+    """Read the files, train and score everything, print the table: (forecaster, ids, its forecasts, results)."""
     tr, te = read_wide(paths["train"]), read_wide(paths["test"])
     ids = list(tr)
     if sorted(ids) != sorted(te) or any(te[i].size != HORIZON for i in ids):
         raise UserError(f"M4 Hourly: expected the same {len(ids)} ids in both files and {HORIZON} test values each")
     train, test = [tr[i] for i in ids], [te[i] for i in ids]
-    shas, cache = {k: FILES[k][1] for k in FILES}, Path(out).parent / "m4-baselines"
+    shas, cache = {k: FILES[k][1] for k in FILES}, out.parent / "m4-baselines"
     sf = [b for b in baselines if b in SF_METHODS]
     require_uncached(sf, ids, cache, shas)
     settings = forecaster_settings(cfg, given, n_models)
@@ -153,9 +165,7 @@ def run_m4(cfg, given: dict, *, out, data_dir=None, baselines=CHEAP, n_models: i
     echo(f"gatedrnn fit + predict: {fit_s:.1f} s wall, {cpu_s:.1f} s CPU; peak memory {peak:.0f} MB")
     doc = {"rows": rows, "settings": settings, "seconds": fit_s, "cpu_seconds": cpu_s, "peak_mb": peak,
            "history": f.history}
-    write_outputs(out, f, ids, p, doc)
-    echo(f"wrote {out}/model (Forecaster.load), {out}/forecasts.csv and {out}/results.json")
-    return doc
+    return f, ids, p, doc
 
 
 def peak_memory_mb() -> float:
@@ -178,14 +188,12 @@ def member_rows(f: Forecaster, cell: str, train: list, test: list) -> list:
     return rows
 
 
-def write_outputs(out, f: Forecaster, ids: list, p: dict, doc: dict) -> None:
-    """The forecaster (``out/model``...), its forecasts (``out/forecasts.csv``: unique_id, step, y_hat and the
-    interval columns) and ``out/results.json`` (the table's rows, the settings, the training history)."""
-    out = Path(out)
-    f.save(out)
+def write_outputs(folder, f: Forecaster, ids: list, p: dict, doc: dict) -> None:
+    """Into the ``RunFolder`` ``folder``: the forecaster (``model``...), its forecasts (``forecasts.csv``:
+    unique_id, step, y_hat and the interval columns) and ``results.json`` (the table's rows, the settings, the
+    training history), each checked finite first."""
     cols = list(p)
-    lines = [",".join(["unique_id", "step", *cols])]
-    for i, uid in enumerate(ids):
-        lines += [",".join([uid, str(k + 1), *(f"{p[c][i, k]:.6g}" for c in cols)]) for k in range(HORIZON)]
-    write_text_atomic(out / "forecasts.csv", "\n".join(lines) + "\n")
-    write_text_atomic(out / "results.json", json.dumps(doc, indent=1))
+    rows = [[uid, str(k + 1), *(float(p[c][i, k]) for c in cols)] for i, uid in enumerate(ids) for k in range(HORIZON)]
+    folder.write_csv("forecasts.csv", ["unique_id", "step", *cols], rows, "M4 Hourly's forecasts")
+    folder.write_json("results.json", doc, "M4 Hourly's scores")
+    f.save(folder.stage)

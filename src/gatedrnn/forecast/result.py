@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+COMMAND = "gatedrnn forecast"
+# the names a forecast run writes in --out, in any mode (a held-out evaluation, --predict, m4-hourly): what
+# --overwrite replaces in a folder of an earlier version, which has no manifest (gatedrnn.run_folder)
+RUN_FILES = ("model", "model-*", "forecaster", "results.json", "config.json", "forecast.png", "future.csv",
+             "future.png", "forecasts.csv")
+
+
+def input_files(cfg, *more) -> list:
+    """The files a forecast reads (the dataset when it is a file, and ``more``: the --config file...), which no
+    output may replace."""
+    found = [Path(cfg.dataset)] if isinstance(cfg.dataset, str) and Path(cfg.dataset).is_file() else []
+    return found + [Path(m) for m in more if m is not None]
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""How a command other than ``train`` (``forecast`` in every mode, ``classify``) writes its run folder: as one
+process, holding the folder's lock (``train.lock``), through ``gatedrnn.run_folder.open_run`` (the whole run
+swapped in at the end, or nothing).
+
+These commands do not train data-parallel: under an MPI launcher that started more than one process (the
+variables ``train.distributed`` reads) they are refused before anything is read or written, with one line on
+rank 0 while the other ranks exit quietly (status 2 on every rank).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from gatedrnn.errors import UserError
+from gatedrnn.run_folder import check_out_folder, open_run
+from gatedrnn.train.distributed import RankExit, launcher_size
+from gatedrnn.train.lock import run_lock
+
+# the rank as Open MPI, MPICH / Intel MPI (Hydra) and MVAPICH set it (beside the sizes of LAUNCHER_VARS)
+RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK")
+
+
+def launcher_rank() -> int:
+    """This process's rank as the launcher says (0 when none says)."""
+    for var in RANK_VARS:
+        v = os.environ.get(var, "").strip()
+        if v.isdigit():
+            return int(v)
+    return 0
+
+
+def refuse_launcher(command: str) -> None:
+    """One line on rank 0 (exit status 2 on every rank) when an MPI launcher started several processes."""
+    n = launcher_size()
+    if n <= 1:
+        return
+    if launcher_rank() != 0:
+        raise RankExit()
+    raise UserError(f"{command}: expected one process, got {n} started by an MPI launcher (only gatedrnn train "
+                    f"trains data-parallel); run it without mpiexec")
+
+
+@contextmanager
+def writing_run(out, command: str, *, known=(), overwrite: bool = False, inputs=()):
+    """Refuse a launcher's ranks, then, when ``out`` is given, hold its lock and yield its ``RunFolder``
+    (``open_run``: committed when the block ends without an error); yields None when ``out`` is None."""
+    refuse_launcher(command)
+    if out is None:
+        yield None
+        return
+    out = check_out_folder(out)
+    with run_lock(out), open_run(out, command, known=known, overwrite=overwrite, inputs=inputs) as run:
+        yield run
