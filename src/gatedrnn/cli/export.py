@@ -30,6 +30,9 @@ def register(sub):
     p.add_argument("--int8", action="store_true",
                    help="C: int8 weight matrices with a float32 scale per output unit (about 4x smaller)")
     p.add_argument("--prefix", default="model", help="C: the name of the files and the prefix of every C name")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file at the output path that no earlier export wrote (never a special "
+                        "file, nor one inside the checkpoint)")
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,7 @@ def run(args):
     if args.c is None:
         if args.int8 or args.prefix != "model":
             raise UserError(f"{'--int8' if args.int8 else '--prefix'}: expected --c DIR (a C export option), got --onnx")
-        export_checkpoint(args.checkpoint, args.onnx, with_state=args.with_state)
+        export_checkpoint(args.checkpoint, args.onnx, with_state=args.with_state, overwrite=args.overwrite)
     else:
-        export_c_checkpoint(args.checkpoint, args.c, int8=args.int8, prefix=args.prefix)
+        export_c_checkpoint(args.checkpoint, args.c, int8=args.int8, prefix=args.prefix, overwrite=args.overwrite)
     return 0

@@ -4,8 +4,8 @@
 (``train.checkpoint.resolve_checkpoint``), writes it with ``deploy.onnx.export_onnx`` (checked by
 ``onnx.checker``), and when onnxruntime is installed runs gatedrnn and onnxruntime on one random input (batch 2,
 16 steps; with a random start state for ``with_state``) and reports the largest difference over the outputs and
-the final state. The output file may not lie inside the checkpoint folder, whose files it could overwrite, nor
-be a folder (an existing one, or a path ending in a separator). A folder written by ``forecast.Forecaster.save``
+the final state. Where it may write is ``deploy/targets.py``'s rule: never a folder, a special file or a path
+inside the checkpoint folder; an existing file only when an earlier export wrote it, or with ``overwrite``. A folder written by ``forecast.Forecaster.save``
 (its checkpoints' meta holds ``forecaster``) is exported whole, every ensemble member with the normalisation, the
 season features, the base and the de-normalisation in one graph (``deploy.forecaster_onnx``: raw values in,
 forecasts in the series' units out), checked against ``Forecaster.quantile_forecast`` on its series' last windows.
@@ -13,8 +13,9 @@ forecasts in the series' units out), checked against ``Forecaster.quantile_forec
 ``export_c_checkpoint(checkpoint, folder, int8=False, prefix="model")`` (``gatedrnn export CHECKPOINT --c DIR``)
 writes the model as C99 (``deploy/c99.py``; a forecaster with its scaling, so raw values go in and the forecast
 comes out) and, when a C compiler is found, compiles it warning-free as C99 in a temporary folder and reports the
-largest difference against ``Stream`` (``QuantizedStream`` for int8) over 1000 random steps. The folder may not be
-a file nor lie inside the checkpoint folder; a model or cell the exporter does not support writes nothing. A
+largest difference against ``Stream`` (``QuantizedStream`` for int8) over 1000 random steps. The folder follows
+the same rule (``deploy/targets.py``); a model or cell the exporter does not support writes nothing. Labels and the
+checkpoint's path reach the C text only as escaped string literals (``deploy/c_text.py``). A
 ``Forecaster`` folder is refused (one line): the C step has no per-window normalisation nor season features, and
 a bare network would take inputs the user cannot make; its ONNX export carries them.
 """
@@ -22,7 +23,6 @@ a bare network would take inputs the user cannot make; its ONNX export carries t
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,26 +30,16 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.data.series import SeriesScaler
-from gatedrnn.deploy.c99 import check_folder, describe, export_c
+from gatedrnn.deploy.c99 import check_prefix, describe, export_c
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, export_onnx, max_abs_diff
+from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError, show
 from gatedrnn.models.stream import model_parts
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 
 BATCH, STEPS = 2, 16
-
-
-def _check_target(onnx_path, checkpoint: Path) -> Path:
-    text = os.fspath(onnx_path)
-    if not text or text.endswith(tuple(c for c in ("/", os.sep, os.altsep) if c)) or os.path.isdir(text):
-        raise UserError(f"--onnx {text}: expected a file name (e.g. model.onnx), got "
-                        f"{'nothing' if not text else 'a folder'}")
-    out, ck = Path(onnx_path), checkpoint.resolve()
-    if ck == out.resolve() or ck in out.resolve().parents:
-        raise UserError(f"--onnx {out}: expected a path outside the checkpoint folder {checkpoint}, got one inside it")
-    return out
 
 
 def random_input(model, rnn, with_state: bool, seed: int = 0):
@@ -65,18 +55,19 @@ def random_input(model, rnn, with_state: bool, seed: int = 0):
     return x, ((h, h * 0.5) if rnn.layer_class.has_cell else h)
 
 
-def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, echo=print) -> dict:
+def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwrite: bool = False,
+                      echo=print) -> dict:
     """Export and check (see the module docstring); prints its lines through ``echo``. Returns ``{"path",
     "bytes", "max_abs_diff"}`` (``max_abs_diff`` None without onnxruntime; for a Forecaster ``max_rel_diff``)."""
     ck = resolve_checkpoint(checkpoint)
     model, meta, _ = load_checkpoint(ck)
     if _is_forecaster(meta):
-        target = _check_target(onnx_path, ck.parent)       # the members are ck's siblings
+        target = onnx_target(onnx_path, ck.parent, overwrite=overwrite)    # the members are ck's siblings
         if with_state:
             raise UserError("--with-state: expected a network checkpoint, got a Forecaster folder (every forecast "
                             "starts from the zero state on its window)")
         return export_forecaster_folder(ck, target, echo=echo)
-    target = _check_target(onnx_path, ck)
+    target = onnx_target(onnx_path, ck, overwrite=overwrite)
     _, rnn, _ = model_parts(model)
     path = export_onnx(model, target, with_state=with_state)
     size = path.stat().st_size
@@ -125,13 +116,12 @@ def _printable(label) -> str:
     return text if text.isprintable() else ascii(text)
 
 
-def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str = "model", echo=print) -> dict:
+def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str = "model", overwrite: bool = False,
+                        echo=print) -> dict:
     """Export the checkpoint as C99 and check it (see the module docstring); prints its lines through
     ``echo``. Returns ``export_c``'s dict with ``"max_abs_diff"`` (None without a C compiler)."""
     ck = resolve_checkpoint(checkpoint)
-    out = check_folder(folder)
-    if ck.resolve() == out.resolve() or ck.resolve() in out.resolve().parents:
-        raise UserError(f"--c {out}: expected a folder outside the checkpoint folder {ck}, got one inside it")
+    out = c_targets(folder, check_prefix(prefix), ck, overwrite=overwrite)
     model, meta, _ = load_checkpoint(ck)
     if _is_forecaster(meta):
         raise UserError(f"--c {out}: expected a network or a `gatedrnn forecast` checkpoint, got a Forecaster folder "
