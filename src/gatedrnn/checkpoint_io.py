@@ -2,7 +2,9 @@
 ``meta.json`` (format, model class and config, and whatever the caller adds: training config, vocabulary,
 optimizer scalars, RNG states, step) and optionally ``extra.npz`` (other arrays, e.g. optimizer slots).
 
-Loading never runs code: ``numpy.load(..., allow_pickle=False)`` and ``json``.
+Loading never runs code and never allocates more than the files hold: each ``.npy`` member's header is read and
+checked (no object dtype, a declared size that the member holds) before ``numpy.lib.format.read_array(...,
+allow_pickle=False)`` reads it, and ``meta.json`` is read by ``gatedrnn.config.parse_json``.
 
 Saving is crash-consistent: whatever instruction the process dies on (``kill -9``, Ctrl-C, a full disk), a complete
 checkpoint, the old one or the new one, is found afterwards. The files are written into a temporary sibling
@@ -22,6 +24,7 @@ itself); ``gatedrnn.train.checkpoint`` rebuilds models from what it reads.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -33,7 +36,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import fsync_dir, make_temporary_dir, remove_temporaries
-from gatedrnn.config import bounded_json_int
+from gatedrnn.config import parse_json
 from gatedrnn.errors import UserError
 
 FORMAT = "gatedrnn-checkpoint"
@@ -200,12 +203,61 @@ def remove_checkpoint(path) -> None:
         _discard(trash)
 
 
+MAX_NPZ_BYTES = 1 << 36       # 64 GiB: what the arrays of one checkpoint file may declare in all
+_DEFLATE_RATIO = 1032         # deflate's largest expansion: no member unpacks to more than this times its size
+
+
 def _load_npz(file, name: Path) -> dict[str, numpy.ndarray]:
+    """The arrays of an ``.npz`` file, without pickle and without allocating more than the file can hold: every
+    member's size and ``.npy`` header (shape and dtype) are checked first (``_check_members``), so a 64-byte file
+    that declares a 4 TB array, an object array, a zip bomb or a member that is no array is one ``UserError``."""
     try:
-        with numpy.load(file, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        with zipfile.ZipFile(file) as zf:
+            infos = zf.infolist()
+            _check_members(zf, infos, os.fstat(file.fileno()).st_size, name)
+            arrays = {}
+            for info in infos:
+                with zf.open(info) as f:
+                    arrays[info.filename[:-4]] = numpy.lib.format.read_array(f, allow_pickle=False)
+            return arrays
+    except UserError:                     # what _check_members refuses, said as it is
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
+        # numpy's header and data errors, zipfile's CRC errors and unknown compression methods
         raise UserError(f"checkpoint {name}: corrupt or unreadable array file ({exc})") from None
+
+
+def _check_members(zf: zipfile.ZipFile, infos: list, file_bytes: int, name: Path) -> None:
+    """Refuse, before anything is allocated: members that are no ``.npy`` array, named twice or encrypted, sizes that
+    the file's bytes cannot unpack to, and ``.npy`` headers that declare another size than the member holds or an
+    object dtype (which only pickle could read)."""
+    if len({i.filename for i in infos}) < len(infos):
+        raise UserError(f"checkpoint {name}: expected each array once, got a name twice")
+    total = 0
+    for info in infos:
+        where = f"checkpoint {name}[{info.filename[:-4]!r}]"
+        if not info.filename.endswith(".npy") or info.flag_bits & 0x1:
+            raise UserError(f"checkpoint {name}: expected only .npy arrays, got member {info.filename[:60]!r}"
+                            f"{' (encrypted)' if info.flag_bits & 0x1 else ''}")
+        ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _DEFLATE_RATIO
+        total += info.file_size
+        if info.compress_size > file_bytes or info.file_size > ratio * info.compress_size or total > MAX_NPZ_BYTES:
+            raise UserError(f"{where}: expected an array the file's {file_bytes:,} bytes can hold, got one that "
+                            f"declares {info.file_size:,} bytes")
+        with zf.open(info) as f:
+            version = numpy.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise UserError(f"{where}: expected .npy format 1.0 or 2.0, got {version}")
+            read = numpy.lib.format.read_array_header_1_0 if version == (1, 0) else numpy.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+            header = f.tell()
+        if dtype.hasobject:
+            raise UserError(f"{where}: expected numbers, got an object array (it would need pickle, and loading "
+                            f"never runs code)")
+        declared = math.prod(shape) * dtype.itemsize
+        if declared != info.file_size - header:
+            raise UserError(f"{where}: expected a shape that fits the file, got shape {tuple(shape)} of {dtype} "
+                            f"({declared:,} bytes) in {info.file_size - header:,} bytes of data")
 
 
 def read_checkpoint(path) -> tuple[dict, dict, dict]:
@@ -242,11 +294,7 @@ def _open_files(folder: Path, stack: ExitStack):
 
 
 def _read_files(path: Path, meta_file, model_file, extra_file) -> tuple[dict, dict, dict]:
-    try:
-        meta = json.loads(meta_file.read().decode("utf-8"),
-                          parse_int=lambda digits: bounded_json_int(f"checkpoint {path}: meta.json", digits))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"checkpoint {path}: meta.json is not valid JSON ({exc})") from None
+    meta = parse_json(meta_file.read(), f"checkpoint {path}: meta.json")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"checkpoint {path}: expected format {FORMAT!r}, got {meta.get('format') if isinstance(meta, dict) else meta!r}")
     if meta.get("version") != VERSION:

@@ -7,11 +7,12 @@ A config is a ``Config`` dataclass whose fields are made with ``option``::
         hidden_size: int = option(16, "hidden units per layer", check=check_int)
         cell: str = option("lstm", "recurrent cell", choices=lambda: sorted(CELLS))
 
-From that one declaration come ``validate()`` (every check, one ``UserError`` line each), ``to_dict``/``from_dict``
-(unknown keys refused), ``describe()`` (the aligned listing printed at the start of a run) and, through
-``add_config_flags``, the command-line flags (``--hidden-size``), each with its help text and its default. A
-config file (``load_config_file``: JSON, or TOML) holds the same names; flags override it. Nothing here knows
-any particular config: the applications declare theirs.
+From that one declaration come ``validate()`` (every check, one ``UserError`` line each; the sizes every config
+names alike bounded by ``SIZE_LIMITS``), ``to_dict``/``from_dict`` (unknown keys refused), ``describe()`` (the
+aligned listing printed at the start of a run) and, through ``add_config_flags``, the command-line flags
+(``--hidden-size``), each with its help text and its default. A config file (``load_config_file``: JSON, or TOML;
+one line for a duplicated key, bytes that are not UTF-8, absurd nesting or digits) holds the same names; flags
+override it. Nothing here knows any particular config: the applications declare theirs.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Config:
             check = f.metadata.get("check")
             if check is not None:
                 check(f.name, value)
+            _check_limit(f.name, value)
             if _unwrap(hints[f.name])[0] is float:   # NaN and Inf never pass, whatever the field's check
                 for v in (value if isinstance(value, list) else [value]):
                     if v is not None:
@@ -102,6 +104,20 @@ class Config:
         return "\n".join(f"  {f.name:<{width}} = {getattr(self, f.name)!r}" for f in fields(self))
 
 
+# The most a size field may ask for, by the names every config shares (DEVELOPERS.md: the same names everywhere), so
+# that a hidden_size or batch_size of 1e12 in a config file or a flag is one line here, not a MemoryError (or
+# hours of swapping) when the model or the batch is allocated. Generous: far beyond what NumPy trains.
+SIZE_LIMITS = {"hidden_size": 16_384, "embed_size": 16_384, "num_layers": 256, "batch_size": 65_536,
+               "eval_batch_size": 65_536, "time_size": 100_000}
+
+
+def _check_limit(name: str, value) -> None:
+    limit = SIZE_LIMITS.get(name)
+    for v in (value if isinstance(value, list) else [value]) if limit is not None else ():
+        if is_integer(v) and v > limit:
+            raise UserError(f"{name}: expected a positive integer of at most {limit:,}, got {show(v)}")
+
+
 # a field's base type -> (what one value is, what a list holds, the test; None: isinstance)
 _KINDS: dict[type, tuple[str, str, Callable[[Any], bool] | None]] = {
     int: ("an integer", "integers", is_integer), float: ("a number", "numbers", is_real),
@@ -132,33 +148,90 @@ def check_type(name: str, value, annotation) -> None:
         raise UserError(f"{name}: expected {one}{' or None' if optional else ''}, got {show(value)}")
 
 
-# -- files ----------------------------------------------------------------------------------------------
+# -- files ---------------------------------------------------------------------------------------------
+MAX_DEPTH = 64      # nesting of the JSON and TOML a user hands in (a config needs 2 levels, meta.json a few)
+
+
 def load_config_file(path) -> dict:
-    """The mapping in a JSON (``.json``) or TOML (``.toml``) file; a one-line ``UserError`` when it is not one."""
+    """The mapping in a JSON (``.json``) or TOML (``.toml``) file; a one-line ``UserError`` when it is not one: bytes
+    that are not UTF-8, a syntax error, a key given twice, an integer of over 1,000 digits, nesting over
+    ``MAX_DEPTH`` levels."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--config {path}: expected a JSON or TOML file, got {'no such file' if not path.exists() else 'a folder'}")
-    text = path.read_text(encoding="utf-8")
+    what = f"--config {path}"
     if path.suffix.lower() == ".toml":
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # Python 3.10
-            try:
-                import tomli as tomllib
-            except ImportError:
-                raise MissingDependency("reading a TOML config on Python 3.10 needs tomli: pip install tomli") from None
-        try:
-            d = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UserError(f"--config {path}: expected TOML, got a syntax error ({exc})") from None
+        d = _parse_toml(decode_text(path.read_bytes(), what), what)
     else:
-        try:
-            d = json.loads(text, parse_int=lambda digits: bounded_json_int(f"--config {path}", digits))
-        except json.JSONDecodeError as exc:
-            raise UserError(f"--config {path}: expected JSON (or a .toml file), got a syntax error ({exc})") from None
+        d = parse_json(path.read_bytes(), what, expected="JSON (or a .toml file)")
     if not isinstance(d, dict):
         raise UserError(f"--config {path}: expected a mapping of field names to values, got {type(d).__name__}")
     return d
+
+
+def _parse_toml(text: str, what: str) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise MissingDependency("reading a TOML config on Python 3.10 needs tomli: pip install tomli") from None
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{what}: expected TOML, got a syntax error ({exc})") from None
+    except ValueError as exc:        # tomllib's int() of over 4,300 digits: Python's limit, not a TOMLDecodeError
+        raise UserError(f"{what}: expected numbers of a sensible size, got {str(exc)[:80]}") from None
+    except RecursionError:           # tomllib parses nested arrays and inline tables recursively
+        raise UserError(f"{what}: expected TOML nested at most {MAX_DEPTH} levels deep, got far deeper") from None
+    check_depth(d, what)
+    return d
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """UTF-8 bytes (a leading byte-order mark dropped) as text, or one line saying where they are not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what}: expected UTF-8 text, got undecodable bytes ({exc.reason} at byte {exc.start})") from None
+
+
+def parse_json(data, what: str, *, expected: str = "JSON"):
+    """The value of JSON text (str or UTF-8 bytes) that a user hands in: a config file, a checkpoint's meta.json, a
+    vocabulary. One ``UserError`` line, "``what``: expected ``expected``, got ...", for bytes that are not UTF-8, a
+    syntax error, a key given twice in one object (JSON parsers keep the last one without a word), an integer
+    of over 1,000 digits, or nesting over ``MAX_DEPTH`` levels."""
+    text = decode_text(data, what) if isinstance(data, (bytes, bytearray)) else data
+    try:
+        value = json.loads(text, parse_int=lambda digits: bounded_json_int(what, digits),
+                           object_pairs_hook=lambda pairs: _unique_keys(pairs, what))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{what}: expected {expected}, got text that is not valid JSON ({exc})") from None
+    except RecursionError:           # the decoder recurses once per level of nesting
+        raise UserError(f"{what}: expected JSON nested at most {MAX_DEPTH} levels deep, got far deeper") from None
+    check_depth(value, what)
+    return value
+
+
+def _unique_keys(pairs: list, what: str) -> dict:
+    d = dict(pairs)
+    if len(d) < len(pairs):
+        seen: set = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise UserError(f"{what}: expected each key once in an object, got {show(dup)} twice")
+    return d
+
+
+def check_depth(value, what: str) -> None:
+    """Refuse lists and mappings nested over ``MAX_DEPTH`` levels (every later ``repr`` or walk would recurse)."""
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise UserError(f"{what}: expected data nested at most {MAX_DEPTH} levels deep, got deeper")
+        level = [c for v in level for c in (v.values() if isinstance(v, dict) else v if isinstance(v, list) else ())
+                 if isinstance(c, (dict, list))]
 
 
 def bounded_json_int(what: str, digits: str) -> int:

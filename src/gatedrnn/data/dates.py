@@ -1,12 +1,15 @@
 """The dates of a CSV series (pandas, optional) and the filling of its gaps.
 
-* ``find_dates(names, columns, target, date_column, where)``: the date column of a CSV file and its parsed dates.
-  With ``date_column`` that column (every cell a date; a column of 4-digit integers is read as years); without
-  it the one column, other than the target, whose cells are not all numbers and all parse as dates (pandas'
-  ``to_datetime``: ISO dates are safest; ``01/02/2020`` is month first unless some date in the column only
-  parses day first). Several such columns need ``date_column``; none: the series has no dates (row numbers).
-  Without pandas the dates are not read (row numbers, and a note saying so) and ``date_column`` is a one-line
-  ``MissingDependency``.
+* ``find_dates(names, columns, target, date_column, where)``: the date column of a CSV file and its parsed dates
+  (``gatedrnn.data.stamps.parse_text``: every cell a full date with its year, in one format; ``01/02/2020`` is
+  month first unless some date in the column only parses day first; a column of 4-digit integers is years;
+  several UTC offsets are read as UTC, said in the note). With ``date_column`` that column, every cell of it a
+  date or one line naming the first that is not. Without it the one column, other than the target, whose cells
+  are not all numbers and all full dates; a column most of whose cells are dates but not all (another format, a
+  blank, a year out of range) is one line naming the cell, never dropped without a word; a column of times of day
+  alone (``10:00``) is not read as dates and the note says so (pandas would give them today's date). Several
+  date columns need ``date_column``; none: the series has no dates (row numbers). Without pandas the dates are
+  not read (row numbers, and a note saying so) and ``date_column`` is a one-line ``MissingDependency``.
 * ``regular_grid(dates, where)``: the frequency of increasing, unique timestamps and the regular grid from the
   first to the last one, inferred even when some timestamps are missing (the coarsest pandas frequency, among
   those of the regular stretches, whose grid holds every timestamp).
@@ -22,19 +25,12 @@ import warnings
 
 import numpy
 
+from gatedrnn.data.numbers import is_number
+from gatedrnn.data.stamps import MISSING, parse_text, share_of_dates
 from gatedrnn.errors import UserError, require
 
 PURPOSE = "reading the dates of a CSV file"
 FILLS = ("error", "interpolate")
-
-
-def is_number(text: str) -> bool:
-    """Whether ``float`` reads ``text``."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _pandas():
@@ -46,64 +42,48 @@ def _pandas():
     return pandas
 
 
-def _to_datetime(pd, cells: list, **kw):
-    with warnings.catch_warnings():         # pandas warns when it infers a day-first format: that is wanted here
-        warnings.simplefilter("ignore")
-        return pd.DatetimeIndex(pd.to_datetime(pd.Index(cells, dtype=object), errors="coerce", **kw))
-
-
-def parse_dates(pd, cells: list):
-    """``cells`` (strings) as a DatetimeIndex, NaT where a cell is no date: month first, or day first when only
-    that parses every cell; a column of 4-digit integers as years."""
-    if cells and all(c.isdigit() and len(c) == 4 for c in cells):
-        return _to_datetime(pd, cells, format="%Y")
-    first = _to_datetime(pd, cells)
-    if first.isna().any():
-        second = _to_datetime(pd, cells, dayfirst=True)
-        if second.isna().sum() < first.isna().sum():
-            return second
-    return first
-
-
-def _looks_like_dates(pd, cells: list):
-    """The dates of a column whose cells are all non-blank, not all numbers and all full dates; else None."""
-    if not cells or any(c == "" for c in cells) or all(is_number(c) for c in cells):
-        return None
-    dates = parse_dates(pd, cells)
-    if dates.isna().any() or (dates.year <= 1).any():      # 'Jan' parses as year 1: a month name, no date
-        return None
-    return dates
+def _named(pd, names: list, columns: list, target: int, date_column: str, where: str, lines: list):
+    """(index, dates, note) of the column ``date_column``: every cell a full date, else one line naming the cell."""
+    if date_column not in names:
+        raise UserError(f"{where}: expected --date-column to be one of {names}, got {date_column!r}")
+    col = names.index(date_column)
+    if col == target:
+        raise UserError(f"{where}: expected --date-column to name another column than the values', got "
+                        f"{date_column!r} for both")
+    parsed = parse_text(pd, columns[col])
+    if parsed.bad is not None:
+        raise UserError(f"{where}: expected a date in every cell of column {date_column!r}, got "
+                        f"{parsed.problem(columns[col], f'on line {lines[parsed.bad]}')}")
+    return col, parsed.dates, parsed.note
 
 
 def find_dates(names: list, columns: list, target: int, date_column: str | None, where: str, lines: list):
     """(index of the date column or None, its dates or None, a note). ``columns[i]``: the stripped cells of
     column ``i``; ``lines``: their line numbers in the file."""
     if date_column is not None:
-        pd = require("pandas", PURPOSE, "forecast")
-        if date_column not in names:
-            raise UserError(f"{where}: expected --date-column to be one of {names}, got {date_column!r}")
-        col = names.index(date_column)
-        if col == target:
-            raise UserError(f"{where}: expected --date-column to name another column than the values', got "
-                            f"{date_column!r} for both")
-        dates = parse_dates(pd, columns[col])
-        if dates.isna().any():
-            k = int(numpy.argmax(dates.isna()))
-            raise UserError(f"{where}: expected a date in every cell of column {date_column!r}, got "
-                            f"{columns[col][k][:40]!r} on line {lines[k]}")
-        return col, dates, ""
-    others = [i for i in range(len(names)) if i != target]
+        return _named(require("pandas", PURPOSE, "forecast"), names, columns, target, date_column, where, lines)
+    others = [i for i in range(len(names)) if i != target
+              and not all(is_number(c) for c in columns[i] if c.lower() not in MISSING)]
     pd = _pandas()
     if pd is None:
-        text = [names[i] for i in others if not all(is_number(c) for c in columns[i] if c)]
-        note = (f"; column {text[0]!r} not read as dates: pandas is not installed (pip install 'gatedrnn[forecast]')"
-                if text else "")
+        note = (f"; column {names[others[0]]!r} not read as dates: pandas is not installed (pip install "
+                "'gatedrnn[forecast]')" if others else "")
         return None, None, note
-    found = [(i, d) for i in others if (d := _looks_like_dates(pd, columns[i])) is not None]
+    found, note = [], ""
+    for i in others:
+        cells = columns[i]
+        parsed = parse_text(pd, cells)
+        if parsed.dates is not None:
+            found.append((i, parsed))
+        elif parsed.no_year:            # a time of day: never today's date; said, and the rows are numbered
+            note += f"; column {names[i]!r} not read as dates: {parsed.problem(cells, f'on line {lines[parsed.bad]}')}"
+        elif share_of_dates(cells) > 0.5:   # a date column with a bad cell: never dropped without a word
+            raise UserError(f"{where}: expected a date in every cell of the date column {names[i]!r}, got "
+                            f"{parsed.problem(cells, f'on line {lines[parsed.bad]}')}")
     if len(found) > 1:
         raise UserError(f"{where}: expected --date-column NAME to pick one of the date columns "
                         f"{[names[i] for i, _ in found]}, got several")
-    return (found[0][0], found[0][1], "") if found else (None, None, "")
+    return (found[0][0], found[0][1].dates, note + found[0][1].note) if found else (None, None, note)
 
 
 def _check_order(dates, where: str, lines: list) -> None:

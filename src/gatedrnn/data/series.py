@@ -19,7 +19,9 @@ with a time axis for plots, the season length where one applies and the default 
   column and timestamps missing from the regular grid, are a one-line ``UserError`` naming their lines or
   timestamps with ``fill="error"`` (the default) and are filled by linear interpolation with
   ``fill="interpolate"`` (said in ``Series.note``). A non-numeric cell or Inf is always a one-line
-  ``UserError`` naming the column, the line and the cell.
+  ``UserError`` naming the column, the line and the cell; a number is plain decimal notation
+  (``gatedrnn.data.numbers``: ``1_000``, ``0x10`` and non-ASCII digits are not numbers). A row with more
+  non-blank fields than the header is a one-line ``UserError`` (which column would its cells be?).
 
 ``SeriesScaler`` is fitted on the training part only. The forecaster reads two standardised inputs per step,
 the level and the change from the previous step, and predicts the standardised *next change*; the scaler
@@ -42,7 +44,8 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.data.dates import FILLS, find_dates, is_number, regularise
+from gatedrnn.data.dates import FILLS, find_dates, regularise
+from gatedrnn.data.numbers import is_number
 from gatedrnn.errors import UserError, check_choice, check_int, require
 
 BUILTIN = ("sunspots", "co2")
@@ -138,12 +141,18 @@ def _read_rows(path: Path) -> list[tuple[int, list]]:
     return rows
 
 
-def _header(rows: list) -> tuple[list[str], list]:
-    """(column names, body rows): the first row is the header unless every cell of it is a number."""
+def _header(path: Path, rows: list) -> tuple[list[str], list]:
+    """(column names, body rows): the first row is the header unless every cell of it is a number. A row with
+    more non-blank fields than the header is refused (its cells could belong to any column); a shorter row has
+    gaps at its end."""
     first = [cell.strip() for cell in rows[0][1]]
-    if all(is_number(c) for c in first):
-        return [str(i) for i in range(len(first))], rows
-    return first, rows[1:]
+    names, body = ([str(i) for i in range(len(first))], rows) if all(is_number(c) for c in first) else (first, rows[1:])
+    for line, row in body:
+        if len(row) > len(names) and any(cell.strip() for cell in row[len(names):]):
+            raise UserError(f"CSV {path}: expected at most {len(names)} fields on every row (as the "
+                            f"{'header' if body is not rows else 'first row'}), got {len(row)} on line {line}: "
+                            f"{row[len(names)].strip()[:40]!r} has no column")
+    return names, body
 
 
 def _count_numbers(body: list, i: int) -> tuple[int, int]:
@@ -214,7 +223,7 @@ def read_csv(path, column: str | None = None, *, period: int | None = None, hold
         raise FileNotFoundError(f"series: expected {', '.join(BUILTIN)} or a CSV file, got {str(path)!r} (no such file)")
     check_choice("fill", fill, FILLS)
     check_int("series period", period, 2, none_ok=True)
-    names, body = _header(_read_rows(path))
+    names, body = _header(path, _read_rows(path))
     col = _pick_column(path, names, body, column)
     name = names[col]
     values = _parse_column(path, name, body, col)

@@ -18,7 +18,8 @@ A case is its dimensions separated by ``:``, each a comma-separated list of valu
 Lengths may differ between cases (not between the dimensions of one case). Not supported, each refused with one
 line: time stamps, missing values (``?``), regression targets (``@targetLabel``). Every other departure from the
 format (a wrong or missing header line, a case whose number of dimensions differs from the header's or the first
-case's, a missing or undeclared label, an empty sequence) is a ``UserError`` naming the file and line.
+case's, a missing or undeclared label, an empty sequence, a value that is not a finite number in plain decimal
+notation such as ``1_000``, ``0x10``, ``NaN``, bytes that are not UTF-8) is a ``UserError`` naming the file and line.
 
 Where the files are found (``locate_uea``): ``--dataset`` is a known name (``japanesevowels``, ``basicmotions``),
 any other name looked up the same way, or a path prefix ``DIR/NAME`` of ``DIR/NAME_TRAIN.ts`` and
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.data.corpus import cache_dir, search_dirs
+from gatedrnn.data.numbers import DECIMALS, first_non_decimal
 from gatedrnn.errors import UserError
 
 KNOWN = {"japanesevowels": "JapaneseVowels", "basicmotions": "BasicMotions"}
@@ -100,15 +102,22 @@ def _check_header(where, header):
 
 
 def _floats(where, text, d):
-    values = text.split(",")
-    if text.strip() == "" or not values:
+    """One dimension's comma-separated values: finite numbers in plain decimal notation (``gatedrnn.data.numbers``:
+    not ``1_000``, ``0x10``, non-ASCII digits, NaN or Inf), each a one-line error naming the token."""
+    if text.strip() == "":
         raise UserError(f"{where}: expected at least one value in dimension {d}, got an empty sequence")
-    if any(v.strip() == "?" for v in values):
-        raise UserError(f"{where}: expected no missing values, got '?' in dimension {d} (gatedrnn does not impute)")
-    try:
-        return numpy.array(values, dtype=numpy.float64)
-    except ValueError:   # a token that is no number: reported with its place in the file
-        raise UserError(f"{where}: expected comma-separated numbers in dimension {d}, got {text[:40]!r}") from None
+    if DECIMALS.fullmatch(text) is None:
+        values = text.split(",")
+        if any(v.strip() == "?" for v in values):
+            raise UserError(f"{where}: expected no missing values, got '?' in dimension {d} (gatedrnn does not impute)")
+        bad = first_non_decimal(values)
+        raise UserError(f"{where}: expected comma-separated numbers (finite, decimal) in dimension {d}, got "
+                        f"{(bad.strip() if bad is not None else text)[:40]!r}")
+    values = numpy.array(text.split(","), dtype=numpy.float64)
+    if not numpy.isfinite(values).all():   # 1e999: decimal notation, but beyond float64
+        bad = text.split(",")[int(numpy.argmax(~numpy.isfinite(values)))]
+        raise UserError(f"{where}: expected comma-separated numbers (finite, decimal) in dimension {d}, got {bad.strip()[:40]!r}")
+    return values
 
 
 def _case(where, line, header):
@@ -138,6 +147,26 @@ def _case(where, line, header):
     return numpy.stack(series, axis=1), label
 
 
+def _line(path, number, raw, header, X, y, in_data) -> bool:
+    """One line of a ``.ts`` file into ``header`` (before ``@data``) or ``X``/``y``; whether ``@data`` was seen."""
+    line = raw.strip()
+    if not line or line.startswith("#"):
+        return in_data
+    where = f"{path.name} line {number}"
+    if not in_data:
+        if not line.startswith("@"):
+            raise UserError(f"{where}: expected a header line (@...) or @data, got {line[:40]!r}")
+        _header_line(where, line, header)
+        if "data" in header:
+            _check_header(where, header)
+            return True
+        return False
+    x, label = _case(where, line, header)
+    X.append(x)
+    y.append(label)
+    return True
+
+
 def read_ts(path) -> TSData:
     """Read one ``.ts`` classification file; see the module docstring for the format and what is refused."""
     path = Path(path)
@@ -145,23 +174,14 @@ def read_ts(path) -> TSData:
     X: list = []
     y: list = []
     in_data = False
-    with open(path, encoding="utf-8") as f:
-        for number, raw in enumerate(f, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            where = f"{path.name} line {number}"
-            if not in_data:
-                if not line.startswith("@"):
-                    raise UserError(f"{where}: expected a header line (@...) or @data, got {line[:40]!r}")
-                _header_line(where, line, header)
-                if "data" in header:
-                    _check_header(where, header)
-                    in_data = True
-                continue
-            x, label = _case(where, line, header)
-            X.append(x)
-            y.append(label)
+    number = 0
+    try:
+        with open(path, encoding="utf-8") as f:
+            for number, raw in enumerate(f, 1):
+                in_data = _line(path, number, raw, header, X, y, in_data)
+    except UnicodeDecodeError as exc:   # from reading the file only: every check above raises UserError
+        raise UserError(f"{path.name}: expected UTF-8 text, got undecodable bytes after line {number} "
+                        f"({exc.reason})") from None
     if not in_data:
         raise UserError(f"{path.name}: expected a @data line after the header, got none (is it a .ts file?)")
     if not X:

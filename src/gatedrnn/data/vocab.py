@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_text_atomic
+from gatedrnn.config import parse_json
 from gatedrnn.errors import UserError
 
 LEVELS = ("word", "char")
@@ -103,10 +104,7 @@ class Vocab:
         if not path.is_file():
             got = "no such file" if not path.exists() else "a directory"
             raise FileNotFoundError(f"vocabulary {path}: expected a JSON file, got {got}")
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"vocabulary {path}: expected valid JSON, got a parse error ({exc})") from None
+        d = parse_json(path.read_bytes(), f"vocabulary {path}", expected="valid JSON")
         return cls.from_dict(d, source=f"vocabulary {path}")
 
     def __repr__(self) -> str:

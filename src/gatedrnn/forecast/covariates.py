@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import xp
+from gatedrnn.data.stamps import frame_stamps
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.features import Pinball, WindowBatches, _as_values, inputs
 
@@ -112,7 +113,7 @@ def future_covariates(X_df, panel, names: list, h: int, horizon: int, pd) -> num
         if g is None:
             raise UserError(f"series {uid}: X_df: expected the covariates of the {h} future steps from {grid[0]}, "
                             f"got no rows")
-        ds = pd.DatetimeIndex(pd.to_datetime(g["ds"]))
+        ds = frame_stamps(pd, g["ds"], f"series {uid}: X_df")
         if ds.has_duplicates:
             raise UserError(f"series {uid}: X_df: expected unique timestamps, got {ds[ds.duplicated()][0]} twice")
         for j, name in enumerate(names):
