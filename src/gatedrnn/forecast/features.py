@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy
 
 from gatedrnn.backend import xp
+from gatedrnn.data.stamps import frame_stamps
 from gatedrnn.errors import UserError, require
 
 PURPOSE = "forecasting pandas input (Series with dates, long DataFrames)"
@@ -86,7 +87,7 @@ def _from_frame(df, pd) -> Panel:
     ids, values, last, freqs = [], [], [], set()
     for uid, g in df.groupby("unique_id", sort=False):
         name = str(uid)
-        ds = pd.DatetimeIndex(pd.to_datetime(g["ds"]))
+        ds = frame_stamps(pd, g["ds"], f"series {name}")    # strict: no integers as nanoseconds, no today's date
         freqs.add(_check_dates(name, ds, pd))
         ids.append(name)
         values.append(_as_values(name, g["y"].to_numpy()))
