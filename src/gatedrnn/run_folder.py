@@ -194,10 +194,10 @@ class RunFolder:
                 os.replace(stage, self.out / NEW)
                 self._stage = None
                 recover(self.out)
-            except BaseException:
-                if (self.out / NEW).is_dir():    # past step 1: the new run wins; finish the swap if the disk lets us
+            except BaseException:     # finish the swap (past step 1) or remove the temporary folder, if the disk lets us
+                if not stage.exists():
                     self._stage = None
-                    _finish_quietly(self.out)
+                _finish_quietly(self.out)
                 raise
 
     def discard(self) -> None:

@@ -57,13 +57,14 @@ def run(args):
     given = given_flags(ForecastConfig, args)
     cfg = make_config(args.config, given)
     cfg.check_command(args.predict, args.figure)     # flags this run would ignore: one line
+    common = {"out": args.out or default_out(cfg), "overwrite": args.overwrite, "inputs": [args.config]}
     if cfg.dataset == DATASET:
         names = cfg.baseline_list()
-        run_m4(cfg, given, out=args.out or default_out(cfg), data_dir=args.data_dir, n_models=args.n_models,
-               baselines=list(CHEAP) if names == ["auto"] else names)
+        run_m4(cfg, given, data_dir=args.data_dir, n_models=args.n_models,
+               baselines=list(CHEAP) if names == ["auto"] else names, **common)
         return 0
     if args.predict is not None:
-        predict_future(cfg, args.predict, out=args.out or default_out(cfg), n_models=args.n_models)
+        predict_future(cfg, args.predict, n_models=args.n_models, **common)
         return 0
-    experiment(cfg, out=args.out or default_out(cfg), figure=args.figure)
+    experiment(cfg, figure=args.figure, **common)
     return 0
