@@ -7,7 +7,7 @@ from gatedrnn.optim import OPTIMIZERS, clip_grad_norm, make_optimizer
 
 # a badly conditioned quadratic f(p) = 0.5 * sum(a * (p - c)^2), minimum at c
 SETTINGS = {"sgd": dict(lr=0.1), "momentum": dict(lr=0.05, momentum=0.9), "adagrad": dict(lr=0.5),
-            "rmsprop": dict(lr=0.01), "adam": dict(lr=0.05)}
+            "rmsprop": dict(lr=0.01), "adam": dict(lr=0.05), "adamw": dict(lr=0.05, weight_decay=1e-4)}
 
 
 def _quadratic(dtype=np.float64):
