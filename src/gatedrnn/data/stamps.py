@@ -111,6 +111,7 @@ def _parse(pd, cells: list, aware: bool) -> tuple:
     first, note = _to_datetime(pd, cells), ""
     if isinstance(first, str) and aware:    # UTC offsets that differ (summer time): one instant each, in UTC
         first, note = _to_datetime(pd, cells, utc=True), "; timestamps with different UTC offsets read as UTC"
+        first = first if isinstance(first, str) else first.tz_convert(None)     # UTC, without a time zone
     if not isinstance(first, str) and first.isna().any() and not note:
         second = _to_datetime(pd, cells, dayfirst=True)
         if not isinstance(second, str) and second.isna().sum() < first.isna().sum():
