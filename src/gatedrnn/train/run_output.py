@@ -3,8 +3,9 @@ process, holding the folder's lock (``train.lock``), through ``gatedrnn.run_fold
 swapped in at the end, or nothing).
 
 These commands do not train data-parallel: under an MPI launcher that started more than one process (the
-variables ``train.distributed`` reads) they are refused before anything is read or written, with one line on
-rank 0 while the other ranks exit quietly (status 2 on every rank).
+variables ``train.distributed`` reads) they are refused before anything is read or written: one line and exit
+status 2 on rank 0 (the launcher's status), while the other ranks leave quietly with status 0 (a rank leaving
+with an error first would make the launcher end rank 0 before it could say why).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 
 from gatedrnn.errors import UserError
 from gatedrnn.run_folder import check_out_folder, open_run
-from gatedrnn.train.distributed import RankExit, launcher_size
+from gatedrnn.train.distributed import launcher_size
 from gatedrnn.train.lock import run_lock
 
 # the rank as Open MPI, MPICH / Intel MPI (Hydra) and MVAPICH set it (beside the sizes of LAUNCHER_VARS)
@@ -31,14 +32,15 @@ def launcher_rank() -> int:
 
 
 def refuse_launcher(command: str) -> None:
-    """One line on rank 0 (exit status 2 on every rank) when an MPI launcher started several processes."""
+    """One line on rank 0 (exit status 2), the other ranks quietly gone, when an MPI launcher started several
+    processes."""
     n = launcher_size()
     if n <= 1:
         return
     if launcher_rank() != 0:
-        raise RankExit()
-    raise UserError(f"{command}: expected one process, got {n} started by an MPI launcher (only gatedrnn train "
-                    f"trains data-parallel); run it without mpiexec")
+        raise SystemExit(0)
+    raise UserError(f"MPI launcher: expected one process (only gatedrnn train trains data-parallel), got {n}; "
+                    f"run {command} without mpiexec")
 
 
 @contextmanager

@@ -1,0 +1,64 @@
+"""MPI outside `train` (issue 20, section 4): `gatedrnn forecast` (every mode: they share
+``gatedrnn.train.run_output.writing_run``; --predict here) and `gatedrnn classify` do not train data-parallel;
+under `mpiexec -n 2` they are refused before anything is read or written: one line on rank 0, exit status 2, no
+--out. Needs the [mpi] extra (mpi4py, an mpiexec); skipped without it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+try:
+    import mpi4py  # noqa: F401
+except ImportError:
+    mpi4py = None
+pytestmark = pytest.mark.skipif(MPIEXEC is None or mpi4py is None,
+                                reason="needs mpi4py and an mpiexec (pip install -e '.[mpi]')")
+LAUNCHER = ("OMPI_", "PMI_", "PMIX_", "MV2_", "PRTE_")
+TINY = ["--hidden-size", "4", "--max-steps", "3", "--batch-size", "8"]
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER)}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _ours(stderr: str) -> list[str]:
+    """Our lines on stderr, without the launcher's framed banner and its ``[host:pid]`` notes."""
+    lines, inside = [], False
+    for line in stderr.splitlines():
+        if line.startswith("-----"):
+            inside = not inside
+        elif not inside and line.strip() and not re.match(r"\[[^\]\s]+:\d+\] ", line):
+            lines.append(line)
+    return lines
+
+
+def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,value\n" + "".join(f"{i},{10 + 3 * np.sin(i / 2):.4f}\n" for i in range(60)))
+    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
+    for split in ("TRAIN", "TEST"):
+        rows = [",".join(f"{v:.3f}" for v in np.random.default_rng(k).standard_normal(5)) + (":a" if k % 2 else ":b")
+                for k in range(8)]
+        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
+    series = ["--dataset", str(csv), "--column", "value", "--window", "8", "--no-plot", *TINY]
+    commands = {"predict": ["forecast", *series, "--predict", "4"],
+                "classify": ["classify", "--dataset", str(tmp_path / "Toy"), "--cell", "lstm", "--seeds", "1",
+                             "--no-baselines", *TINY]}
+    for name, args in commands.items():
+        out = tmp_path / f"out-{name}"
+        r = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "2", sys.executable, "-m", "gatedrnn.cli", *args,
+                            "--out", str(out)], capture_output=True, text=True, env=_env(), timeout=120)
+        ours = _ours(r.stderr)
+        assert r.returncode == 2 and len(ours) == 1 and "MPI launcher" in ours[0], (name, r.returncode, r.stderr)
+        assert not out.exists(), name
