@@ -67,14 +67,20 @@ def read_manifest(out) -> dict | None:
         return None
     ok = (isinstance(doc, dict) and doc.get("format") == FORMAT and isinstance(doc.get("command"), str)
           and all(isinstance(v, list) and all(isinstance(n, str) for n in v)
-                  for v in (doc.get("entries"), doc.get("outside", []), doc.get("replaces", []))))
-    return doc if ok else None
+                  for v in (doc.get("entries"), doc.get("outside", []), doc.get("replaces", [])))
+          and all(_plain(n) for n in doc["entries"] + doc.get("replaces", [])))
+    return doc if ok else None   # a damaged or tampered one: the folder is treated as one without a run
+
+
+def _plain(name: str) -> bool:
+    """A name of a file directly in the folder, not one of the run folder's own."""
+    return bool(name) and name not in (".", "..", MANIFEST, NEW, OLD, LOCK) and "/" not in name and "\\" not in name
 
 
 def _entry(out: Path, name: str) -> Path:
-    """``out/name`` for a plain name (a manifest naming anything else is refused: it could point outside)."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or name in (MANIFEST, NEW, OLD, LOCK):
-        raise UserError(f"run folder {out}: expected plain file names in its manifest, got {name!r}")
+    """``out/name`` for a plain name (``read_manifest`` gives no other)."""
+    if not _plain(name):
+        raise RuntimeError(f"run folder {out}: a manifest entry {name!r} that read_manifest should have refused")
     return out / name
 
 

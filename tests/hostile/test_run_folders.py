@@ -6,9 +6,10 @@ A failure is injected at the disk calls of each command writing over an earlier 
 ``shutil.rmtree`` and every ``open`` for writing), by ``SystemExit`` or ``KeyboardInterrupt`` raised once (the
 command's handlers run) or from then on (a dead process: every later call fails too, then the next command's start
 finishes what was left). Afterwards the folder is the whole earlier run or the whole new one. A few calls per
-command by default; GATEDRNN_HOSTILE_SIZE=full injects at every one. Signals: SIGTERM in the middle of the writes
-leaves the earlier run, SIGKILL inside the swap leaves a folder the next command completes. Files of the user's
-in --out are refused in one line, kept with --overwrite, never deleted.
+command by default; GATEDRNN_HOSTILE_SIZE=full (or large) injects at every one. Signals: SIGTERM in the middle of
+the writes leaves the earlier run, SIGKILL inside the swap leaves a folder the next command completes. Files of
+the user's in --out are refused in one line, kept with --overwrite, never deleted; a tampered manifest claims
+nothing. Every JSON and CSV output is finite or the run is refused in one line.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import pytest
 
 from gatedrnn.cli import main
 
-SIZE = os.environ.get("GATEDRNN_HOSTILE_SIZE", "small")
+_SIZE = os.environ.get("GATEDRNN_HOSTILE_SIZE", "small").strip().lower()
+FULL = _SIZE in ("full", "large") or (_SIZE.isdigit() and int(_SIZE) > 1)
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 TINY = ["--hidden-size", "4", "--max-steps", "4", "--batch-size", "8"]
 VOLATILE = ("seconds", "cpu_seconds", "peak_mb", "table", "train_seconds")
@@ -207,7 +209,7 @@ def runs(inputs, tmp_path_factory):
 def _picks(calls: list) -> list:
     """Every call (full), or the renames and a few others spread over the writes (small)."""
     ks = list(range(1, len(calls) + 1))
-    if SIZE == "full":
+    if FULL:
         return ks
     renames = [k for k in ks if calls[k - 1] in ("os.replace", "os.rename")]
     return sorted(set(ks[:: max(1, len(ks) // 5)]) | set(renames[-3:]) | {ks[-1]})
@@ -313,6 +315,14 @@ def test_files_of_the_user_are_refused_kept_with_overwrite_and_never_deleted(inp
     assert main([*args, "--out", str(out)]) == 2                # a file the run did not write: refused again
     assert main([*args, "--out", str(out), "--overwrite", "--seed", "3"]) == 0
     assert {"notes.txt", "later.txt", "model", "results.json", "config.json"} <= {p.name for p in out.iterdir()}
+    victim = tmp_path / "victim.txt"                 # a tampered manifest claims files outside and the user's
+    victim.write_text("not the run's")
+    manifest = out / ".gatedrnn-run.json"
+    doc = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**doc, "entries": doc["entries"] + ["../victim.txt", "notes.txt"]}))
+    assert main([*args, "--out", str(out)]) == 2
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0
+    assert victim.read_text() == "not the run's" and (out / "notes.txt").read_text() == "my notes"
 
 
 def test_outputs_are_finite_or_one_line_and_nothing_is_written(tmp_path):
