@@ -209,23 +209,27 @@ def max_rel_diff(f: Forecaster, path_or_proto, tails, starts) -> float:
 
 def export_forecaster_folder(ck: Path, target: Path, echo=print) -> dict:
     """``gatedrnn export`` of a checkpoint ``ck`` written by ``Forecaster.save``: every member (``ck``'s folder
-    holds ``model``, ``model-1`` ...) in one graph, checked in onnxruntime on the saved tails of its series."""
+    holds ``model``, ``model-1`` ...) in one graph, checked in onnxruntime on the saved tails of its series
+    before it is written: a difference that is not a finite number is an error and nothing is written."""
     f = Forecaster.load(ck.parent)
-    path = export_forecaster_onnx(f, target)
+    proto = build_forecaster_onnx(f)
+    diff, note = None, "note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")"
+    if importlib.util.find_spec("onnxruntime") is not None:
+        panel = f.panel
+        if panel is None:
+            raise RuntimeError("Forecaster.load returned a forecaster without its series")
+        tails = numpy.stack([v[-f.window:] for v in panel.values])
+        starts = numpy.array([v.size - f.window for v in panel.values])
+        diff = max_rel_diff(f, proto, tails, starts)
+        if not math.isfinite(diff):
+            raise UserError(f"Forecaster ONNX export of {ck.parent}: expected onnxruntime's forecasts to match "
+                            f"Forecaster.quantile_forecast, got a max relative difference of {diff} (nothing written)")
+        note = (f"onnxruntime vs Forecaster.quantile_forecast on the last window of its {len(tails)} series: max "
+                f"relative difference {diff:.2e}")
+    path = write_bytes_atomic(target, proto.SerializeToString())
     size = path.stat().st_size
     echo(f"wrote {path} ({size:,} bytes): Forecaster, {str(f.cell).upper()} {f.hidden_size} units x {f.num_layers}"
          f", {len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}; raw "
          f"values in, forecasts in the series' units out; opset {OPSET}; onnx.checker passed")
-    result = {"path": path, "bytes": size, "max_rel_diff": None}
-    if importlib.util.find_spec("onnxruntime") is None:
-        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
-        return result
-    panel = f.panel
-    if panel is None:
-        raise RuntimeError("Forecaster.load returned a forecaster without its series")
-    tails = numpy.stack([v[-f.window:] for v in panel.values])
-    starts = numpy.array([v.size - f.window for v in panel.values])
-    result["max_rel_diff"] = diff = max_rel_diff(f, path, tails, starts)
-    echo(f"onnxruntime vs Forecaster.quantile_forecast on the last window of its {len(tails)} series: max relative "
-         f"difference {diff:.2e}")
-    return result
+    echo(note)
+    return {"path": path, "bytes": size, "max_rel_diff": diff}

@@ -8,7 +8,9 @@ before looking at the held-out tail:
 3. p in 0..5 and q in 0..2 by the lowest AIC of ``ARIMA(p, d, q)`` fitted by maximum likelihood, with a constant
    when d = 0 and none otherwise.
 
-At later origins the fitted parameters are kept and only the data is extended (``results.apply``).
+At later origins the fitted parameters are kept and only the data is extended (``results.apply``). The search and
+the forecasts read only the ``baselines.recent`` part of the history (the last 10,000 values; a note says so when
+that drops some), so that the order search takes seconds on a series of any length.
 
 The tables label it ``ARIMA(p,d,q) (gatedrnn's order search)``; where statsforecast is installed its AutoARIMA
 (``baselines_sf``, the standard stepwise search) is the reference ARIMA and this one is kept for comparison.
@@ -26,6 +28,7 @@ from typing import Any
 import numpy
 
 from gatedrnn.errors import UserError, require
+from gatedrnn.forecast.baselines import recent
 
 ARIMA_MAX_P, ARIMA_MAX_Q, ADF_ALPHA = 5, 2, 0.05
 MIN_VALUES = 10                 # the ADF test and the fits need a few values (after the seasonal difference)
@@ -71,6 +74,7 @@ class ArimaChoice:
     aic: float
     adf_p: list
     fits: int
+    n_train: int = 0        # the length of the training part (the search read its ``recent`` part)
 
     @property
     def label(self) -> str:
@@ -93,12 +97,16 @@ def _choose_d(w, adfuller) -> tuple[int, list]:
         d += 1
 
 
-def fit_arima(train: numpy.ndarray, season: int | None) -> ArimaChoice:
-    """Choose and fit the ARIMA order by the rule in the module docstring."""
+def fit_arima(train: numpy.ndarray, season: int | None, echo=print) -> ArimaChoice:
+    """Choose and fit the ARIMA order by the rule in the module docstring (``echo``: the size rule's note)."""
     ARIMA = require("statsmodels.tsa.arima.model", PURPOSE, "forecast").ARIMA
     adfuller = require("statsmodels.tsa.stattools", PURPOSE, "forecast").adfuller
     check_arima_input(len(train), season)
-    w = _seasonal_diff(numpy.asarray(train, dtype=numpy.float64), season)
+    part = recent(train, season)
+    if part.size < len(train):
+        echo(f"   note: the ARIMA order search reads the last {part.size:,} of the {len(train):,} training values "
+             f"(a size rule that bounds its time)")
+    w = _seasonal_diff(part, season)
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         d, adf_p = _choose_d(w, adfuller)
@@ -115,16 +123,17 @@ def fit_arima(train: numpy.ndarray, season: int | None) -> ArimaChoice:
                     best = (float(res.aic), (p, d, q), res)
     if best is None:
         raise UserError("ARIMA: expected an order in the grid that can be fitted to the training part, got none")
-    return ArimaChoice(best[1], season, trend, best[2], best[0], adf_p, fits)
+    return ArimaChoice(best[1], season, trend, best[2], best[0], adf_p, fits, len(train))
 
 
 def arima_forecast(choice: ArimaChoice, history: numpy.ndarray, h: int) -> numpy.ndarray:
     """Forecast ``h`` steps after ``history`` with the chosen order and its fitted parameters."""
     s = choice.season
-    w = _seasonal_diff(numpy.asarray(history, dtype=numpy.float64), s)
+    history = numpy.asarray(history, dtype=numpy.float64)
+    w = _seasonal_diff(recent(history, s), s)
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
-        res = choice.results if len(w) == choice.results.nobs else choice.results.apply(w)
+        res = choice.results if len(history) == choice.n_train else choice.results.apply(w)
         fw = numpy.asarray(res.forecast(h), dtype=numpy.float64)
     if not s:
         return fw

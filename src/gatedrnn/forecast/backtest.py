@@ -36,6 +36,7 @@ import time
 import numpy
 
 from gatedrnn.errors import UserError, check_int, require
+from gatedrnn.forecast.checks import real_array
 from gatedrnn.forecast.features import PURPOSE, Panel, to_panel
 from gatedrnn.forecast.forecaster import Forecaster, interval_columns
 from gatedrnn.forecast.metrics import coverage, mae, mase, rmse, smape
@@ -71,7 +72,7 @@ def _raw_covariates(f: Forecaster, y, panel: Panel) -> list:
     names = list(getattr(f, "covariates", None) or [])
     if not names:
         return []
-    return [g[names].to_numpy(dtype=numpy.float64) for _, g in y.groupby("unique_id", sort=False)]
+    return [real_array(f"series {uid}: covariates", g[names].to_numpy()) for uid, g in y.groupby("unique_id", sort=False)]
 
 
 def forecast_after(f: Forecaster, y, ends, h: int) -> numpy.ndarray:
@@ -81,14 +82,20 @@ def forecast_after(f: Forecaster, y, ends, h: int) -> numpy.ndarray:
     row carried on past the series' end)."""
     panel = to_panel(y)
     w = f.window
-    ends = [check_int("cut-off", int(c), w) for c in ends]
+    cut = real_array("ends", ends, numpy.int64).reshape(-1)
+    if cut.size != len(panel.ids):
+        raise UserError(f"ends: expected one cut-off per series ({len(panel.ids)}), got {cut.size}")
+    ends = [check_int("cut-off", int(c), w) for c in cut]
+    for uid, v, c in zip(panel.ids, panel.values, ends):
+        if c > v.size:
+            raise UserError(f"series {uid}: cut-off: expected at most its {v.size} values, got {c}")
     tails = numpy.stack([v[c - w:c] for v, c in zip(panel.values, ends)])
     starts = numpy.array([c - w for c in ends])
     covs = _raw_covariates(f, y, panel)
     if not covs:
-        return f.quantile_forecast(tails, starts, steps=h)
+        return f.quantile_forecast(tails, starts, steps=h, ids=panel.ids)
     rows = [numpy.minimum(numpy.arange(c - w, c + f.horizon), len(x) - 1) for x, c in zip(covs, ends)]
-    return f.quantile_forecast(tails, starts, numpy.stack([x[r] for x, r in zip(covs, rows)]), steps=h)
+    return f.quantile_forecast(tails, starts, numpy.stack([x[r] for x, r in zip(covs, rows)]), steps=h, ids=panel.ids)
 
 
 def _check(panel: Panel, template: Forecaster, h: int, n_windows: int, step: int) -> list:
@@ -157,23 +164,54 @@ def _frame(panel: Panel, cuts: numpy.ndarray, h: int, truth: numpy.ndarray, cols
 
 # -- scores -------------------------------------------------------------------------------------------------
 def _windows(cv, panel: Panel, pd) -> list:
-    """[(series index, window index, cutoff, values seen, {column: (h,) array})] of a backtest's output."""
+    """[(series index, window index, cutoff, values seen, {column: (h,) array})] of a backtest's output, each
+    window's ``y`` checked to be the values of ``y`` after its cut-off (``_same_truth``)."""
     if isinstance(cv, dict):
-        cuts = numpy.asarray(cv["cutoff"])
-        arrays = {k: numpy.asarray(v) for k, v in cv.items() if k != "cutoff"}
-        if cuts.ndim == 1:
-            cuts, arrays = cuts[None], {k: v[None] for k, v in arrays.items()}
-        return [(i, k, int(c), int(c), {name: a[i, k] for name, a in arrays.items()})
-                for i in range(cuts.shape[0]) for k, c in enumerate(cuts[i])]
+        return _dict_windows(cv, panel)
+    if not hasattr(cv, "groupby") or any(c not in cv.columns for c in ("unique_id", "ds", "cutoff", "y", "y_hat")):
+        raise UserError(f"cv: expected the output of backtest (unique_id, ds, cutoff, y, y_hat, ...), got "
+                        f"{list(getattr(cv, 'columns', [])) or type(cv).__name__}")
     rows, index = [], {uid: i for i, uid in enumerate(panel.ids)}
     for uid, g in cv.groupby(cv["unique_id"].astype(str), sort=False):
         if uid not in index:
             raise UserError(f"series {uid}: expected the backtest of the series of y, got one y does not hold")
         dates = _dates(panel, index[uid], pd)
         for k, (cut, w) in enumerate(g.sort_values("ds").groupby("cutoff", sort=True)):
-            cols = {c: w[c].to_numpy(dtype=numpy.float64) for c in w.columns if c not in ("unique_id", "ds", "cutoff")}
-            rows.append((index[uid], k, cut, int(dates.get_loc(cut)) + 1, cols))
+            if cut not in dates:
+                raise UserError(f"series {uid}: expected the backtest of the series of y, got a cut-off {cut} that is "
+                                f"not among its timestamps")
+            cols = {c: real_array(f"cv {c}", w[c].to_numpy()) for c in w.columns if c not in ("unique_id", "ds", "cutoff")}
+            rows.append(_same_truth(panel, index[uid], k, cut, int(dates.get_loc(cut)) + 1, cols))
     return rows
+
+
+def _dict_windows(cv: dict, panel: Panel) -> list:
+    if any(c not in cv for c in ("cutoff", "y", "y_hat")):
+        raise UserError(f"cv: expected the output of backtest (cutoff, y, y_hat, ...), got keys {sorted(cv)}")
+    cuts = real_array("cv cutoff", cv["cutoff"], numpy.int64)
+    arrays = {k: real_array(f"cv {k}", v) for k, v in cv.items() if k != "cutoff"}
+    if cuts.ndim == 1:
+        cuts, arrays = cuts[None], {k: v[None] for k, v in arrays.items()}
+    if cuts.ndim != 2 or len(cuts) != len(panel.ids) or any(a.shape[:2] != cuts.shape or a.ndim != 3
+                                                             for a in arrays.values()):
+        raise UserError(f"cv: expected the backtest of y's {len(panel.ids)} series (cutoff (n_series, n_windows), "
+                        f"columns (n_series, n_windows, h)), got cutoff of shape {cuts.shape}")
+    return [_same_truth(panel, i, k, int(c), int(c), {name: a[i, k] for name, a in arrays.items()})
+            for i in range(cuts.shape[0]) for k, c in enumerate(cuts[i])]
+
+
+def _same_truth(panel: Panel, i: int, k: int, cut, seen: int, cols: dict) -> tuple:
+    """The window, once its ``y`` is what ``y`` holds after the cut-off (else ``cv`` is another series' backtest)."""
+    v, truth = panel.values[i], cols["y"]
+    after = v[seen:seen + truth.size] if 0 < seen <= v.size else v[:0]
+    same = after.size == truth.size and numpy.isclose(after, truth, rtol=1e-9, atol=0)
+    if not numpy.all(same):
+        j = int(numpy.argmin(same))
+        got = (f"{after.size} values after it" if after.size != truth.size else
+               f"{float(after[j])!r} where cv's y holds {float(truth[j])!r}")
+        raise UserError(f"series {panel.ids[i]}: expected y to be the series cv was made from (its values after "
+                        f"cut-off {cut} are cv's y), got {got}")
+    return i, k, cut, seen, cols
 
 
 def _score(y_true, cols: dict, train: numpy.ndarray, m: int) -> dict:

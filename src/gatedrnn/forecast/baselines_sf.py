@@ -1,6 +1,7 @@
 """statsforecast's automatic methods as baselines (an optional extra: ``pip install 'gatedrnn[baselines]'``).
 
-One series (``gatedrnn forecast --dataset sunspots|co2|FILE.csv``): ``fit_one(method, train, season)`` fits the
+Both read only the ``baselines.recent`` part of each series (the last 10,000 values: a size rule). One series
+(``gatedrnn forecast --dataset sunspots|co2|FILE.csv``): ``fit_one(method, train, season)`` fits the
 method on the training part once and returns ``SfModel``, whose ``forecast(history, h)`` forecasts from the end of
 ``history``: statsforecast's ``predict`` when ``history`` is the training part, its ``forward`` (the fitted model
 and parameters kept, the longer data filtered through them, no refit) from a later origin.
@@ -25,6 +26,7 @@ import numpy
 
 from gatedrnn.atomic import write_text_atomic
 from gatedrnn.errors import require
+from gatedrnn.forecast.baselines import recent
 
 SF_METHODS = ("autoets", "autotheta", "autoarima")
 CLASSES = {"autoets": "AutoETS", "autotheta": "AutoTheta", "autoarima": "AutoARIMA"}
@@ -74,6 +76,7 @@ def _fit(method: str, ids: list, train: list, h: int, season: int):
     sf = require("statsforecast", PURPOSE, "baselines")
     models = require("statsforecast.models", PURPOSE, "baselines")
     model = getattr(models, CLASSES[method])(season_length=season, **MODEL_ARGS.get(method, {}))
+    train = [recent(x, season) for x in train]           # the size rule of ``baselines.recent``
     df = pd.DataFrame({"unique_id": numpy.repeat(ids, [len(x) for x in train]),
                        "ds": numpy.concatenate([numpy.arange(len(x)) for x in train]),
                        "y": numpy.concatenate(train)})
@@ -116,15 +119,16 @@ class SfModel:
     """One statsforecast model fitted to one series: ``forecast(history, h)`` and what was chosen (``detail``)."""
 
     model: Any              # the fitted statsforecast model
-    n_fit: int              # the length of the series it was fitted to
+    n_fit: int              # the length of the training part (it was fitted to its ``recent`` part)
     detail: str
+    season: int = 1
 
     def forecast(self, history: numpy.ndarray, h: int) -> numpy.ndarray:
         """The mean forecast of ``h`` steps after ``history`` (module docstring: predict, else forward)."""
         if len(history) == self.n_fit:
             out = self.model.predict(h=h)
         else:
-            out = self.model.forward(y=numpy.asarray(history, dtype=numpy.float64), h=h)
+            out = self.model.forward(y=recent(history, self.season), h=h)
         return numpy.asarray(out["mean"], dtype=numpy.float64)
 
 
@@ -140,8 +144,9 @@ def _detail(method: str, model) -> str:
 
 def fit_one(method: str, train: numpy.ndarray, season: int) -> SfModel:
     """statsforecast's ``method`` (a key of ``CLASSES``) fitted once to ``train`` with ``season_length=season``
-    (and ``MODEL_ARGS`` options)."""
+    (and ``MODEL_ARGS`` options), on its ``baselines.recent`` part (the detail says so when that drops values)."""
     models = require("statsforecast.models", PURPOSE, "baselines")
-    y = numpy.asarray(train, dtype=numpy.float64)
+    y = recent(train, season)
     model = getattr(models, CLASSES[method])(season_length=season, **MODEL_ARGS.get(method, {})).fit(y)
-    return SfModel(model, len(y), _detail(method, model))
+    cut = f" (on the last {y.size:,} of {len(train):,} values)" if y.size < len(train) else ""
+    return SfModel(model, len(train), _detail(method, model) + cut, season)

@@ -11,10 +11,14 @@ from gatedrnn.config import Config, option
 from gatedrnn.data.dates import FILLS
 from gatedrnn.data.series import Series, load_series
 from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_optional_int, check_positive, show
+from gatedrnn.forecast.checks import check_sizes
 from gatedrnn.layers import CELLS
 
 DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
 # --baselines: auto, the cheap ones, gatedrnn's ARIMA order search (one series), statsforecast's automatic methods
+M4 = "m4-hourly"
+# the fields an m4-hourly run does not read, at their defaults (a run given any other value would ignore it)
+M4_IGNORES = {"column": None, "date_column": None, "fill": "error", "period": None, "horizon": None, "holdout": None}
 BASELINES = ("auto", "naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
 
 
@@ -84,7 +88,30 @@ class ForecastConfig(Config):
         super().validate()
         if self.horizon is not None and self.holdout is not None and self.horizon > self.holdout:
             raise UserError(f"horizon: expected at most the held-out length {self.holdout}, got {self.horizon}")
+        if self.dataset == M4:
+            ignored = {k: getattr(self, k) for k, v in M4_IGNORES.items() if getattr(self, k) != v}
+            if ignored:
+                raise UserError(f"{', '.join(ignored)}: expected none with --dataset {M4} (its 414 series, their 48-hour "
+                                f"test horizon and season 24 are fixed), got {ignored}")
+        check_sizes(self.hidden_size, self.num_layers, self.batch_size, (self.window or 168) + (self.horizon or 48),
+                    4, 5 * (self.horizon or 48))
         return self
+
+    def check_command(self, predict=None, figure=None) -> None:
+        """The command-line flags outside the config that this run would ignore, refused in one line:
+        ``--predict`` and ``--figure`` with m4-hourly; ``--horizon``, ``--holdout`` and ``--figure`` with
+        ``--predict`` (it trains on the whole series and writes future.png)."""
+        if self.dataset == M4 and (predict is not None or figure is not None):
+            flag = "--predict" if predict is not None else "--figure"
+            raise UserError(f"{flag}: expected none with --dataset {M4} (it forecasts M4's 48 test hours and writes no "
+                            f"figure), got {predict if predict is not None else figure}")
+        if predict is not None:
+            given = {k: getattr(self, k) for k in ("horizon", "holdout") if getattr(self, k) is not None}
+            if figure is not None:
+                given["figure"] = figure
+            if given:
+                raise UserError(f"{', '.join(given)}: expected none with --predict {predict} (it trains on the whole "
+                                f"series, forecasts {predict} steps and writes OUT/future.png), got {given}")
 
     def load_series(self) -> Series:
         """The series of this run: ``dataset`` read with ``column``, ``period``, ``fill`` and ``date_column``."""

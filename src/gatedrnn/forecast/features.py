@@ -17,6 +17,7 @@ pinball (quantile) loss of the direct multi-horizon outputs.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -24,7 +25,8 @@ import numpy
 
 from gatedrnn.backend import xp
 from gatedrnn.data.stamps import frame_stamps
-from gatedrnn.errors import UserError, require
+from gatedrnn.errors import UserError, require, show
+from gatedrnn.forecast.checks import check_targets, check_values, real_array
 
 PURPOSE = "forecasting pandas input (Series with dates, long DataFrames)"
 
@@ -46,21 +48,12 @@ class Panel:
         return self.kind in ("series", "frame")
 
 
-def _finite(name: str, v: numpy.ndarray) -> numpy.ndarray:
+def _as_values(name: str, y) -> numpy.ndarray:
+    """A series' values: a 1-D float64 array of real, finite numbers within ``checks.VALUE_LIMIT``."""
+    v = real_array(f"series {name}", y)
     if v.ndim != 1:
         raise UserError(f"series {name}: expected a 1-D array of values, got shape {v.shape}")
-    bad = ~numpy.isfinite(v)
-    if bad.any():
-        k = int(numpy.argmax(bad))
-        raise UserError(f"series {name}: expected finite values, got {float(v[k])!r} at position {k}")
-    return v
-
-
-def _as_values(name: str, y) -> numpy.ndarray:
-    v = numpy.asarray(y)
-    if v.dtype.kind not in "biuf":
-        raise UserError(f"series {name}: expected numbers, got an array of dtype {v.dtype}")
-    return _finite(name, v.astype(numpy.float64))
+    return check_values(f"series {name}", v)
 
 
 def _check_dates(name: str, ds, pd) -> str:
@@ -80,10 +73,32 @@ def _check_dates(name: str, ds, pd) -> str:
     return freq
 
 
+def _check_ids(col, pd) -> None:
+    """Every row has an id, and ids that differ stay different as text (the panel's ids are ``str(id)``: ``1`` and
+    ``"1"``, or ``1`` and ``1.0``, would otherwise become one series, or two series of one name)."""
+    missing = col.isna().to_numpy()
+    if missing.any():
+        k = int(numpy.argmax(missing))
+        raise UserError(f"unique_id: expected an id on every row, got {show(col.iloc[k])} on row {k} "
+                        f"({int(missing.sum())} row(s) without one)")
+    if pd.api.types.infer_dtype(col, skipna=False) in ("string", "integer", "floating", "boolean"):
+        return                                       # one type, whose text is one-to-one
+    seen: dict = {}
+    for v in {(type(v), repr(v)): v for v in col.to_numpy(dtype=object)}.values():
+        key = (type(v).__name__, repr(v))
+        other = seen.setdefault(str(v), key)
+        if other != key:
+            raise UserError(f"unique_id: expected ids that stay distinct as text, got {other[1]} ({other[0]}) and "
+                            f"{key[1]} ({key[0]}), both {str(v)!r}")
+
+
 def _from_frame(df, pd) -> Panel:
     missing = [c for c in ("unique_id", "ds", "y") if c not in df.columns]
     if missing:
         raise UserError(f"DataFrame: expected columns unique_id, ds, y, got {list(df.columns)} (missing {missing})")
+    if len(df) == 0:
+        raise UserError("DataFrame: expected rows of unique_id, ds, y, got an empty DataFrame")
+    _check_ids(df["unique_id"], pd)
     ids, values, last, freqs = [], [], [], set()
     for uid, g in df.groupby("unique_id", sort=False):
         name = str(uid)
@@ -95,6 +110,10 @@ def _from_frame(df, pd) -> Panel:
     if len(freqs) > 1:
         raise UserError(f"DataFrame: expected one frequency over all series, got {sorted(freqs)}")
     return Panel(ids, values, "frame", last, freqs.pop() if freqs else None)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (numbers.Number, numpy.generic)) or (isinstance(v, numpy.ndarray) and v.ndim == 0)
 
 
 def to_panel(y) -> Panel:
@@ -109,13 +128,16 @@ def to_panel(y) -> Panel:
         name = str(y.name) if y.name is not None else "series"
         freq = _check_dates(name, y.index, pd)
         return Panel([name], [_as_values(name, y.to_numpy())], "series", [y.index[-1]], freq)
-    if (isinstance(y, numpy.ndarray) and y.ndim == 1) or (isinstance(y, (list, tuple)) and y
-                                                         and all(numpy.ndim(v) == 0 for v in y)):
+    if isinstance(y, numpy.ndarray) and y.ndim == 1:
         return Panel(["0"], [_as_values("0", y)], "array")
-    if isinstance(y, (list, tuple)) and y and all(numpy.ndim(v) == 1 for v in y):
+    if isinstance(y, (list, tuple)) and y:
+        if all(_is_number(v) for v in y):
+            return Panel(["0"], [_as_values("0", y)], "array")
         return Panel([str(i) for i in range(len(y))], [_as_values(str(i), v) for i, v in enumerate(y)], "list")
+    got = f"an empty {type(y).__name__}" if isinstance(y, (list, tuple)) else (
+        f"an array of shape {y.shape}" if isinstance(y, numpy.ndarray) else type(y).__name__)
     raise UserError(f"y: expected a 1-D array, a list of 1-D arrays, a pandas Series with a DatetimeIndex or a "
-                    f"DataFrame with unique_id, ds, y, got {type(y).__name__}")
+                    f"DataFrame with unique_id, ds, y, got {got}")
 
 
 def check_lengths(panel: Panel, need: int, what: str) -> None:
@@ -166,6 +188,7 @@ class WindowBatches:
                  base: str = "none"):
         self.flat = numpy.concatenate(panel.values)
         offsets = numpy.cumsum([0] + [v.size for v in panel.values[:-1]])
+        self.ids, self.offsets = panel.ids, offsets
         pos = [numpy.arange(v.size - window - horizon + 1) for v in panel.values]
         self.index = numpy.concatenate([numpy.stack([o + p, p], axis=1) for o, p in zip(offsets, pos)])
         self.window, self.horizon, self.season = window, horizon, season
@@ -191,7 +214,13 @@ class WindowBatches:
         x = self.features(w, pick, level, scale)
         z = (v - level[:, None]) / scale[:, None]
         t = (z[:, self.window:] - base_values(z[:, :self.window], self.season, self.horizon, self.base))
+        check_targets(t, lambda row: self.where(int(pick[row, 0]) + self.window))
         return x, t.astype(self.dtype)
+
+    def where(self, k: int) -> tuple:
+        """(series id, position in it) of the value at ``flat[k]``."""
+        i = int(numpy.searchsorted(self.offsets, k, side="right")) - 1
+        return self.ids[i], k - int(self.offsets[i])
 
     def features(self, w: numpy.ndarray, pick: numpy.ndarray, level, scale) -> numpy.ndarray:
         """The network's inputs of the windows ``w`` (``covariates.CovariateWindows`` adds the covariates)."""

@@ -41,12 +41,24 @@ predicts without the data (``Forecaster.from_model(network)`` builds one from a 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy
 
+from gatedrnn.checkpoint_io import locate_checkpoint
 from gatedrnn.errors import UserError, check_choice, check_int, check_positive, require
+from gatedrnn.forecast.checks import (
+    TARGET_LIMIT,
+    check_base,
+    check_covariates,
+    check_forecast,
+    check_quantiles,
+    check_sizes,
+    check_steps,
+    check_values,
+    real_array,
+    select_ids,
+)
 from gatedrnn.forecast.covariates import (
     CovariateWindows,
     FuturePinball,
@@ -66,6 +78,7 @@ from gatedrnn.forecast.features import (
     normalise,
     to_panel,
 )
+from gatedrnn.forecast.saved import check_members, check_networks, saved_entry, saved_panel, saved_settings
 from gatedrnn.layers import CELLS
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import Adam
@@ -75,27 +88,6 @@ from gatedrnn.train.trainer import Trainer
 
 SETTINGS = ("cell", "horizon", "season", "window", "hidden_size", "num_layers", "max_steps", "batch_size", "lr",
             "clip", "seed", "n_models", "quantiles", "base", "strategy", "covariates")
-
-
-def _check_quantiles(quantiles) -> list:
-    qs = sorted({0.5, *(float(q) for q in quantiles)})
-    if not all(0 < q < 1 for q in qs):
-        raise UserError(f"quantiles: expected levels strictly between 0 and 1, got {list(quantiles)}")
-    return qs
-
-
-def _check_base(base: str, season, window: int, out: int) -> str:
-    """The base (``"auto"`` resolved) for ``out`` network outputs; the window must hold the seasons it reads."""
-    base = ("snaive" if season else "naive") if base == "auto" else base
-    check_choice("base", base, ("snaive", "naive", "none"))
-    if base == "snaive":
-        if season is None:
-            raise UserError("base: expected a season for the seasonal naive base, got season None")
-        seasons = math.ceil(out / season)
-        if window < season * seasons:
-            raise UserError(f"window: expected at least {season * seasons} (the seasonal naive base needs "
-                            f"{seasons} season(s) of {season}), got {window}")
-    return base
 
 
 def interval_columns(qs: list) -> list:
@@ -118,16 +110,14 @@ class Forecaster:
                  lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
                  quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto", strategy: str = "direct",
                  covariates=None):
-        if cell not in CELLS:
-            raise UserError(f"cell: expected one of {', '.join(CELLS)}, got {cell!r}")
+        check_choice("cell", cell, list(CELLS))
         check_int("horizon", horizon)
         check_int("season", season, 2, none_ok=True)
         window = window if window is not None else 2 * max(season or 0, horizon)
         check_int("window", window, 2)
         check_choice("strategy", strategy, ("direct", "recursive"))
-        base = _check_base(base, season, window, horizon if strategy == "direct" else 1)
-        choice = None if covariates is None else [str(c) for c in ([covariates] if isinstance(covariates, str)
-                                                                     else covariates)]
+        base = check_base(base, season, window, horizon if strategy == "direct" else 1)
+        choice = check_covariates(covariates)
         if strategy == "recursive" and choice:
             raise UserError(f"covariates: expected none with strategy 'recursive' (covariates need the direct "
                             f"strategy), got {choice}")
@@ -137,10 +127,14 @@ class Forecaster:
         check_int("seed", seed, 0)
         check_positive("lr", lr)
         check_positive("clip", clip, zero_ok=True)
+        self.quantiles = check_quantiles(quantiles)
+        out = horizon if strategy == "direct" else 1
+        n_in = (3 if season else 1) + (1 + len(choice) if choice else 0)
+        check_sizes(hidden_size, num_layers, batch_size, window + (out if choice else 0), n_in,
+                    len(self.quantiles) * (1 if choice else out), n_models)
         self.cell, self.horizon, self.season, self.window = cell, horizon, season, window
         self.hidden_size, self.num_layers, self.max_steps, self.batch_size = hidden_size, num_layers, max_steps, batch_size
         self.lr, self.clip, self.seed, self.n_models = float(lr), float(clip), seed, n_models
-        self.quantiles = _check_quantiles(quantiles)
         self.base, self.strategy = base, strategy
         self.covariate_choice = choice          # None: every extra column of a DataFrame given to fit
         self.covariates: list = list(choice or [])
@@ -224,18 +218,45 @@ class Forecaster:
         starts = numpy.array([v.size - self.window for v in panel.values])
         return tails, starts
 
+    def _inputs(self, tails, starts, covs) -> tuple:
+        """``tails`` (n, window) float64 within ``checks.VALUE_LIMIT``, ``starts`` (n,) int64, and with covariates
+        ``covs`` (n, window + horizon, C) normalised (within ``checks.TARGET_LIMIT``, else float32 overflows)."""
+        tails = check_values("tails", real_array("tails", tails))
+        if tails.ndim != 2 or tails.shape[0] < 1 or tails.shape[1] != self.window:
+            raise UserError(f"tails: expected shape (n >= 1, {self.window}) (the last window of each series), got "
+                            f"{tails.shape}")
+        starts = real_array("starts", starts, numpy.int64)
+        if starts.shape != (len(tails),):
+            raise UserError(f"starts: expected shape {(len(tails),)} (one per row of tails), got {starts.shape}")
+        if not self.covariates:
+            if covs is not None:
+                raise UserError("covs: expected none (the forecaster was fitted without covariates), got some")
+            return tails, starts, None
+        want = (len(tails), self.window + self.horizon, len(self.covariates))
+        c = None if covs is None else real_array("covs", covs)
+        if c is None or c.shape != want:
+            raise UserError(f"covs: expected shape {want} (the covariates of the window and the horizon), got "
+                            f"{None if c is None else c.shape}")
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            c = (c - self.cov_mean) / self.cov_std
+        bad = ~(numpy.abs(c) <= TARGET_LIMIT)
+        if bad.any():
+            i, k, j = numpy.unravel_index(int(numpy.argmax(bad)), bad.shape)
+            raise UserError(f"covariate {self.covariates[j]!r}: expected values within {TARGET_LIMIT:g} standard "
+                            f"deviations of its training mean (the network computes in float32), got "
+                            f"{float(numpy.asarray(covs, dtype=float)[i, k, j])!r} in row {i}, step {k}")
+        return tails, starts, c
+
     def network_forecast(self, tails: numpy.ndarray, starts: numpy.ndarray, covs=None) -> numpy.ndarray:
         """(n, output_horizon, Q): the networks' forecasts in the series' units after each row of ``tails``
         (n, window) (``starts``: the index of each row's first value in its series; ``covs`` (n, window +
         horizon, C): the raw covariates of the window and the horizon, with covariates only): the median of the
         members, sorted along the quantile axis."""
+        tails, starts, c = self._inputs(tails, starts, covs)
+        return check_forecast(self._network(tails, starts, c), tails)
+
+    def _network(self, tails: numpy.ndarray, starts: numpy.ndarray, c) -> numpy.ndarray:
         level, scale = normalise(tails)
-        c = None
-        if self.covariates:
-            if covs is None or numpy.shape(covs) != (len(tails), self.window + self.horizon, len(self.covariates)):
-                raise UserError(f"covs: expected shape {(len(tails), self.window + self.horizon, len(self.covariates))}"
-                                f" (the covariates of the window and the horizon), got {numpy.shape(covs)}")
-            c = (numpy.asarray(covs, dtype=numpy.float64) - self.cov_mean) / self.cov_std
         out, outs = self.output_horizon, []
         for model in self.models:
             dtype = model.params[0].dtype
@@ -246,27 +267,32 @@ class Forecaster:
         z = numpy.median(numpy.stack(outs), axis=0) if len(outs) > 1 else outs[0]
         zw = (tails - level[:, None]) / scale[:, None]
         z = z + base_values(zw, self.season, out, self.base)[:, :, None]
-        return numpy.sort(z * scale[:, None, None] + level[:, None, None], axis=2)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            return numpy.sort(z * scale[:, None, None] + level[:, None, None], axis=2)
 
     def quantile_forecast(self, tails: numpy.ndarray, starts: numpy.ndarray, covs=None,
-                          steps: int | None = None) -> numpy.ndarray:
+                          steps: int | None = None, ids=None) -> numpy.ndarray:
         """(n, steps, Q) forecasts in the series' units after each row of ``tails`` (n, window) (``steps``:
-        default ``horizon``; at most ``horizon`` for the direct strategy). Direct: ``network_forecast``.
+        default ``horizon``; at most ``horizon`` for the direct strategy, ``checks.MAX_STEPS_AHEAD`` for the
+        recursive one). Direct: ``network_forecast``.
         Recursive: the one-step network applied ``steps`` times, its median fed back as the newest value each
         time (the window slides by one); the quantiles at each step are the one-step quantiles along the median
         path, so they understate the uncertainty of the later steps (the errors of earlier steps are not
-        propagated)."""
-        steps = self.horizon if steps is None else steps
+        propagated). Every forecast is finite (``checks.check_forecast``; ``ids`` name the rows in its message)."""
+        steps = self.horizon if steps is None else check_steps(steps)
+        if self.strategy == "direct" and steps > self.horizon:
+            raise UserError(f"h: expected at most the horizon {self.horizon} the forecaster was trained for, got {steps}")
+        tails, starts, c = self._inputs(tails, starts, covs)
         if self.strategy == "direct":
-            return self.network_forecast(tails, starts, covs)[:, :steps]
+            return check_forecast(self._network(tails, starts, c)[:, :steps], tails, ids)
         mid = self.quantiles.index(0.5)
-        tails, starts = numpy.array(tails, dtype=numpy.float64), numpy.array(starts)
+        w = tails
         out = numpy.empty((len(tails), steps, len(self.quantiles)))
         for k in range(steps):
-            out[:, k] = self.network_forecast(tails, starts)[:, 0]
-            tails = numpy.concatenate([tails[:, 1:], out[:, k, mid:mid + 1]], axis=1)
+            out[:, k] = self._network(w, starts, None)[:, 0]
+            w = numpy.concatenate([w[:, 1:], out[:, k, mid:mid + 1]], axis=1)
             starts = starts + 1
-        return out
+        return check_forecast(out, tails, ids)
 
     def _select(self, ids) -> Panel:
         if not self.models or self.panel is None:
@@ -274,7 +300,7 @@ class Forecaster:
         p = self.panel
         if ids is None:
             return p
-        ids = [str(i) for i in ([ids] if isinstance(ids, (str, int)) else ids)]
+        ids = select_ids(ids)
         unknown = [i for i in ids if i not in p.ids]
         if unknown:
             raise UserError(f"unique_id: expected ids the forecaster was fitted on, got {unknown[:5]} (not fitted)")
@@ -299,12 +325,12 @@ class Forecaster:
         <covariates>``) gives them over the ``h`` future steps of each series. pandas input: a DataFrame
         ``unique_id, ds, y_hat, lo-80, hi-80, lo-95, hi-95``; otherwise a dict of arrays with those keys ((h,)
         for one array, (n_series, h) for a list)."""
-        h = self.horizon if h is None else check_int("h", h)
+        h = self.horizon if h is None else check_steps(h)
         if h > self.horizon and self.strategy == "direct":
             raise UserError(f"h: expected at most the horizon {self.horizon} the forecaster was trained for, got {h}")
         panel = self._select(ids)
         tails, starts = self._tails(panel)
-        fq = self.quantile_forecast(tails, starts, self._covariate_rows(panel, X_df, h), steps=h)
+        fq = self.quantile_forecast(tails, starts, self._covariate_rows(panel, X_df, h), steps=h, ids=panel.ids)
         cols = {"y_hat": fq[:, :, self.quantiles.index(0.5)]}
         cols.update({name: fq[:, :, k] for name, k in interval_columns(self.quantiles)})
         if panel.pandas:
@@ -340,43 +366,29 @@ class Forecaster:
         return path
 
     @classmethod
-    def from_model(cls, model, members=()) -> "Forecaster":
+    def from_model(cls, model, members=(), where: str = "Forecaster meta.json") -> "Forecaster":
         """The forecaster of a network read from a ``Forecaster.save`` checkpoint (its ``meta`` holds
-        ``forecaster``)."""
-        doc = (getattr(model, "meta", None) or {}).get("forecaster")
-        if not isinstance(doc, dict):
-            raise UserError("Forecaster: expected a checkpoint written by Forecaster.save (meta 'forecaster'), got none")
-        f = cls(**doc["settings"])
+        ``forecaster``, checked by ``saved.py``: one line per problem)."""
+        doc = saved_entry(getattr(model, "meta", None) or {}, where)
+        settings = saved_settings(doc, where, SETTINGS)
+        f = cls(**settings)                # the constructor's own one-line checks of every setting
         f.models, f.history = [model, *members], doc.get("history", [])
-        values = [_padded(t, n) for t, n in zip(doc["tails"], doc["lengths"])]
-        last = []
-        if doc["last_ds"]:
-            pd = require("pandas", PURPOSE, "forecast")
-            last = [pd.Timestamp(d) for d in doc["last_ds"]]
-        covs = []
-        if f.covariates:
-            stats = doc["covariate_stats"]
-            f.cov_mean, f.cov_std = numpy.asarray(stats["mean"], float), numpy.asarray(stats["std"], float)
-            covs = [_padded(numpy.asarray(t, float).reshape(-1, len(f.covariates)), n)
-                    for t, n in zip(doc["covariate_tails"], doc["lengths"])]
-        f.panel = Panel(list(doc["ids"]), values, doc["kind"], last, doc["freq"], covs)
+        f.panel = saved_panel(f, doc, where)
+        check_networks(f, f.models, where)
         return f
 
     @classmethod
     def load(cls, path) -> "Forecaster":
         """Read what ``save`` wrote (every ensemble member)."""
         path = Path(path)
-        first, meta, _ = load_checkpoint(resolve_checkpoint(path))
+        found = resolve_checkpoint(path)
+        first, meta, _ = load_checkpoint(found)
         first.meta = meta
-        n = int(meta.get("forecaster", {}).get("settings", {}).get("n_models", 1))
-        members = [load_checkpoint(path / f"model-{k}")[0] for k in range(1, n)]
-        return cls.from_model(first, members)
-
-
-def _padded(tail, n: int) -> numpy.ndarray:
-    """A series of length ``n`` (rows: covariates) whose last values are ``tail`` (only the tail and the length
-    matter to predict: the earlier values are NaN so that any use of them shows)."""
-    tail = numpy.asarray(tail, dtype=numpy.float64)
-    v = numpy.full((n, *tail.shape[1:]), math.nan)
-    v[n - len(tail):] = tail
-    return v
+        where = f"Forecaster {found / 'meta.json'}"
+        n = saved_settings(saved_entry(meta, where), where, SETTINGS)["n_models"]
+        missing = [f"model-{k}" for k in range(1, n) if locate_checkpoint(path / f"model-{k}") is None]
+        if missing:
+            raise UserError(f"{where}: settings: n_models: expected {n} members in {path}, got none for {missing[:3]}")
+        loaded = [load_checkpoint(path / f"model-{k}") for k in range(1, n)]
+        check_members(meta["forecaster"], [m for _, m, _ in loaded], where)
+        return cls.from_model(first, [m for m, _, _ in loaded], where)
