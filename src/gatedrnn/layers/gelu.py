@@ -25,13 +25,32 @@ class GELU(Layer):
 
     def forward(self, x):
         check_float("GELU input", x)
-        t = xp.tanh(C * (x + K * x * x * x))
+        t = x * x                                # in place from here: few passes over a wide activation
+        t *= K
+        t += 1.0
+        t *= x
+        t *= C
+        xp.tanh(t, out=t)
         self.cache = (x, t)
-        return 0.5 * x * (1.0 + t)
+        y = t + 1.0
+        y *= x
+        y *= 0.5
+        return y
 
     def backward(self, dy):
         if self.cache is None:
             raise UserError("GELU.backward: expected a forward call first, got none")
         x, t = self.cache
-        slope = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * C * (1.0 + 3.0 * K * x * x)
-        return dy * slope
+        s = t * t                                # slope = (1 + t) / 2 + x (1 - t^2) C (1 + 3 K x^2) / 2
+        xp.subtract(1.0, s, out=s)
+        s *= x
+        s *= C
+        q = x * x
+        q *= 3.0 * K
+        q += 1.0
+        s *= q
+        s += t
+        s += 1.0
+        s *= 0.5
+        s *= dy
+        return s

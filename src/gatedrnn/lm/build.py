@@ -15,6 +15,9 @@ from gatedrnn.models import LanguageModel
 def build_language_model(config: LMConfig, vocab_size: int, train_ids=None):
     """The ``LanguageModel`` a config describes, seeded by ``config.seed``; ``train_ids`` (the training token
     ids) are needed for ``output_bias='unigram'``."""
+    if config.arch == "block":                   # lm/block.py imports this module: imported here, not above
+        from gatedrnn.lm.block import build_block_lm
+        return build_block_lm(config, vocab_size, train_ids)
     model = LanguageModel(vocab_size, config.embed_size, config.hidden_size, config.num_layers, cell=config.cell,
                           dropout=config.dropout, tie_weights=config.tie_weights, forget_bias=config.forget_bias,
                           dtype=config.dtype, seed=config.seed)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_count, check_finite_number, check_int, check_nonnegative, check_positive, check_probability
 from gatedrnn.layers import CELLS
+from gatedrnn.layers.norms import NORMS
+from gatedrnn.models.block import BLOCK_CELLS
 from gatedrnn.optim import OPTIMIZERS
 
 INITS = ("default", "book")
@@ -15,6 +17,7 @@ OUTPUT_BIASES = ("zero", "unigram")
 SCHEDULES = ("none", "plateau", "step", "cosine")
 DTYPES = ("float32", "float64")
 LEVELS = ("word", "char")
+ARCHS = ("rnn", "block")
 
 
 def _cells():
@@ -41,7 +44,17 @@ class LMConfig(Config):
                          "train.txt/valid.txt/test.txt")
     level: str | None = option(None, "tokens of a text corpus (none = the corpus's own: ptb word, tinyshakespeare "
                                "char)", choices=LEVELS)
+    arch: str = option("rnn", "rnn = embedding, a stack of recurrent layers, output layer; block = pre-norm residual "
+                       "blocks of causal conv, minGRU/minLSTM and feed-forward (gatedrnn.models.BlockLM; d_model = "
+                       "hidden_size, embed_size unused)", choices=ARCHS, group="model")
     cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
+    expansion: float = option(2.0, "block: the minRNN's width as a multiple of hidden_size", check=check_positive,
+                              group="model")
+    conv_kernel: int = option(4, "block: taps of the causal depthwise conv", check=check_int, group="model")
+    ff_mult: int = option(4, "block: the feed-forward width as a multiple of hidden_size", check=check_int,
+                          group="model")
+    norm: str = option("layer", "block: layer (LayerNorm) or rms (RMSNorm)", choices=lambda: sorted(NORMS),
+                       group="model")
     embed_size: int = option(100, "embedding size", check=check_int, group="model")
     hidden_size: int = option(100, "hidden units per layer", check=check_int, group="model")
     num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
@@ -59,6 +72,8 @@ class LMConfig(Config):
     dtype: str = option("float32", "floating-point type", choices=DTYPES, group="model")
     optimizer: str = option("sgd", "optimizer", choices=lambda: sorted(OPTIMIZERS), group="optimisation")
     lr: float = option(20.0, "learning rate", check=check_positive, group="optimisation")
+    weight_decay: float = option(0.0, "adamw: decoupled weight decay of the matrices (biases, norms and the "
+                                 "embedding are not decayed)", check=check_nonnegative, group="optimisation")
     clip: float = option(0.25, "global gradient-norm threshold, 0 = off",
                          check=check_nonnegative, group="optimisation")
     schedule: str = option("none", "learning-rate schedule: plateau = divide by plateau_factor when validation "
@@ -108,7 +123,9 @@ class LMConfig(Config):
 
     def validate(self) -> "LMConfig":
         super().validate()
-        if self.tie_weights and self.embed_size != self.hidden_size:
+        if self.arch == "block" and self.cell not in BLOCK_CELLS:
+            raise UserError(f"cell: expected one of {list(BLOCK_CELLS)} with arch block, got {self.cell!r}")
+        if self.arch == "rnn" and self.tie_weights and self.embed_size != self.hidden_size:
             raise UserError(f"tie_weights: expected embed_size == hidden_size, got {self.embed_size} and {self.hidden_size}")
         if self.schedule == "step" and not self.step_factor <= 1:
             raise UserError(f"step_factor: expected a number in (0, 1], got {self.step_factor}")

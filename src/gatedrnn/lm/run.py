@@ -22,6 +22,7 @@ from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.corpus import load_corpus
 from gatedrnn.errors import UserError, check_choice
 from gatedrnn.layers import SoftmaxCrossEntropy
+from gatedrnn.lm.block import optimizer_args
 from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.config import LMConfig
 from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
@@ -103,9 +104,10 @@ def _callbacks(config: LMConfig, out_dir: Path) -> list:
 def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo) -> Trainer:
     communicator().even_split("batch_size", config.batch_size)  # under mpiexec each rank trains on its share of the streams
     model = build_language_model(config, len(corpus.vocab), corpus.train)
-    echo(f"model: {config.cell.upper()} language model, {model.num_params():,} parameters; config:")
+    echo(f"model: {config.cell.upper()}{' block' if config.arch == 'block' else ''} language model, {model.num_params():,} parameters; config:")
     echo(config.describe())
-    optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr)
+    optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr,
+                               **optimizer_args(config, model))
     train_batches = TBPTTBatches(corpus.train, config.batch_size, config.time_size, drop_last=True,
                                  name=f"train split of corpus {corpus.name}")
     total = config.max_steps or config.epochs * len(train_batches)

@@ -63,6 +63,12 @@ def model_parts(model) -> tuple[Embedding | None, RecurrentStack, Linear | None]
 class Stream:
     """One step at a time through ``model``; see the module docstring."""
 
+    def __new__(cls, model, *args, **kwargs):
+        own = getattr(model, "make_stream", None)    # a model with its own one-step form (BlockLM: BlockStream)
+        if cls is Stream and own is not None:
+            return own(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, model, batch: int = 1):
         check_int("Stream batch", batch)
         self.model = model
