@@ -170,6 +170,7 @@ def check_covariates(covariates):
     if covariates is None:
         return None
     names = [covariates] if isinstance(covariates, str) else covariates
+    names = names.tolist() if isinstance(names, numpy.ndarray) or type(names).__name__ == "Index" else names
     if not isinstance(names, (list, tuple)) or not all(isinstance(c, (str, int)) and not isinstance(c, bool)
                                                          for c in names):
         raise UserError(f"covariates: expected None, a column name or a list of them, got {show(covariates)}")

@@ -37,6 +37,9 @@ series ids, the last ``window`` values and the length of every series, the last 
 with covariates their mean, standard deviation and last ``window`` rows) and ``path/model-K`` for the other
 members; ``Forecaster.load(path)`` and ``gatedrnn.load(path)`` return the forecaster with all members, which
 predicts without the data (``Forecaster.from_model(network)`` builds one from a single network).
+
+Every input array and every returned forecast passes ``checks.py`` (finite, real, unmasked, within ±1e100; sizes
+bounded); what ``load`` reads passes ``saved.py`` (one line per problem of a tampered or foreign meta.json).
 """
 
 from __future__ import annotations
