@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import types
 import typing
@@ -177,6 +178,7 @@ def _parse_toml(text: str, what: str) -> dict:
             import tomli as tomllib
         except ImportError:
             raise MissingDependency("reading a TOML config on Python 3.10 needs tomli: pip install tomli") from None
+    _check_toml_nesting(text, what)
     try:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -187,6 +189,24 @@ def _parse_toml(text: str, what: str) -> dict:
         raise UserError(f"{what}: expected TOML nested at most {MAX_DEPTH} levels deep, got far deeper") from None
     check_depth(d, what)
     return d
+
+
+# TOML's strings (multi-line first) and comments, in one pass so that neither hides inside the other
+_TOML_TEXT = re.compile(r'("""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\')|#[^\n]*')
+_TOML_PART = r"(?:[A-Za-z0-9_-]+|s)"
+_TOML_DOTTED = re.compile(rf"{_TOML_PART}(?:[ \t]*\.[ \t]*{_TOML_PART}){{{MAX_DEPTH},}}")
+
+
+def _check_toml_nesting(text: str, what: str) -> None:
+    """Refuse nesting over ``MAX_DEPTH`` levels before tomllib sees it: it recurses into nested arrays and inline
+    tables, and its work on a dotted key (``a.b.c = 1``) grows with the square of the key's parts (a key of 100,000
+    parts would take hours and all the memory). Strings become ``s`` and comments go, then the brackets are counted
+    and the dotted keys measured."""
+    bare = _TOML_TEXT.sub(lambda m: "s" if m.group(1) else "", text)
+    steps = numpy.frombuffer(bare.encode("utf-8"), dtype=numpy.uint8)
+    depth = numpy.cumsum(numpy.isin(steps, (91, 123)).astype(numpy.int64) - numpy.isin(steps, (93, 125)))  # [{ ]}
+    if (depth.size and int(depth.max()) > MAX_DEPTH) or _TOML_DOTTED.search(bare):
+        raise UserError(f"{what}: expected TOML nested at most {MAX_DEPTH} levels deep, got deeper")
 
 
 def decode_text(data: bytes, what: str) -> str:

@@ -171,6 +171,8 @@ def test_ts_files_that_are_not_utf8_or_hold_odd_numbers_are_one_line(tmp_path, d
     ("deep.json", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested at most 64 levels deep"),
     ("deep.toml", b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested at most 64 levels deep"),
     ("deep_tables.toml", b"a = " + b"{b = " * 3000 + b"1" + b"}" * 3000 + b"\n", "nested at most 64 levels deep"),
+    ("dotted.toml", b"a" + b".a" * 3000 + b" = 1\n", "nested at most 64 levels deep"),     # tomllib: quadratic
+    ("table.toml", b"[" + b".".join([b'"k"'] * 3000) + b"]\nx = 1\n", "nested at most 64 levels deep"),
     ("digits.toml", b"seed = " + b"7" * 5000 + b"\n", "expected numbers of a sensible size"),
 ])
 def test_config_files_are_read_strictly_or_refused_in_one_line(tmp_path, capsys, name, data, what):
