@@ -60,6 +60,14 @@ def test_a_csv_row_with_an_extra_field_is_refused_not_read_as_another_column(tmp
     assert read_csv(ok).values.tolist() == list(range(8))      # a trailing empty field is no value
 
 
+def test_a_header_naming_a_column_twice_is_refused_not_a_guess(tmp_path):
+    p = csv(tmp_path, "value,note,value\n" + "".join(f"{k},n{k},{100 - k}\n" for k in range(8)))
+    for column in ("value", None):
+        with pytest.raises(UserError) as e:
+            read_csv(p, column)
+        assert "expected distinct column names in the header, got 'value' twice (columns 1 and 3)" in one_line(e)
+
+
 @pytest.mark.parametrize("cell, like", [("1_000", "0x10"), ("１２", "0b11"), ("١٢", "1__0"), ("1_0.5", "1e5e5")])
 def test_only_plain_decimal_numbers_are_numbers(tmp_path, cell, like):
     for text in (cell, like):                       # Python's float reads the first, not the second

@@ -21,7 +21,8 @@ with a time axis for plots, the season length where one applies and the default 
   ``fill="interpolate"`` (said in ``Series.note``). A non-numeric cell or Inf is always a one-line
   ``UserError`` naming the column, the line and the cell; a number is plain decimal notation
   (``gatedrnn.data.numbers``: ``1_000``, ``0x10`` and non-ASCII digits are not numbers). A row with more
-  non-blank fields than the header is a one-line ``UserError`` (which column would its cells be?).
+  non-blank fields than the header, or a header naming a column twice, is a one-line ``UserError`` (which
+  column would the cells be?).
 
 ``SeriesScaler`` is fitted on the training part only. The forecaster reads two standardised inputs per step,
 the level and the change from the previous step, and predicts the standardised *next change*; the scaler
@@ -142,11 +143,15 @@ def _read_rows(path: Path) -> list[tuple[int, list]]:
 
 
 def _header(path: Path, rows: list) -> tuple[list[str], list]:
-    """(column names, body rows): the first row is the header unless every cell of it is a number. A row with
-    more non-blank fields than the header is refused (its cells could belong to any column); a shorter row has
-    gaps at its end."""
+    """(column names, body rows): the first row is the header unless every cell of it is a number. A name given
+    twice is refused, and so is a row with more non-blank fields than the header (its cells could belong to any
+    column); a shorter row has gaps at its end."""
     first = [cell.strip() for cell in rows[0][1]]
     names, body = ([str(i) for i in range(len(first))], rows) if all(is_number(c) for c in first) else (first, rows[1:])
+    twice = next((n for k, n in enumerate(names) if n and n in names[:k]), None)
+    if twice is not None:        # --column NAME would pick one of them, and nothing says which
+        raise UserError(f"CSV {path}: expected distinct column names in the header, got {twice[:40]!r} twice "
+                        f"(columns {names.index(twice) + 1} and {names.index(twice, names.index(twice) + 1) + 1})")
     for line, row in body:
         if len(row) > len(names) and any(cell.strip() for cell in row[len(names):]):
             raise UserError(f"CSV {path}: expected at most {len(names)} fields on every row (as the "
