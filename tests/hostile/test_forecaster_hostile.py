@@ -27,7 +27,9 @@ from gatedrnn.forecast import Forecaster, backtest, backtest_scores, make_config
 
 pd = pytest.importorskip("pandas")
 
-FAST = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", 30)), deadline=None,
+# GATEDRNN_HOSTILE_SIZE=large fuzzes longer (500 examples per property); HOSTILE_EXAMPLES sets the number itself
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 500 if os.environ.get("GATEDRNN_HOSTILE_SIZE") == "large" else 30))
+FAST = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 TINY = dict(horizon=3, window=8, hidden_size=4, max_steps=3, batch_size=4)
 
