@@ -235,7 +235,7 @@ def test_complex_numbers_are_refused_at_every_entry_point(fitted):
         assert "complex" in one_line(exc)
 
 
-def test_m4_hourly_refuses_the_flags_it_would_ignore(tmp_path):
+def test_flags_a_run_would_ignore_are_refused(tmp_path):
     for field in ({"horizon": 5}, {"holdout": 10}, {"period": 12}, {"column": "y"}):
         with pytest.raises(UserError) as exc:
             make_config(None, {"dataset": "m4-hourly", **field})
@@ -243,6 +243,10 @@ def test_m4_hourly_refuses_the_flags_it_would_ignore(tmp_path):
     rc, _, err = cli(["forecast", "--dataset", "m4-hourly", "--predict", "5", "--data-dir", str(tmp_path)])
     assert_one_error_line(rc, err, "forecast")
     assert "--predict" in err
+    for argv, flag in ((["--predict", "5", "--horizon", "3"], "horizon"), (["--n-models", "3"], "--n-models")):
+        rc, _, err = cli(["forecast", "--dataset", str(tmp_path / "absent.csv"), *argv, "--out", str(tmp_path / "o")])
+        assert_one_error_line(rc, err, "forecast")
+        assert flag in err
 
 
 def test_a_saved_meta_with_other_quantiles_than_the_network_is_refused(saved, tmp_path):

@@ -56,7 +56,7 @@ def run(args):
 
     given = given_flags(ForecastConfig, args)
     cfg = make_config(args.config, given)
-    cfg.check_command(args.predict, args.figure)     # flags this run would ignore: one line
+    cfg.check_command(args.predict, args.figure, args.n_models)     # flags this run would ignore: one line
     common = {"out": args.out or default_out(cfg), "overwrite": args.overwrite, "inputs": [args.config]}
     if cfg.dataset == DATASET:
         names = cfg.baseline_list()

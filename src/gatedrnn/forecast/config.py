@@ -97,10 +97,14 @@ class ForecastConfig(Config):
                     4, 5 * (self.horizon or 48))
         return self
 
-    def check_command(self, predict=None, figure=None) -> None:
+    def check_command(self, predict=None, figure=None, n_models: int = 1) -> None:
         """The command-line flags outside the config that this run would ignore, refused in one line:
         ``--predict`` and ``--figure`` with m4-hourly; ``--horizon``, ``--holdout`` and ``--figure`` with
-        ``--predict`` (it trains on the whole series and writes future.png)."""
+        ``--predict`` (it trains on the whole series and writes future.png); ``--n-models`` other than 1 without
+        either (the held-out evaluation trains one network)."""
+        if n_models != 1 and self.dataset != M4 and predict is None:
+            raise UserError(f"--n-models: expected 1 without --predict or --dataset {M4} (the held-out evaluation "
+                            f"trains one network), got {n_models}")
         if self.dataset == M4 and (predict is not None or figure is not None):
             flag = "--predict" if predict is not None else "--figure"
             raise UserError(f"{flag}: expected none with --dataset {M4} (it forecasts M4's 48 test hours and writes no "
