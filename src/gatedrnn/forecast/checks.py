@@ -28,7 +28,7 @@ from gatedrnn.errors import UserError, check_choice, check_int, show
 
 VALUE_LIMIT = 1e100      # |values| of a series or a covariate (float64 squares of the spread stay finite)
 TARGET_LIMIT = 1e30      # |normalised training targets and covariates| (the network computes in float32)
-MAX_BYTES = 32 * 2**30   # a network's weights (with gradients and Adam's moments) and one training batch
+MAX_BYTES = 64 * 2**30   # a network's weights (with gradients and Adam's moments) and one training batch
 MAX_STEPS_AHEAD = 10_000  # steps of a recursive forecast
 
 
@@ -98,8 +98,8 @@ def check_sizes(hidden_size: int, num_layers: int, batch_size: int, steps: int, 
     overflow, nothing allocated)."""
     H, L = int(hidden_size), int(num_layers)
     weights = L * 4 * H * (H + max(int(inputs), H) + 1) + (H + 1) * int(outputs)
-    batch = int(batch_size) * int(steps) * (L * 12 * H + int(inputs) + int(outputs))
-    need = 8 * (4 * weights * int(n_models) + batch)
+    batch = int(batch_size) * int(steps) * (L * 8 * H + int(inputs) + int(outputs))   # gates, cell, h kept per step
+    need = 4 * (4 * weights * int(n_models) + batch)                                  # float32
     if need > MAX_BYTES:
         raise UserError(f"sizes: expected networks and a training batch within {MAX_BYTES / 2**30:g} GiB, got about "
                         f"{need / 2**30:.3g} GiB (hidden_size {H}, num_layers {L}, batch_size {batch_size}, {steps} steps "
