@@ -7,8 +7,9 @@ the first become NaT, and text it cannot read together raises ``DateParseError``
 
 * ``parse_text(pd, cells)`` -> ``Parsed``: stripped strings as a DatetimeIndex when every cell is a full date
   (with its year) in one format (month first, or day first when only that reads every cell; a column of 4-digit
-  integers as years), with UTC offsets on all cells or on none (several different offsets are read as UTC and
-  the note says so); else the index of the first cell that is not and why (``Parsed.problem``).
+  integers as years, of 8 digits as 20200131; other integers are refused, never nanoseconds or days), with UTC
+  offsets on all cells or on none (several different offsets are read as UTC and the note says so); else the
+  index of the first cell that is not and why (``Parsed.problem``).
 * ``frame_stamps(pd, column, where)``: a DataFrame column: datetime64 (naive or with a time zone) as it is,
   text by ``parse_text``, Timestamps and datetimes through pandas; numbers, bools, missing values (NaN, None, NaT)
   and anything else are a one-line ``UserError`` naming the row.
@@ -27,6 +28,7 @@ from gatedrnn.errors import UserError
 
 _OFFSET = re.compile(r"(?:Z|[+-][0-9]{2}:?[0-9]{2}|\s?(?:UTC|GMT))$", re.IGNORECASE)   # a UTC offset at the end
 _YEARS = re.compile(r"[0-9]{4}")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 MISSING = ("", "nan", "nat", "na", "n/a", "#n/a", "null", "none")     # a missing cell (lower case)
 
 
@@ -92,7 +94,7 @@ def _first_without_year(pd, cells: list, dayfirst: bool) -> int | None:
     return None
 
 
-def _offsets(pd, cells: list) -> Parsed | None:
+def _offsets(cells: list) -> Parsed | None:
     """A ``Parsed`` problem when some cells carry a UTC offset and others do not, else None."""
     aware = numpy.array([_OFFSET.search(c) is not None for c in cells], dtype=bool)
     if aware.any() and not aware.all():
@@ -124,9 +126,9 @@ def parse_text(pd, cells: list) -> Parsed:
     blank = next((k for k, c in enumerate(cells) if c.lower() in MISSING), None)
     if blank is not None:
         return Parsed(bad=blank, why="a missing date")
-    if all(c.lstrip("+-").isdigit() for c in cells) and not all(_YEARS.fullmatch(c) for c in cells):
-        return Parsed(bad=0, why="integers are not read as dates, only a column of 4-digit years is")
-    mixed = _offsets(pd, cells)
+    if all(_INTEGER.fullmatch(c) for c in cells) and "%Y" not in (_guess(pd, cells[0], False) or ""):
+        return Parsed(bad=0, why="integers are not read as dates, only 4-digit years and the like of 20200131 are")
+    mixed = _offsets(cells)
     if mixed is not None:
         return mixed
     aware = _OFFSET.search(cells[0]) is not None
