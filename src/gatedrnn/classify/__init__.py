@@ -1,13 +1,15 @@
 """Sequence classification (``gatedrnn classify``): a recurrent classifier over sequences of different lengths,
 trained on a UEA/UCR ``.ts`` dataset and compared with 1-NN DTW and MiniRocket.
 
-One idea per module: ``config`` (``ClassifyConfig``, ``make_config``), ``model`` (``Classifier``: ``fit``,
+One idea per module: ``config`` (``ClassifyConfig``, ``make_config``), ``inputs`` (``as_sequences``, ``as_labels``,
+the standardisation), ``checks`` (the settings and a saved meta.json), ``model`` (``Classifier``: ``fit``,
 ``predict``, ``predict_proba``, ``score``, ``save``, ``load``), ``baselines`` (aeon's 1-NN DTW and MiniRocket),
 ``run`` (the experiment and its table).
 """
 
 from gatedrnn.classify.config import ClassifyConfig, gated_cells, make_config
-from gatedrnn.classify.model import Classifier, as_sequences, pad
+from gatedrnn.classify.inputs import as_sequences
+from gatedrnn.classify.model import Classifier, pad
 from gatedrnn.classify.run import format_table, run
 
 __all__ = ["ClassifyConfig", "Classifier", "as_sequences", "format_table", "gated_cells", "make_config", "pad", "run"]

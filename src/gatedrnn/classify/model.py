@@ -1,13 +1,17 @@
-"""The estimator: ``Classifier(cell=..., hidden_size=...).fit(X, y)``, then ``predict``, ``predict_proba``, ``score``,
-``save`` and ``Classifier.load``, in scikit-learn's shape.
+"""The estimator: ``Classifier(cell=..., hidden_size=...).fit(X, y)``, then ``predict``, ``predict_proba``,
+``decision_function`` (the logits), ``score``, ``save`` and ``Classifier.load``, in scikit-learn's shape.
 
 ``X`` is a list of (length, dimensions) arrays whose lengths may differ (or one array (cases, length,
-dimensions)); ``y`` the labels, any kind NumPy sorts (``classes_`` holds them in sorted order). Each input
-dimension is standardised with the mean and std of all training steps (``standardize``). Training is a
+dimensions)) of finite real numbers; ``y`` the labels: strings, integers, finite numbers or bools, all text or all
+numbers (what a checkpoint's JSON keeps; ``classes_`` holds them in sorted order). Both are checked by
+``classify.inputs``, every setting by ``classify.checks`` (in ``__init__`` and again in ``fit``), and a model that
+would not fit in memory is refused before it is built. Each input dimension is standardised with the mean and std
+of all training steps (``standardize``; computed without overflow for values of any finite size). Training is a
 ``SequenceClassifier`` under the project's ``Trainer``: softmax cross-entropy, Adam with global-norm clipping and a
 cosine-decayed learning rate, for ``max_steps`` steps of ``batch_size`` sequences drawn without replacement each
 epoch, every batch padded to its longest sequence and carried as ``Padded(x, lengths)``; ``noise`` > 0 adds
 Gaussian noise of that std to the standardised training inputs, drawn afresh every epoch (data augmentation).
+Every logit and probability returned is finite: a sequence that overflows the network is one line naming it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 import numpy
 
 from gatedrnn.backend import to_numpy
+from gatedrnn.classify.checks import check_fits_memory, check_settings, read_meta
+from gatedrnn.classify.inputs import as_labels, as_sequences, check_label_values, scaling, standardized
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models.classifier import Padded, SequenceClassifier
@@ -25,27 +31,6 @@ from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gatedrnn.train.trainer import Trainer
-
-
-def as_sequences(X, name: str = "X", dimensions: int | None = None) -> list:
-    """``X`` as a list of float64 (length, dimensions) arrays, checked: finite, at least one step, one width."""
-    seqs = list(X)
-    if not seqs:
-        raise UserError(f"{name}: expected at least one sequence, got none")
-    out: list = []
-    for i, x in enumerate(seqs):
-        a = numpy.asarray(to_numpy(x), dtype=numpy.float64)
-        if a.ndim == 1:
-            a = a[:, None]
-        if a.ndim != 2 or a.shape[0] < 1:
-            raise UserError(f"{name}[{i}]: expected an array (length >= 1, dimensions), got shape {a.shape}")
-        want = dimensions if dimensions is not None else out[0].shape[1] if out else a.shape[1]
-        if a.shape[1] != want:
-            raise UserError(f"{name}[{i}]: expected {want} dimensions, got {a.shape[1]}")
-        if not numpy.isfinite(a).all():
-            raise UserError(f"{name}[{i}]: expected finite values, got NaN or Inf")
-        out.append(a)
-    return out
 
 
 def pad(seqs: list, dtype=numpy.float32) -> Padded:
@@ -64,12 +49,11 @@ class Classifier:
                  dropout: float = 0.3, max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
                  echo=None):
-        check_int("max_steps", max_steps)
-        check_int("batch_size", batch_size)
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
                             dropout=dropout)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
-        self.standardize, self.noise, self.dtype, self.echo = standardize, float(noise), dtype, echo
+        self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
+        check_settings(self)
         self.model: Any = None
         self.classes_: Any = None
         self.mean_: Any = None
@@ -77,21 +61,19 @@ class Classifier:
 
     # -- training -----------------------------------------------------------------------------------------
     def fit(self, X, y) -> "Classifier":
+        check_settings(self)
         seqs = as_sequences(X)
-        y = numpy.asarray(y)
-        if y.shape != (len(seqs),):
-            raise UserError(f"y: expected {len(seqs)} labels (one per sequence), got shape {y.shape}")
-        self.classes_, targets = numpy.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise UserError(f"y: expected at least 2 classes, got {len(self.classes_)}")
-        steps = numpy.concatenate(seqs)
-        self.mean_ = steps.mean(axis=0) if self.standardize else numpy.zeros(steps.shape[1])
-        std = steps.std(axis=0) if self.standardize else numpy.ones(steps.shape[1])
-        self.std_ = numpy.where(std > 0, std, 1.0)
-        seqs = [(s - self.mean_) / self.std_ for s in seqs]
-        self.model = SequenceClassifier(steps.shape[1], num_classes=len(self.classes_), dtype=self.dtype,
-                                        seed=self.seed, **self.options)
-        self._train(seqs, targets.astype(numpy.int64))
+        y = as_labels(y, len(seqs))
+        classes, targets = numpy.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise UserError(f"y: expected at least 2 classes, got {len(classes)}")
+        D = seqs[0].shape[1]
+        check_fits_memory(self, D, len(classes), len(seqs), max(len(s) for s in seqs))
+        self.classes_ = classes
+        self.mean_, self.std_ = scaling(seqs, self.standardize)
+        seqs = standardized(seqs, self.mean_, self.std_, self.dtype)
+        self.model = SequenceClassifier(D, num_classes=len(classes), dtype=self.dtype, seed=self.seed, **self.options)
+        self._train(seqs, targets.reshape(-1).astype(numpy.int64))
         return self
 
     def _train(self, seqs, targets):
@@ -121,21 +103,34 @@ class Classifier:
         if self.model is None:
             raise UserError(f"Classifier.{what}: expected a fitted classifier (call fit or Classifier.load), got none")
 
-    def predict_proba(self, X, batch_size: int = 256) -> numpy.ndarray:
-        """Class probabilities (cases, classes), columns in the order of ``classes_``."""
-        self._need_fit("predict_proba")
-        seqs = as_sequences(X, dimensions=len(self.mean_))
-        seqs = [(s - self.mean_) / self.std_ for s in seqs]
+    def decision_function(self, X, batch_size: int = 256) -> numpy.ndarray:
+        """Class logits (cases, classes), float64, columns in the order of ``classes_``; every one finite (a
+        sequence whose logits overflow the model's dtype is one line naming it)."""
+        self._need_fit("decision_function")
+        check_int("batch_size", batch_size)
+        raw = as_sequences(X, dimensions=len(self.mean_))
+        seqs = standardized(raw, self.mean_, self.std_, self.model.rnn.dtype)
         order = numpy.argsort([len(s) for s in seqs], kind="stable")  # batches of similar lengths pad little
         out = numpy.empty((len(seqs), len(self.classes_)))
         self.model.eval()
-        for k in range(0, len(seqs), batch_size):
-            rows = order[k:k + batch_size]
-            logits, _ = self.model.forward(pad([seqs[i] for i in rows], self.model.rnn.dtype))
-            z = to_numpy(logits).astype(numpy.float64)
-            z = numpy.exp(z - z.max(axis=1, keepdims=True))
-            out[rows] = z / z.sum(axis=1, keepdims=True)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            for k in range(0, len(seqs), batch_size):
+                rows = order[k:k + batch_size]
+                logits, _ = self.model.forward(pad([seqs[i] for i in rows], self.model.rnn.dtype))
+                out[rows] = to_numpy(logits).astype(numpy.float64)
+        bad = ~numpy.isfinite(out).all(axis=1)
+        if bad.any():
+            i = int(numpy.argmax(bad))
+            raise UserError(f"X[{i}]: expected values for which the network's {self.model.rnn.dtype.name} logits stay "
+                            f"finite, got values up to {float(numpy.abs(raw[i]).max()):.3g} (NaN or Inf logits)")
         return out
+
+    def predict_proba(self, X, batch_size: int = 256) -> numpy.ndarray:
+        """Class probabilities (cases, classes), columns in the order of ``classes_`` (the softmax of
+        ``decision_function``)."""
+        z = self.decision_function(X, batch_size)
+        z = numpy.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> numpy.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
@@ -158,18 +153,20 @@ class Classifier:
     def save(self, path):
         """A checkpoint folder (``gatedrnn.load`` reads the model); the labels and the scaling go in its meta."""
         self._need_fit("save")
-        meta = {"classifier": {"classes": self.classes_.tolist(), "mean": self.mean_.tolist(),
-                               "std": self.std_.tolist()}}
+        classes = self.classes_.tolist()
+        check_label_values("classes_", classes)
+        meta = {"classifier": {"classes": classes, "mean": self.mean_.tolist(), "std": self.std_.tolist()}}
         return self.model.save(path, meta=meta)
 
     @classmethod
     def load(cls, path) -> "Classifier":
-        model, meta, _ = load_checkpoint(resolve_checkpoint(path))
-        info = meta.get("classifier")
-        if not isinstance(model, SequenceClassifier) or not isinstance(info, dict):
-            raise UserError(f"{path}: expected a checkpoint saved by Classifier.save, got a {type(model).__name__}")
-        self = cls(**{k: model.config[k] for k in ("cell", "hidden_size", "num_layers", "pooling", "dropout")})
+        """The classifier saved in ``path``; its ``meta.json`` is checked against the network (``read_meta``)."""
+        found = resolve_checkpoint(path)
+        model, meta, _ = load_checkpoint(found)
+        classes, mean, std = read_meta(found, model, meta)
+        c = model.config
+        self = cls(**{k: c[k] for k in ("cell", "hidden_size", "num_layers", "pooling", "dropout")},
+                   dtype=model.rnn.dtype.name)
         self.model = model.eval()
-        self.classes_ = numpy.array(info["classes"])
-        self.mean_, self.std_ = numpy.array(info["mean"]), numpy.array(info["std"])
+        self.classes_, self.mean_, self.std_ = classes, mean, std
         return self

@@ -1,0 +1,133 @@
+"""The one place a ``Classifier``'s settings and a saved classifier's ``meta.json`` are checked.
+
+``check_settings(clf)`` checks every field of the estimator, one ``UserError`` line each (``Classifier.__init__``
+and ``fit`` call it, so a field changed after construction is checked too). ``check_fits_memory`` refuses, before
+anything is allocated, a model and batch whose weights, gradients, optimizer state and activations would not fit
+in this machine's memory (a ``hidden_size`` of 1e12 is one line, not a MemoryError). ``read_meta(where, model,
+meta)`` checks what ``Classifier.save`` wrote beside the network (the labels, the input mean and std) against the
+network itself and returns it: a missing key, a wrong type, a count that disagrees with the network, a
+non-finite or non-positive std or a key this version does not know (written by a newer one) is one line naming
+the file and the key. ``Classifier.load`` and ``gatedrnn stream`` read a classifier's checkpoint through it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy
+
+from gatedrnn.classify.inputs import check_label_values
+from gatedrnn.errors import (
+    UserError,
+    check_choice,
+    check_count,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    is_finite_number,
+    show,
+)
+from gatedrnn.layers import CELLS
+from gatedrnn.models.classifier import POOLINGS, SequenceClassifier
+
+META_KEYS = ("classes", "mean", "std")
+SIZE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "batch_size": 32}   # Classifier's
+FALLBACK_MEMORY = 64 * 2**30       # where the machine's memory cannot be read (not Linux, macOS or BSD)
+
+
+def check_dtype(name: str, v) -> numpy.dtype:
+    """float32 or float64 (a name or a NumPy dtype)."""
+    try:
+        dt = numpy.dtype(v)
+    except TypeError:          # NumPy's answer to a name it does not know
+        dt = None
+    if dt is None or dt not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
+        raise UserError(f"{name}: expected float32 or float64, got {show(v)}")
+    return dt
+
+
+def check_settings(clf) -> None:
+    """Every field of the ``Classifier`` ``clf`` (see the module docstring)."""
+    o = clf.options
+    check_choice("cell", o["cell"], list(CELLS))
+    check_int("hidden_size", o["hidden_size"])
+    check_int("num_layers", o["num_layers"])
+    check_choice("pooling", o["pooling"], POOLINGS)
+    check_probability("dropout", o["dropout"])
+    check_int("max_steps", clf.max_steps)
+    check_int("batch_size", clf.batch_size)
+    check_positive("lr", clf.lr)
+    check_positive("clip", clf.clip, zero_ok=True, none_ok=True)
+    check_count("seed", clf.seed)
+    if not isinstance(clf.standardize, (bool, numpy.bool_)):
+        raise UserError(f"standardize: expected true or false, got {show(clf.standardize)}")
+    check_nonnegative("noise", clf.noise)
+    check_dtype("dtype", clf.dtype)
+    if clf.echo is not None and not callable(clf.echo):
+        raise UserError(f"echo: expected a function of one string or None, got {show(clf.echo)}")
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory (``FALLBACK_MEMORY`` where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):      # no sysconf (Windows), or a name this system lacks
+        return FALLBACK_MEMORY
+
+
+def check_fits_memory(clf, input_size: int, num_classes: int, cases: int, longest: int) -> None:
+    """Refuse (one line naming the size furthest above its default) a classifier whose training would need more bytes than this machine
+    has: weights, gradients and Adam's two moments, plus one batch's activations over the longest sequence."""
+    o = clf.options
+    H, L, G = o["hidden_size"], o["num_layers"], CELLS[o["cell"]].layer_class.gates
+    params = G * H * (input_size + H + 2) + (L - 1) * G * H * (2 * H + 2) + (H + 1) * num_classes
+    itemsize = check_dtype("dtype", clf.dtype).itemsize
+    activations = min(clf.batch_size, cases) * longest * L * H * (G + 4)
+    need = (4 * params + activations) * itemsize
+    have = machine_memory()
+    if need > have:
+        sizes = {"hidden_size": H, "num_layers": L, "batch_size": clf.batch_size}
+        name = max(sizes, key=lambda k: sizes[k] / SIZE_DEFAULTS[k])       # the one furthest above its default
+        raise UserError(f"{name}: expected a model that fits in memory (hidden_size {H:,}, num_layers {L:,}, "
+                        f"batch_size {clf.batch_size:,}, sequences of up to {longest:,} steps need about "
+                        f"{need / 2**30:,.3g} GiB; this machine has {have / 2**30:,.3g} GiB), got {sizes[name]}")
+
+
+# -- a saved classifier -------------------------------------------------------------------------------------
+def _numbers(where: str, key: str, v, size: int, positive: bool) -> numpy.ndarray:
+    if not isinstance(v, list) or len(v) != size:
+        got = f"a list of {len(v)}" if isinstance(v, list) else show(v, 40)
+        raise UserError(f"{where} classifier {key!r}: expected a list of {size} numbers (the model's input_size), "
+                        f"got {got}")
+    bad = [x for x in v if not (is_finite_number(x) and (x > 0 or not positive))]   # bools are no numbers here
+    if bad:
+        what = "finite numbers > 0" if positive else "finite numbers"
+        raise UserError(f"{where} classifier {key!r}: expected {what}, got {show(bad[0], 40)}")
+    return numpy.array(v, dtype=numpy.float64)
+
+
+def read_meta(where, model, meta: dict) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """-> (classes, mean, std) of a checkpoint written by ``Classifier.save``, checked against ``model`` (see the
+    module docstring); ``where`` names the checkpoint in the messages."""
+    where = f"{where} meta.json"
+    info = meta.get("classifier")
+    if not isinstance(model, SequenceClassifier) or not isinstance(info, dict):
+        raise UserError(f"{where}: expected a checkpoint saved by Classifier.save, got a {type(model).__name__}"
+                        f"{'' if isinstance(info, dict) else ' without classifier settings'}")
+    missing = [k for k in META_KEYS if k not in info]
+    unknown = sorted(map(str, set(info) - set(META_KEYS)))
+    if missing or unknown:
+        got = f"missing {missing}" if missing else f"unknown {unknown} (written by a newer gatedrnn?)"
+        raise UserError(f"{where} classifier: expected the keys {list(META_KEYS)}, got {got}")
+    classes, C = info["classes"], model.head.out_features
+    if not isinstance(classes, list) or len(classes) != C:
+        got = f"a list of {len(classes)}" if isinstance(classes, list) else show(classes, 40)
+        raise UserError(f"{where} classifier 'classes': expected a list of {C} labels (the model's num_classes), "
+                        f"got {got}")
+    check_label_values(f"{where} classifier 'classes'", classes)
+    if len(set(classes)) != C:
+        raise UserError(f"{where} classifier 'classes': expected {C} different labels, got repeats in {show(classes)}")
+    D = model.rnn.input_size
+    return (numpy.array(classes), _numbers(where, "mean", info["mean"], D, False),
+            _numbers(where, "std", info["std"], D, True))
