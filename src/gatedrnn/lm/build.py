@@ -11,21 +11,34 @@ from gatedrnn.errors import UserError
 from gatedrnn.lm.config import LMConfig
 from gatedrnn.models import LanguageModel
 
+DEFAULT_INIT_SCALE = 0.1     # Zaremba et al. 2014 (small and non-regularised models), TF's PTB tutorial
+
 
 def build_language_model(config: LMConfig, vocab_size: int, train_ids=None):
     """The ``LanguageModel`` a config describes, seeded by ``config.seed``; ``train_ids`` (the training token
-    ids) are needed for ``output_bias='unigram'``."""
+    ids) are needed for ``output_bias='unigram'``. ``forget_bias`` and ``output_bias`` left at None are 1.0 and
+    ``unigram`` after the ``book`` and ``default`` initialisations; after ``uniform`` they stay in its draw."""
     if config.arch == "block":                   # lm/block.py imports this module: imported here, not above
         from gatedrnn.lm.block import build_block_lm
         return build_block_lm(config, vocab_size, train_ids)
+    uniform = config.init == "uniform"
+    forget = 1.0 if config.forget_bias is None else config.forget_bias
     model = LanguageModel(vocab_size, config.embed_size, config.hidden_size, config.num_layers, cell=config.cell,
-                          dropout=config.dropout, tie_weights=config.tie_weights, forget_bias=config.forget_bias,
+                          dropout=config.dropout, tie_weights=config.tie_weights, forget_bias=forget,
                           dtype=config.dtype, seed=config.seed)
     if config.init == "book":
-        book_init(model, config.forget_bias, numpy.random.default_rng([config.seed, 1]))
+        book_init(model, forget, numpy.random.default_rng([config.seed, 1]))
+    elif uniform:
+        scale = DEFAULT_INIT_SCALE if config.init_scale is None else config.init_scale
+        uniform_init(model, scale, numpy.random.default_rng([config.seed, 1]))
+        if config.forget_bias is not None:
+            for layer in model.rnn.layers:
+                layer.set_forget_bias(config.forget_bias)
     if config.input_gain != 1.0:
         model.rnn.layers[0].Wx[...] *= config.input_gain
-    if config.output_bias == "unigram":
+    if config.output_bias == "zero":
+        model.out.b[...] = 0
+    elif config.output_bias == "unigram" or (config.output_bias is None and not uniform):
         if train_ids is None:
             raise UserError("output_bias 'unigram': expected the training token ids, got none")
         unigram_bias(model, train_ids)
@@ -59,3 +72,14 @@ def book_init(model, forget_bias: float, rng: numpy.random.Generator) -> None:
     if model.out.W is not model.embed.W:
         normal(model.out.W, 1.0 / math.sqrt(model.out.W.shape[1]))
     model.out.b[...] = 0
+
+
+def uniform_init(model, scale: float, rng: numpy.random.Generator) -> None:
+    """Every parameter of the model, biases included, drawn uniformly in [-scale, scale] (the classic PTB recipe:
+    Zaremba et al. 2014, ``init_scale``). Drawn in the order of ``model.params``; a tied matrix once."""
+    seen: set[int] = set()
+    for a in model.params:
+        if id(a) in seen:
+            continue
+        seen.add(id(a))
+        a[...] = rng.uniform(-scale, scale, size=a.shape)

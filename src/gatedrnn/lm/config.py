@@ -12,7 +12,7 @@ from gatedrnn.layers.norms import NORMS
 from gatedrnn.models.block import BLOCK_CELLS
 from gatedrnn.optim import OPTIMIZERS
 
-INITS = ("default", "book")
+INITS = ("default", "book", "uniform")
 OUTPUT_BIASES = ("zero", "unigram")
 SCHEDULES = ("none", "plateau", "step", "cosine")
 DTYPES = ("float32", "float64")
@@ -33,6 +33,14 @@ def _fraction(name, v):
 
 def _optional_count(name, v):
     return check_int(name, v, 0, none_ok=True)
+
+
+def _optional_number(name, v):
+    return v if v is None else check_finite_number(name, v)
+
+
+def _optional_positive(name, v):
+    return v if v is None else check_positive(name, v)
 
 
 @dataclass
@@ -62,13 +70,19 @@ class LMConfig(Config):
                             group="model")
     tie_weights: bool = option(False, "share the embedding and output matrices (needs embed_size == hidden_size)",
                                group="model")
-    forget_bias: float = option(1.0, "LSTM forget-gate bias at the start", check=check_finite_number, group="model")
+    forget_bias: float | None = option(None, "LSTM forget-gate bias at the start (none = 1.0, but with init uniform "
+                                       "the bias stays in the uniform draw)", check=_optional_number, group="model")
     input_gain: float = option(1.0, "multiply the first layer's input weights by this at the start",
                                check=check_positive, group="model")
     init: str = option("book", "weights: book = the book's Rnnlm (normal, scaled by fan-in), default = "
-                       "LanguageModel's (uniform)", choices=INITS, group="model")
-    output_bias: str = option("unigram", "output bias at the start: log unigram frequencies of the training split, or "
-                              "zero", choices=OUTPUT_BIASES, group="model")
+                       "LanguageModel's (uniform, the cells' own 1/sqrt(H)), uniform = every parameter, biases "
+                       "included, uniform in +-init_scale (Zaremba et al. 2014, TF's PTB tutorial)", choices=INITS,
+                       group="model")
+    init_scale: float | None = option(None, "init uniform: the bound S of the draw (none = 0.1); only with init "
+                                      "uniform", check=_optional_positive, group="model")
+    output_bias: str | None = option(None, "output bias at the start: log unigram frequencies of the training split, "
+                                     "or zero (none = unigram, but with init uniform the bias stays in the uniform "
+                                     "draw)", choices=OUTPUT_BIASES, group="model")
     dtype: str = option("float32", "floating-point type", choices=DTYPES, group="model")
     optimizer: str = option("sgd", "optimizer", choices=lambda: sorted(OPTIMIZERS), group="optimisation")
     lr: float = option(20.0, "learning rate", check=check_positive, group="optimisation")
@@ -129,6 +143,9 @@ class LMConfig(Config):
             raise UserError(f"tie_weights: expected embed_size == hidden_size, got {self.embed_size} and {self.hidden_size}")
         if self.schedule == "step" and not self.step_factor <= 1:
             raise UserError(f"step_factor: expected a number in (0, 1], got {self.step_factor}")
+        if self.init_scale is not None and self.init != "uniform":
+            raise UserError(f"init_scale: expected init 'uniform' (the only initialisation with a scale), got init "
+                            f"{self.init!r}")
         if self.schedule == "plateau" and not self.plateau_factor > 1:
             raise UserError(f"plateau_factor: expected a number > 1, got {self.plateau_factor}")
         return self

@@ -20,13 +20,14 @@ from gatedrnn.atomic import remove_temporaries, write_text_atomic
 from gatedrnn.config import load_config_file
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.corpus import load_corpus
-from gatedrnn.errors import UserError, check_choice
+from gatedrnn.errors import UserError
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.lm.block import optimizer_args
 from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.config import LMConfig
 from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
-from gatedrnn.lm.presets import PRESETS
+from gatedrnn.lm.plateau import PlateauWarning, check_step, unigram_perplexity
+from gatedrnn.lm.presets import preset_values
 from gatedrnn.optim import make_optimizer, make_schedule
 from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger, TimeLimit, ValidateEvery
 from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
@@ -46,9 +47,8 @@ def make_run_config(*, config_file=None, preset: str | None = None, flags: dict 
     config file's, then the command line's ``flags``."""
     from_file = load_config_file(config_file) if config_file else {}
     name = preset or from_file.get("preset") or "small"
-    check_choice("preset", name, PRESETS)
-    values = {**PRESETS[name], **from_file, **(flags or {}), "preset": name}
-    return LMConfig.from_dict(values)
+    given = {**from_file, **(flags or {})}
+    return LMConfig.from_dict({**preset_values(name, given), **given, "preset": name})
 
 
 def resume_config(out_dir, overrides: dict) -> LMConfig:
@@ -88,8 +88,9 @@ def default_out(config: LMConfig) -> str:
     return f"runs/{name}-{config.preset}-{config.cell}"
 
 
-def _callbacks(config: LMConfig, out_dir: Path) -> list:
-    cbs: list[Callback] = [CSVLogger(out_dir / "epochs.csv")]
+def _callbacks(config: LMConfig, out_dir: Path, corpus, steps_per_epoch: int) -> list:
+    cbs: list[Callback] = [CSVLogger(out_dir / "epochs.csv"),
+                           PlateauWarning(unigram_perplexity(corpus.train, len(corpus.vocab)), check_step(steps_per_epoch))]
     if config.patience is not None:
         cbs.append(EarlyStopping(patience=config.patience, min_delta=config.min_delta))
     if config.tensorboard:
@@ -118,8 +119,8 @@ def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo)
                                            name=f"valid split of corpus {corpus.name}", batch_name="eval_batch_size"),
                    clip=config.clip or None, schedule=schedule, carry_state=True, epochs=config.epochs,
                    max_steps=config.max_steps, out_dir=out_dir, checkpoint_every=config.checkpoint_every,
-                   log_every=config.log_every, progress=progress, meta=meta, callbacks=_callbacks(config, out_dir),
-                   echo=echo)
+                   log_every=config.log_every, progress=progress, meta=meta,
+                   callbacks=_callbacks(config, out_dir, corpus, len(train_batches)), echo=echo)
 
 
 def _start(trainer: Trainer, config: LMConfig, corpus, out_dir: Path, overwrite: bool) -> None:
