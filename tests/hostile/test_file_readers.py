@@ -77,7 +77,7 @@ def test_only_plain_decimal_numbers_are_numbers(tmp_path, cell, like):
 
 
 # -- §6 dates: mixed formats, a time of day alone, integers ----------------------------------------------------
-@pytest.mark.parametrize("bad", ["01/04/2020", "Jan 4 2020", "", "2020-01-04x", "9999-99-99"])
+@pytest.mark.parametrize("bad", ["01/04/2020", "Jan 4 2020", "", "2020-01-04x", "9999-99-99", "2020-13-04"])
 def test_a_date_column_with_one_odd_cell_is_one_line_not_row_numbers(tmp_path, bad):
     stamps = daily()
     stamps[3] = bad

@@ -114,7 +114,8 @@ def _parse(pd, cells: list, aware: bool) -> tuple:
     if isinstance(first, str) and aware:    # UTC offsets that differ (summer time): one instant each, in UTC
         first, note = _to_datetime(pd, cells, utc=True), "; timestamps with different UTC offsets read as UTC"
         first = first if isinstance(first, str) else first.tz_convert(None)     # UTC, without a time zone
-    if not isinstance(first, str) and first.isna().any() and not note:
+    year_first = (_guess(pd, cells[0], False) or "").startswith("%Y")    # 2020-13-01 is a typo, not day first
+    if not isinstance(first, str) and first.isna().any() and not note and not year_first:
         second = _to_datetime(pd, cells, dayfirst=True)
         if not isinstance(second, str) and second.isna().sum() < first.isna().sum():
             return second, note, True
