@@ -171,6 +171,19 @@ def test_ts_files_that_are_not_utf8_or_hold_odd_numbers_are_one_line(tmp_path, d
     assert what in one_line(e)
 
 
+@pytest.mark.parametrize("header, what", [
+    (TS_HEADER.replace("@data", "@univariate false\n@dimensions 2\n@data"), "expected each header line once, got "
+                                                                             "@univariate again"),
+    (TS_HEADER.replace("true a b", "true a b a"), "expected distinct class labels in @classLabel, got 'a' twice"),
+])
+def test_ts_header_lines_given_twice_are_refused_not_the_last_one_kept(tmp_path, header, what):
+    p = tmp_path / "Toy_TRAIN.ts"
+    p.write_text(header + "1,2:3,4:a\n")
+    with pytest.raises(UserError) as e:
+        read_ts(p)
+    assert what in one_line(e)
+
+
 # -- §6/§7 JSON and TOML: duplicated keys, not UTF-8, nesting, digits -----------------------------------------
 @pytest.mark.parametrize("name, data, what", [
     ("dup.json", b'{"hidden_size": 8, "hidden_size": 4096}', "expected each key once in an object, got 'hidden_size' twice"),

@@ -17,9 +17,10 @@ A file is ``#`` comments, a header of ``@`` lines and then one case a line after
 A case is its dimensions separated by ``:``, each a comma-separated list of values, and its class label last.
 Lengths may differ between cases (not between the dimensions of one case). Not supported, each refused with one
 line: time stamps, missing values (``?``), regression targets (``@targetLabel``). Every other departure from the
-format (a wrong or missing header line, a case whose number of dimensions differs from the header's or the first
-case's, a missing or undeclared label, an empty sequence, a value that is not a finite number in plain decimal
-notation such as ``1_000``, ``0x10``, ``NaN``, bytes that are not UTF-8) is a ``UserError`` naming the file and line.
+format (a wrong, missing or repeated header line, a class label declared twice, a case whose number of dimensions
+differs from the header's or the first case's, a missing or undeclared label, an empty sequence, a value that is not
+a finite number in plain decimal notation such as ``1_000``, ``0x10``, ``NaN``, bytes that are not UTF-8) is a
+``UserError`` naming the file and line.
 
 Where the files are found (``locate_uea``): ``--dataset`` is a known name (``japanesevowels``, ``basicmotions``),
 any other name looked up the same way, or a path prefix ``DIR/NAME`` of ``DIR/NAME_TRAIN.ts`` and
@@ -73,6 +74,8 @@ def _header_line(where, line, header):
     key, value = tag.lower(), value.strip()
     if key not in _TAGS:
         raise UserError(f"{where}: expected a header line @{', @'.join(_TAGS)}, got @{tag}")
+    if key in header:              # the later one would win without a word
+        raise UserError(f"{where}: expected each header line once, got @{tag} again")
     if key in _BOOL_TAGS:
         header[key] = _bool(where, tag, value)
     elif key in ("dimensions", "serieslength"):
@@ -84,6 +87,9 @@ def _header_line(where, line, header):
         if not (flag and _bool(where, tag, flag)) or not labels:
             raise UserError(f"{where}: expected @classLabel true and the class labels (a classification problem), "
                             f"got {value!r}")
+        twice = next((label for k, label in enumerate(labels) if label in labels[:k]), None)
+        if twice is not None:
+            raise UserError(f"{where}: expected distinct class labels in @classLabel, got {twice[:40]!r} twice")
         header[key] = tuple(labels)
     else:
         header[key] = value
