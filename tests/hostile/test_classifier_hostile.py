@@ -125,13 +125,14 @@ def test_a_setting_changed_after_construction_is_checked_at_fit(field, value):
     one_line(e, f"{field}: expected ")
 
 
-def test_a_hidden_size_of_1e12_is_refused_before_allocating():
+@pytest.mark.parametrize("field,value", [("hidden_size", 10**12), ("num_layers", 10**9), ("batch_size", 10**12)])
+def test_sizes_of_1e12_are_refused_before_allocating(field, value):
     with pytest.raises(UserError) as e:
-        Classifier(**{**TINY, "hidden_size": 10**12}).fit(*toy())
-    assert "fits in memory" in one_line(e, "hidden_size: expected ")
+        Classifier(**{**TINY, field: value})
+    assert "at most" in one_line(e, f"{field}: expected ")
 
 
-@pytest.mark.parametrize("field,value", [("hidden_size", 1000), ("num_layers", 1000), ("batch_size", 10**12)])
+@pytest.mark.parametrize("field,value", [("hidden_size", 1000), ("num_layers", 200), ("batch_size", 60_000)])
 def test_sizes_beyond_the_machine_are_refused_before_allocating(monkeypatch, field, value):
     """On a machine of 8 MiB (the memory probe patched, so that nothing large is ever tried)."""
     import gatedrnn.classify.checks as checks
@@ -139,7 +140,7 @@ def test_sizes_beyond_the_machine_are_refused_before_allocating(monkeypatch, fie
     monkeypatch.setattr(checks, "machine_memory", lambda: 8 * 2**20)
     X, y = toy()
     X[0] = np.zeros((10**4, 2)) if field == "batch_size" else X[0]    # one long sequence: big batch activations
-    kw = {**TINY, field: value, **({"hidden_size": 16} if field == "num_layers" else {})}
+    kw = {**TINY, field: value, **({"hidden_size": 64} if field == "num_layers" else {})}
     with pytest.raises(UserError) as e:
         Classifier(**kw).fit(X, y)
     assert "fits in memory" in one_line(e, f"{field}: expected ")

@@ -1,7 +1,8 @@
 """The one place a ``Classifier``'s settings and a saved classifier's ``meta.json`` are checked.
 
 ``check_settings(clf)`` checks every field of the estimator, one ``UserError`` line each (``Classifier.__init__``
-and ``fit`` call it, so a field changed after construction is checked too). ``check_fits_memory`` refuses, before
+and ``fit`` call it, so a field changed after construction is checked too); the sizes within the bounds every
+config shares (``config.SIZE_LIMITS``: hidden_size, num_layers, batch_size). ``check_fits_memory`` refuses, before
 anything is allocated, a model and batch whose weights, gradients, optimizer state and activations would not fit
 in this machine's memory (a ``hidden_size`` of 1e12 is one line, not a MemoryError). ``read_meta(where, model,
 meta)`` checks what ``Classifier.save`` wrote beside the network (the labels, the input mean and std) against the
@@ -17,6 +18,7 @@ import os
 import numpy
 
 from gatedrnn.classify.inputs import check_label_values
+from gatedrnn.config import SIZE_LIMITS
 from gatedrnn.errors import (
     UserError,
     check_choice,
@@ -51,12 +53,13 @@ def check_settings(clf) -> None:
     """Every field of the ``Classifier`` ``clf`` (see the module docstring)."""
     o = clf.options
     check_choice("cell", o["cell"], list(CELLS))
-    check_int("hidden_size", o["hidden_size"])
-    check_int("num_layers", o["num_layers"])
+    for name, v in (("hidden_size", o["hidden_size"]), ("num_layers", o["num_layers"]), ("batch_size", clf.batch_size)):
+        check_int(name, v)
+        if v > SIZE_LIMITS[name]:              # the bound every config's size fields share
+            raise UserError(f"{name}: expected a positive integer of at most {SIZE_LIMITS[name]:,}, got {show(v)}")
     check_choice("pooling", o["pooling"], POOLINGS)
     check_probability("dropout", o["dropout"])
     check_int("max_steps", clf.max_steps)
-    check_int("batch_size", clf.batch_size)
     check_positive("lr", clf.lr)
     check_positive("clip", clf.clip, zero_ok=True, none_ok=True)
     check_count("seed", clf.seed)

@@ -9,13 +9,18 @@ checkpoint folder or a run folder) and picks by what it holds:
   season input), then the forecast of the next value (``nan`` after the first, which only primes the change input);
 * a folder written by ``forecast.Forecaster.save`` is refused with one line: its forecasts read a whole window
   at once (``Forecaster.predict``, or its ONNX export, ``gatedrnn export --onnx``);
+* a checkpoint written by ``Classifier.save``: ``input_size`` raw numbers per line, standardised with the mean and
+  std saved beside the network (``classify.checks.read_meta`` checks them), as ``Classifier`` does; prints the
+  logits after each step (the last equal ``Classifier.decision_function`` of the whole sequence);
 * any other sequence regressor: ``input_size`` numbers per line; prints its outputs;
 * a language model: token ids; prints the most likely next id (and its token when the vocabulary is known).
 
 Numbers are separated by commas or blanks; empty lines and ``#`` comments are skipped. Memory stays constant
 (``Stream`` keeps only the recurrent state). The first bad line (not numbers, text that is not UTF-8, a value
 that is not finite or would overflow the model's float32, a token id that is not an integer of the vocabulary)
-ends the stream with one ``UserError`` line naming it, after the predictions of the lines before it.
+ends the stream with one ``UserError`` line naming it, after the predictions of the lines before it; so does a
+line whose prediction is not finite (nothing but numbers is printed). A closed stdin or stdout
+(``gatedrnn stream CK <&-``) is one line too.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ import math
 import re
 import sys
 
+import numpy
+
+from gatedrnn.classify.checks import read_meta
 from gatedrnn.data.series import SeriesScaler
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.stream import SeriesStream
@@ -61,17 +69,41 @@ def numbers(lines):
         yield n, [float(tok) for tok in toks]
 
 
+def _standard_streams(stdin, stdout):
+    """``stdin`` and ``stdout``, or the process's own; one line when the process was started with one closed
+    (``gatedrnn stream CK <&-``: Python then has ``sys.stdin = None``)."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    for name, f, what in (("stdin", stdin, "the observations"), ("stdout", stdout, "where the predictions go")):
+        if f is None:
+            raise UserError(f"stream: expected an open {name} ({what}), got it closed")
+    return stdin, stdout
+
+
+def _finite(values, where: str) -> None:
+    """Every output finite before it is printed; else one line naming the input line that caused it."""
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"{where}: expected an input for which the model's output stays finite, got one that gives "
+                        f"NaN or Inf (the values are beyond what the model's float32 carries)")
+
+
 def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
     """Run the checkpoint at ``checkpoint`` over the lines of ``stdin`` (default ``sys.stdin``), writing and
     flushing one line per prediction to ``stdout`` (default ``sys.stdout``); see the module docstring."""
-    stdin = sys.stdin if stdin is None else stdin
-    stdout = sys.stdout if stdout is None else stdout
-    model, meta, _ = load_checkpoint(resolve_checkpoint(checkpoint))
+    stdin, stdout = _standard_streams(stdin, stdout)
+    found = resolve_checkpoint(checkpoint)
+    model, meta, _ = load_checkpoint(found)
 
     def emit(text):
         stdout.write(text + "\n")
         stdout.flush()
 
+    with numpy.errstate(over="ignore", invalid="ignore"):     # every output is checked finite before it is printed
+        _run(model, meta, found, stdin, emit)
+
+
+def _run(model, meta, found, stdin, emit) -> None:
+    """Pick what the checkpoint holds (see the module docstring) and stream ``stdin`` through it."""
     series = meta.get("series")
     if isinstance(meta.get("forecaster"), dict):
         f = meta["forecaster"].get("settings", {})
@@ -86,9 +118,16 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
         for n, values in numbers(stdin):
             where = f"stdin line {n}"
             for v in values:
-                emit(f"{s.step(v, where):.6g}")
+                primed = s.last is not None                 # the first value only primes: its forecast is NaN
+                y = s.step(v, where)
+                if primed:
+                    _finite([y], where)
+                emit(f"{y:.6g}")
     elif isinstance(model, LanguageModel):
         _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
+    elif "classifier" in meta:                              # raw values in, standardised as the Classifier does
+        _, mean, std = read_meta(found, model, meta)
+        _regress(Stream(model, standardize=(mean, std)), stdin, emit)
     else:
         _regress(Stream(model), stdin, emit)
 
@@ -99,7 +138,9 @@ def _next_tokens(s, tokens, stdin, emit) -> None:
         for v in values:
             if not (0 <= v < V and v == math.floor(v)):        # NaN and Inf fail the comparisons
                 raise UserError(f"stdin line {n}: expected integer token ids in [0, {V}), got {v:g}")
-            nxt = int(s.step(int(v)).argmax())
+            logits = s.step(int(v))
+            _finite(logits.tolist(), f"stdin line {n}")
+            nxt = int(logits.argmax())
             emit(f"{nxt}\t{tokens[nxt]}" if tokens and nxt < len(tokens) else str(nxt))
 
 
@@ -110,5 +151,6 @@ def _regress(s, stdin, emit) -> None:
             raise UserError(f"stdin line {n}: expected {D} number{'s' if D > 1 else ''} per line (the model's "
                             f"input_size), got {len(values)}")
         s.check_input(values, f"stdin line {n}")
-        y = s.step(values)
-        emit(" ".join(f"{v:.6g}" for v in y.tolist()))
+        y = s.step(values).tolist()
+        _finite(y, f"stdin line {n}")
+        emit(" ".join(f"{v:.6g}" for v in y))

@@ -38,6 +38,7 @@ from gatedrnn.backend import to_numpy
 from gatedrnn.config import Config, option
 from gatedrnn.errors import check_count, check_finite_number, check_int, check_nonnegative, check_positive
 from gatedrnn.lab.options import cells, check_file_stem, check_length
+from gatedrnn.lab.task_memory import check_allocation, check_task_fits
 from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import OPTIMIZERS, make_optimizer
@@ -58,6 +59,7 @@ def adding_problem(n: int, length: int, seed=0, dtype=numpy.float32):
     """``n`` sequences of the adding problem -> ``(x, y)``: x ``(n, length, 2)`` (value, marker), y ``(n, 1)``."""
     check_int("adding_problem n", n)
     check_int("adding_problem length", length, 2)
+    check_allocation("adding_problem length", length, n * length * 2 * numpy.dtype(dtype).itemsize)
     rng = _rng(seed)
     x = numpy.zeros((n, length, 2), dtype=dtype)
     x[..., 0] = rng.random((n, length))
@@ -81,6 +83,7 @@ def copy_task(n: int, delay: int, symbols: int = 5, alphabet: int = 8, seed=0):
     check_int("copy_task delay", delay)
     check_int("copy_task symbols", symbols)
     check_int("copy_task alphabet", alphabet, 2)
+    check_allocation("copy_task delay", delay, n * (symbols + delay + symbols) * 20)
     rng = _rng(seed)
     T = symbols + delay + symbols
     s = rng.integers(1, alphabet + 1, size=(n, symbols))
@@ -104,6 +107,7 @@ def selective_copy(n: int, length: int, symbols: int = 5, alphabet: int = 8, see
     check_int("selective_copy length", length)
     check_int("selective_copy symbols", symbols)
     check_int("selective_copy alphabet", alphabet, 2)
+    check_allocation("selective_copy length", length, n * (length + 2 * symbols + 1) * 36)
     rng = _rng(seed)
     span = length + symbols
     T = span + 1 + symbols
@@ -162,6 +166,12 @@ class TaskConfig(Config):
                              "steadier on a shared machine, with one BLAS thread)", choices=("wall", "cpu"))
     symbols: int = option(5, "copy and selective: symbols to reproduce", check=check_int)
     alphabet: int = option(8, "copy and selective: alphabet size", check=lambda n, v: check_int(n, v, 2))
+
+    def validate(self) -> "TaskConfig":
+        """The fields' checks, then the run's size against this machine's memory (``lab.task_memory``)."""
+        super().validate()
+        check_task_fits(self)
+        return self
 
     @property
     def metric(self) -> str:

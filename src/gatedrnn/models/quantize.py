@@ -4,7 +4,10 @@ float32.
 ``quantize_columns(W) -> (q, scale)`` quantises a weight matrix in gatedrnn's internal layout (inputs, outputs),
 one column per output unit (a column here is a row of PyTorch's (outputs, inputs) layout): ``scale_j =
 max_i |W_ij| / 127`` (float32) and ``q_ij = round(W_ij / scale_j)`` in [-127, 127] (symmetric: -128 is not
-used); a column of zeros gets scale 0. ``dequantize(q, scale)`` is ``q * scale`` in float32, the weights the
+used); a column of zeros gets scale 0. Weights beyond float32's range (a fused bias of two summed near 3e38)
+are refused in one line; a scale whose rounding to float32 would put ``127 * scale`` past float32's largest
+value is taken one float32 step smaller, so every scale and every dequantised weight is finite.
+``dequantize(q, scale)`` is ``q * scale`` in float32, the weights the
 quantised model computes with.
 
 ``quantize_stream(stream)`` quantises what a ``Stream`` computes with, the parts the C export writes too:
@@ -27,7 +30,7 @@ import numpy
 
 from gatedrnn.backend import to_numpy, xp
 from gatedrnn.errors import UserError
-from gatedrnn.models.stream import Stream
+from gatedrnn.models.stream import Stream, check_fits
 
 QMAX = 127
 
@@ -38,7 +41,11 @@ def quantize_columns(W) -> tuple[numpy.ndarray, numpy.ndarray]:
     W = numpy.asarray(W, dtype=numpy.float64)
     if not numpy.isfinite(W).all():
         raise UserError("int8 quantisation: expected finite weights, got NaN or Inf")
+    check_fits("int8 quantisation: a weight matrix", W, numpy.float32)
     scale = (numpy.abs(W).max(axis=0, initial=0.0) / QMAX).astype(numpy.float32)
+    # a scale rounded up to float32 can put QMAX * scale past float32's largest value: one step down keeps it inside
+    over = QMAX * scale.astype(numpy.float64) > float(numpy.finfo(numpy.float32).max)
+    scale = numpy.where(over, numpy.nextafter(scale, numpy.float32(0)), scale).astype(numpy.float32)
     safe = numpy.where(scale > 0, scale, 1.0).astype(numpy.float64)
     q = numpy.clip(numpy.rint(W / safe), -QMAX, QMAX).astype(numpy.int8)
     return q, scale
@@ -54,6 +61,7 @@ def quantize_layer(W, input_size: int, hidden_size: int) -> dict:
     float32 (N,)}``: input rows and recurrent rows per column, the bias row kept."""
     D, H = input_size, hidden_size
     W = numpy.asarray(W, dtype=numpy.float64)
+    check_fits("int8 quantisation: a bias row (b_ih + b_hh)", W[D + H], numpy.float32)
     return {"x": quantize_columns(W[:D]), "h": quantize_columns(W[D:D + H]),
             "b": W[D + H].astype(numpy.float32)}
 

@@ -24,11 +24,16 @@ How a step stays cheap (batch 1 is all call overhead, so the number of NumPy cal
 Nothing here knows a particular cell: the layer class says how wide its gate buffer is (``step_width``),
 whether it has a memory cell (``has_cell``) and how to step.
 
+``Stream(model, standardize=(mean, std))`` standardises every observation first, ``(x - mean) / std`` per input
+(a ``Classifier``'s saved scaling: raw values in, the classifier's logits out).
+
 The stream copies the weights when it is built (``refresh()`` copies them again after more training) and
 runs in evaluation mode: dropout is off. Values are not checked per step (NaN in, NaN out); shapes are.
 Callers that take values from outside check them first with ``check_input(x)``: finite and at most
 ``input_limit`` in magnitude, the bound under which the first layer's pre-activations cannot overflow the
-model's dtype (a rejected value leaves the state untouched).
+model's dtype (a rejected value leaves the state untouched; with ``standardize``, the bound applies to the
+standardised value). Weights whose fused form does not fit the dtype (two biases near 3e38 summed) are refused
+when the stream is built.
 """
 
 from __future__ import annotations
@@ -60,6 +65,16 @@ def model_parts(model) -> tuple[Embedding | None, RecurrentStack, Linear | None]
     raise UserError(f"Stream: expected a SequenceRegressor, LanguageModel or LSTM/GRU/RNN stack, got {type(model).__name__}")
 
 
+def check_fits(what: str, W, dtype) -> None:
+    """One line when the float64 matrix ``W`` holds a value that is not finite in ``dtype`` (a weight near 3e38
+    doubled or summed with another overflows float32)."""
+    limit = float(numpy.finfo(dtype).max)
+    big = ~(numpy.abs(W) <= limit)
+    if big.any():
+        raise UserError(f"{what}: expected values that {numpy.dtype(dtype).name} holds (|w| <= {limit:.3g}), got "
+                        f"{float(W[big].reshape(-1)[0]):.3g}")
+
+
 class Stream:
     """One step at a time through ``model``; see the module docstring."""
 
@@ -69,7 +84,7 @@ class Stream:
             return own(*args, **kwargs)
         return super().__new__(cls)
 
-    def __init__(self, model, batch: int = 1):
+    def __init__(self, model, batch: int = 1, *, standardize=None):
         check_int("Stream batch", batch)
         self.model = model
         self.embed, self.rnn, self.head = model_parts(model)
@@ -107,15 +122,30 @@ class Stream:
             self._y = self._h[-1]
         self._out = self._y[0] if B == 1 else self._y
         self._weights: list = []
+        self.scale = None if standardize is None else self._scale(standardize)
         self.refresh()
+
+    def _scale(self, standardize) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """``standardize`` = (mean, std), each ``input_size`` finite numbers, std > 0."""
+        if self.embed is not None:
+            raise UserError("Stream standardize: expected a model with numeric inputs, got a language model")
+        D = self.input_size
+        mean, std = (numpy.asarray(a, dtype=numpy.float64) for a in standardize)
+        if mean.shape != (D,) or std.shape != (D,) or not numpy.isfinite([mean, std]).all() or not (std > 0).all():
+            raise UserError(f"Stream standardize: expected (mean, std) of {D} finite numbers each, std > 0, got "
+                            f"shapes {mean.shape} and {std.shape}")
+        return mean, std
 
     # -- weights ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Copy (and fuse) the model's current weights; call after the model was trained further."""
-        self._weights = [xp.asarray(layer.step_weights(), dtype=self.dtype) for layer in self.rnn.layers]
+        fused = [numpy.asarray(to_numpy(layer.step_weights()), dtype=numpy.float64) for layer in self.rnn.layers]
+        for k, W in enumerate(fused):
+            check_fits(f"Stream: layer {k}'s fused step matrix (its biases b_ih + b_hh summed)", W, self.dtype)
+        self._weights = [xp.asarray(W, dtype=self.dtype) for W in fused]
         if self.head is not None:
-            Wo = numpy.asarray(self.head.W, dtype=numpy.float64).T
-            b = numpy.zeros(self.output_size) if self.head.b is None else numpy.asarray(self.head.b, dtype=numpy.float64)
+            Wo = numpy.asarray(to_numpy(self.head.W), dtype=numpy.float64).T
+            b = numpy.zeros(self.output_size) if self.head.b is None else numpy.asarray(to_numpy(self.head.b), dtype=numpy.float64)
             self._head_W = xp.asarray(numpy.concatenate([Wo, b[None]], axis=0), dtype=self.dtype)
         if self.embed is not None:
             self._embed_W = self.embed.W  # read live: a row copy per step
@@ -133,14 +163,29 @@ class Stream:
         return room / max(float(W[:D].sum(axis=0).max()), 1.0)
 
     def check_input(self, x, where: str = "Stream.step") -> None:
-        """Refuse an observation with a value that is not finite or above ``input_limit`` in magnitude (one
-        line starting with ``where``); the state is not touched."""
+        """Refuse an observation with a value that is not finite or, standardised when the stream standardises, above
+        ``input_limit`` in magnitude (one line starting with ``where``); the state is not touched."""
         v = numpy.asarray(x, dtype=numpy.float64).reshape(-1)
-        ok = numpy.abs(v) <= self.input_limit
-        if not ok.all():
-            v = v[int(numpy.argmin(ok))]
-            raise UserError(f"{where}: expected finite values within ±{self.input_limit:.3g} (beyond, the model's "
-                            f"{numpy.dtype(self.dtype).name} overflows), got {float(v)!r}")
+        z = v
+        if self.scale is not None and v.size % self.input_size == 0:
+            with numpy.errstate(over="ignore", invalid="ignore"):
+                z = ((v.reshape(-1, self.input_size) - self.scale[0]) / self.scale[1]).reshape(-1)
+        ok = numpy.abs(z) <= self.input_limit
+        if ok.all():
+            return
+        i = int(numpy.argmin(ok))
+        lim, dt = self.input_limit, numpy.dtype(self.dtype).name
+        if lim <= 0:
+            raise UserError(f"{where}: expected a model whose recurrent weights leave room in {dt}, got weights so "
+                            f"large that any step may overflow it (input {float(v[i])!r} refused)")
+        if self.scale is None:
+            raise UserError(f"{where}: expected finite values within ±{lim:.3g} (beyond, the model's {dt} "
+                            f"overflows), got {float(v[i])!r}")
+        j = i % self.input_size
+        m, sd = float(self.scale[0][j]), float(self.scale[1][j])
+        raise UserError(f"{where}: expected finite values within [{m - lim * sd:.3g}, {m + lim * sd:.3g}] for input "
+                        f"{j + 1} (beyond, the model's {dt} overflows after the saved standardisation), "
+                        f"got {float(v[i])!r}")
 
     # -- state --------------------------------------------------------------------------------------------
     def reset(self, state=None) -> None:
@@ -192,6 +237,9 @@ class Stream:
                 self._x[0][...] = self._embed_W[ids.reshape(-1)]
             return
         try:
+            if self.scale is not None:
+                with numpy.errstate(over="ignore"):
+                    x = (numpy.asarray(x, dtype=numpy.float64) - self.scale[0]) / self.scale[1]
             self._x[0][...] = x
         except (ValueError, TypeError):
             raise UserError(f"Stream.step: expected an observation of shape ({self.input_size},)"
