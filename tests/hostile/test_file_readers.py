@@ -7,6 +7,8 @@ MemoryError or a silently different answer."""
 import datetime
 import io
 import json
+import os
+import shutil
 import zipfile
 from dataclasses import fields
 
@@ -24,7 +26,10 @@ from gatedrnn.models import SequenceRegressor
 from gatedrnn.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 
 pd = pytest.importorskip("pandas")
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+LARGE = os.environ.get("GATEDRNN_HOSTILE_SIZE", "small") == "large"      # more examples per property (~1 min)
+FAST = settings(max_examples=500 if LARGE else 40, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(FAST, max_examples=1000 if LARGE else 60)
 TS_HEADER = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
 
 
@@ -302,3 +307,57 @@ def test_a_zip_member_that_is_no_array_or_declares_more_than_it_holds_is_refused
         np.savez(f, **weights)
     assert load_checkpoint(checkpoint)[0].config == SequenceRegressor(2, 4, 1).config
     json.loads((checkpoint / "meta.json").read_text())
+
+
+# -- every reader under mutated bytes ---------------------------------------------------------------------------
+SEEDS = {
+    "csv": b"date,value,note\n2020-01-01,1.5,a\n2020-01-02,2.5,b\n2020-01-03,3,c\n2020-01-04,4,d\n2020-01-05,5e0,e\n",
+    "ts": TS_HEADER.encode() + b"1,2,3:a\n1.5,2:b\n",
+    "json": b'{"hidden_size": 8, "cell": "lstm", "lr": 0.1, "seed": 1, "x": [1, {"y": 2}]}',
+    "toml": b'hidden_size = 8\ncell = "lstm"\n[x]\na.b = [1, 2.5, "s"]\n',
+}
+PIECES = [b",", b";", b"\t", b"\n", b'"', b"'", b":", b"[", b"]", b"{", b"}", b"=", b".", b"0x10", b"1_000", b"nan",
+          b"inf", b"\xff", b"\x00", b"10:00", b"+01:00", b"Z", b"99999", b"-", b"#", b"@data", b"?", b"1e999", b"[" * 500,
+          b"a." * 300, b'{"a": ' * 300, b"\xef\xbb\xbf", b"2020-13-01", b"\r"]
+EDITS = st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(PIECES), st.integers(0, 3)), min_size=1, max_size=6)
+
+
+def mutated(seed: bytes, edits) -> bytes:
+    b = bytearray(seed)
+    for at, piece, cut in edits:
+        at %= len(b) + 1
+        b[at:at + cut] = piece
+    return bytes(b)
+
+
+@FUZZ
+@given(kind=st.sampled_from(sorted(SEEDS) + ["meta.json", "model.npz"]), edits=EDITS, named=st.booleans())
+@example(kind="ts", edits=[(40, b"\xff", 0)], named=False)
+@example(kind="json", edits=[(1, b'"seed": 2, ', 0)], named=False)
+def test_property_every_reader_gives_its_data_or_one_line(tmp_path_factory, kind, edits, named):
+    """CSV, .ts, JSON and TOML configs, meta.json and model.npz with bytes inserted, replaced or cut: the reader
+    returns its data or raises one UserError line (a missing or unreadable file: an OSError); nothing else."""
+    d = tmp_path_factory.mktemp("fuzz")
+    try:
+        if kind == "csv":
+            p = d / "f.csv"
+            p.write_bytes(mutated(SEEDS[kind], edits))
+            read_csv(p, "value" if named else None, date_column="date" if named else None)
+        elif kind == "ts":
+            p = d / "F_TRAIN.ts"
+            p.write_bytes(mutated(SEEDS[kind], edits))
+            read_ts(p)
+        elif kind in ("json", "toml"):
+            p = d / f"c.{kind}"
+            p.write_bytes(mutated(SEEDS[kind], edits))
+            load_config_file(p)
+        else:
+            ck = save_checkpoint(d / "ck", SequenceRegressor(2, 4, 1, seed=0))
+            (ck / kind).write_bytes(mutated((ck / kind).read_bytes(), edits))
+            load_checkpoint(ck)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
