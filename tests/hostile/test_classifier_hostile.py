@@ -94,7 +94,7 @@ BAD_SETTINGS = [
     ("cell", "lstmm"), ("cell", 3), ("hidden_size", 0), ("hidden_size", 2.5), ("hidden_size", True),
     ("num_layers", 0), ("num_layers", "2"), ("pooling", "max"), ("dropout", 1.0), ("dropout", -0.1),
     ("dropout", float("nan")), ("lr", 0.0), ("lr", -1e-3), ("lr", float("inf")), ("clip", -1.0), ("clip", float("nan")), ("seed", -1),
-    ("seed", 1.5), ("seed", "0"), ("standardize", "yes"), ("standardize", 1), ("noise", -1), ("noise", float("nan")),
+    ("seed", 1.5), ("seed", "0"), ("standardize", "yes"), ("standardize", 1), ("noise", -1), ("noise", float("nan")), ("noise", 1e300),
     ("noise", "0.3"), ("dtype", "int8"), ("dtype", "float16"), ("dtype", "no-such-type"), ("echo", "print"),
 ]
 
@@ -178,6 +178,14 @@ def test_inputs_that_a_conversion_would_misread_are_refused(bad, what):
     with pytest.raises(UserError) as e:
         Classifier(**TINY).fit(X, y)
     assert what in one_line(e, "X[4]: expected ")
+
+
+def test_pandas_frames_are_read_as_their_values():
+    """backend.to_numpy took a DataFrame's .get for CuPy's and failed with a TypeError."""
+    pd = pytest.importorskip("pandas")
+    X, y = toy()
+    clf = Classifier(**TINY).fit([pd.DataFrame(x, columns=["a", "b"]) for x in X], pd.Series(y))
+    np.testing.assert_allclose(clf.predict_proba([pd.DataFrame(x) for x in X]), clf.predict_proba(X))
 
 
 def test_X_that_is_not_a_collection_is_one_line():

@@ -35,6 +35,7 @@ from gatedrnn.models.classifier import POOLINGS, SequenceClassifier
 
 META_KEYS = ("classes", "mean", "std")
 SIZE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "batch_size": 32}   # Classifier's
+NOISE_ROOM = 100.0      # noise * a standard normal draw (beyond 10 once in 1e23 draws) stays within the dtype
 FALLBACK_MEMORY = 64 * 2**30       # where the machine's memory cannot be read (not Linux, macOS or BSD)
 
 
@@ -66,7 +67,10 @@ def check_settings(clf) -> None:
     if not isinstance(clf.standardize, (bool, numpy.bool_)):
         raise UserError(f"standardize: expected true or false, got {show(clf.standardize)}")
     check_nonnegative("noise", clf.noise)
-    check_dtype("dtype", clf.dtype)
+    top = float(numpy.finfo(check_dtype("dtype", clf.dtype)).max) / NOISE_ROOM
+    if clf.noise > top:
+        raise UserError(f"noise: expected a std of at most {top:.3g} (the noisy standardised inputs must fit "
+                        f"{numpy.dtype(clf.dtype).name}), got {show(clf.noise)}")
     if clf.echo is not None and not callable(clf.echo):
         raise UserError(f"echo: expected a function of one string or None, got {show(clf.echo)}")
 

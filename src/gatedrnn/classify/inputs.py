@@ -42,8 +42,10 @@ def as_array(x, where: str) -> numpy.ndarray:
             raise UserError(f"{where}: expected an array without masked values (fill or drop them first), got a "
                             f"masked array with {masked} masked value{'s' if masked > 1 else ''}")
         x = x.data
+    if hasattr(x, "__cuda_array_interface__"):            # a CuPy array: to the host first
+        x = to_numpy(x)
     try:
-        a = numpy.asarray(to_numpy(x))
+        a = numpy.asarray(x)                              # NumPy arrays, lists, pandas frames and series ...
     except ValueError:         # NumPy refuses nested lists of different lengths
         raise UserError(f"{where}: expected an array (length, dimensions), got ragged nested lists") from None
     if a.dtype.kind == "c":
