@@ -206,6 +206,7 @@ def test_X_that_is_not_a_collection_is_one_line():
     ([None, "a"] * 4, "NoneType"),
     ([1 + 2j, 1] * 4, "complex"),
     ([object(), object()] * 4, "object"),
+    ([10**2000, 1] * 4, "beyond 64 bits"),                          # saved, then refused by the JSON reader
 ])
 def test_labels_that_cannot_be_kept_are_refused_at_fit(labels, what):
     X, _ = toy()
@@ -273,3 +274,39 @@ def test_a_float64_classifier_and_every_kind_of_label_come_back_as_saved(tmp_pat
         assert back.dtype == "float64" and back.classes_.tolist() == clf.classes_.tolist()
         assert back.predict(X).tolist() == clf.predict(X).tolist()
         np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-12)
+
+
+# -- fuzz: anything as a sequence or as labels works or is one line ----------------------------------------------
+SCALARS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**400, 10**400), st.booleans(),
+                    st.none(), st.text(max_size=3), st.binary(max_size=3), st.complex_numbers(max_magnitude=1e3),
+                    st.dates())
+NESTED = st.recursive(SCALARS, lambda inner: st.lists(inner, min_size=0, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=10 * EXAMPLES, deadline=None)
+@given(value=NESTED)
+def test_any_nested_value_as_a_sequence_is_read_exactly_or_refused_in_one_line(value):
+    try:
+        seqs = as_sequences([value])
+    except UserError as exc:
+        assert "\n" not in str(exc) and ": expected " in str(exc)
+    else:
+        a = seqs[0]
+        assert a.dtype == np.float64 and a.ndim == 2 and np.isfinite(a).all()
+        np.testing.assert_array_equal(a.reshape(-1), np.array(value, dtype=np.float64).reshape(-1))
+
+
+@settings(max_examples=4 * EXAMPLES, deadline=None)
+@given(labels=st.lists(SCALARS, min_size=8, max_size=8))
+def test_any_labels_train_and_come_back_from_a_checkpoint_or_are_refused_in_one_line(tmp_path_factory, labels):
+    X, _ = toy()
+    try:
+        clf = Classifier(**TINY).fit(X, labels)
+    except UserError as exc:
+        assert "\n" not in str(exc) and ": expected " in str(exc)
+        return
+    path = tmp_path_factory.mktemp("c") / "c"
+    clf.save(path)
+    back = Classifier.load(path)
+    assert back.classes_.tolist() == clf.classes_.tolist() and len(set(clf.classes_.tolist())) == len(clf.classes_)
+    assert set(clf.classes_.tolist()) == set(labels)

@@ -87,11 +87,13 @@ def as_sequences(X, name: str = "X", dimensions: int | None = None) -> list:
 
 # -- labels ---------------------------------------------------------------------------------------------------
 def label_kind(v) -> str | None:
-    """``"text"`` or ``"number"`` for a label a JSON file keeps (a string; an integer, finite float or bool), else
-    ``None``."""
+    """``"text"`` or ``"number"`` for a label a JSON file keeps and NumPy holds (a string; an integer of at most 64
+    bits, a finite float or a bool), else ``None``."""
     if isinstance(v, (str, numpy.str_)):
         return "text"
-    if isinstance(v, (bool, numpy.bool_)) or is_integer(v) or is_finite_number(v):
+    if is_integer(v):
+        return "number" if -2**63 <= v < 2**64 else None       # what NumPy keeps as an integer
+    if isinstance(v, (bool, numpy.bool_)) or is_finite_number(v):
         return "number"
     return None
 
@@ -103,9 +105,10 @@ def check_label_values(name: str, values) -> None:
     for i, v in enumerate(values):
         kind = label_kind(v)
         if kind is None:
-            what = "NaN or Inf" if is_real(v) else f"a {type(v).__name__}"
-            raise UserError(f"{name}[{i}]: expected a label that a checkpoint can keep (a string, an integer, a finite "
-                            f"number or a bool), got {what} ({show(v, 40)})")
+            what = ("an integer beyond 64 bits" if is_integer(v) else "NaN or Inf" if is_real(v)
+                    else f"a {type(v).__name__}")
+            raise UserError(f"{name}[{i}]: expected a label that a checkpoint can keep (a string, a 64-bit integer, a "
+                            f"finite number or a bool), got {what} ({show(v, 40)})")
         kinds.add(kind)
     if len(kinds) > 1:
         raise UserError(f"{name}: expected labels of one kind (all text or all numbers), got both")
