@@ -295,6 +295,21 @@ def test_sigkill_inside_the_swap_is_completed_by_the_next_command(runs, inputs):
     assert hidden(work) == []
 
 
+def test_a_reader_completes_a_swap_cut_off_by_sigkill(runs, inputs):
+    """SIGKILL inside the swap of a --predict run over an earlier one: Forecaster.load (through resolve_checkpoint,
+    as every reader) finishes the swap under the folder's lock and reads the whole new run."""
+    from gatedrnn.forecast import Forecaster
+
+    root, old, new, _ = runs["predict"]
+    work = root / "kill-read"
+    shutil.copytree(root / "old", work)
+    proc = _child("future.csv", "out", "kill", commands(inputs)["predict"][1], work)
+    assert proc.returncode == -9, proc.stderr
+    assert (work / ".gatedrnn-run.new").is_dir()
+    assert len(Forecaster.load(work / "forecaster").models) == 1     # the new run (the earlier had 2)
+    assert fingerprint(work) == new and hidden(work) == []
+
+
 def test_files_of_the_user_are_refused_kept_with_overwrite_and_never_deleted(inputs, tmp_path, capsys):
     csv = str(inputs["csv"])
     args = ["forecast", "--dataset", csv, "--column", "value", "--window", "8", "--no-arima", "--baselines", "naive",

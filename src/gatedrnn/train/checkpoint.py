@@ -21,6 +21,9 @@ from gatedrnn.checkpoint_io import (
 )
 from gatedrnn.checkpoint_io import save_checkpoint as _save_folder
 from gatedrnn.errors import UserError, show
+from gatedrnn.run_folder import NEW as RUN_NEW
+from gatedrnn.run_folder import recover as recover_run
+from gatedrnn.train.lock import run_lock
 
 __all__ = ["FORMAT", "VERSION", "build_model", "load_checkpoint", "locate_checkpoint", "read_checkpoint",
            "recover_checkpoint", "recover_checkpoints", "remove_checkpoint", "resolve_checkpoint", "save_checkpoint"]
@@ -92,9 +95,26 @@ def resolve_checkpoint(path) -> Path:
     ``meta.json``, else inside a run folder its ``best/`` (lowest validation loss), ``model/`` (a forecaster's)
     or ``last/``, in that order (each through ``locate_checkpoint``: after a killed save, its complete sibling)."""
     path = Path(path)
+    finish_interrupted_run(path)
     for cand in (path, path / "best", path / "model", path / "last"):
         found = locate_checkpoint(cand)
         if found is not None:
             return found
     raise FileNotFoundError(f"checkpoint {path}: expected a checkpoint folder (meta.json, model.npz) or a run folder "
                             f"holding best/, model/ or last/, got {'no such path' if not path.exists() else 'none of them'}")
+
+
+def finish_interrupted_run(path) -> None:
+    """A run folder (``path`` or its parent) whose last ``forecast``/``classify`` write was cut off inside its swap
+    (``gatedrnn.run_folder``: ``.gatedrnn-run.new`` left by a ``kill -9``) is finished first, under the folder's
+    lock, so that a reader sees the whole new run; one line when it cannot be (a read-only folder, say)."""
+    path = Path(path)
+    for folder in (path, path.parent):
+        if not (folder / RUN_NEW).is_dir():
+            continue
+        try:
+            with run_lock(folder):
+                recover_run(folder)
+        except OSError as exc:
+            raise UserError(f"{folder}: expected a finished run, got one whose last write was cut off while it was "
+                            f"swapped in and which could not be finished here ({exc.strerror or exc})") from None
