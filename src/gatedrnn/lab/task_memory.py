@@ -4,7 +4,8 @@
 ``task_bytes(cfg)`` estimates the bytes of one ``lab.tasks`` run: the fixed test set (inputs, targets, mask), one
 training batch and its activations (each step keeps its gate pre-activations, states and outputs for the
 backward pass), one evaluation chunk's activations, and the weights with their gradients and the optimizer's
-state. ``check_task_fits(cfg)`` refuses a run that would need more than this machine's physical memory, naming
+state (measured: an LSTM of 128 units at T = 2,000 with the default batch and test set peaked at 6.9 GB; the
+estimate says 8.8 GB). ``check_task_fits(cfg)`` refuses a run that would need more than this machine's physical memory, naming
 the size setting furthest above its default (``length``, ``hidden_size``, ``test_size`` ...);
 ``check_allocation`` does the same for the generators' own arrays (``adding_problem(10, 10**10)``).
 """
@@ -51,7 +52,7 @@ def task_bytes(cfg) -> tuple[int, int]:
     T, F = steps_and_features(cfg)
     H, G = cfg.hidden_size, CELLS[cfg.cell].layer_class.gates
     per_sequence = T * (4 * F + 8 + 4)                          # inputs, int64 targets, mask
-    per_active = T * H * (G + 4) * 4                            # gates, h, c, outputs per step
+    per_active = 2 * T * H * (G + 4) * 4    # gates, h, c, outputs per step, and the temporaries of their math
     data = (cfg.test_size + cfg.batch_size) * per_sequence
     activations = (cfg.batch_size + min(cfg.test_size, EVAL_CHUNK)) * per_active
     weights = 4 * 4 * (G * H * (F + H + 2) + (H + 1) * max(F, 1))
