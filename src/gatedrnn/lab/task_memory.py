@@ -5,9 +5,9 @@
 training batch and its activations (each step keeps its gate pre-activations, states and outputs for the
 backward pass), one evaluation chunk's activations, and the weights with their gradients and the optimizer's
 state (measured: an LSTM of 128 units at T = 2,000 with the default batch and test set peaked at 6.9 GB; the
-estimate says 8.8 GB). ``check_task_fits(cfg)`` refuses a run that would need more than this machine's physical memory, naming
-the size setting furthest above its default (``length``, ``hidden_size``, ``test_size`` ...);
-``check_allocation`` does the same for the generators' own arrays (``adding_problem(10, 10**10)``).
+estimate says 8.8 GB). ``check_task_fits(cfg)`` refuses a run that would need more than this machine's
+physical memory, naming the size setting furthest above its default (``length``, ``hidden_size``, ``test_size``
+...); ``check_allocation`` does the same for the generators' own arrays (``adding_problem(10, 10**10)``).
 """
 
 from __future__ import annotations
