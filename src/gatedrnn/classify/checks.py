@@ -90,7 +90,7 @@ def check_fits_memory(clf, input_size: int, num_classes: int, cases: int, longes
     H, L, G = o["hidden_size"], o["num_layers"], CELLS[o["cell"]].layer_class.gates
     params = G * H * (input_size + H + 2) + (L - 1) * G * H * (2 * H + 2) + (H + 1) * num_classes
     itemsize = check_dtype("dtype", clf.dtype).itemsize
-    activations = min(clf.batch_size, cases) * longest * L * H * (G + 4)
+    activations = 2 * min(clf.batch_size, cases) * longest * L * H * (G + 4)    # and their math's temporaries
     need = (4 * params + activations) * itemsize
     have = machine_memory()
     if need > have:
