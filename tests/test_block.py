@@ -66,9 +66,9 @@ def test_block_lm_is_causal_and_pieces_equal_the_whole(rng):
     assert np.abs(state[0] - h).max() < 1e-12 and np.abs(state[1] - buf).max() == 0
 
 
-@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
-def test_stream_equals_the_parallel_forward_over_4096_steps(cell, rng):
-    model = BlockLM(13, 16, 3, cell=cell, seed=0)
+@pytest.mark.parametrize("cell, norm", [("mingru", "layer"), ("minlstm", "rms")])
+def test_stream_equals_the_parallel_forward_over_4096_steps(cell, norm, rng):
+    model = BlockLM(13, 16, 3, cell=cell, norm=norm, seed=0)
     ids = rng.integers(0, 13, 4096)
     y, state = model.forward(ids[None])
     s = Stream(model)

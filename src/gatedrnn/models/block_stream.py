@@ -6,6 +6,10 @@ of the token's vector, one conv step (``CausalConv1d.step``: a shift of the k-1 
 update (``step_update`` of its layer on ``x @ step_weights``: the same arithmetic as the scan's step), the
 projection, the residual and the feed-forward block; then the last norm and the output layer. Its logits equal the
 parallel forward over the same tokens (tests/test_block.py: < 1e-5 in float32 over 4,096 steps).
+
+A step at batch 1 is all call overhead, so ``refresh`` copies every weight once into the layout a step multiplies
+by (the transposes of the Linear weights, the conv's taps, the min cell's fused input columns) and the step writes
+into buffers allocated once, calling no layer's ``forward`` (which would check and cache its input).
 """
 
 from __future__ import annotations
@@ -33,18 +37,34 @@ class BlockStream:
         self._cells = [block.rnn.layers[0] for block in self.stack.blocks]
         self._g = [xp.empty((B, cell.step_width * H), dtype=self.dtype) for cell in self._cells]
         self._tmp = [xp.empty((B, H), dtype=self.dtype) for _ in range(L)]
-        self._u = xp.empty((B, d), dtype=self.dtype)
+        ff = self.stack.blocks[0].ff.fc1.out_features
+        self._x, self._u, self._c = (xp.empty((B, d), dtype=self.dtype) for _ in range(3))
+        self._a, self._a2 = (xp.empty((B, ff), dtype=self.dtype) for _ in range(2))
+        self._logits = xp.empty((B, model.vocab_size), dtype=self.dtype)
         self.refresh()
 
     def refresh(self) -> None:
-        """Copy the min cells' one-step weights: the input rows and the bias row of ``step_weights()`` (its h rows
-        are zero: no gate of a min cell reads h_{t-1})."""
-        self._W, self._b = [], []
-        for cell in self._cells:
+        """Copy the weights: per block its norms, the conv's taps, the min cell's input columns and bias row of
+        ``step_weights()`` (its h rows are zero: no gate of a min cell reads h_{t-1}), the projection and the
+        feed-forward matrices (transposed), then the last norm and the output layer."""
+        def arr(a):
+            return None if a is None else xp.asarray(to_numpy(a), dtype=self.dtype).copy()
+
+        def norm(layer):
+            return arr(layer.weight), arr(getattr(layer, "bias", None)), layer.eps
+
+        self._blocks = []
+        for block, cell in zip(self.stack.blocks, self._cells):
             W = numpy.asarray(to_numpy(cell.step_weights()), dtype=numpy.float64)
             D = cell.input_size
-            self._W.append(xp.asarray(W[:D], dtype=self.dtype))
-            self._b.append(xp.asarray(W[D + cell.hidden_size], dtype=self.dtype))
+            self._blocks.append(dict(
+                norm1=norm(block.norm), taps=arr(block.conv.weight[:, 0, :].T), conv_b=arr(block.conv.bias),
+                W=xp.asarray(W[:D], dtype=self.dtype), b=xp.asarray(W[D + cell.hidden_size], dtype=self.dtype),
+                P=arr(block.proj.W.T), pb=arr(block.proj.b), norm2=norm(block.ff.norm), F1=arr(block.ff.fc1.W.T),
+                f1=arr(block.ff.fc1.b), F2=arr(block.ff.fc2.W.T), f2=arr(block.ff.fc2.b),
+                gelu=type(block.ff.act).__name__ == "GELU", act=block.ff.act))
+        self._norm_f = norm(self.stack.norm)
+        self._O, self._ob = arr(self.model.out.W.T), arr(self.model.out.b)
 
     @property
     def state_bytes(self) -> int:
@@ -75,19 +95,72 @@ class BlockStream:
                             f"{int(ids.max())}]")
         return self.model.embed.W[ids.reshape(-1)]
 
+    def _norm(self, x, params, out):
+        """LayerNorm (with a bias) or RMSNorm (without) of the rows of ``x`` into ``out``."""
+        w, b, eps = params
+        if b is not None:
+            xp.subtract(x, x.mean(axis=1, keepdims=True), out=out)
+        else:
+            out[...] = x
+        out *= 1.0 / xp.sqrt((out * out).mean(axis=1, keepdims=True) + eps)
+        out *= w
+        if b is not None:
+            out += b
+        return out
+
+    def _conv(self, u, buf, taps, bias, out):
+        """One step of the causal conv: taps[k-1] on u, taps[j] on the buffer's row j; the buffer shifted."""
+        k = taps.shape[0]
+        xp.multiply(u, taps[k - 1], out=out)
+        for j in range(k - 1):
+            out += buf[:, j] * taps[j]
+        out += bias
+        if k > 1:
+            buf[:, :-1] = buf[:, 1:]
+            buf[:, -1] = u
+        return out
+
+    def _ff(self, blk):
+        """x += fc2(act(fc1(norm2(x)))) on the stream's buffers."""
+        x, u, a = self._x, self._u, self._a
+        xp.matmul(self._norm(x, blk["norm2"], u), blk["F1"], out=a)
+        a += blk["f1"]
+        if blk["gelu"]:                               # x (1 + tanh(c (x + 0.044715 x^3))) / 2, in place
+            t = self._a2
+            xp.multiply(a, a, out=t)
+            t *= 0.044715
+            t += 1.0
+            t *= a
+            t *= 0.7978845608028654
+            xp.tanh(t, out=t)
+            t += 1.0
+            a *= t
+            a *= 0.5
+        else:
+            a[...] = blk["act"].forward(a)
+        xp.matmul(a, blk["F2"], out=u)
+        u += blk["f2"]
+        x += u
+
     def step(self, ids):
-        """Feed one token per stream and return the next-token logits (a new array)."""
-        x = self._embed(ids)
-        for i, block in enumerate(self.stack.blocks):
-            block.conv.step(block.norm.forward(x), self._buf[i], out=self._u)
+        """Feed one token per stream and return the next-token logits: a view of a buffer that the next step
+        overwrites (copy it to keep it)."""
+        x, u, c = self._x, self._u, self._c
+        x[...] = self._embed(ids)
+        for i, blk in enumerate(self._blocks):
+            self._conv(self._norm(x, blk["norm1"], u), self._buf[i], blk["taps"], blk["conv_b"], c)
             g, h = self._g[i], self._h[i]
-            xp.matmul(self._u, self._W[i], out=g)
-            g += self._b[i]
+            xp.matmul(c, blk["W"], out=g)
+            g += blk["b"]
             self._cells[i].step_update(g, h, None, self._tmp[i])
-            x = block.ff.forward(x + block.proj.forward(h))
-        logits = self.model.out.forward(self.stack.norm.forward(x))
-        return logits[0] if self.batch == 1 else logits
+            xp.matmul(h, blk["P"], out=u)
+            u += blk["pb"]
+            x += u
+            self._ff(blk)
+        xp.matmul(self._norm(x, self._norm_f, u), self._O, out=self._logits)
+        self._logits += self._ob
+        return self._logits[0] if self.batch == 1 else self._logits
 
     def run(self, ids) -> numpy.ndarray:
         """Step through a sequence of tokens (time along axis 0) -> the stacked logits."""
-        return xp.stack([self.step(ids[t]) for t in range(len(ids))])
+        return xp.stack([self.step(ids[t]).copy() for t in range(len(ids))])
