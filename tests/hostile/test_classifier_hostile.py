@@ -199,10 +199,13 @@ def test_X_that_is_not_a_collection_is_one_line():
 @pytest.mark.parametrize("labels,what", [
     ([0.0, 1.0, float("nan"), 1.0] * 2, "NaN"),
     ([0.0, 1.0, float("inf"), 1.0] * 2, "NaN or Inf"),
-    ([b"a", b"b"] * 4, "dtype |S1"),
+    ([b"a", b"b"] * 4, "bytes"),
+    (np.array([b"a", b"b"] * 4), "dtype |S1"),
     ([datetime.date(2020, 1, 1), datetime.date(2021, 1, 1)] * 4, "date"),
     (np.array(["2020-01-01", "2021-01-01"] * 4, dtype="datetime64[D]"), "datetime64"),
     (["a", 1] * 4, "one kind"),
+    (["", 0.0] * 4, "one kind"),                                     # NumPy made 0.0 the string '0.0'
+    ([[1], [1, 2]] * 4, "list"),
     ([None, "a"] * 4, "NoneType"),
     ([1 + 2j, 1] * 4, "complex"),
     ([object(), object()] * 4, "object"),
@@ -211,7 +214,7 @@ def test_X_that_is_not_a_collection_is_one_line():
 def test_labels_that_cannot_be_kept_are_refused_at_fit(labels, what):
     X, _ = toy()
     with pytest.raises(UserError) as e:
-        Classifier(**TINY).fit(X, np.array(labels, dtype=object) if what in ("date", "one kind") else labels)
+        Classifier(**TINY).fit(X, np.array(labels, dtype=object) if what == "date" else labels)
     assert what in one_line(e)
     assert str(e.value).startswith("y")
 

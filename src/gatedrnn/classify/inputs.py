@@ -119,10 +119,9 @@ def as_labels(y, n: int, name: str = "y") -> numpy.ndarray:
     if isinstance(y, numpy.ma.MaskedArray) and numpy.ma.count_masked(y):
         raise UserError(f"{name}: expected labels without masked values, got a masked array with "
                         f"{int(numpy.ma.count_masked(y))} masked")
-    try:
-        arr = numpy.asarray(numpy.ma.getdata(y))
-    except ValueError:         # nested lists of different lengths
-        raise UserError(f"{name}: expected {n} labels (one per sequence), got ragged nested lists") from None
+    raw = y.data if isinstance(y, numpy.ma.MaskedArray) else y
+    # a list goes in as objects: NumPy would turn [0.5, "a"] into strings and [True, 2.5] into floats
+    arr = raw if isinstance(raw, numpy.ndarray) else numpy.asarray(raw, dtype=object)
     if arr.shape != (n,):
         raise UserError(f"{name}: expected {n} labels (one per sequence), got shape {arr.shape}")
     if arr.dtype.kind in "biuU":
