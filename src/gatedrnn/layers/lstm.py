@@ -28,7 +28,11 @@ is drawn U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
 One step at a time (``step_update``, what ``Stream`` runs): the fused matrix ``[W_ih; W_hh; b_ih + b_hh]`` has
 its blocks reordered to (i, f, o, g) and the sigmoid gates' columns multiplied by 1/2, so that one ``tanh`` over
 all four gates followed by ``* 0.5 + 0.5`` on the first three gives ``sigmoid(a) = (1 + tanh(a / 2)) / 2``
-exactly as ``forward`` computes it (``backend.sigmoid_``).
+exactly as ``forward`` computes it. ``forward`` does the same in PyTorch's order: the input projection and a
+copy of ``W_hh`` have their sigmoid columns halved, and each step is one ``tanh`` over the four gates then
+``* half + shift`` (``_gate_affine``). ``backward`` runs its steps in ranges that fit the cache, each range's
+activation derivatives computed in whole-range passes first (``_local_gradients``); per step it makes 7 NumPy
+calls (forward: 10), the weight gradients being single GEMMs after the loop.
 
 ONNX: operator ``LSTM``, whose gate order is (i, o, f, c); ``B`` is ``[Wb; Rb]`` = ``[b_ih; b_hh]``; no
 peepholes. C (``deploy/c99.py``): ``c_step``, the step's arithmetic for one unit over the same fused columns.
@@ -38,7 +42,7 @@ from __future__ import annotations
 
 import numpy
 
-from gatedrnn.backend import sigmoid_, xp
+from gatedrnn.backend import xp
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 
 
@@ -52,6 +56,7 @@ class LSTMLayer(RecurrentLayer):
     step_width = 4
     onnx_op = "LSTM"
     onnx_gate_order = (0, 3, 1, 2)
+    CHUNK = 8192   # backward's range of steps, in values of h (B * H per step): ~400 KiB of arrays touched
 
     def __init__(self, input_size, hidden_size, *, dtype, rng, forget_bias: float = 1.0):
         super().__init__(input_size, hidden_size, dtype=dtype, rng=rng)
@@ -83,78 +88,108 @@ class LSTMLayer(RecurrentLayer):
         xp.tanh(c, out=tmp)
         xp.multiply(g[:, 2 * H:3 * H], tmp, out=h)  # h = o * tanh(c)
 
+    def _gate_affine(self):
+        """-> (half, shift), each (4H,): 1/2 over the sigmoid blocks (i, f, o) and 1 over g; 1/2 and 0. The loop
+        computes all four gates as ``tanh(a * half) * half + shift``, which is ``sigmoid(a) = (1 + tanh(a/2)) / 2``
+        on i, f, o and ``tanh(a)`` on g: one tanh for the four gates (the halving is exact in floating point)."""
+        H, dt = self.hidden_size, self.Wx.dtype
+        half = xp.full(4 * H, 0.5, dtype=dt)
+        half[2 * H:3 * H] = 1.0
+        shift = xp.full(4 * H, 0.5, dtype=dt)
+        shift[2 * H:3 * H] = 0.0
+        return half, shift
+
     def forward(self, x, h0, c0):
         """x (T, B, D) contiguous, h0 and c0 (B, H) -> (h_1..h_T as (T, B, H), h_T, c_T)."""
         T, B, D = x.shape
         H = self.hidden_size
-        G = (x.reshape(T * B, D) @ self.Wx).reshape(T, B, 4 * H)  # input projection: one GEMM
-        G += self.b_ih + self.b_hh
+        half, shift = self._gate_affine()
+        G = (x.reshape(T * B, D) @ (self.Wx * half)).reshape(T, B, 4 * H)  # input projection: one GEMM, halved
+        G += (self.b_ih + self.b_hh) * half
+        Wh = self._hh_for_loop()                    # W_hh itself or the layer's own padded copy: halve a copy
+        Wh = Wh * half if Wh is self.Wh else xp.multiply(Wh, half, out=Wh)
         Hs = xp.empty((T + 1, B, H), dtype=G.dtype)
         Cs = xp.empty((T + 1, B, H), dtype=G.dtype)
         TC = xp.empty((T, B, H), dtype=G.dtype)
         Hs[0], Cs[0] = h0, c0
         rec = xp.empty((B, 4 * H), dtype=G.dtype)
         ig = xp.empty((B, H), dtype=G.dtype)
-        Wh = self._hh_for_loop()
         for t in range(T):
             g = G[t]
             xp.matmul(Hs[t], Wh, out=rec)
             g += rec
-            sigmoid_(g[:, :2 * H])                      # i, f
-            xp.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])  # g
-            sigmoid_(g[:, 3 * H:])                      # o
+            xp.tanh(g, out=g)
+            g *= half                                   # i, f, o = sigmoid; g = tanh
+            g += shift
             c = Cs[t + 1]
-            xp.multiply(g[:, H:2 * H], Cs[t], out=c)
+            xp.multiply(g[:, H:2 * H], Cs[t], out=c)    # c = f * c + i * g
             xp.multiply(g[:, :H], g[:, 2 * H:3 * H], out=ig)
             c += ig
             xp.tanh(c, out=TC[t])
-            xp.multiply(g[:, 3 * H:], TC[t], out=Hs[t + 1])
+            xp.multiply(g[:, 3 * H:], TC[t], out=Hs[t + 1])  # h = o * tanh(c)
         self.cache = (x, G, Hs, Cs, TC)
         return Hs[1:], Hs[T], Cs[T]
 
     def cell_states(self):
         return None if self.cache is None else self.cache[3][1:]
 
+    @staticmethod
+    def _local_gradients(G, H1, C0, TC, Q, OT):
+        """What backward needs from the forward's values before the gradient of the next step arrives, for a range
+        of steps (leading axes of every argument): ``Q`` (.., B, 4H) <- each gate's activation derivative times
+        the factor that multiplies ``dc`` (i, f, g) or ``dh`` (o) in its gradient; ``OT`` (.., B, H) <- the h -> c
+        factor o (1 - tanh(c)^2). ``G`` the activated gates, ``H1`` h_t, ``C0`` c_{t-1}, ``TC`` tanh(c_t)."""
+        H = G.shape[-1] // 4
+        xp.multiply(G, G, out=Q)                        # s^2 and g^2, then s - s^2 and 1 - g^2
+        for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):
+            xp.subtract(G[..., lo:hi], Q[..., lo:hi], out=Q[..., lo:hi])
+        xp.subtract(1.0, Q[..., 2 * H:3 * H], out=Q[..., 2 * H:3 * H])
+        Q4, G4 = Q.reshape(Q.shape[:-1] + (4, H)), G.reshape(G.shape[:-1] + (4, H))
+        Q4[..., 0::2, :] *= G4[..., 2::-2, :]           # di' * g and dg' * i (blocks 0, 2 times blocks 2, 0)
+        Q4[..., 1, :] *= C0                             # df' * c_{t-1}
+        Q4[..., 3, :] *= TC                             # do' * tanh(c)
+        xp.multiply(H1, TC, out=OT)                     # o (1 - tanh(c)^2) = o - h tanh(c)
+        xp.subtract(G4[..., 3, :], OT, out=OT)
+
     def backward(self, dY, dhT, dcT, dC=None):
         """dY (T, B, H) or None, dhT and dcT (B, H) or None -> (dx (T, B, D), dh0, dc0). ``dC`` (T, B, H), optional:
-        a gradient with respect to each step's c_t, added in at that step (the stack's variable lengths)."""
+        a gradient with respect to each step's c_t, added in at that step (the stack's variable lengths).
+
+        The steps run in ranges of about ``CHUNK`` values of h, latest first: each range's local gradients are
+        computed in a few whole-range passes just before its steps, so that they are still in the cache."""
         x, G, Hs, Cs, TC = self._need_cache()
         T, B, _ = x.shape
         H = self.hidden_size
-        # dG starts as the activation derivatives of all steps (one vectorised pass); the loop multiplies in
-        # the gradient with respect to the activated gates.
-        dG = xp.empty_like(G)
-        for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):  # sigmoid gates: s (1 - s)
-            xp.subtract(1.0, G[..., lo:hi], out=dG[..., lo:hi])
-            dG[..., lo:hi] *= G[..., lo:hi]
-        gg = dG[..., 2 * H:3 * H]                      # tanh gate: 1 - g^2
-        xp.multiply(G[..., 2 * H:3 * H], G[..., 2 * H:3 * H], out=gg)
-        xp.subtract(1.0, gg, out=gg)
-        OT = xp.multiply(TC, TC)                       # o * (1 - tanh(c)^2), the h -> c factor
-        xp.subtract(1.0, OT, out=OT)
-        OT *= G[..., 3 * H:]
+        n = max(1, self.CHUNK // max(1, B * H))         # steps per range
+        dG = xp.empty_like(G)                           # Q of _local_gradients, then times dc and dh in the loop
+        OT = xp.empty((min(n, T), B, H), dtype=G.dtype)
+        dG4 = dG.reshape(T, B, 4, H)
         dh = xp.zeros((B, H), dtype=G.dtype) if dhT is None else xp.array(dhT, dtype=G.dtype)
         dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
-        post = xp.empty((B, 4 * H), dtype=G.dtype)
+        if dY is not None:
+            dh += dY[T - 1]
+        dc3 = dc[:, None, :]
         tmp = xp.empty((B, H), dtype=G.dtype)
         dh_tr = xp.empty((H, B), dtype=G.dtype)
         Wh = self.Wh
-        for t in range(T - 1, -1, -1):
-            if dY is not None:
-                dh += dY[t]
-            if dC is not None:
-                dc += dC[t]
-            g = G[t]
-            xp.multiply(dh, OT[t], out=tmp)
-            dc += tmp
-            xp.multiply(dc, g[:, 2 * H:3 * H], out=post[:, :H])          # di
-            xp.multiply(dc, Cs[t], out=post[:, H:2 * H])                # df
-            xp.multiply(dc, g[:, :H], out=post[:, 2 * H:3 * H])         # dg
-            xp.multiply(dh, TC[t], out=post[:, 3 * H:])                 # do
-            dG[t] *= post
-            dc *= g[:, H:2 * H]
-            xp.matmul(Wh, dG[t].T, out=dh_tr)           # dh = dG W_hh^T, computed as its transpose (see
-            xp.copyto(dh, dh_tr.T)                        # RecurrentLayer: ~1.5x faster at batch-sized rows)
+        for hi in range(T, 0, -n):
+            lo = max(0, hi - n)
+            ot = OT[:hi - lo]
+            self._local_gradients(G[lo:hi], Hs[lo + 1:hi + 1], Cs[lo:hi], TC[lo:hi], dG[lo:hi], ot)
+            for t in range(hi - 1, lo - 1, -1):
+                if dC is not None:
+                    dc += dC[t]
+                xp.multiply(dh, ot[t - lo], out=tmp)    # dc += dh o (1 - tanh(c)^2)
+                dc += tmp
+                q = dG4[t]
+                q[:, :3] *= dc3                         # di, df, dg (pre-activation)
+                q[:, 3] *= dh                           # do
+                dc *= G[t, :, H:2 * H]                  # dc_{t-1} = dc f
+                xp.matmul(Wh, dG[t].T, out=dh_tr)       # dh = dG W_hh^T, computed as its transpose (see
+                if t and dY is not None:                # RecurrentLayer: ~1.5x faster at batch-sized rows)
+                    xp.add(dh_tr.T, dY[t - 1], out=dh)
+                else:
+                    xp.copyto(dh, dh_tr.T)
         dx = self._accumulate(x, Hs, dG)
         return dx, dh, dc
 
