@@ -4,6 +4,8 @@ labels and a saved meta.json checked in one place each; sizes bounded before any
 Tiny models (hidden 4, a few steps) keep the file fast; GATEDRNN_HOSTILE_SIZE=large runs more examples."""
 
 import datetime
+import decimal
+import fractions
 import json
 import os
 
@@ -209,7 +211,9 @@ def test_X_that_is_not_a_collection_is_one_line():
     ([None, "a"] * 4, "NoneType"),
     ([1 + 2j, 1] * 4, "complex"),
     ([object(), object()] * 4, "object"),
-    ([10**2000, 1] * 4, "beyond 64 bits"),                          # saved, then refused by the JSON reader
+    ([10**2000, 1] * 4, "beyond 64 bits"),
+    ([fractions.Fraction(1, 3), 1.0] * 4, "Fraction"),                # not JSON: save failed with a TypeError
+    ([decimal.Decimal("0.5"), 1.0] * 4, "Decimal"),                          # saved, then refused by the JSON reader
 ])
 def test_labels_that_cannot_be_kept_are_refused_at_fit(labels, what):
     X, _ = toy()
@@ -263,7 +267,7 @@ def test_a_tampered_meta_json_is_one_line_naming_the_file(tmp_path, fitted, name
 
 
 LABELS_KEPT = [["x", "y"] * 4, [3, 7] * 4, [0.5, 1.5] * 4, [True, False] * 4, np.array(["x", "y"] * 4, dtype=object),
-               [np.int64(2), np.int64(5)] * 4]
+               [np.int64(2), np.int64(5)] * 4, np.array([0.5, 1.5] * 4, dtype=np.longdouble)]
 
 
 def test_a_float64_classifier_and_every_kind_of_label_come_back_as_saved(tmp_path):
@@ -282,7 +286,7 @@ def test_a_float64_classifier_and_every_kind_of_label_come_back_as_saved(tmp_pat
 # -- fuzz: anything as a sequence or as labels works or is one line ----------------------------------------------
 SCALARS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**400, 10**400), st.booleans(),
                     st.none(), st.text(max_size=3), st.binary(max_size=3), st.complex_numbers(max_magnitude=1e3),
-                    st.dates())
+                    st.dates(), st.fractions(max_denominator=5), st.decimals(allow_nan=True))
 NESTED = st.recursive(SCALARS, lambda inner: st.lists(inner, min_size=0, max_size=4), max_leaves=12)
 
 

@@ -93,8 +93,8 @@ def label_kind(v) -> str | None:
         return "text"
     if is_integer(v):
         return "number" if -2**63 <= v < 2**64 else None       # what NumPy keeps as an integer
-    if isinstance(v, (bool, numpy.bool_)) or is_finite_number(v):
-        return "number"
+    if isinstance(v, (bool, numpy.bool_)) or (isinstance(v, (float, numpy.floating)) and is_finite_number(v)):
+        return "number"                                         # not a Fraction or a Decimal: JSON has no such
     return None
 
 
@@ -130,7 +130,13 @@ def as_labels(y, n: int, name: str = "y") -> numpy.ndarray:
         raise UserError(f"{name}: expected labels that a checkpoint can keep (strings, integers, finite numbers or "
                         f"bools), got dtype {arr.dtype}")
     check_label_values(name, arr.tolist() if arr.dtype.kind == "f" else list(arr))
-    return arr if arr.dtype.kind == "f" else numpy.array(list(arr))
+    out = arr if arr.dtype.kind == "f" else numpy.array(list(arr))
+    if out.dtype.kind == "f" and out.dtype.itemsize > 8:        # extended precision: JSON keeps float64
+        wide, out = out, out.astype(numpy.float64)
+        if not (out == wide).all():
+            raise UserError(f"{name}: expected labels that float64 holds exactly (a checkpoint keeps float64), got "
+                            f"{wide.dtype} values it rounds")
+    return out
 
 
 # -- standardisation ------------------------------------------------------------------------------------------
