@@ -233,8 +233,8 @@ def test_int8_scales_and_dequantised_weights_are_finite_up_to_float32s_limit(top
     assert (np.abs(back - W) <= scale.astype(np.float64) * 0.5 * (1 + 1e-6) + 1e-300).all()
 
 
-def huge_lstm(path=None, value=3.4e38):
-    m = SequenceRegressor(2, 4, 1, cell="lstm", seed=0)
+def huge_lstm(path=None, value=3.4e38, cell="lstm"):
+    m = SequenceRegressor(2, 4, 1, cell=cell, seed=0)
     for p in m.params:
         p[...] = value * np.sign(p + 1e-12)
     if path is not None:
@@ -251,6 +251,13 @@ def test_weights_whose_fused_biases_overflow_float32_are_one_line_not_inf():
         assert "\n" not in str(e.value) and "float32" in str(e.value)
 
 
-def test_export_int8_of_weights_near_3e38_is_one_line(tmp_path):
-    rc, out, err = cli(["export", str(huge_lstm(tmp_path / "big")), "--c", str(tmp_path / "c"), "--int8"])
+@pytest.mark.parametrize("cell,value", [("lstm", 3.4e38), ("gru", 3e38), ("rnn", 1e38)])
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning would be a second line on stderr
+def test_export_int8_of_weights_near_3e38_is_one_line(tmp_path, cell, value):
+    """LSTM: the fused biases overflowed to inf (C that did not compile, a traceback); GRU and RNN: a model that
+    overflows float32 at every step printed 'max abs difference nan' at exit 0."""
+    rc, out, err = cli(["export", str(huge_lstm(tmp_path / "big", value, cell)), "--c", str(tmp_path / "c"), "--int8"])
     assert_one_line(rc, err, "export", "float32")
+    for make in (Stream, QuantizedStream):
+        with pytest.raises(UserError, match="^Stream: .*float32"):
+            make(huge_lstm(None, value, cell))

@@ -154,13 +154,18 @@ class Stream:
     def _input_limit(self) -> float:
         """The largest |x| for which no pre-activation of the first layer can overflow the dtype: each gate column
         is ``sum_i x_i W_ij + sum_k h_k W_kj + b_j`` with |h| <= 1 (tanh-bounded cells); a quarter of the dtype's
-        range leaves room for a cell adding two columns and for rounding. Infinite for token ids."""
+        range leaves room for a cell adding two columns and for rounding. Infinite for token ids. Weights whose
+        recurrent and bias rows alone leave no room (a step may overflow whatever the input) are one line."""
         if self.embed is not None:
             return float("inf")
         W = numpy.abs(to_numpy(self._weights[0]).astype(numpy.float64))
         D = self.input_size
-        room = float(numpy.finfo(self.dtype).max) / 4 - float(W[D:].sum(axis=0).max())
-        return room / max(float(W[:D].sum(axis=0).max()), 1.0)
+        quarter, fixed = float(numpy.finfo(self.dtype).max) / 4, float(W[D:].sum(axis=0).max())
+        if not fixed < quarter:
+            raise UserError(f"Stream: expected weights under which a step cannot overflow {numpy.dtype(self.dtype).name} "
+                            f"(recurrent and bias columns summing to below {quarter:.3g} in magnitude), got a column "
+                            f"summing to {fixed:.3g}")
+        return (quarter - fixed) / max(float(W[:D].sum(axis=0).max()), 1.0)
 
     def check_input(self, x, where: str = "Stream.step") -> None:
         """Refuse an observation with a value that is not finite or, standardised when the stream standardises, above
@@ -175,9 +180,6 @@ class Stream:
             return
         i = int(numpy.argmin(ok))
         lim, dt = self.input_limit, numpy.dtype(self.dtype).name
-        if lim <= 0:
-            raise UserError(f"{where}: expected a model whose recurrent weights leave room in {dt}, got weights so "
-                            f"large that any step may overflow it (input {float(v[i])!r} refused)")
         if self.scale is None:
             raise UserError(f"{where}: expected finite values within ±{lim:.3g} (beyond, the model's {dt} "
                             f"overflows), got {float(v[i])!r}")
