@@ -32,8 +32,8 @@ runs in evaluation mode: dropout is off. Values are not checked per step (NaN in
 Callers that take values from outside check them first with ``check_input(x)``: finite and at most
 ``input_limit`` in magnitude, the bound under which the first layer's pre-activations cannot overflow the
 model's dtype (a rejected value leaves the state untouched; with ``standardize``, the bound applies to the
-standardised value). Weights whose fused form does not fit the dtype (two biases near 3e38 summed) are refused
-when the stream is built.
+standardised value). Weights whose fused form does not fit the dtype (two biases near 3e38 summed), or whose
+recurrent and bias columns alone can overflow a step, are refused in one line when the stream is built.
 """
 
 from __future__ import annotations
