@@ -261,3 +261,15 @@ def test_export_int8_of_weights_near_3e38_is_one_line(tmp_path, cell, value):
     for make in (Stream, QuantizedStream):
         with pytest.raises(UserError, match="^Stream: .*float32"):
             make(huge_lstm(None, value, cell))
+
+
+def test_stream_standardize_steps_as_the_standardised_input_and_refuses_bad_scalings():
+    m = SequenceRegressor(2, 3, 1, seed=0)
+    mean, std = np.array([10.0, -5.0]), np.array([2.0, 0.5])
+    a, b = Stream(m, standardize=(mean, std)), Stream(m)
+    for x in np.random.default_rng(0).normal(size=(5, 2)) * 3 + mean:
+        np.testing.assert_allclose(a.step(x), b.step((x - mean) / std), rtol=1e-6)
+    for bad in [(1, 2, 3), ([0, 0], ["a", "b"]), ([0, 0], [1, 0]), ([0, 0], [1, np.inf]), ([0], [1]), 5]:
+        with pytest.raises(UserError) as e:
+            Stream(m, standardize=bad)
+        assert "\n" not in str(e.value) and str(e.value).startswith("Stream standardize: expected ")

@@ -130,7 +130,12 @@ class Stream:
         if self.embed is not None:
             raise UserError("Stream standardize: expected a model with numeric inputs, got a language model")
         D = self.input_size
-        mean, std = (numpy.asarray(a, dtype=numpy.float64) for a in standardize)
+        if not (isinstance(standardize, (tuple, list)) and len(standardize) == 2):
+            raise UserError(f"Stream standardize: expected a pair (mean, std), got {type(standardize).__name__}")
+        try:
+            mean, std = (numpy.asarray(a, dtype=numpy.float64) for a in standardize)
+        except (TypeError, ValueError):        # NumPy's answer to text or ragged lists
+            raise UserError("Stream standardize: expected (mean, std) as numbers, got something else") from None
         if mean.shape != (D,) or std.shape != (D,) or not numpy.isfinite([mean, std]).all() or not (std > 0).all():
             raise UserError(f"Stream standardize: expected (mean, std) of {D} finite numbers each, std > 0, got "
                             f"shapes {mean.shape} and {std.shape}")
