@@ -63,8 +63,9 @@ def to_numpy(a) -> numpy.ndarray:
     """Return ``a`` as a NumPy array on the host (no copy for NumPy arrays)."""
     if isinstance(a, numpy.ndarray):
         return a
-    get = getattr(a, "get", None)  # CuPy arrays
-    return get() if get is not None else numpy.asarray(a)
+    if type(a).__module__.split(".")[0] == "cupy":   # by its type, not by duck typing: pandas objects have .get too
+        return a.get()
+    return numpy.asarray(a)
 
 
 def sigmoid_(a):

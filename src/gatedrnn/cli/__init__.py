@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import traceback
@@ -44,6 +45,9 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:                   # the reader went away (`gatedrnn stream ... | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so that the exit's flush says nothing
+        return 141                            # 128 + SIGPIPE, as a program killed by it
     except (UserError, OSError) as exc:       # OSError: FileNotFoundError, PermissionError, a full disk ...
         print(f"gatedrnn {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,39 +1,45 @@
-"""A checkpoint to ONNX, checked (what ``gatedrnn export CHECKPOINT --onnx FILE`` runs).
+"""A checkpoint to ONNX or C99, checked (what ``gatedrnn export CHECKPOINT --onnx FILE | --c DIR`` runs).
 
 ``export_checkpoint(checkpoint, onnx_path, with_state=False)`` loads the checkpoint
-(``train.checkpoint.resolve_checkpoint``), writes it with ``deploy.onnx.export_onnx`` (checked by
-``onnx.checker``), and when onnxruntime is installed runs gatedrnn and onnxruntime on one random input (batch 2,
-16 steps; with a random start state for ``with_state``) and reports the largest difference over the outputs and
-the final state. Where it may write is ``deploy/targets.py``'s rule: never a folder, a special file or a path
-inside the checkpoint folder; an existing file only when an earlier export wrote it, or with ``overwrite``. A folder written by ``forecast.Forecaster.save``
-(its checkpoints' meta holds ``forecaster``) is exported whole, every ensemble member with the normalisation, the
-season features, the base and the de-normalisation in one graph (``deploy.forecaster_onnx``: raw values in,
-forecasts in the series' units out), checked against ``Forecaster.quantile_forecast`` on its series' last windows.
+(``train.checkpoint.resolve_checkpoint``), builds its graph (``deploy.onnx.build_onnx``, checked by
+``onnx.checker``) and, when onnxruntime is installed, runs gatedrnn and onnxruntime on one random input (batch 2,
+16 steps; with a random start state for ``with_state``) before the file is written: the largest difference over
+the outputs and the final state is reported, and one that is not finite is an error with nothing written. Where
+it may write is ``deploy/targets.py``'s rule: never a folder, a special file or a path inside the checkpoint
+folder; an existing file only when an earlier export wrote it, or with ``overwrite``. A folder written by
+``forecast.Forecaster.save`` (its checkpoints' meta holds ``forecaster``) is exported whole, every ensemble member
+with the normalisation, the season features, the base and the de-normalisation in one graph
+(``deploy.forecaster_onnx``: raw values in, forecasts in the series' units out), checked against
+``Forecaster.quantile_forecast`` on its series' last windows.
 
-``export_c_checkpoint(checkpoint, folder, int8=False, prefix="model")`` (``gatedrnn export CHECKPOINT --c DIR``)
-writes the model as C99 (``deploy/c99.py``; a forecaster with its scaling, so raw values go in and the forecast
-comes out) and, when a C compiler is found, compiles it warning-free as C99 in a temporary folder and reports the
-largest difference against ``Stream`` (``QuantizedStream`` for int8) over 1000 random steps. The folder follows
-the same rule (``deploy/targets.py``); a model or cell the exporter does not support writes nothing. Labels and the
-checkpoint's path reach the C text only as escaped string literals (``deploy/c_text.py``). A
-``Forecaster`` folder is refused (one line): the C step has no per-window normalisation nor season features, and
-a bare network would take inputs the user cannot make; its ONNX export carries them.
+``export_c_checkpoint(checkpoint, folder, int8=False, prefix="model")`` writes the model as C99 (``deploy/c99.py``;
+a forecaster with its scaling, so raw values go in and the forecast comes out; a Classifier's labels and scaling
+from its ``meta.json``, checked by ``classify.checks.read_meta``) and, when a C compiler is found, compiles it
+warning-free as C99 in a temporary folder and reports the largest difference against ``Stream``
+(``QuantizedStream`` for int8) over 1000 random steps. The folder follows the same rule (``deploy/targets.py``); a
+model or cell the exporter does not support writes nothing. Labels and the checkpoint's path reach the C text only
+as escaped string literals (``deploy/c_text.py``). A ``Forecaster`` folder is refused (one line): the C step has no
+per-window normalisation nor season features, and a bare network would take inputs the user cannot make; its ONNX
+export carries them.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy
 
+from gatedrnn.atomic import write_bytes_atomic
+from gatedrnn.classify.checks import read_meta
 from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
-from gatedrnn.deploy.onnx import OPSET, export_onnx, max_abs_diff
+from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError, show
 from gatedrnn.models.stream import model_parts
@@ -69,19 +75,29 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
         return export_forecaster_folder(ck, target, echo=echo)
     target = onnx_target(onnx_path, ck, overwrite=overwrite)
     _, rnn, _ = model_parts(model)
-    path = export_onnx(model, target, with_state=with_state)
+    proto = build_onnx(model, with_state=with_state)
+    diff = None
+    if importlib.util.find_spec("onnxruntime") is not None:    # checked before anything is written
+        x, state = random_input(model, rnn, with_state)
+        diff = _finite_diff(max_abs_diff(model, proto, x, state), "onnxruntime")
+    path = write_bytes_atomic(target, proto.SerializeToString())
     size = path.stat().st_size
     echo(f"wrote {path} ({size:,} bytes): {type(model).__name__}, {str(rnn.name).upper()} {rnn.hidden_size} "
          f"units x {rnn.num_layers}, opset {OPSET}; onnx.checker passed")
-    result = {"path": path, "bytes": size, "max_abs_diff": None}
-    if importlib.util.find_spec("onnxruntime") is None:
+    if diff is None:
         echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
-        return result
-    x, state = random_input(model, rnn, with_state)
-    result["max_abs_diff"] = diff = max_abs_diff(model, path, x, state)
-    echo(f"onnxruntime vs gatedrnn on a random input (batch {BATCH}, {STEPS} steps): max abs difference {diff:.2e} "
-         f"over the outputs and the final state")
-    return result
+    else:
+        echo(f"onnxruntime vs gatedrnn on a random input (batch {BATCH}, {STEPS} steps): max abs difference "
+             f"{diff:.2e} over the outputs and the final state")
+    return {"path": path, "bytes": size, "max_abs_diff": diff}
+
+
+def _finite_diff(diff: float, what: str) -> float:
+    """The export's check, refused in one line when it is not a finite number (a model whose outputs overflow)."""
+    if not math.isfinite(diff):
+        raise UserError(f"export check: expected {what} and gatedrnn to agree on a random input, got a difference of "
+                        f"{diff} (the model's outputs are not finite there: weights too large for float32?)")
+    return diff
 
 
 C_STEPS = 1000
@@ -103,13 +119,6 @@ def _scaler(meta: dict):
     return SeriesScaler.from_dict(series.get("scaler", {}))
 
 
-def _labels(info: dict) -> list:
-    labels = info.get("classes")
-    if not isinstance(labels, list):
-        raise UserError(f"checkpoint meta.json classifier 'classes': expected a list of labels, got {show(labels)}")
-    return labels
-
-
 def _printable(label) -> str:
     """A label for the terminal: as it is when printable, else escaped (no control sequence reaches the screen)."""
     text = str(label)
@@ -128,9 +137,10 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
                         f"(the C export has no per-window normalisation nor season input: use --onnx)")
     scaler = _scaler(meta)
     what = describe(model, int8) + (", raw values in and the forecast out" if scaler is not None else "")
-    info, standardize, labels = meta.get("classifier"), None, None
-    if isinstance(info, dict) and "mean" in info and "std" in info:       # a Classifier's scaling and labels
-        standardize, labels = (info["mean"], info["std"]), _labels(info)
+    standardize, labels = None, None
+    if "classifier" in meta:                 # a Classifier's scaling and labels, checked against the network
+        classes, mean, std = read_meta(ck, model, meta)
+        standardize, labels = (mean, std), classes.tolist()
         shown = ", ".join(_printable(label) for label in labels)
         what += f", raw inputs standardised inside; logits of the classes {shown}"[:400]
     # nothing read from the checkpoint goes into the C text but through deploy/c_text.py: the labels and the path
@@ -146,8 +156,8 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     with tempfile.TemporaryDirectory() as tmp:
         for path in (result["header"], result["source"]):
             shutil.copy(path, tmp)
-        diff = check_export(model, tmp, prefix, int8=int8, scaler=scaler, standardize=standardize, steps=C_STEPS,
-                            cc=cc)
+        diff = _finite_diff(check_export(model, tmp, prefix, int8=int8, scaler=scaler, standardize=standardize,
+                                         steps=C_STEPS, cc=cc), "the compiled C")
     result["max_abs_diff"] = diff
     ref = "QuantizedStream" if int8 else ("SeriesStream" if scaler is not None else "Stream")
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "

@@ -32,14 +32,13 @@ import sys
 import numpy
 
 from gatedrnn.classify.checks import read_meta
+from gatedrnn.data.numbers import is_number
 from gatedrnn.data.series import SeriesScaler
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.stream import SeriesStream
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.stream import Stream
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
-
-_NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE)
 
 
 def _lines(lines):
@@ -63,7 +62,7 @@ def numbers(lines):
         if not line:
             continue
         toks = re.split(r"[,\s]+", line)
-        bad = next((tok for tok in toks if not _NUMBER.fullmatch(tok)), None)
+        bad = next((tok for tok in toks if not is_number(tok)), None)   # plain decimals, as in every file
         if bad is not None:
             raise UserError(f"stdin line {n}: expected numbers, got {bad[:40]!r}")
         yield n, [float(tok) for tok in toks]
