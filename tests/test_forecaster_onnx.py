@@ -1,7 +1,7 @@
 """The ONNX export of a whole Forecaster (deploy/forecaster_onnx.py): onnxruntime alone maps raw recent values to
 the forecasts of ``Forecaster.predict`` / ``quantile_forecast`` in the series' units; ``gatedrnn export`` of a
-``Forecaster.save`` folder writes it; ``gatedrnn.load`` of such a folder is the Forecaster; ``stream`` says the
-window and the season, and refuses a Forecaster folder."""
+``Forecaster.save`` folder writes it; ``gatedrnn.load`` of such a folder is the Forecaster; ``stream`` of such a
+folder reads id,value lines."""
 
 import io
 import json
@@ -138,9 +138,9 @@ def test_export_refusals_are_one_line_and_write_nothing(ort, tmp_path, capsys):
     assert not (tmp_path / "fc" / "m.onnx").exists()
 
 
-def test_stream_refuses_a_forecaster_folder_naming_the_way(tmp_path, monkeypatch, capsys):
-    tiny().save(tmp_path / "fc")
-    monkeypatch.setattr("sys.stdin", io.StringIO("1000\n"))
-    assert main(["stream", str(tmp_path / "fc")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "window 14, season 7" in err and "Forecaster.predict" in err
+def test_stream_of_a_forecaster_folder_reads_id_value_lines(tmp_path, monkeypatch, capsys):
+    tiny().save(tmp_path / "fc")          # the stream itself: tests/test_forecaster_stream.py
+    monkeypatch.setattr("sys.stdin", io.StringIO("0,1000\n"))
+    assert main(["stream", str(tmp_path / "fc")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("unique_id,ahead,y_hat") and len(out) == 1 + HORIZON

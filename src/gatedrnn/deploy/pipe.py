@@ -7,8 +7,9 @@ checkpoint folder or a run folder) and picks by what it holds:
 * a forecaster from ``gatedrnn forecast``: one number (or several) per line, each a new value of the series;
   prints a header line ``# window W, season none`` (``SeriesStream.header``: the window it was trained on, no
   season input), then the forecast of the next value (``nan`` after the first, which only primes the change input);
-* a folder written by ``forecast.Forecaster.save`` is refused with one line: its forecasts read a whole window
-  at once (``Forecaster.predict``, or its ONNX export, ``gatedrnn export --onnx``);
+* a folder written by ``forecast.Forecaster.save``: a new value per line (``id,value`` for a panel), the next
+  ``horizon`` forecasts of that series with their intervals after each (``deploy/forecast_pipe.py``, where a bad
+  line is one line on stderr and the stream goes on);
 * a checkpoint written by ``Classifier.save``: ``input_size`` raw numbers per line, standardised with the mean and
   std saved beside the network (``classify.checks.read_meta`` checks them), as ``Classifier`` does; prints the
   logits after each step (the last equal ``Classifier.decision_function`` of the whole sequence);
@@ -34,6 +35,7 @@ import numpy
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.data.numbers import is_number
 from gatedrnn.data.series import SeriesScaler
+from gatedrnn.deploy.forecast_pipe import stream_forecaster
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.stream import SeriesStream
 from gatedrnn.models.language_model import LanguageModel
@@ -105,11 +107,8 @@ def _run(model, meta, found, stdin, emit) -> None:
     """Pick what the checkpoint holds (see the module docstring) and stream ``stdin`` through it."""
     series = meta.get("series")
     if isinstance(meta.get("forecaster"), dict):
-        f = meta["forecaster"].get("settings", {})
-        raise UserError(f"stream: expected a checkpoint of `gatedrnn forecast` or a network, got a Forecaster folder "
-                        f"(window {f.get('window')}, season {f.get('season') or 'none'}: it forecasts from a whole "
-                        f"window; use Forecaster.predict or its ONNX export, gatedrnn export --onnx)")
-    if isinstance(series, dict) and series.get("kind") == "forecaster":
+        stream_forecaster(found, _lines(stdin), emit)
+    elif isinstance(series, dict) and series.get("kind") == "forecaster":
         window = series.get("window")
         s = SeriesStream(model, SeriesScaler.from_dict(series.get("scaler", {})),
                          window if isinstance(window, int) else None)

@@ -106,7 +106,7 @@ def interval_columns(qs: list) -> list:
 
 class Forecaster:
     """A global quantile forecaster (module docstring). ``window`` defaults to twice the longer of the season and
-    the horizon."""
+    the horizon. ``stream()``: forecasts after each new value, in fixed memory (``live.ForecastStream``)."""
 
     def __init__(self, cell: str = "lstm", horizon: int = 1, season: int | None = None, window: int | None = None,
                  hidden_size: int = 32, num_layers: int = 1, max_steps: int = 500, batch_size: int = 64,
@@ -347,6 +347,9 @@ class Forecaster:
         out.update({k: v.reshape(-1) for k, v in cols.items()})
         return pd.DataFrame(out)
 
+    def stream(self):
+        from gatedrnn.forecast.live import ForecastStream
+        return ForecastStream(self)
     # -- save / load ----------------------------------------------------------------------------------
     def meta(self) -> dict:
         p = self.panel
