@@ -71,6 +71,10 @@ def check_settings(clf) -> None:
     if clf.noise > top:
         raise UserError(f"noise: expected a std of at most {top:.3g} (the noisy standardised inputs must fit "
                         f"{numpy.dtype(clf.dtype).name}), got {show(clf.noise)}")
+    if not isinstance(clf.select, (bool, numpy.bool_)):
+        raise UserError(f"select: expected true or false, got {show(clf.select)}")
+    check_int("folds", clf.folds, 2)
+    check_positive("time_budget", clf.time_budget, none_ok=True)
     if clf.echo is not None and not callable(clf.echo):
         raise UserError(f"echo: expected a function of one string or None, got {show(clf.echo)}")
 

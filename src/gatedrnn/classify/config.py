@@ -21,6 +21,10 @@ def gated_cells():
     return [name for name, stack in CELLS.items() if stack.layer_class.gates > 1]
 
 
+def _folds(name, v):
+    return check_int(name, v, 2)
+
+
 def _some(name, v):
     if not v:
         raise UserError(f"{name}: expected at least one cell, got none")
@@ -53,6 +57,13 @@ class ClassifyConfig(Config):
                                group="training")
     noise: float = option(0.3, "std of Gaussian noise added to the standardised training inputs (augmentation)",
                           check=check_nonnegative, group="training")
+    select: bool = option(True, "choose the number of steps (at most max_steps) on a validation split of the "
+                          "training set (stratified; k-fold below 100 cases), early stopping, then refit on all of it "
+                          "(--no-select: max_steps on all of it)", group="training")
+    folds: int = option(5, "folds of the cross-validation used when the training set has fewer than 100 cases",
+                        check=_folds, group="training")
+    time_budget: float = option(0.0, "seconds of model selection for the whole run, shared equally by every cell "
+                                "and seed (0 = no bound)", check=check_nonnegative, group="training")
     baselines: bool = option(True, "1-NN DTW and MiniRocket from aeon when installed (--no-baselines skips)",
                              group="output")
 
@@ -68,7 +79,8 @@ class ClassifyConfig(Config):
         """The keyword arguments of ``Classifier`` for one cell and one seed."""
         return dict(cell=cell, hidden_size=self.hidden_size, num_layers=self.num_layers, pooling=self.pooling,
                     dropout=self.dropout, max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
-                    clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise)
+                    clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, select=self.select,
+                    folds=self.folds, time_budget=self.time_budget / (len(self.cell) * self.seeds) or None)
 
 
 def make_config(config_file=None, flags: dict | None = None) -> ClassifyConfig:

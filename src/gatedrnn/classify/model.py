@@ -24,11 +24,13 @@ import numpy
 from gatedrnn.backend import to_numpy
 from gatedrnn.classify.checks import check_fits_memory, check_settings, read_meta
 from gatedrnn.classify.inputs import as_labels, as_sequences, check_label_values, scaling, standardized
+from gatedrnn.classify.selection import choose_steps
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models.classifier import Padded, SequenceClassifier
 from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
+from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gatedrnn.train.trainer import Trainer
 
@@ -48,12 +50,14 @@ class Classifier:
     def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, *, pooling: str = "last",
                  dropout: float = 0.3, max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
-                 echo=None):
+                 select: bool = False, folds: int = 5, time_budget: float | None = None, echo=None):
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
                             dropout=dropout)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
         self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
+        self.select, self.folds, self.time_budget = select, folds, time_budget
         check_settings(self)
+        self.selection_: dict | None = None
         self.model: Any = None
         self.classes_: Any = None
         self.mean_: Any = None
@@ -72,11 +76,41 @@ class Classifier:
         self.classes_ = classes
         self.mean_, self.std_ = scaling(seqs, self.standardize)
         seqs = standardized(seqs, self.mean_, self.std_, self.dtype)
-        self.model = SequenceClassifier(D, num_classes=len(classes), dtype=self.dtype, seed=self.seed, **self.options)
-        self._train(seqs, targets.reshape(-1).astype(numpy.int64))
+        targets = targets.reshape(-1).astype(numpy.int64)
+        steps = self.max_steps
+        if self.select:
+            self.selection_ = choose_steps(self, seqs, targets, self.time_budget)
+            steps = self.selection_["steps"]
+            self._say(f"{self.selection_['note']}; best steps {self.selection_['best_steps']}: refit on all "
+                      f"{len(seqs)} cases for {steps} steps")
+        self.model = self._network(D)
+        self.summary_ = self._train(seqs, targets, steps)
         return self
 
-    def _train(self, seqs, targets):
+    def _say(self, line: str) -> None:
+        if self.echo is not None:
+            self.echo(line)
+
+    def _network(self, D: int) -> SequenceClassifier:
+        return SequenceClassifier(D, num_classes=len(self.classes_), dtype=self.dtype, seed=self.seed, **self.options)
+
+    def fit_split(self, seqs, targets, valid_seqs, valid_targets, *, patience_steps: int, seconds=None) -> dict:
+        """Train a fresh network (this seed) on ``seqs`` (already standardised), stopped early on the validation
+        cases (their loss after every epoch; the best weights restored); -> the Trainer's summary with
+        ``best_step`` and ``best_val``. ``seconds``: a training time limit. The model selection's one step."""
+        self.model = self._network(seqs[0].shape[1])
+        per_epoch = math.ceil(len(seqs) / min(self.batch_size, len(seqs)))
+        stop = EarlyStopping(patience=max(1, math.ceil(patience_steps / per_epoch)))
+        valid = [(pad(valid_seqs[k:k + 256], self.model.rnn.dtype), valid_targets[k:k + 256])
+                 for k in range(0, len(valid_seqs), 256)]
+        extra = [stop] + ([TimeLimit(seconds)] if seconds else [])
+        summary = self._train(seqs, targets, self.max_steps, valid=valid, callbacks=extra)
+        summary["best_val"] = stop.best
+        self.model = None
+        return summary
+
+    def _train(self, seqs, targets, steps: int, valid=None, callbacks=()) -> dict:
+        """``steps`` steps of the schedule of ``max_steps`` (a refit stops where the selection found the best)."""
         model, N = self.model, len(seqs)
         batch = min(self.batch_size, N)
         per_epoch = math.ceil(N / batch)
@@ -91,12 +125,13 @@ class Classifier:
                 x.x += (self.noise * rng.standard_normal(x.x.shape)).astype(x.x.dtype)
             return out
 
-        trainer = Trainer(model, SoftmaxCrossEntropy(), opt, train_data=batches, clip=self.clip or None,
-                          schedule=CosineDecay(opt, total_steps=self.max_steps), carry_state=False,
-                          epochs=math.ceil(self.max_steps / per_epoch), max_steps=self.max_steps, progress=False,
-                          plot=False, log_every=10**9, echo=self.echo or (lambda *a: None))
-        self.summary_ = trainer.fit()
+        trainer = Trainer(model, SoftmaxCrossEntropy(), opt, train_data=batches, valid_data=valid,
+                          clip=self.clip or None, schedule=CosineDecay(opt, total_steps=self.max_steps),
+                          carry_state=False, epochs=math.ceil(steps / per_epoch), max_steps=steps, progress=False,
+                          plot=False, log_every=10**9, callbacks=callbacks, echo=self.echo or (lambda *a: None))
+        summary = trainer.fit()
         model.eval()
+        return summary
 
     # -- inference ----------------------------------------------------------------------------------------
     def _need_fit(self, what):

@@ -4,7 +4,8 @@ training set, measure test accuracy, run the baselines in the same process, prin
 ``run(cfg, out=OUT)`` also writes ``OUT/results.json`` (every accuracy, time and size), ``OUT/config.json``
 (``gatedrnn classify --config OUT/config.json`` re-runs it) and, per cell, the checkpoint of its first seed in
 ``OUT/CELL`` (``Classifier.load``, ``gatedrnn.load``), the whole run or nothing (``gatedrnn.run_folder``). Nothing
-of the test set is used to choose anything.
+of the test set is used to choose anything: every model is chosen (the number of steps, on a validation split
+carved from the training set: ``classify.selection``) and fitted before the test file is read, once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy
 from gatedrnn.classify.baselines import EXTRA_NOTE, available, run_baselines
 from gatedrnn.classify.config import ClassifyConfig
 from gatedrnn.classify.model import Classifier
-from gatedrnn.data.uea import load_uea, locate_uea
+from gatedrnn.data.uea import locate_uea, read_ts
+from gatedrnn.errors import UserError
 from gatedrnn.layers import CELLS
 from gatedrnn.train.run_output import writing_run
 
@@ -53,28 +55,48 @@ def format_table(name: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _describe(train, test) -> str:
-    lengths = numpy.concatenate([train.lengths, test.lengths])
-    return (f"{train.name}: {len(train)} training and {len(test)} test cases, {train.dimensions} dimensions, "
-            f"lengths {lengths.min()}-{lengths.max()}, {len(train.classes)} classes")
+def _describe(train) -> str:
+    return (f"{train.name}: {len(train)} training cases, {train.dimensions} dimensions, lengths "
+            f"{train.lengths.min()}-{train.lengths.max()}, {len(train.classes)} classes")
 
 
-def _train_cell(cfg: ClassifyConfig, cell: str, train, test, folder, echo) -> dict:
-    accs: list = []
+def _read_test(train, test_path):
+    """The test set, read once, after every model is chosen and fitted: its dimensions and labels checked against
+    the training set's (as ``load_uea`` does)."""
+    test = read_ts(test_path)
+    if train.dimensions != test.dimensions:
+        raise UserError(f"{test_path.name}: expected {train.dimensions} dimensions as in the training file, got "
+                        f"{test.dimensions}")
+    if set(test.y) - set(train.classes):
+        raise UserError(f"{test_path.name}: expected labels in the training file's @classLabel, got "
+                        f"{sorted(map(str, set(test.y) - set(train.classes)))}")
+    return test
+
+
+def _fit_cell(cfg: ClassifyConfig, cell: str, train, echo) -> dict:
+    """Every seed of ``cell`` chosen (validation carved from the training set) and fitted; no test set here."""
     t0 = time.perf_counter()
-    first: Classifier | None = None
+    fitted = []
     for seed in range(cfg.seed, cfg.seed + cfg.seeds):
         clf = Classifier(**cfg.model_options(cell, seed)).fit(train.X, train.y)
-        accs.append(clf.score(test.X, test.y))
-        first = first or clf
-        echo(f"   {cell} seed {seed}: {100 * accs[-1]:.2f}%")
-    if first is None:                    # seeds >= 1 is the config's check: a bug if it happens
-        raise RuntimeError("no seed was trained")
-    if folder is not None:
-        first.save(folder.path(cell))
+        fitted.append(clf)
+        sel = clf.selection_
+        echo(f"   {cell} seed {seed}: fitted" + (f" for {sel['steps']} steps ({sel['note']})" if sel else ""))
     units = f"{cfg.hidden_size} units{'' if cfg.num_layers == 1 else f' x {cfg.num_layers}'}"
-    return {"method": f"{CELLS[cell].__name__} ({units})", "cell": cell, "accs": accs,
-            "seconds": time.perf_counter() - t0, "bytes": first.weight_bytes}
+    return {"method": f"{CELLS[cell].__name__} ({units})", "cell": cell, "fitted": fitted,
+            "seconds": time.perf_counter() - t0, "bytes": fitted[0].weight_bytes,
+            "steps": [c.selection_["steps"] if c.selection_ else cfg.max_steps for c in fitted]}
+
+
+def _score_cell(row: dict, test, folder) -> dict:
+    """Test accuracy of every fitted seed (the first seed's checkpoint into ``folder``); -> the table's row."""
+    t0 = time.perf_counter()
+    fitted = row.pop("fitted")
+    row["accs"] = [clf.score(test.X, test.y) for clf in fitted]
+    row["seconds"] += time.perf_counter() - t0
+    if folder is not None:
+        fitted[0].save(folder.path(row["cell"]))
+    return row
 
 
 def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print, *, overwrite: bool = False, inputs=()) -> dict:
@@ -94,15 +116,20 @@ def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print, *, overwrite: 
 
 
 def _experiment(cfg: ClassifyConfig, data_dir, folder, echo) -> dict:
-    """Train every cell with every seed (each cell's first into ``folder``), the baselines, print the table."""
-    train, test = load_uea(str(cfg.dataset), data_dir)
-    echo(_describe(train, test))
+    """Choose and fit every cell with every seed on the training file alone, then read the test file once: score
+    them (each cell's first seed into ``folder``), the baselines, print the table."""
+    train_path, test_path = locate_uea(str(cfg.dataset), data_dir)
+    train = read_ts(train_path)
+    echo(_describe(train))
     seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
-    rows = []
+    fitted = []
     for k, cell in enumerate(cfg.cell, 1):
-        echo(f"{k}. {cell}: {cfg.seeds} seeds, {cfg.max_steps} steps of {cfg.batch_size} sequences, "
-             f"{cfg.pooling} pooling")
-        rows.append(_train_cell(cfg, cell, train, test, folder, echo))
+        echo(f"{k}. {cell}: {cfg.seeds} seeds, at most {cfg.max_steps} steps of {cfg.batch_size} sequences, "
+             f"{cfg.pooling} pooling" + (", steps chosen on a validation split" if cfg.select else ""))
+        fitted.append(_fit_cell(cfg, cell, train, echo))
+    test = _read_test(train, test_path)
+    echo(f"test set: {len(test)} cases, read after every model was fitted")
+    rows = [_score_cell(row, test, folder) for row in fitted]
     note = None
     if cfg.baselines and available():
         echo(f"{len(cfg.cell) + 1}. baselines (aeon)")

@@ -1,0 +1,87 @@
+"""Honest model selection for the ``Classifier``: how many training steps to run, chosen on the training set alone.
+
+``plan(targets, seed, folds)`` carves validation cases out of the training cases, stratified by class: with at
+least ``FOLD_BELOW`` cases one holdout (``VALID_FRACTION`` of each class, at least one case per class), with fewer
+``folds``-fold cross-validation (each case validated once). A holdout that would leave a class with no training
+case (a class of one case) falls back to k-fold, with a note saying so.
+
+``choose_steps(clf, seqs, targets)`` trains one network per split with early stopping on its validation cases
+(the Trainer's ``EarlyStopping``, best weights restored) and returns the median of the best steps: the
+``Classifier`` then refits on all the training cases for that many steps. ``time_budget`` seconds, when set, are
+shared equally between the splits (the Trainer's ``TimeLimit``): each stops at its share, keeping its best step
+so far. Nothing here sees a test set: the caller has none to give.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy
+
+FOLD_BELOW = 100          # fewer training cases than this: k-fold instead of one holdout
+VALID_FRACTION = 0.2      # of each class, in the holdout
+PATIENCE_STEPS = 100      # training steps without a better validation loss before a split stops
+
+
+def _kfold(targets, seed: int, folds: int) -> list:
+    """Stratified folds: each class's cases, shuffled, dealt round the folds (a running offset keeps the folds'
+    sizes within one of each other)."""
+    rng = numpy.random.default_rng([seed, 7])
+    fold_of = numpy.empty(len(targets), dtype=numpy.int64)
+    start = 0
+    for c in numpy.unique(targets):
+        idx = rng.permutation(numpy.flatnonzero(targets == c))
+        fold_of[idx] = (start + numpy.arange(len(idx))) % folds
+        start += len(idx)
+    every = numpy.arange(len(targets))
+    return [(every[fold_of != f], every[fold_of == f]) for f in range(folds) if (fold_of == f).any()]
+
+
+def _holdout(targets, seed: int):
+    """One stratified split, or None when it would leave a class without a training case."""
+    rng = numpy.random.default_rng([seed, 11])
+    valid = []
+    for c in numpy.unique(targets):
+        idx = rng.permutation(numpy.flatnonzero(targets == c))
+        k = max(1, round(VALID_FRACTION * len(idx)))
+        if k >= len(idx):
+            return None
+        valid.append(idx[:k])
+    v = numpy.sort(numpy.concatenate(valid))
+    return numpy.setdiff1d(numpy.arange(len(targets)), v), v
+
+
+def plan(targets, seed: int, folds: int) -> tuple[list, str]:
+    """-> ([(train indices, validation indices), ...], a line saying what was done)."""
+    targets = numpy.asarray(targets)
+    n = len(targets)
+    if n >= FOLD_BELOW:
+        split = _holdout(targets, seed)
+        if split is not None:
+            return [split], f"validation: a stratified holdout of {len(split[1])} of the {n} training cases"
+        counts = numpy.bincount(targets)
+        small = int(numpy.argmin(numpy.where(counts > 0, counts, n + 1)))
+        note = (f"validation: a holdout would leave class {small} ({counts[small]} case) with no training case; "
+                f"{folds}-fold cross-validation instead")
+    else:
+        note = f"validation: {folds}-fold stratified cross-validation over the {n} training cases (fewer than {FOLD_BELOW})"
+    splits = _kfold(targets, seed, folds)
+    return splits, note
+
+
+def choose_steps(clf, seqs: list, targets, time_budget: float | None = None) -> dict:
+    """Train ``clf``'s network on each split with early stopping; -> ``{"steps", "best_steps", "val_losses",
+    "note", "seconds"}`` (``steps``: the median best step, at least 1)."""
+    t0 = time.perf_counter()
+    splits, note = plan(targets, clf.seed, clf.folds)
+    share = None if not time_budget else time_budget / len(splits)
+    best, losses = [], []
+    for train, valid in splits:
+        summary = clf.fit_split([seqs[i] for i in train], targets[train], [seqs[i] for i in valid], targets[valid],
+                                patience_steps=PATIENCE_STEPS, seconds=share)
+        best.append(int(summary.get("best_step") or summary.get("step") or 1))
+        losses.append(float(summary.get("best_val", math.nan)))
+    steps = max(1, int(numpy.median(best)))
+    return {"steps": steps, "best_steps": best, "val_losses": losses, "note": note,
+            "seconds": time.perf_counter() - t0}

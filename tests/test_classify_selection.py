@@ -1,0 +1,133 @@
+"""Honest model selection in the Classifier (issue 24, item 1): stratified validation splits carved from the
+training set (k-fold below 100 cases, a one-case class falling back to k-fold with a note), early stopping and a
+refit for the chosen steps, ``--time-budget``, and a test file read once, after every model is fitted."""
+
+import builtins
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gatedrnn.classify import Classifier, ClassifyConfig, make_config
+from gatedrnn.classify.selection import FOLD_BELOW, plan
+from gatedrnn.cli import main
+from gatedrnn.errors import UserError
+
+RUN = importlib.import_module("gatedrnn.classify.run")
+TINY = ["--hidden-size", "4", "--max-steps", "20", "--batch-size", "8", "--seeds", "1", "--no-baselines",
+        "--cell", "gru"]
+
+
+def _write_ts(folder: Path, n: int = 16) -> str:
+    rng = np.random.default_rng(0)
+    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true down up\n@data\n"
+    for split in ("TRAIN", "TEST"):
+        rows = []
+        for _ in range(n):
+            x = rng.standard_normal(int(rng.integers(3, 8)))
+            rows.append(",".join(f"{v:.4f}" for v in x) + (":up" if x.sum() > 0 else ":down"))
+        (folder / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
+    return str(folder / "Toy")
+
+
+def _toy(n, rng):
+    X = [rng.standard_normal((int(rng.integers(3, 9)), 2)) for _ in range(n)]
+    return X, np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+
+
+def test_kfold_below_100_cases_is_stratified_and_validates_each_case_once():
+    targets = np.array([0] * 30 + [1] * 12 + [2] * 5)
+    splits, note = plan(targets, seed=3, folds=5)
+    assert "5-fold" in note and len(splits) == 5
+    seen = np.concatenate([v for _, v in splits])
+    assert sorted(seen.tolist()) == list(range(len(targets)))
+    for train, valid in splits:
+        assert not set(train) & set(valid)
+        counts = np.bincount(targets[valid], minlength=3)
+        assert counts[0] == 6 and counts[1] in (2, 3) and counts[2] == 1
+
+
+def test_holdout_from_100_cases_is_stratified():
+    targets = np.array([0] * 80 + [1] * 40)
+    (train, valid), = plan(targets, seed=0, folds=5)[0]
+    assert len(targets) >= FOLD_BELOW
+    assert np.bincount(targets[valid]).tolist() == [16, 8]
+    assert len(train) + len(valid) == len(targets) and not set(train) & set(valid)
+
+
+def test_holdout_leaving_a_class_without_training_case_falls_back_to_kfold_with_a_note():
+    targets = np.array([0] * 110 + [1])
+    splits, note = plan(targets, seed=0, folds=4)
+    assert len(splits) == 4
+    assert "no training case" in note and "4-fold" in note
+
+
+def test_selection_chooses_steps_and_refits_on_everything(rng):
+    X, y = _toy(40, rng)
+    lines = []
+    clf = Classifier(cell="gru", hidden_size=6, max_steps=60, batch_size=16, select=True, folds=3,
+                     echo=lines.append).fit(X, y)
+    sel = clf.selection_
+    assert len(sel["best_steps"]) == 3 and 1 <= sel["steps"] <= 60
+    assert sel["steps"] == int(np.median(sel["best_steps"]))
+    assert clf.summary_["step"] == sel["steps"]              # the refit ran the chosen number of steps
+    assert any("refit on all 40 cases" in line for line in lines)
+    assert clf.predict(X).shape == (40,)
+
+
+def test_time_budget_bounds_the_selection(rng):
+    X, y = _toy(30, rng)
+    clf = Classifier(cell="gru", hidden_size=6, max_steps=100_000, batch_size=8, select=True, folds=2,
+                     time_budget=0.5).fit(X[:30], y[:30])
+    assert clf.selection_["seconds"] < 10
+    assert clf.selection_["steps"] < 100_000
+
+
+@pytest.mark.parametrize("field, value", [("folds", 1), ("time_budget", -1.0), ("select", "yes")])
+def test_bad_selection_settings_are_one_line(field, value):
+    with pytest.raises(UserError, match=field):
+        Classifier(**{field: value})
+
+
+def test_time_budget_flag_and_its_share():
+    cfg = make_config(flags={"dataset": "x", "time_budget": 60.0, "cell": ["gru", "lstm"], "seeds": 3})
+    assert cfg.model_options("gru", 0)["time_budget"] == pytest.approx(10.0)
+    assert ClassifyConfig(dataset="x").model_options("gru", 0)["time_budget"] is None
+    assert main(["classify", "--dataset", "x", "--folds", "1"]) == 2
+
+
+def test_the_test_file_is_opened_once_after_selection(tmp_path, monkeypatch):
+    prefix = _write_ts(tmp_path)
+    events = []
+    real_open, real_fit = builtins.open, Classifier.fit
+
+    def spy_open(file, *args, **kwargs):
+        if str(file).endswith(".ts"):
+            events.append(("open", Path(file).name))
+        return real_open(file, *args, **kwargs)
+
+    def spy_fit(self, X, y):
+        events.append(("fit", self.selection_))
+        out = real_fit(self, X, y)
+        events.append(("fitted", out.selection_["steps"]))
+        return out
+
+    monkeypatch.setattr(builtins, "open", spy_open)
+    monkeypatch.setattr(Classifier, "fit", spy_fit)
+    result = RUN.run(make_config(flags={"dataset": prefix, "cell": ["gru"], "seeds": 2, "hidden_size": 4,
+                                        "max_steps": 20, "batch_size": 8, "baselines": False, "folds": 2}),
+                     echo=lambda *a: None)
+    opened = [e for e in events if e[0] == "open"]
+    assert opened == [("open", "Toy_TRAIN.ts"), ("open", "Toy_TEST.ts")]
+    test_at = events.index(("open", "Toy_TEST.ts"))
+    assert [e[0] for e in events[test_at - 1:test_at]] == ["fitted"]
+    assert sum(e[0] == "fitted" for e in events[:test_at]) == 2         # both seeds chosen and fitted before
+    assert len(result["rows"][0]["accs"]) == 2
+
+
+def test_cli_runs_with_selection(tmp_path, capsys):
+    prefix = _write_ts(tmp_path)
+    assert main(["classify", "--dataset", prefix, *TINY, "--folds", "2", "--time-budget", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "steps chosen on a validation split" in out and "read after every model was fitted" in out
