@@ -49,13 +49,27 @@ class RankExit(SystemExit):
         super().__init__(2)
 
 
-def launcher_size() -> int:
-    """The number of processes an MPI launcher says it started (1 when none did)."""
-    for var in LAUNCHER_VARS:
+# the rank as Open MPI, MPICH / Intel MPI (Hydra) and MVAPICH set it
+RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK")
+
+
+def _launcher_number(names, default: int) -> int:
+    """The first of the environment variables ``names`` that holds a whole number, else ``default``."""
+    for var in names:
         v = os.environ.get(var, "").strip()
         if v.isdigit():
             return int(v)
-    return 1
+    return default
+
+
+def launcher_size() -> int:
+    """The number of processes an MPI launcher says it started (1 when none did)."""
+    return _launcher_number(LAUNCHER_VARS, 1)
+
+
+def launcher_rank() -> int:
+    """This process's rank as the launcher says (0 when none says)."""
+    return _launcher_number(RANK_VARS, 0)
 
 
 def digest(*parts) -> bytes:

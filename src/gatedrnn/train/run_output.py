@@ -10,25 +10,12 @@ with an error first would make the launcher end rank 0 before it could say why).
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 
 from gatedrnn.errors import UserError
 from gatedrnn.run_folder import check_out_folder, open_run
-from gatedrnn.train.distributed import launcher_size
+from gatedrnn.train.distributed import launcher_rank, launcher_size
 from gatedrnn.train.lock import run_lock
-
-# the rank as Open MPI, MPICH / Intel MPI (Hydra) and MVAPICH set it (beside the sizes of LAUNCHER_VARS)
-RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK")
-
-
-def launcher_rank() -> int:
-    """This process's rank as the launcher says (0 when none says)."""
-    for var in RANK_VARS:
-        v = os.environ.get(var, "").strip()
-        if v.isdigit():
-            return int(v)
-    return 0
 
 
 def refuse_launcher(command: str) -> None:
