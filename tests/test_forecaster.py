@@ -60,7 +60,7 @@ def test_dated_series_and_long_frame_give_timestamps_and_round_trip(tmp_path):
 def test_bad_input_is_one_line():
     f = small()
     cases = [
-        (seasonal(30), r"series 0: too short, expected at least 36 values \(window 24 \+ horizon 12\), got 30"),
+        (seasonal(12), r"y: expected a series with at least 13 values to train on \(window 24 \+ horizon 12, padded"),
         (np.r_[seasonal(50), np.nan], "series 0: expected finite values, got nan at position 50"),
         ([seasonal(50), np.r_[seasonal(50), np.inf]], "series 1: expected finite values, got inf"),
         (pd.Series(np.arange(40.0), index=pd.DatetimeIndex(["2024-01-01"] * 40), name="x"),

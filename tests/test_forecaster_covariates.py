@@ -112,7 +112,7 @@ def test_recursive_forecasts_any_h_and_equals_a_loop_of_one_step_forecasts(tmp_p
     back = Forecaster.load(tmp_path / "rec")
     assert back.strategy == "recursive" and np.allclose(back.predict(h=15)["hi-80"], p["hi-80"])
     with pytest.raises(UserError, match=r"series 0: too short, expected at least 25 values \(window 24 \+ 1 step"):
-        Forecaster(window=24, strategy="recursive").fit(seasonal(24))
+        Forecaster(window=24, strategy="recursive", mask=False, hidden_size=4, max_steps=3).fit(seasonal(24))
     with pytest.raises(UserError, match="strategy: expected one of"):
         Forecaster(strategy="seq2seq")
 

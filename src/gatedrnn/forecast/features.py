@@ -154,15 +154,22 @@ def normalise(w: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
     return level, scale
 
 
-def inputs(w: numpy.ndarray, starts: numpy.ndarray, season: int | None, level, scale, dtype) -> numpy.ndarray:
-    """Network inputs (n, window, 1 or 3): the normalised window, then sin/cos of each step's season position
-    (the step's index in its series, modulo ``season``; ``starts`` is the index of each window's first step)."""
+def inputs(w: numpy.ndarray, starts: numpy.ndarray, season: int | None, level, scale, dtype,
+           mask: bool = False) -> numpy.ndarray:
+    """Network inputs (n, window, 1 or 3, + 1 with ``mask``): the normalised window, then sin/cos of each step's
+    season position (the step's index in its series, modulo ``season``; ``starts`` is the index of each window's
+    first step, negative when the window begins before the series: ``panel.py``), then with ``mask`` a 0/1 input,
+    1 on the series' own values and 0 on the padding before its first value."""
     n, window = w.shape
     z = (w - level[:, None]) / scale[:, None]
-    if not season:
-        return z[:, :, None].astype(dtype)
-    phase = 2 * math.pi * ((starts[:, None] + numpy.arange(window)) % season) / season
-    return numpy.stack([z, numpy.sin(phase), numpy.cos(phase)], axis=2).astype(dtype)
+    index = starts[:, None] + numpy.arange(window)
+    cols = [z]
+    if season:
+        phase = 2 * math.pi * (index % season) / season
+        cols += [numpy.sin(phase), numpy.cos(phase)]
+    if mask:
+        cols.append((index >= 0).astype(numpy.float64))
+    return numpy.stack(cols, axis=2).astype(dtype)
 
 
 def base_values(z: numpy.ndarray, season: int | None, horizon: int, base: str) -> numpy.ndarray:
@@ -185,12 +192,18 @@ class WindowBatches:
     values after it."""
 
     def __init__(self, panel: Panel, window: int, horizon: int, season, batch_size: int, steps: int, seed, dtype,
-                 base: str = "none"):
-        self.flat = numpy.concatenate(panel.values)
-        offsets = numpy.cumsum([0] + [v.size for v in panel.values[:-1]])
-        self.ids, self.offsets = panel.ids, offsets
-        pos = [numpy.arange(v.size - window - horizon + 1) for v in panel.values]
-        self.index = numpy.concatenate([numpy.stack([o + p, p], axis=1) for o, p in zip(offsets, pos)])
+                 base: str = "none", mask: bool = False):
+        pad = window - 1 if mask else 0      # with the mask input, windows may begin before a series (panel.py)
+        values = [numpy.concatenate([numpy.full(pad, v[0]), v]) for v in panel.values]
+        self.flat = numpy.concatenate(values)
+        offsets = numpy.cumsum([0] + [v.size for v in values[:-1]])
+        self.ids, self.offsets, self.pad, self.mask = panel.ids, offsets, pad, mask
+        pos = [numpy.arange(max(v.size - window - horizon + 1, 0)) for v in values]
+        self.index = numpy.concatenate([numpy.stack([o + p, p - pad], axis=1) for o, p in zip(offsets, pos)])
+        if not len(self.index):
+            raise UserError(f"y: expected a series with at least {horizon + (1 if mask else window)} values to train "
+                            f"on (window {window} + horizon {horizon}{', padded on the left' if mask else ''}), got "
+                            f"at most {max(v.size for v in panel.values)}")
         self.window, self.horizon, self.season = window, horizon, season
         self.batch_size, self.steps, self.seed, self.dtype, self.base = batch_size, steps, seed, dtype, base
 
@@ -220,11 +233,11 @@ class WindowBatches:
     def where(self, k: int) -> tuple:
         """(series id, position in it) of the value at ``flat[k]``."""
         i = int(numpy.searchsorted(self.offsets, k, side="right")) - 1
-        return self.ids[i], k - int(self.offsets[i])
+        return self.ids[i], k - int(self.offsets[i]) - self.pad
 
     def features(self, w: numpy.ndarray, pick: numpy.ndarray, level, scale) -> numpy.ndarray:
         """The network's inputs of the windows ``w`` (``covariates.CovariateWindows`` adds the covariates)."""
-        return inputs(w, pick[:, 1], self.season, level, scale, self.dtype)
+        return inputs(w, pick[:, 1], self.season, level, scale, self.dtype, self.mask)
 
 
 class Pinball:

@@ -62,35 +62,18 @@ from gatedrnn.forecast.checks import (
     real_array,
     select_ids,
 )
-from gatedrnn.forecast.covariates import (
-    CovariateWindows,
-    FuturePinball,
-    covariate_inputs,
-    covariate_stats,
-    frame_covariates,
-    future_covariates,
-)
-from gatedrnn.forecast.features import (
-    PURPOSE,
-    Panel,
-    Pinball,
-    WindowBatches,
-    base_values,
-    check_lengths,
-    inputs,
-    normalise,
-    to_panel,
-)
+from gatedrnn.forecast.covariates import covariate_inputs, covariate_stats, frame_covariates, future_covariates
+from gatedrnn.forecast.features import PURPOSE, Panel, base_values, inputs, normalise, to_panel
+from gatedrnn.forecast.panel import last_windows, resolve_mask
 from gatedrnn.forecast.saved import check_members, check_networks, saved_entry, saved_panel, saved_settings
+from gatedrnn.forecast.selection import AUTO, check_budget, choose_settings
+from gatedrnn.forecast.training import train_network
 from gatedrnn.layers import CELLS
-from gatedrnn.models import SequenceRegressor
-from gatedrnn.optim import Adam
-from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
-from gatedrnn.train.trainer import Trainer
 
 SETTINGS = ("cell", "horizon", "season", "window", "hidden_size", "num_layers", "max_steps", "batch_size", "lr",
-            "clip", "seed", "n_models", "quantiles", "base", "strategy", "covariates")
+            "clip", "seed", "n_models", "quantiles", "base", "strategy", "covariates", "mask", "time_limit",
+            "time_clock")
 
 
 def interval_columns(qs: list) -> list:
@@ -105,19 +88,29 @@ def interval_columns(qs: list) -> list:
 
 
 class Forecaster:
-    """A global quantile forecaster (module docstring). ``window`` defaults to twice the longer of the season and
-    the horizon. ``stream()``: forecasts after each new value, in fixed memory (``live.ForecastStream``)."""
+    """A global quantile forecaster (module docstring). ``window``, ``hidden_size`` and ``max_steps`` left at None
+    are chosen from the data at ``fit`` (``selection.py``, within ``time_limit`` seconds on ``time_clock``);
+    ``season=1`` means no season; ``mask``: ``panel.py``. ``stream()``: forecasts after each new value, in fixed
+    memory (``live.ForecastStream``)."""
 
     def __init__(self, cell: str = "lstm", horizon: int = 1, season: int | None = None, window: int | None = None,
-                 hidden_size: int = 32, num_layers: int = 1, max_steps: int = 500, batch_size: int = 64,
-                 lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
+                 hidden_size: int | None = None, num_layers: int = 1, max_steps: int | None = None,
+                 batch_size: int = 64, lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
                  quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto", strategy: str = "direct",
-                 covariates=None):
+                 covariates=None, mask: bool | None = None, time_limit: float | None = None,
+                 time_clock: str = "wall"):
         check_choice("cell", cell, list(CELLS))
         check_int("horizon", horizon)
-        check_int("season", season, 2, none_ok=True)
+        season = None if check_int("season", season, 1, none_ok=True) == 1 else season    # 1: no season
+        self.auto = tuple(k for k, v in (("window", window), ("hidden_size", hidden_size),
+                                         ("max_steps", max_steps)) if v is None)
         window = window if window is not None else 2 * max(season or 0, horizon)
+        hidden_size = AUTO["hidden_size"] if hidden_size is None else hidden_size
+        max_steps = AUTO["max_steps"] if max_steps is None else max_steps
         check_int("window", window, 2)
+        if mask is not None and not isinstance(mask, bool):
+            raise UserError(f"mask: expected None, True or False, got {mask!r}")
+        self.time_limit, self.time_clock = check_budget(time_limit, time_clock)
         check_choice("strategy", strategy, ("direct", "recursive"))
         base = check_base(base, season, window, horizon if strategy == "direct" else 1)
         choice = check_covariates(covariates)
@@ -132,13 +125,15 @@ class Forecaster:
         check_positive("clip", clip, zero_ok=True)
         self.quantiles = check_quantiles(quantiles)
         out = horizon if strategy == "direct" else 1
-        n_in = (3 if season else 1) + (1 + len(choice) if choice else 0)
+        n_in = (3 if season else 1) + (1 if mask else 0) + (1 + len(choice) if choice else 0)
         check_sizes(hidden_size, num_layers, batch_size, window + (out if choice else 0), n_in,
                     len(self.quantiles) * (1 if choice else out), n_models)
         self.cell, self.horizon, self.season, self.window = cell, horizon, season, window
         self.hidden_size, self.num_layers, self.max_steps, self.batch_size = hidden_size, num_layers, max_steps, batch_size
         self.lr, self.clip, self.seed, self.n_models = float(lr), float(clip), seed, n_models
         self.base, self.strategy = base, strategy
+        self.mask_choice, self.mask = mask, bool(mask)      # resolved at fit (panel.py)
+        self.selection: dict | None = None                  # what the settings search chose, and why
         self.covariate_choice = choice          # None: every extra column of a DataFrame given to fit
         self.covariates: list = list(choice or [])
         self.cov_mean = self.cov_std = numpy.zeros(0)
@@ -147,14 +142,17 @@ class Forecaster:
         self.history: list = []
 
     def settings(self) -> dict:
-        """The constructor's arguments (``covariates``: the columns used once fitted, else the choice given)."""
+        """The constructor's arguments (once fitted: the settings chosen from the data, ``covariates`` the columns
+        used and ``mask`` resolved; before: the choices given, None for what ``fit`` will choose)."""
         doc = {k: getattr(self, k) for k in SETTINGS}
         doc["covariates"] = list(self.covariates) if self.models else self.covariate_choice
+        if not self.models:
+            doc.update({k: None for k in self.auto}, mask=self.mask_choice)
         return doc
 
     @property
     def input_size(self) -> int:
-        base = 3 if self.season else 1
+        base = (3 if self.season else 1) + (1 if self.mask else 0)
         return base + 1 + len(self.covariates) if self.covariates else base
 
     @property
@@ -165,18 +163,26 @@ class Forecaster:
     # -- fit ------------------------------------------------------------------------------------------
     def fit(self, y, echo=None) -> "Forecaster":
         """Train on every window of every series of ``y`` (any layout of ``features.to_panel``; a long DataFrame's
-        extra columns, or those named by ``covariates``, are the covariates)."""
+        extra columns, or those named by ``covariates``, are the covariates). Settings left at None are chosen
+        first (``selection.choose_settings``); a series shorter than the window is padded (``panel.py``)."""
         panel = to_panel(y)
         names, covs = self._covariates_of(y, panel)
-        out = self.output_horizon
-        check_lengths(panel, self.window + out, f"window {self.window} + " +
-                      (f"horizon {out}" if self.strategy == "direct" else "1 step (recursive)"))
         panel.covs = covs
         self.covariates = names
         self.cov_mean, self.cov_std = covariate_stats(covs) if names else (numpy.zeros(0), numpy.zeros(0))
         self.models, self.history = [], []
+        if self.auto:
+            choose_settings(self, panel, echo or (lambda line: None))
+        out = self.output_horizon
+        self.mask = resolve_mask(self.mask_choice, panel, self.window, out, f"window {self.window} + " +
+                                 (f"horizon {out}" if self.strategy == "direct" else "1 step (recursive)"))
+        if self.mask and names:
+            raise UserError(f"series: expected every series at least window {self.window} + horizon {out} long with "
+                            f"covariates (short series are padded without covariates only), got a shorter one")
         for k in range(self.n_models):
-            self.models.append(self._train_one(panel, self.seed + k, echo))
+            model, record = train_network(self, panel, self.seed + k, echo)
+            self.models.append(model)
+            self.history.append(record)
         self.panel = panel
         return self
 
@@ -193,33 +199,9 @@ class Forecaster:
                             f"strategy; covariates=[] ignores the extra columns), got {names}")
         return names, covs if names else []
 
-    def _train_one(self, panel: Panel, seed: int, echo):
-        qs, out = self.quantiles, self.output_horizon
-        cov = bool(self.covariates)          # with covariates: many-to-many, the forecasts on the future steps
-        model = SequenceRegressor(self.input_size, self.hidden_size, len(qs) if cov else out * len(qs),
-                                  self.num_layers, cell=self.cell, many_to_one=not cov, seed=seed)
-        dtype = model.params[0].dtype
-        common = (panel, self.window, out, self.season, self.batch_size, self.max_steps, seed, dtype, self.base)
-        if self.covariates:
-            data: WindowBatches = CovariateWindows(*common, [(c - self.cov_mean) / self.cov_std for c in panel.covs])
-        else:
-            data = WindowBatches(*common)
-        opt = Adam(model.params, model.grads, lr=self.lr)
-        loss = FuturePinball(qs, out) if cov else Pinball(qs)
-        trainer = Trainer(model, loss, opt, train_data=data.epoch, clip=self.clip or None,
-                          schedule=CosineDecay(opt, total_steps=self.max_steps), carry_state=False, epochs=1,
-                          max_steps=self.max_steps, progress=False, plot=False, log_every=self.max_steps,
-                          echo=echo or (lambda line: None))
-        summary = trainer.fit()
-        self.history.append({"seed": seed, "train_loss": trainer.history[-1]["train_loss"] if trainer.history
-                             else None, "steps": summary.get("step")})
-        return model.eval()
-
     # -- predict --------------------------------------------------------------------------------------
     def _tails(self, panel: Panel) -> tuple[numpy.ndarray, numpy.ndarray]:
-        tails = numpy.stack([v[-self.window:] for v in panel.values])
-        starts = numpy.array([v.size - self.window for v in panel.values])
-        return tails, starts
+        return last_windows(panel.values, self.window)
 
     def _inputs(self, tails, starts, covs) -> tuple:
         """``tails`` (n, window) float64 within ``checks.VALUE_LIMIT``, ``starts`` (n,) int64, and with covariates
@@ -263,7 +245,7 @@ class Forecaster:
         out, outs = self.output_horizon, []
         for model in self.models:
             dtype = model.params[0].dtype
-            x = (inputs(tails, starts, self.season, level, scale, dtype) if c is None else
+            x = (inputs(tails, starts, self.season, level, scale, dtype, self.mask) if c is None else
                  covariate_inputs(tails, starts, self.season, level, scale, c, self.horizon, dtype))
             y = numpy.asarray(model.forward(x)[0], dtype=numpy.float64)
             outs.append(y[:, -out:] if c is not None else y.reshape(len(tails), out, -1))
@@ -356,8 +338,10 @@ class Forecaster:
         if p is None:
             raise UserError("Forecaster.save: expected a fitted forecaster, got none")
         doc = {"settings": self.settings(), "ids": p.ids, "kind": p.kind, "freq": p.freq,
-               "tails": [v[-self.window:].tolist() for v in p.values], "lengths": [int(v.size) for v in p.values],
+               "tails": self._tails(p)[0].tolist(), "lengths": [int(v.size) for v in p.values],
                "last_ds": [str(d) for d in p.last_ds], "history": self.history}
+        if self.selection is not None:
+            doc["selection"] = self.selection
         if self.covariates:
             doc["covariate_stats"] = {"mean": self.cov_mean.tolist(), "std": self.cov_std.tolist()}
             doc["covariate_tails"] = [c[-self.window:].tolist() for c in p.covs]
@@ -378,7 +362,7 @@ class Forecaster:
         doc = saved_entry(getattr(model, "meta", None) or {}, where)
         settings = saved_settings(doc, where, SETTINGS)
         f = cls(**settings)                # the constructor's own one-line checks of every setting
-        f.models, f.history = [model, *members], doc.get("history", [])
+        f.models, f.history, f.selection = [model, *members], doc.get("history", []), doc.get("selection")
         f.panel = saved_panel(f, doc, where)
         check_networks(f, f.models, where)
         return f

@@ -12,7 +12,11 @@ imply (another number of quantiles would read the wrong output columns). Every m
 must be the first's.
 
 Saves older than the covariates and the recursive strategy lack ``settings.strategy`` and
-``settings.covariates``: they load with the behaviour they had (``"direct"``, none).
+``settings.covariates``: they load with the behaviour they had (``"direct"``, none); saves older than short
+series and the settings search lack ``settings.mask``, ``time_limit`` and ``time_clock`` (no mask input, the
+default budget). ``selection`` (optional) is what the settings search chose and the candidates' scores. With the
+mask input (``panel.py``) a series may be shorter than the window: its tail is saved padded on the left with its
+first value, and its length (at least 1) says how much of the tail is its own.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from gatedrnn.forecast.checks import check_values, real_array
 from gatedrnn.forecast.features import PURPOSE, Panel
 
 KEYS = ("settings", "ids", "kind", "freq", "tails", "lengths", "last_ds", "history", "covariate_stats",
-        "covariate_tails")
-OPTIONAL = ("history", "covariate_stats", "covariate_tails")
-ADDED_LATER = {"strategy": "direct", "covariates": []}     # settings that older saves lack: the behaviour they had
+        "covariate_tails", "selection")
+OPTIONAL = ("history", "covariate_stats", "covariate_tails", "selection")
+# settings that older saves lack: the behaviour they had (no mask input; the search's budget is not used by load)
+ADDED_LATER = {"strategy": "direct", "covariates": [], "mask": False, "time_limit": None, "time_clock": "wall"}
 KINDS = ("array", "list", "series", "frame")
 # the frequencies pandas' infer_freq writes (the aliases of pandas >= 2.2 and the older ones), with a multiple and
 # an anchor: a tampered freq is refused here, not at predict's date arithmetic
@@ -117,12 +122,15 @@ def saved_panel(f, doc: dict, where: str) -> Panel:
     if kind not in KINDS or (kind in ("array", "series") and n != 1):
         raise UserError(f"{where}: kind: expected one of {', '.join(KINDS)} (array and series: one id), got "
                         f"{show(kind)} with {n} id(s)")
-    w, need = f.window, f.window + f.output_horizon
+    w, need = f.window, 1 if f.mask else f.window + f.output_horizon
     tails = _rows(_list(doc, "tails", n, where), (n, w), "tails", where)
     lengths = _list(doc, "lengths", n, where)
     if not all(is_integer(k) and k >= need for k in lengths) or sum(lengths) > MAX_VALUES:
-        raise UserError(f"{where}: lengths: expected integers of at least {need} (window {w} + "
-                        f"{f.output_horizon}), {MAX_VALUES:,} in all at most, got {show(lengths)}")
+        why = "with the mask input" if f.mask else f"window {w} + {f.output_horizon}"
+        raise UserError(f"{where}: lengths: expected integers of at least {need} ({why}), {MAX_VALUES:,} in all "
+                        f"at most, got {show(lengths)}")
+    if not isinstance(doc.get("selection", {}), dict):
+        raise UserError(f"{where}: selection: expected a mapping, got {show(doc['selection'])}")
     last = _dates(doc, n, kind, where)
     if not isinstance(doc.get("history", []), list):
         raise UserError(f"{where}: history: expected a list, got {show(doc['history'])}")
@@ -176,6 +184,8 @@ def _padded(tail, n: int) -> numpy.ndarray:
     """A series of length ``n`` (rows: covariates) whose last values are ``tail`` (only the tail and the length
     matter to predict: the earlier values are NaN so that any use of them shows)."""
     tail = numpy.asarray(tail, dtype=numpy.float64)
+    if n <= len(tail):                 # a short series (mask input): its own values end the padded tail
+        return tail[len(tail) - n:].copy()
     v = numpy.full((n, *tail.shape[1:]), math.nan)
     v[n - len(tail):] = tail
     return v

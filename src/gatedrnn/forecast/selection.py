@@ -1,0 +1,150 @@
+"""Settings from the data: what ``Forecaster.fit`` does for ``window``, ``hidden_size`` and ``max_steps`` left at
+None.
+
+1. The last ``horizon`` values of each series are held out (as neuralforecast's ``val_size`` and statsforecast's
+   model selection do); the series with more than ``horizon`` values left before them (``window + horizon`` without
+   the mask input) take part, the others are still forecast by the final fit.
+2. A few candidates are trained on the rest: the windows ``2u`` and ``4u`` (``u`` the longer of the season and the
+   horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only
+   over what was left at None. Each trains with the Trainer's ``EarlyStopping`` (the held-out windows' pinball
+   loss every ``EVERY`` steps, patience ``PATIENCE``, the best weights put back) up to ``MAX_STEPS`` steps, and
+   within its share of ``time_limit`` (``TimeLimit`` on ``time_clock``; the candidates share the budget, each
+   given what is left over the candidates left).
+3. Each candidate forecasts the held-out values; its score is the mean over the series of the mean absolute
+   error divided by the mean absolute (seasonal) difference of the series' training part (scale-free, so that
+   series of any size count alike; ``scaled_mae``). The lowest score wins.
+4. ``fit`` then trains on all the data with the winner's window and size for the number of steps at which its
+   held-out loss was best (an explicit ``max_steps`` wins over it).
+
+What was chosen and the candidates' scores are printed and kept in ``Forecaster.selection`` (saved with the
+forecaster); ``settings()`` then holds the chosen values, so a forecaster built from them (or a run's
+``config.json``) fits the same network without searching, bit for bit. With no series long enough to hold out
+``horizon`` values there is no search: the fallbacks of ``AUTO`` are used and said.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy
+
+from gatedrnn.errors import UserError, check_choice, check_positive
+from gatedrnn.forecast.features import Panel
+from gatedrnn.forecast.panel import last_windows, resolve_mask
+from gatedrnn.forecast.training import train_network, validation_batches
+from gatedrnn.train.callbacks import CLOCKS
+
+AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before fit)
+DEFAULT_TIME_LIMIT = 60.0                       # seconds of the search
+SIZES = (16, 48)
+MAX_STEPS, EVERY, PATIENCE = 3000, 50, 5
+
+
+def check_budget(time_limit, clock: str) -> tuple[float, str]:
+    """``time_limit`` (None: ``DEFAULT_TIME_LIMIT``) a finite number of seconds > 0, ``clock`` wall or cpu."""
+    check_positive("time_limit", time_limit, none_ok=True)
+    check_choice("time_clock", clock, CLOCKS)
+    return float(DEFAULT_TIME_LIMIT if time_limit is None else time_limit), clock
+
+
+def _now(clock: str) -> float:
+    return time.perf_counter() if clock == "wall" else time.process_time()
+
+
+def scaled_mae(truth: list, forecast: numpy.ndarray, train: list, season) -> float:
+    """Mean over the series of MAE / the mean absolute (seasonal) difference of its training part (floored at 1e-3
+    of its mean size and 1e-8: a constant series does not divide by zero)."""
+    out = []
+    for y, f, x in zip(truth, forecast, train):
+        lag = season if season and x.size > season else 1
+        d = numpy.abs(x[lag:] - x[:-lag]).mean() if x.size > lag else 0.0
+        out.append(numpy.abs(y - f).mean() / max(d, 1e-3 * numpy.abs(x).mean(), 1e-8))
+    return float(numpy.mean(out))
+
+
+def candidates(f, longest: int) -> list[dict]:
+    """The settings tried: windows and sizes over what was left at None (module docstring)."""
+    u = max(f.season or 0, f.horizon)
+    floor = f.season * math.ceil(f.output_horizon / f.season) if f.base == "snaive" else 2
+    cap = max(floor, longest // 2)
+    windows = sorted({min(max(w, floor), cap) for w in (max(2 * u, 8), max(4 * u, 24))})
+    windows = windows if "window" in f.auto else [f.window]
+    sizes = SIZES if "hidden_size" in f.auto else (f.hidden_size,)
+    return [{"window": w, "hidden_size": s} for w in windows for s in sizes]
+
+
+def _split(f, panel: Panel) -> tuple[Panel, Panel]:
+    """(the held-out panel: whole series that take part, the training panel: the same without their last h)."""
+    h, need = f.horizon, f.output_horizon + 1
+    keep = [i for i, v in enumerate(panel.values) if v.size - h >= need]
+    full = Panel([panel.ids[i] for i in keep], [panel.values[i] for i in keep], panel.kind,
+                 covs=[panel.covs[i] for i in keep] if panel.covs else [])
+    part = Panel(full.ids, [v[:-h] for v in full.values], panel.kind,
+                 covs=[c[:-h] for c in full.covs] if full.covs else [])
+    return full, part
+
+
+def _try(f, cand: dict, full: Panel, part: Panel, limit: float, echo) -> dict:
+    """Train the candidate ``cand`` on ``part`` with early stopping on ``full``'s held-out values; its score."""
+    c = copy.copy(f)
+    c.window, c.hidden_size = cand["window"], cand["hidden_size"]
+    c.max_steps = MAX_STEPS if "max_steps" in f.auto else f.max_steps
+    short = any(v.size < c.window + c.output_horizon for v in part.values)
+    if short and f.mask_choice is False:
+        return {**cand, "score": None, "why": "a series too short for this window (mask=False)"}
+    c.mask = resolve_mask(f.mask_choice, part, c.window, c.output_horizon, "")
+    t0 = _now(f.time_clock)
+    valid = validation_batches(c, full, numpy.float32)
+    model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=PATIENCE, limit=limit,
+                               clock=f.time_clock)
+    c.models = [model]
+    tails, starts = last_windows(part.values, c.window)
+    covs = None
+    if c.covariates:
+        covs = numpy.stack([cv[v.size - f.horizon - c.window:v.size] for cv, v in zip(full.covs, full.values)])
+    fc = c.quantile_forecast(tails, starts, covs, steps=f.horizon)[:, :, c.quantiles.index(0.5)]
+    score = scaled_mae([v[-f.horizon:] for v in full.values], fc, part.values, f.season)
+    return {**cand, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
+            "val_loss": rec["val_loss"], "score": score, "seconds": round(_now(f.time_clock) - t0, 2)}
+
+
+def choose_settings(f, panel: Panel, echo) -> None:
+    """Set ``f``'s settings left at None from the data (module docstring) and ``f.selection``."""
+    full, part = _split(f, panel)
+    if not full.ids:
+        chosen = {k: getattr(f, k) for k in ("window", "hidden_size", "max_steps")}
+        f.selection = {"chosen": chosen, "why": f"no series has more than {f.output_horizon} values before its last "
+                                                f"{f.horizon}: nothing to hold out, the defaults used"}
+        echo(f"settings: {f.selection['why']} ({chosen})")
+        f.auto = ()
+        return
+    cands = candidates(f, max(v.size for v in part.values))
+    echo(f"settings search: the last {f.horizon} values of {len(full.ids)} series held out; {len(cands)} "
+         f"candidate(s) within {f.time_limit:g} s ({f.time_clock} clock)")
+    t0, tried = _now(f.time_clock), []
+    for k, cand in enumerate(cands):
+        left = f.time_limit - (_now(f.time_clock) - t0)
+        if left <= 0:
+            tried.append({**cand, "score": None, "why": "time limit reached before it"})
+            continue
+        tried.append(_try(f, cand, full, part, left / (len(cands) - k), echo))
+        r = tried[-1]
+        echo(f"   window {r['window']}, {r['hidden_size']} units: " + (r.get("why") or
+             f"best held-out loss at step {r['best_step']} of {r['steps_run']} ({r['stopped']}), scaled MAE "
+             f"{r['score']:.4f} ({r['seconds']:.1f} s)"))
+    scored = [r for r in tried if r["score"] is not None and r["best_step"]]
+    if not scored:
+        raise UserError(f"time_limit: expected enough time to train one candidate, got {f.time_limit:g} s "
+                        f"({f.time_clock} clock)")
+    best = min(scored, key=lambda r: r["score"])
+    f.window, f.hidden_size = best["window"], best["hidden_size"]
+    if "max_steps" in f.auto:
+        f.max_steps = int(best["best_step"])
+    chosen = {"window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps}
+    f.selection = {"holdout": f.horizon, "series": len(full.ids), "time_limit": f.time_limit,
+                   "time_clock": f.time_clock, "score": "mean over the series of MAE / mean absolute (seasonal) "
+                   "difference of the training part", "candidates": tried, "chosen": chosen}
+    echo(f"chose {chosen} (lowest held-out scaled MAE {best['score']:.4f}); refitting on all the data")
+    f.auto = ()
