@@ -4,6 +4,7 @@ torch.nn.LSTM / GRU / RNN, and the min cells (no torch counterpart), float32, on
     python benchmarks/layer_step.py                       # the whole grid, median of 7, process CPU time
     python benchmarks/layer_step.py --quick               # the four small rows, median of 5
     python benchmarks/layer_step.py --cells LSTM --old /tmp/old/src   # also an older gatedrnn, same run
+    python benchmarks/layer_step.py --both-paths          # the LSTM's compiled path and its NumPy path, same run
 
 Three columns per cell, each gatedrnn's time, PyTorch's and their ratio (below 1: gatedrnn is faster):
 
@@ -62,7 +63,22 @@ def load(src=None):
         if src is not None:
             sys.path.pop(0)
     cells = {name: getattr(gatedrnn, name) for name in ALL_CELLS if hasattr(gatedrnn, name)}
-    return cells, Stream
+    try:
+        from gatedrnn.layers import lstm_fast
+    except ImportError:                                  # a tree from before the compiled path
+        lstm_fast = None
+    return cells, Stream, lstm_fast
+
+
+def numpy_only(fn, fast):
+    """``fn`` run with the compiled LSTM path switched off."""
+    def run():
+        fast.enabled = False
+        try:
+            fn()
+        finally:
+            fast.enabled = True
+    return run
 
 
 def _data(B, T, D, H, seed=0):
@@ -131,14 +147,17 @@ def timed(fn, clock, min_s):
             return dt / n
 
 
-def run_row(row, versions, cells, use_torch, repeats, clock, min_s):
+def run_row(row, versions, cells, use_torch, repeats, clock, min_s, both):
     _, B, T, D, H, _ = row
     runners = {}
-    for tag, (classes, Stream) in versions.items():
+    for tag, (classes, Stream, fast) in versions.items():
         for name in cells:
             if name in classes:
                 for col, fn in ours(classes[name], Stream, B, T, D, H).items():
                     runners[(name + tag, col)] = fn
+            if name == "LSTM" and fast is not None and fast.usable(np.zeros(1, np.float32)) and both:
+                for col, fn in ours(classes[name], Stream, B, T, D, H).items():
+                    runners[(name + tag + " numpy", col)] = numpy_only(fn, fast)
     if use_torch:
         for name in cells:
             if name in TORCH_CELLS:
@@ -159,12 +178,12 @@ def table_rows(row, med, versions, cells, use_torch):
     name, B, T, D, H, where = row
     out = []
     for cell in cells:
-        for tag in versions:
-            if (cell + tag, "train") not in med:
+        for label in [cell + tag + extra for tag in versions for extra in ("", " numpy")]:
+            if (label, "train") not in med:
                 continue
-            parts = [f"| {name} | {cell + tag} "]
+            parts = [f"| {name} | {label} "]
             for col, scale, unit in (("train", 1e3, 1), ("forward", 1e3, 1), ("step", 1e6, T)):
-                a = med[(cell + tag, col)] * scale / unit
+                a = med[(label, col)] * scale / unit
                 b = med.get(("torch " + cell, col))
                 if use_torch and b is not None:
                     b = b * scale / unit
@@ -184,6 +203,8 @@ def main(argv=None):
     p.add_argument("--min-ms", type=float, default=20.0, help="each timing repeats its call for at least this long")
     p.add_argument("--old", help="the src folder of another gatedrnn, timed in the same run as CELL@old")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--both-paths", action="store_true",
+                   help="with the compiled LSTM path active, also time the NumPy path (rows 'LSTM numpy')")
     p.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     a = p.parse_args(argv)
     repeats = a.repeats or (5 if a.quick else 7)
@@ -201,8 +222,8 @@ def main(argv=None):
     if a.old:
         versions["@old"] = load(a.old)
     versions[""] = load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src") if a.old else None)
-    import gatedrnn
-    path = getattr(gatedrnn, "compute_path", lambda: "numpy")()
+    fast = versions[""][2]
+    path = fast.describe() if fast is not None else "numpy"
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, NumPy {np.__version__}"
           + (f", torch {torch.__version__} (1 thread)" if use_torch else "") + f", gatedrnn LSTM path: {path}")
@@ -211,7 +232,7 @@ def main(argv=None):
     print("| shape | cell | train (fwd+bwd) ms | forward ms | step µs |\n|---|---|---|---|---|")
     clock = time.process_time if a.clock == "cpu" else time.perf_counter
     for row in rows:
-        med = run_row(row, versions, a.cells, use_torch, repeats, clock, a.min_ms / 1e3)
+        med = run_row(row, versions, a.cells, use_torch, repeats, clock, a.min_ms / 1e3, a.both_paths)
         for line in table_rows(row, med, versions, a.cells, use_torch):
             print(line, flush=True)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")

@@ -20,13 +20,24 @@ from gatedrnn.errors import UserError
 BUG_NOTE = "this is a bug in gatedrnn, not in your input; please report it with the traceback above"
 
 
+class _Version(argparse.Action):
+    """``--version``: the version on stdout (one line, as scripts read it) and which LSTM path is active on stderr
+    (the compiled one is looked for only here)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from gatedrnn import __version__
+        from gatedrnn.layers import lstm_fast
+
+        print(f"gatedrnn {__version__}")
+        print(f"LSTM: {lstm_fast.describe()}", file=sys.stderr)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatedrnn",
         description="LSTM, GRU and plain RNN from scratch on NumPy: train, evaluate, sample, inspect.")
-    from gatedrnn import __version__
-
-    parser.add_argument("--version", action="version", version=f"gatedrnn {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and the LSTM's compute path")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):  # __main__ runs main() when imported: never a sub-command

@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import xp
+from gatedrnn.layers.lstm_fast import backward_loop, forward_loop, usable
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 
 
@@ -112,6 +113,17 @@ class LSTMLayer(RecurrentLayer):
         Cs = xp.empty((T + 1, B, H), dtype=G.dtype)
         TC = xp.empty((T, B, H), dtype=G.dtype)
         Hs[0], Cs[0] = h0, c0
+        loop = forward_loop if usable(G) else self._forward_loop           # compiled, or NumPy
+        loop(G, Wh, Hs, Cs, TC)
+        self.cache = (x, G, Hs, Cs, TC)
+        return Hs[1:], Hs[T], Cs[T]
+
+    def _forward_loop(self, G, Wh, Hs, Cs, TC):
+        """The time loop: G (T, B, 4H) the halved input pre-activations, becoming the activated gates; writes
+        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]. (lstm_fast.forward_loop: the same in C.)"""
+        T, B, G4 = G.shape
+        H = G4 // 4
+        half, shift = self._gate_affine()
         rec = xp.empty((B, 4 * H), dtype=G.dtype)
         ig = xp.empty((B, H), dtype=G.dtype)
         for t in range(T):
@@ -127,8 +139,6 @@ class LSTMLayer(RecurrentLayer):
             c += ig
             xp.tanh(c, out=TC[t])
             xp.multiply(g[:, 3 * H:], TC[t], out=Hs[t + 1])  # h = o * tanh(c)
-        self.cache = (x, G, Hs, Cs, TC)
-        return Hs[1:], Hs[T], Cs[T]
 
     def cell_states(self):
         return None if self.cache is None else self.cache[3][1:]
@@ -151,27 +161,20 @@ class LSTMLayer(RecurrentLayer):
         xp.multiply(H1, TC, out=OT)                     # o (1 - tanh(c)^2) = o - h tanh(c)
         xp.subtract(G4[..., 3, :], OT, out=OT)
 
-    def backward(self, dY, dhT, dcT, dC=None):
-        """dY (T, B, H) or None, dhT and dcT (B, H) or None -> (dx (T, B, D), dh0, dc0). ``dC`` (T, B, H), optional:
-        a gradient with respect to each step's c_t, added in at that step (the stack's variable lengths).
-
-        The steps run in ranges of about ``CHUNK`` values of h, latest first: each range's local gradients are
-        computed in a few whole-range passes just before its steps, so that they are still in the cache."""
-        x, G, Hs, Cs, TC = self._need_cache()
-        T, B, _ = x.shape
-        H = self.hidden_size
+    def _backward_loop(self, G, Hs, Cs, TC, Wh, dY, dC, dh, dc):
+        """The time loop of backward: -> dG (T, B, 4H), the pre-activation gradients; ``dh`` (holding dh_T +
+        dY[T-1]) and ``dc`` become the gradients of h_0 and c_0, in place. The steps run in ranges of about
+        ``CHUNK`` values of h, latest first: each range's local gradients are computed in a few whole-range
+        passes just before its steps, so that they are still in the cache. (lstm_fast.backward_loop: in C.)"""
+        T, B, G4 = G.shape
+        H = G4 // 4
         n = max(1, self.CHUNK // max(1, B * H))         # steps per range
         dG = xp.empty_like(G)                           # Q of _local_gradients, then times dc and dh in the loop
         OT = xp.empty((min(n, T), B, H), dtype=G.dtype)
         dG4 = dG.reshape(T, B, 4, H)
-        dh = xp.zeros((B, H), dtype=G.dtype) if dhT is None else xp.array(dhT, dtype=G.dtype)
-        dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
-        if dY is not None:
-            dh += dY[T - 1]
         dc3 = dc[:, None, :]
         tmp = xp.empty((B, H), dtype=G.dtype)
         dh_tr = xp.empty((H, B), dtype=G.dtype)
-        Wh = self.Wh
         for hi in range(T, 0, -n):
             lo = max(0, hi - n)
             ot = OT[:hi - lo]
@@ -190,6 +193,20 @@ class LSTMLayer(RecurrentLayer):
                     xp.add(dh_tr.T, dY[t - 1], out=dh)
                 else:
                     xp.copyto(dh, dh_tr.T)
+        return dG
+
+    def backward(self, dY, dhT, dcT, dC=None):
+        """dY (T, B, H) or None, dhT and dcT (B, H) or None -> (dx (T, B, D), dh0, dc0). ``dC`` (T, B, H), optional:
+        a gradient with respect to each step's c_t, added in at that step (the stack's variable lengths)."""
+        x, G, Hs, Cs, TC = self._need_cache()
+        T, B, _ = x.shape
+        H = self.hidden_size
+        dh = xp.zeros((B, H), dtype=G.dtype) if dhT is None else xp.array(dhT, dtype=G.dtype)
+        dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
+        if dY is not None:
+            dh += dY[T - 1]
+        loop = backward_loop if usable(G) else self._backward_loop
+        dG = loop(G, Hs, Cs, TC, self.Wh, dY, dC, dh, dc)
         dx = self._accumulate(x, Hs, dG)
         return dx, dh, dc
 
