@@ -129,12 +129,12 @@ def test_export_command_writes_the_whole_forecaster(ort, tmp_path, capsys):
 
 def test_export_refusals_are_one_line_and_write_nothing(ort, tmp_path, capsys):
     tiny().save(tmp_path / "fc")
-    for argv in (["--c", str(tmp_path / "c")], ["--onnx", str(tmp_path / "m.onnx"), "--with-state"],
+    for argv in (["--onnx", str(tmp_path / "m.onnx"), "--with-state"],
                  ["--onnx", str(tmp_path / "fc" / "m.onnx")]):
         assert main(["export", str(tmp_path / "fc")] + argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
-    assert not (tmp_path / "c").exists() and not (tmp_path / "m.onnx").exists()
+    assert not (tmp_path / "m.onnx").exists()
     assert not (tmp_path / "fc" / "m.onnx").exists()
 
 

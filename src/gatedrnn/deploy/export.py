@@ -18,9 +18,10 @@ from its ``meta.json``, checked by ``classify.checks.read_meta``) and, when a C 
 warning-free as C99 in a temporary folder and reports the largest difference against ``Stream``
 (``QuantizedStream`` for int8) over 1000 random steps. The folder follows the same rule (``deploy/targets.py``); a
 model or cell the exporter does not support writes nothing. Labels and the checkpoint's path reach the C text only
-as escaped string literals (``deploy/c_text.py``). A ``Forecaster`` folder is refused (one line): the C step has no
-per-window normalisation nor season features, and a bare network would take inputs the user cannot make; its ONNX
-export carries them.
+as escaped string literals (``deploy/c_text.py``). A ``Forecaster`` folder is exported whole by
+``deploy/c99_forecaster.py`` (a ring buffer, the per-window normalisation, the season, every member, the base:
+``<prefix>_push(value)``, ``<prefix>_forecast(out)``), checked against ``Forecaster.predict`` over 1000 values
+(``deploy/c99_forecaster_run.py``); one with covariates is refused in one line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
+from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
@@ -132,9 +134,9 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     ck = resolve_checkpoint(checkpoint)
     out = c_targets(folder, check_prefix(prefix), ck, overwrite=overwrite)
     model, meta, _ = load_checkpoint(ck)
-    if _is_forecaster(meta):
-        raise UserError(f"--c {out}: expected a network or a `gatedrnn forecast` checkpoint, got a Forecaster folder "
-                        f"(the C export has no per-window normalisation nor season input: use --onnx)")
+    if _is_forecaster(meta):                 # the whole forecaster: deploy/c99_forecaster.py (members are ck's siblings)
+        out = c_targets(folder, prefix, ck.parent, overwrite=overwrite)
+        return export_forecaster_c_folder(ck, out, int8=int8, prefix=prefix, echo=echo)
     scaler = _scaler(meta)
     what = describe(model, int8) + (", raw values in and the forecast out" if scaler is not None else "")
     standardize, labels = None, None
