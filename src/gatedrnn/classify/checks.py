@@ -32,6 +32,7 @@ from gatedrnn.errors import (
 )
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS, SequenceClassifier
+from gatedrnn.models.front import NORMS
 
 META_KEYS = ("classes", "mean", "std")
 SIZE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "batch_size": 32}   # Classifier's
@@ -60,6 +61,10 @@ def check_settings(clf) -> None:
             raise UserError(f"{name}: expected a positive integer of at most {SIZE_LIMITS[name]:,}, got {show(v)}")
     check_choice("pooling", o["pooling"], POOLINGS)
     check_probability("dropout", o["dropout"])
+    check_int("frame", o["frame"])
+    check_int("conv", o["conv"], 0)
+    check_int("conv_kernel", o["conv_kernel"])
+    check_choice("norm", o["norm"], NORMS)
     check_int("max_steps", clf.max_steps)
     check_positive("lr", clf.lr)
     check_positive("clip", clf.clip, zero_ok=True, none_ok=True)
@@ -77,6 +82,14 @@ def check_settings(clf) -> None:
     check_positive("time_budget", clf.time_budget, none_ok=True)
     if clf.echo is not None and not callable(clf.echo):
         raise UserError(f"echo: expected a function of one string or None, got {show(clf.echo)}")
+
+
+def check_frames(frame: int, seqs: list) -> None:
+    """A frame of ``frame`` steps fits in the shortest sequence (one line naming it otherwise)."""
+    shortest = min(len(s) for s in seqs)
+    if frame > shortest:
+        i = min(range(len(seqs)), key=lambda k: len(seqs[k]))
+        raise UserError(f"frame: expected at most the shortest sequence's length ({shortest}, X[{i}]), got {frame}")
 
 
 def machine_memory() -> int:
@@ -139,6 +152,6 @@ def read_meta(where, model, meta: dict) -> tuple[numpy.ndarray, numpy.ndarray, n
     check_label_values(f"{where} classifier 'classes'", classes)
     if len(set(classes)) != C:
         raise UserError(f"{where} classifier 'classes': expected {C} different labels, got repeats in {show(classes)}")
-    D = model.rnn.input_size
+    D = model.config["input_size"]
     return (numpy.array(classes), _numbers(where, "mean", info["mean"], D, False),
             _numbers(where, "std", info["std"], D, True))

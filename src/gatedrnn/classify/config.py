@@ -10,6 +10,7 @@ from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_positive, check_probability, show
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
+from gatedrnn.models.front import NORMS
 
 
 def _cells():
@@ -45,6 +46,13 @@ class ClassifyConfig(Config):
                           "steps", choices=POOLINGS, group="model")
     dropout: float = option(0.3, "dropout between layers and before the linear layer", check=check_probability,
                             group="model")
+    frame: int = option(1, "front end: stack this many samples into one recurrent step (long inputs; at most the "
+                        "shortest sequence's length)", check=check_int, group="model")
+    conv: int = option(0, "front end: channels of a causal convolution over the samples (pointwise, depthwise over "
+                       "conv_kernel samples, SiLU), 0 = none", check=check_count, group="model")
+    conv_kernel: int = option(4, "front end: samples each convolution filter reads", check=check_int, group="model")
+    norm: str = option("none", "front end: 'running' scales each sample by its own sequence's mean and std so far",
+                       choices=NORMS, group="model")
     max_steps: int = option(500, "training steps (Adam, cosine-decayed to 0 over them)", check=check_int,
                             group="training")
     batch_size: int = option(32, "sequences per step", check=check_int, group="training")
@@ -78,7 +86,8 @@ class ClassifyConfig(Config):
     def model_options(self, cell: str, seed: int) -> dict:
         """The keyword arguments of ``Classifier`` for one cell and one seed."""
         return dict(cell=cell, hidden_size=self.hidden_size, num_layers=self.num_layers, pooling=self.pooling,
-                    dropout=self.dropout, max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
+                    dropout=self.dropout, frame=self.frame, conv=self.conv, conv_kernel=self.conv_kernel, norm=self.norm,
+                    max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
                     clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, select=self.select,
                     folds=self.folds, time_budget=self.time_budget / (len(self.cell) * self.seeds) or None)
 

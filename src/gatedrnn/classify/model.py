@@ -22,7 +22,7 @@ from typing import Any
 import numpy
 
 from gatedrnn.backend import to_numpy
-from gatedrnn.classify.checks import check_fits_memory, check_settings, read_meta
+from gatedrnn.classify.checks import check_fits_memory, check_frames, check_settings, read_meta
 from gatedrnn.classify.inputs import as_labels, as_sequences, check_label_values, scaling, standardized
 from gatedrnn.classify.selection import choose_steps
 from gatedrnn.errors import UserError, check_int
@@ -48,11 +48,12 @@ class Classifier:
     """A recurrent sequence classifier with scikit-learn's methods; see the module docstring."""
 
     def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, *, pooling: str = "last",
-                 dropout: float = 0.3, max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
+                 dropout: float = 0.3, frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none",
+                 max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
                  select: bool = False, folds: int = 5, time_budget: float | None = None, echo=None):
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
-                            dropout=dropout)
+                            dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
         self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
         self.select, self.folds, self.time_budget = select, folds, time_budget
@@ -72,6 +73,7 @@ class Classifier:
         if len(classes) < 2:
             raise UserError(f"y: expected at least 2 classes, got {len(classes)}")
         D = seqs[0].shape[1]
+        check_frames(self.options["frame"], seqs)
         check_fits_memory(self, D, len(classes), len(seqs), max(len(s) for s in seqs))
         self.classes_ = classes
         self.mean_, self.std_ = scaling(seqs, self.standardize)
@@ -144,6 +146,7 @@ class Classifier:
         self._need_fit("decision_function")
         check_int("batch_size", batch_size)
         raw = as_sequences(X, dimensions=len(self.mean_))
+        check_frames(self.options["frame"], raw)
         seqs = standardized(raw, self.mean_, self.std_, self.model.rnn.dtype)
         order = numpy.argsort([len(s) for s in seqs], kind="stable")  # batches of similar lengths pad little
         out = numpy.empty((len(seqs), len(self.classes_)))
@@ -200,8 +203,8 @@ class Classifier:
         model, meta, _ = load_checkpoint(found)
         classes, mean, std = read_meta(found, model, meta)
         c = model.config
-        self = cls(**{k: c[k] for k in ("cell", "hidden_size", "num_layers", "pooling", "dropout")},
-                   dtype=model.rnn.dtype.name)
+        keys = ("cell", "hidden_size", "num_layers", "pooling", "dropout", "frame", "conv", "conv_kernel", "norm")
+        self = cls(**{k: c[k] for k in keys if k in c}, dtype=model.rnn.dtype.name)
         self.model = model.eval()
         self.classes_, self.mean_, self.std_ = classes, mean, std
         return self

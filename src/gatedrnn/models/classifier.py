@@ -15,6 +15,7 @@ from gatedrnn.backend import resolve_dtype, to_numpy, xp
 from gatedrnn.errors import UserError, check_choice, check_int
 from gatedrnn.layers import Dropout, Linear, make_recurrent
 from gatedrnn.models.base import Model
+from gatedrnn.models.front import FrontEnd, uses_front
 
 POOLINGS = ("last", "mean")
 
@@ -48,19 +49,28 @@ class SequenceClassifier(Model):
 
     def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, *,
                  cell: str = "lstm", pooling: str = "last", dropout: float = 0.0, forget_bias: float = 1.0,
-                 dtype=None, seed=None):
+                 frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none", dtype=None, seed=None):
         super().__init__()
         check_int("num_classes", num_classes, 2)
         check_choice("pooling", pooling, POOLINGS)
         dtype = resolve_dtype(dtype)
-        s1, s2, s3 = numpy.random.default_rng(seed).integers(2**63, size=3)
+        rng = numpy.random.default_rng(seed)
+        s1, s2, s3 = rng.integers(2**63, size=3)
         self.config = dict(input_size=input_size, hidden_size=hidden_size, num_classes=num_classes,
                            num_layers=num_layers, cell=cell, pooling=pooling, dropout=dropout, forget_bias=forget_bias)
         self.pooling = pooling
+        front = dict(frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
+        self.front = None                       # models/front.py: frames, causal conv, running norm
+        if uses_front(front):
+            self.config.update(front)
+            self.front = FrontEnd(input_size, **front, dtype=dtype, seed=int(rng.integers(2**63)))
+            input_size = self.front.output_size
         self.rnn = self.add_child("rnn.", make_recurrent(cell, input_size, hidden_size, num_layers, dropout=dropout,
                                                           forget_bias=forget_bias, dtype=dtype, seed=s1))
         self.drop = self.add_child("", Dropout(dropout, seed=s2))
         self.head = self.add_child("head.", Linear(hidden_size, num_classes, dtype=dtype, seed=s3))
+        if self.front is not None:
+            self.add_child("front.", self.front)
         self.dstate = None
 
     @staticmethod
@@ -74,6 +84,8 @@ class SequenceClassifier(Model):
 
     def forward(self, x, state=None):
         x, lengths = self._split(x)
+        if self.front is not None:
+            x, lengths = self.front.forward(x, lengths)
         y, state = self.rnn.forward(x, state, lengths=lengths)
         B, T = y.shape[:2]
         L = xp.full(B, T, dtype=xp.int64) if lengths is None else xp.asarray(to_numpy(lengths), dtype=xp.int64)
@@ -95,4 +107,4 @@ class SequenceClassifier(Model):
             dy = xp.broadcast_to((dp / L[:, None].astype(dp.dtype))[:, None, :], self._shape)
         dx = self.rnn.backward(dy, dstate)
         self.dstate = self.rnn.dstate
-        return dx
+        return dx if self.front is None else self.front.backward(dx)

@@ -45,12 +45,14 @@ from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import Embedding, Linear
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.models.classifier import SequenceClassifier
+from gatedrnn.models.front import front_stream
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.regressor import SequenceRegressor
 
 
-def model_parts(model) -> tuple[Embedding | None, RecurrentStack, Linear | None]:
-    """-> (embedding or None, recurrent stack, head Linear or None)."""
+def model_parts(model, front_ok: bool = False) -> tuple[Embedding | None, RecurrentStack, Linear | None]:
+    """-> (embedding or None, recurrent stack, head Linear or None). A classifier with a front end (frames, conv,
+    running norm) only when ``front_ok`` (``Stream`` runs it; the exporters do not know it yet)."""
     if isinstance(model, SequenceRegressor):
         return None, model.rnn, model.head
     if isinstance(model, LanguageModel):
@@ -61,6 +63,9 @@ def model_parts(model) -> tuple[Embedding | None, RecurrentStack, Linear | None]
         if model.pooling != "last":
             raise UserError(f"Stream: expected a SequenceClassifier with pooling 'last' (logits after each step), "
                             f"got pooling {model.pooling!r}")
+        if model.front is not None and not front_ok:
+            raise UserError("export: expected a SequenceClassifier without a front end (frame, conv, norm; those "
+                            "run in Python's Stream only), got one with a front end")
         return None, model.rnn, model.head
     raise UserError(f"Stream: expected a SequenceRegressor, LanguageModel or LSTM/GRU/RNN stack, got {type(model).__name__}")
 
@@ -87,7 +92,7 @@ class Stream:
     def __init__(self, model, batch: int = 1, *, standardize=None):
         check_int("Stream batch", batch)
         self.model = model
-        self.embed, self.rnn, self.head = model_parts(model)
+        self.embed, self.rnn, self.head = model_parts(model, front_ok=True)
         self.batch = B = int(batch)
         self.dtype = self.rnn.dtype
         cls = self.rnn.layer_class
@@ -98,7 +103,8 @@ class Stream:
         H, L = self.rnn.hidden_size, self.rnn.num_layers
         self.hidden_size, self.num_layers = H, L
         dt = self.dtype
-        self.input_size = self.rnn.input_size
+        self.front = front_stream(model, B, dt)         # frames / conv / running norm: models/front.py
+        self.input_size = self.rnn.input_size if self.front is None else self.front.input_size
         # per layer: the row [x, h, 1], the gate buffer and the slices the step works on (views made once)
         self._rows, self._gates, self._tmp, self._h, self._x, self._c = [], [], [], [], [], []
         self._updates = [layer.step_update for layer in self.rnn.layers]
@@ -124,6 +130,12 @@ class Stream:
         self._weights: list = []
         self.scale = None if standardize is None else self._scale(standardize)
         self.refresh()
+        self._head_of_zero_state()
+
+    def _head_of_zero_state(self) -> None:
+        """Before a front end's first frame, the output is the head of the zero state."""
+        if self.front is not None and self.head is not None:
+            xp.matmul(self._top_h1, self._head_W, out=self._y)
 
     def _scale(self, standardize) -> tuple[numpy.ndarray, numpy.ndarray]:
         """``standardize`` = (mean, std), each ``input_size`` finite numbers, std > 0."""
@@ -155,6 +167,8 @@ class Stream:
         if self.embed is not None:
             self._embed_W = self.embed.W  # read live: a row copy per step
         self.input_limit = self._input_limit()
+        if getattr(self, "front", None) is not None:
+            self.input_limit = self.front.raw_limit(self.input_limit)
 
     def _input_limit(self) -> float:
         """The largest |x| for which no pre-activation of the first layer can overflow the dtype: each gate column
@@ -198,12 +212,15 @@ class Stream:
     def reset(self, state=None) -> None:
         """Zero the recurrent state, or set it from ``state`` (PyTorch layout: (h, c) with a memory cell, each
         (num_layers, batch, hidden))."""
+        if self.front is not None:
+            self.front.reset()
         if state is None:
             for k in range(self.num_layers):
                 self._h[k][...] = 0
                 ck = self._c[k]
                 if ck is not None:
                     ck[...] = 0
+            self._head_of_zero_state()
             return
         L, B, H = self.num_layers, self.batch, self.hidden_size
         if self.has_cell and not (isinstance(state, (tuple, list)) and len(state) == 2):
@@ -256,7 +273,10 @@ class Stream:
     def step(self, x):
         """Feed one observation (``(input_size,)``, or ``(batch, input_size)``; a token id for a language
         model) and return the prediction: a view of an internal buffer, overwritten by the next step."""
-        self._set_input(x)
+        if self.front is None:
+            self._set_input(x)
+        elif not self.front.push(x, self._x[0], self.scale):
+            return self._out
         last = self.num_layers - 1
         for k in range(self.num_layers):
             g, h = self._gates[k], self._h[k]
