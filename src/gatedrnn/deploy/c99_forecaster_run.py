@@ -77,13 +77,15 @@ class CForecaster:
 
 
 def check_values(f, pushes: int = PUSHES, seed: int = 0) -> tuple[numpy.ndarray, int]:
-    """(values, start): the last window of the first series, then ``pushes`` values going on with it (its last
-    window repeated, plus noise of a tenth of its spread); ``start`` is the index of the first value in its series."""
-    v = f.panel.values[0]
-    tail = numpy.asarray(v[-f.window:], dtype=numpy.float64)
+    """(values, start): the last window of the longest series (as ``predict`` reads it), then ``pushes`` values
+    going on with it (that window repeated, plus noise of a tenth of its spread); ``start``: the index of the first
+    value in its series (0 for a padded window: the C reads every pushed value as the series' own)."""
+    tails, starts = f._tails(f.panel)
+    i = int(numpy.argmax(starts))
+    tail = numpy.asarray(tails[i], dtype=numpy.float64)
     rng = numpy.random.default_rng(seed)
     more = numpy.resize(tail, pushes) + 0.1 * (tail.std() + 1e-9) * rng.standard_normal(pushes)
-    return numpy.concatenate([tail, more]), int(v.size - f.window)
+    return numpy.concatenate([tail, more]), max(int(starts[i]), 0)
 
 
 def compare(f, c_out: numpy.ndarray, xs: numpy.ndarray, start: int) -> float:

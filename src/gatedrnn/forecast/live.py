@@ -53,9 +53,10 @@ class ForecastStream:
         self.ids = list(panel.ids)
         self._index = {name: i for i, name in enumerate(self.ids)}
         self.columns = stream_columns(f)
-        self.ring = numpy.stack([numpy.asarray(v[-W:], dtype=numpy.float64) for v in panel.values])   # (n, W)
+        tails, starts = f._tails(panel)       # predict's own last windows (a short series padded, if the model may)
+        self.ring = numpy.array(tails, dtype=numpy.float64)                       # (n, W)
         self.oldest = numpy.zeros(len(self.ids), dtype=numpy.int64)    # ring position of each window's first value
-        self.length = numpy.array([v.size for v in panel.values], dtype=numpy.int64)   # values seen per series
+        self.length = numpy.asarray(starts, dtype=numpy.int64) + W      # values seen per series
 
     @property
     def nbytes(self) -> int:
