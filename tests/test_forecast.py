@@ -83,7 +83,7 @@ def test_config_file_then_flags_and_a_missing_dataset(tmp_path, capsys):
     toml = tmp_path / "f.toml"
     toml.write_text('dataset = "sunspots"\nhidden_size = 8\nclip = 0\narima = false\n')
     cfg = make_config(toml, {"hidden_size": 12, "cell": "gru"})
-    assert (cfg.dataset, cfg.hidden_size, cfg.cell, cfg.clip, cfg.arima, cfg.max_steps) == ("sunspots", 12, "gru", 0, False, 800)
+    assert (cfg.dataset, cfg.hidden_size, cfg.cell, cfg.clip, cfg.arima, cfg.max_steps) == ("sunspots", 12, "gru", 0, False, None)
     (tmp_path / "bad.json").write_text('{"dataset": "sunspots", "hidden": 8}')
     with pytest.raises(UserError, match="expected keys among"):
         make_config(tmp_path / "bad.json")
@@ -101,7 +101,7 @@ def test_too_short_a_series_and_bad_settings(tmp_path):
         run(ForecastConfig(dataset=str(p), column="value", holdout=8, horizon=9, arima=False), echo=lambda s: None)
     with pytest.raises(UserError, match="cell: expected one of"):
         ForecastConfig(dataset="x", cell="tcn").validate()
-    with pytest.raises(UserError, match="hidden_size: expected a positive integer, got 0"):
+    with pytest.raises(UserError, match="hidden_size: expected a positive integer or None, got 0"):
         ForecastConfig(dataset="x", hidden_size=0).validate()
     with pytest.raises(UserError, match="clip: expected a finite number >= 0"):
         ForecastConfig(dataset="x", clip=-1.0).validate()

@@ -10,9 +10,22 @@ from dataclasses import dataclass
 from gatedrnn.config import Config, option
 from gatedrnn.data.dates import FILLS
 from gatedrnn.data.series import Series, load_series
-from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_optional_int, check_positive, show
+from gatedrnn.errors import (
+    UserError,
+    check_count,
+    check_int,
+    check_nonnegative,
+    check_optional_int,
+    check_positive,
+    show,
+)
 from gatedrnn.forecast.checks import check_sizes
+from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT
 from gatedrnn.layers import CELLS
+from gatedrnn.train.callbacks import CLOCKS
+
+# the held-out evaluation's fallbacks (its recursive one-step model) where hidden_size / max_steps are none
+EVALUATION_DEFAULTS = {"hidden_size": 16, "max_steps": 800}
 
 DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
 # --baselines: auto, the cheap ones, gatedrnn's ARIMA order search (one series), statsforecast's automatic methods
@@ -39,7 +52,7 @@ def _cells():
 
 
 def _season(name, v):
-    return check_int(name, v, 2, none_ok=True)
+    return check_int(name, v, 1, none_ok=True)         # 1: no season (as statsforecast and R)
 
 
 @dataclass
@@ -55,18 +68,25 @@ class ForecastConfig(Config):
     fill: str = option("error", "gaps in a CSV (empty or NaN cells, missing timestamps): error names their lines, "
                        "interpolate fills them linearly", choices=FILLS, group="series")
     period: int | None = option(None, "season length for a CSV (enables seasonal naive and ARIMA's seasonal "
-                                "difference)", check=_season, group="series")
-    window: int | None = option(None, "steps the model reads before forecasting (none = sunspots 30, co2 104, "
-                                "CSV 32)", check=check_optional_int, group="series")
+                                "difference; 1 = none)", check=_season, group="series")
+    window: int | None = option(None, "steps the model reads before forecasting (none: --predict chooses it from "
+                                "the data; the held-out evaluation reads sunspots 30, co2 104, CSV 32)",
+                                check=check_optional_int, group="series")
     horizon: int | None = option(None, "steps forecast from each origin (none = the whole held-out tail from its "
                                  "start)", check=check_optional_int, group="series")
     holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
                                  check=check_optional_int, group="series")
     cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
-    hidden_size: int = option(16, "hidden units per layer", check=check_int, group="model")
+    hidden_size: int | None = option(None, "hidden units per layer (none: --predict chooses it from the data; the "
+                                     "held-out evaluation uses 16)", check=check_optional_int, group="model")
     num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
-    max_steps: int = option(800, "training steps (Adam, cosine-decayed to 0 over them)", check=check_int,
-                            group="training")
+    max_steps: int | None = option(None, "training steps (Adam, cosine-decayed to 0 over them; none: --predict "
+                                   "chooses them by early stopping on the held-out last horizon, the held-out "
+                                   "evaluation runs 800)", check=check_optional_int, group="training")
+    time_limit: float = option(DEFAULT_TIME_LIMIT, "seconds of --predict's settings search (window, size, steps: "
+                               "gatedrnn.forecast.selection)", check=check_positive, group="training")
+    time_clock: str = option("wall", "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
+                             choices=CLOCKS, group="training")
     batch_size: int = option(32, "windows per step", check=check_int, group="training")
     lr: float = option(3e-3, "Adam learning rate at the start", check=check_positive, group="training")
     clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
@@ -93,7 +113,7 @@ class ForecastConfig(Config):
             if ignored:
                 raise UserError(f"{', '.join(ignored)}: expected none with --dataset {M4} (its 414 series, their 48-hour "
                                 f"test horizon and season 24 are fixed), got {ignored}")
-        check_sizes(self.hidden_size, self.num_layers, self.batch_size, (self.window or 168) + (self.horizon or 48),
+        check_sizes(self.hidden_size or 96, self.num_layers, self.batch_size, (self.window or 168) + (self.horizon or 48),
                     4, 5 * (self.horizon or 48))
         return self
 
@@ -129,7 +149,8 @@ class ForecastConfig(Config):
 
     def model_name(self) -> str:
         """How the tables name the model: ``LSTM (16 units)``, ``GRU (32 units x 2)``."""
-        return f"{self.cell.upper()} ({self.hidden_size} units{'' if self.num_layers == 1 else f' x {self.num_layers}'})"
+        size = self.hidden_size or EVALUATION_DEFAULTS["hidden_size"]
+        return f"{self.cell.upper()} ({size} units{'' if self.num_layers == 1 else f' x {self.num_layers}'})"
 
 
 def make_config(config_file=None, flags: dict | None = None) -> ForecastConfig:

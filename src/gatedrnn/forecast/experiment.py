@@ -36,7 +36,7 @@ from gatedrnn.forecast.arima import (
 )
 from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.baselines_sf import SF_METHODS
-from gatedrnn.forecast.config import DEFAULT_WINDOW, ForecastConfig
+from gatedrnn.forecast.config import DEFAULT_WINDOW, EVALUATION_DEFAULTS, ForecastConfig
 from gatedrnn.forecast.metrics import mae, rmse
 from gatedrnn.forecast.model import model_forecast, train_model
 from gatedrnn.forecast.plot import plot_forecast
@@ -246,6 +246,8 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bo
     ``overwrite``: replace what is there; ``inputs``: more files the run reads, e.g. its --config file). One
     process only: refused under an MPI launcher."""
     cfg.validate()
+    # the held-out evaluation's model has no settings search: its fallbacks, recorded in config.json
+    cfg = cfg.replace(**{k: getattr(cfg, k) or v for k, v in EVALUATION_DEFAULTS.items()})
     reads = input_files(cfg, *inputs)
     with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=reads) as folder:
         target = figure_target(folder, figure, reads, overwrite) if folder is not None and cfg.plot else None

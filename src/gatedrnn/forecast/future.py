@@ -9,7 +9,12 @@ outputs). The time column is the CSV's date column continued at its inferred fre
 dates it is the series' axis continued by its last step (years for sunspots and co2, row numbers for a CSV).
 ``OUT/future.png`` shows the last few seasons of the series, the forecast and its 80/95 % bands (matplotlib is
 optional: without it a one-line note, no figure; ``--no-plot`` skips it). The trained forecaster goes to
-``OUT/forecaster`` (``Forecaster.load``). Bad input (a gap with ``--fill error``, a series too short) is refused
+``OUT/forecaster`` (``Forecaster.load``). The window, the size and the steps not given are chosen from the data
+(``selection.py``: the last ``H`` values held out, a few candidates with early stopping within ``--time-limit``
+seconds, then a refit on the whole series); ``OUT/config.json`` records the settings used, the chosen ones
+included, so that ``gatedrnn forecast --config OUT/config.json --predict H --out OTHER`` skips the search and fits
+the same network bit for bit; the candidates' scores are printed and saved with the forecaster
+(``Forecaster.selection``). Bad input (a gap with ``--fill error``, a series too short) is refused
 before anything is written; the run is written whole or not at all (``gatedrnn.run_folder``).
 """
 
@@ -21,7 +26,6 @@ import numpy
 
 from gatedrnn.data.dates import PURPOSE, iso
 from gatedrnn.errors import check_int, require
-from gatedrnn.forecast.config import DEFAULT_WINDOW
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.plot import plot_future
 from gatedrnn.forecast.result import COMMAND, RUN_FILES, input_files
@@ -29,11 +33,14 @@ from gatedrnn.train.run_output import writing_run
 
 
 def future_settings(cfg, h: int, period: int | None, n_models: int) -> dict:
-    base_window = cfg.window or DEFAULT_WINDOW.get(str(cfg.dataset), 32)
+    """The Forecaster's arguments of a ``--predict`` run (window, hidden_size, max_steps: None = searched)."""
+    period = period if period and period > 1 else None
     need = period * -(-h // period) if period else 1
-    return {"cell": cfg.cell, "horizon": h, "season": period, "window": max(base_window, need),
-            "hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers, "max_steps": cfg.max_steps,
-            "batch_size": cfg.batch_size, "lr": cfg.lr, "clip": cfg.clip, "seed": cfg.seed, "n_models": n_models}
+    return {"cell": cfg.cell, "horizon": h, "season": period,
+            "window": None if cfg.window is None else max(cfg.window, need), "hidden_size": cfg.hidden_size,
+            "num_layers": cfg.num_layers, "max_steps": cfg.max_steps, "batch_size": cfg.batch_size, "lr": cfg.lr,
+            "clip": cfg.clip, "seed": cfg.seed, "n_models": n_models, "time_limit": cfg.time_limit,
+            "time_clock": cfg.time_clock}
 
 
 def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
@@ -65,7 +72,10 @@ def predict_future(cfg, h: int, *, out, n_models: int = 1, overwrite: bool = Fal
         cause = f"series {series.name} holds values from {series.values.min():.3g} to {series.values.max():.3g}"
         path = folder.write_csv("future.csv", ["step", series.time_label, *cols], rows, cause)
         f.save(folder.path("forecaster"))
+        folder.write_json("config.json", cfg.replace(window=f.window, hidden_size=f.hidden_size,
+                                                     max_steps=f.max_steps).to_dict())
         figure = plot_future(series, p, x, folder.path("future.png"), echo=echo) if cfg.plot else None
     shown = "" if figure is None else f", {folder.final('future.png')}"
-    echo(f"wrote {path}{shown} (and the forecaster to {folder.final('forecaster')})")
+    echo(f"wrote {path}{shown}, {folder.final('config.json')} (the settings used: re-run with --config) and the "
+         f"forecaster to {folder.final('forecaster')}")
     return path
