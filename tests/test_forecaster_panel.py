@@ -76,3 +76,11 @@ def test_a_save_from_before_the_mask_still_loads(tmp_path):
     meta.write_text(json.dumps(doc))
     back = Forecaster.load(tmp_path / "old")
     assert back.mask is False and np.array_equal(back.predict()["y_hat"], f.predict()["y_hat"])
+
+
+def test_the_onnx_export_refuses_the_mask_input_in_one_line():
+    f = Forecaster(**SMALL).fit([seasonal(60), seasonal(10)])
+    from gatedrnn.deploy.forecaster_onnx import check_exportable
+
+    with pytest.raises(UserError, match="Forecaster ONNX export: expected a forecaster without the mask input"):
+        check_exportable(f)

@@ -70,6 +70,13 @@ def test_time_budgets_and_clocks_are_checked():
     with pytest.raises(UserError, match="time_clock: expected one of"):
         Forecaster(horizon=2, time_clock="gpu")
     assert Forecaster(horizon=2).time_limit == DEFAULT_TIME_LIMIT
+    from gatedrnn.forecast import ForecastConfig
+
+    for bad in (0, -5.0, math.inf):
+        with pytest.raises(UserError, match="time_limit: expected a finite positive number"):
+            ForecastConfig(dataset="x", time_limit=bad).validate()
+    with pytest.raises(UserError, match="time_clock: expected one of"):
+        ForecastConfig(dataset="x", time_clock="gpu").validate()
     f = Forecaster(horizon=4, season=12, window=24, hidden_size=8, time_limit=3, time_clock="cpu").fit(PANEL[:2])
     assert f.selection["time_clock"] == "cpu" and f.max_steps >= 1
 

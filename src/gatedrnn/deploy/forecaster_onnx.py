@@ -51,6 +51,9 @@ def check_exportable(f) -> None:
     strategy = getattr(f, "strategy", "direct")
     if strategy != "direct":
         raise UserError(f"Forecaster ONNX export: expected the direct strategy, got {strategy!r}")
+    if getattr(f, "mask", False):
+        raise UserError("Forecaster ONNX export: expected a forecaster without the mask input (fitted on series "
+                        "all at least window + horizon long, or mask=False), got mask=True")
 
 
 def columns(f) -> list:

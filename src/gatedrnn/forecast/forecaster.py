@@ -38,6 +38,13 @@ with covariates their mean, standard deviation and last ``window`` rows) and ``p
 members; ``Forecaster.load(path)`` and ``gatedrnn.load(path)`` return the forecaster with all members, which
 predicts without the data (``Forecaster.from_model(network)`` builds one from a single network).
 
+Settings from the data: ``window``, ``hidden_size`` and ``max_steps`` left at None are chosen at ``fit`` by a
+small search on the last ``horizon`` values of each series held out, with early stopping, within ``time_limit``
+seconds (``selection.py``), then the network is refitted on all the data; ``selection`` holds the candidates'
+scores and ``settings()`` the chosen values (a forecaster built from them fits the same network, bit for bit).
+Any panel: a series shorter than ``window + horizon`` is padded on the left with a mask input (``panel.py``);
+``season=1`` means no season.
+
 Every input array and every returned forecast passes ``checks.py`` (finite, real, unmasked, within ±1e100; sizes
 bounded); what ``load`` reads passes ``saved.py`` (one line per problem of a tampered or foreign meta.json).
 """
