@@ -132,3 +132,41 @@ def test_exporters_refuse_a_front_end_in_one_line():
 def test_bad_front_settings_are_one_line(field, value):
     with pytest.raises(UserError, match=field):
         Classifier(**{field: value})
+
+
+# -- small-data training: scaling, window crops with test-time averaging, seed ensembles ------------------------
+def test_crops_train_on_windows_and_average_the_logits_of_views(rng):
+    from gatedrnn.classify.augment import CROP_VIEWS, views
+    X = [rng.standard_normal((int(rng.integers(30, 50)), 1)) for _ in range(20)]
+    y = np.array(["a" if x.mean() > 0 else "b" for x in X])
+    clf = Classifier(cell="gru", hidden_size=4, max_steps=6, batch_size=8, crop=20, scale=0.2).fit(X, y)
+    windows, owner = views(X[:2], 20)
+    assert len(windows) == 2 * CROP_VIEWS and {len(w) for w in windows} == {20}
+    clf.crop = 0
+    each = clf.decision_function(windows)
+    clf.crop = 20
+    np.testing.assert_allclose(clf.decision_function(X[:2]), [each[owner == i].mean(axis=0) for i in (0, 1)],
+                               atol=1e-9)
+
+
+def test_crop_longer_than_the_shortest_sequence_is_one_line(rng):
+    X = [rng.standard_normal((n, 1)) for n in (30, 12, 40)]
+    with pytest.raises(UserError, match=r"crop: expected at most the shortest sequence's length \(12, X\[1\]\), got 13"):
+        Classifier(crop=13, max_steps=1).fit(X, ["a", "b", "a"])
+
+
+def test_seed_ensemble_row(tmp_path):
+    import importlib
+    run = importlib.import_module("gatedrnn.classify.run")
+    from gatedrnn.classify import make_config
+    rng = np.random.default_rng(0)
+    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true down up\n@data\n"
+    for split in ("TRAIN", "TEST"):
+        rows = [rng.standard_normal(int(rng.integers(5, 9))) for _ in range(16)]
+        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(
+            ",".join(f"{v:.4f}" for v in x) + (":up" if x.sum() > 0 else ":down") for x in rows) + "\n")
+    cfg = make_config(flags={"dataset": str(tmp_path / "Toy"), "cell": ["gru"], "seeds": 2, "hidden_size": 4,
+                             "max_steps": 10, "batch_size": 8, "baselines": False, "select": False, "crop": 4,
+                             "ensemble": True})
+    rows = run.run(cfg, echo=lambda *a: None)["rows"]
+    assert [r["method"] for r in rows] == ["GRU (4 units)", "GRU (4 units) x2 avg"] and len(rows[1]["accs"]) == 1

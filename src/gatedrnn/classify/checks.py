@@ -72,6 +72,8 @@ def check_settings(clf) -> None:
     if not isinstance(clf.standardize, (bool, numpy.bool_)):
         raise UserError(f"standardize: expected true or false, got {show(clf.standardize)}")
     check_nonnegative("noise", clf.noise)
+    check_nonnegative("scale", clf.scale)
+    check_int("crop", clf.crop, 0)
     top = float(numpy.finfo(check_dtype("dtype", clf.dtype)).max) / NOISE_ROOM
     if clf.noise > top:
         raise UserError(f"noise: expected a std of at most {top:.3g} (the noisy standardised inputs must fit "

@@ -65,6 +65,13 @@ class ClassifyConfig(Config):
                                group="training")
     noise: float = option(0.3, "std of Gaussian noise added to the standardised training inputs (augmentation)",
                           check=check_nonnegative, group="training")
+    scale: float = option(0.0, "std of a random factor 1 + scale N(0,1) each training sequence is multiplied by "
+                          "every epoch (augmentation)", check=check_nonnegative, group="training")
+    crop: int = option(0, "train on random windows of this many steps (window slicing), predict from the mean "
+                       "logits of 5 windows spread over each sequence; 0 = whole sequences", check=check_count,
+                       group="training")
+    ensemble: bool = option(False, "also report the accuracy of the seeds' averaged probabilities (one row)",
+                            group="output")
     select: bool = option(True, "choose the number of steps (at most max_steps) on a validation split of the "
                           "training set (stratified; k-fold below 100 cases), early stopping, then refit on all of it "
                           "(--no-select: max_steps on all of it)", group="training")
@@ -88,7 +95,8 @@ class ClassifyConfig(Config):
         return dict(cell=cell, hidden_size=self.hidden_size, num_layers=self.num_layers, pooling=self.pooling,
                     dropout=self.dropout, frame=self.frame, conv=self.conv, conv_kernel=self.conv_kernel, norm=self.norm,
                     max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
-                    clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, select=self.select,
+                    clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, scale=self.scale, crop=self.crop,
+                    select=self.select,
                     folds=self.folds, time_budget=self.time_budget / (len(self.cell) * self.seeds) or None)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy
 
 from gatedrnn.backend import to_numpy
+from gatedrnn.classify.augment import augmented, check_crop, views
 from gatedrnn.classify.checks import check_fits_memory, check_frames, check_settings, read_meta
 from gatedrnn.classify.inputs import as_labels, as_sequences, check_label_values, scaling, standardized
 from gatedrnn.classify.selection import choose_steps
@@ -51,12 +52,14 @@ class Classifier:
                  dropout: float = 0.3, frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none",
                  max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
-                 select: bool = False, folds: int = 5, time_budget: float | None = None, echo=None):
+                 scale: float = 0.0, crop: int = 0, select: bool = False, folds: int = 5,
+                 time_budget: float | None = None, echo=None):
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
                             dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
         self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
         self.select, self.folds, self.time_budget = select, folds, time_budget
+        self.scale, self.crop = scale, crop
         check_settings(self)
         self.selection_: dict | None = None
         self.model: Any = None
@@ -74,6 +77,8 @@ class Classifier:
             raise UserError(f"y: expected at least 2 classes, got {len(classes)}")
         D = seqs[0].shape[1]
         check_frames(self.options["frame"], seqs)
+        check_crop(self.crop, seqs)
+        check_frames(self.options["frame"], [s[:self.crop or len(s)] for s in seqs])
         check_fits_memory(self, D, len(classes), len(seqs), max(len(s) for s in seqs))
         self.classes_ = classes
         self.mean_, self.std_ = scaling(seqs, self.standardize)
@@ -103,6 +108,8 @@ class Classifier:
         self.model = self._network(seqs[0].shape[1])
         per_epoch = math.ceil(len(seqs) / min(self.batch_size, len(seqs)))
         stop = EarlyStopping(patience=max(1, math.ceil(patience_steps / per_epoch)))
+        valid_seqs, owner = views(valid_seqs, self.crop)      # with crops: each window a validation case
+        valid_targets = valid_targets[owner]
         valid = [(pad(valid_seqs[k:k + 256], self.model.rnn.dtype), valid_targets[k:k + 256])
                  for k in range(0, len(valid_seqs), 256)]
         extra = [stop] + ([TimeLimit(seconds)] if seconds else [])
@@ -121,7 +128,8 @@ class Classifier:
         def batches(epoch):
             rng = numpy.random.default_rng([self.seed, epoch])
             order = rng.permutation(N)
-            out = [(pad([seqs[i] for i in order[k:k + batch]], model.rnn.dtype), targets[order[k:k + batch]])
+            chosen = augmented([seqs[i] for i in order], rng, self.crop, self.scale)
+            out = [(pad(chosen[k:k + batch], model.rnn.dtype), targets[order[k:k + batch]])
                    for k in range(0, N, batch)]
             for x, _ in out if self.noise else ():
                 x.x += (self.noise * rng.standard_normal(x.x.shape)).astype(x.x.dtype)
@@ -146,8 +154,9 @@ class Classifier:
         self._need_fit("decision_function")
         check_int("batch_size", batch_size)
         raw = as_sequences(X, dimensions=len(self.mean_))
-        check_frames(self.options["frame"], raw)
-        seqs = standardized(raw, self.mean_, self.std_, self.model.rnn.dtype)
+        check_crop(self.crop, raw)
+        check_frames(self.options["frame"], [s[:self.crop or len(s)] for s in raw])
+        seqs, owner = views(standardized(raw, self.mean_, self.std_, self.model.rnn.dtype), self.crop)
         order = numpy.argsort([len(s) for s in seqs], kind="stable")  # batches of similar lengths pad little
         out = numpy.empty((len(seqs), len(self.classes_)))
         self.model.eval()
@@ -156,6 +165,9 @@ class Classifier:
                 rows = order[k:k + batch_size]
                 logits, _ = self.model.forward(pad([seqs[i] for i in rows], self.model.rnn.dtype))
                 out[rows] = to_numpy(logits).astype(numpy.float64)
+        if self.crop:                                       # the logits averaged over each sequence's windows
+            out = numpy.add.reduceat(out, numpy.flatnonzero(numpy.r_[True, owner[1:] != owner[:-1]])) / \
+                numpy.bincount(owner)[:, None]
         bad = ~numpy.isfinite(out).all(axis=1)
         if bad.any():
             i = int(numpy.argmax(bad))

@@ -88,15 +88,23 @@ def _fit_cell(cfg: ClassifyConfig, cell: str, train, echo) -> dict:
             "steps": [c.selection_["steps"] if c.selection_ else cfg.max_steps for c in fitted]}
 
 
-def _score_cell(row: dict, test, folder) -> dict:
-    """Test accuracy of every fitted seed (the first seed's checkpoint into ``folder``); -> the table's row."""
+def _score_cell(row: dict, test, folder, ensemble: bool) -> list:
+    """Test accuracy of every fitted seed (the first seed's checkpoint into ``folder``); -> the table's row, and
+    with ``ensemble`` (and several seeds) a row for the seeds' averaged probabilities."""
     t0 = time.perf_counter()
     fitted = row.pop("fitted")
-    row["accs"] = [clf.score(test.X, test.y) for clf in fitted]
+    probs = [clf.predict_proba(test.X) for clf in fitted]
+    y = numpy.asarray(test.y)
+    row["accs"] = [float(numpy.mean(clf.classes_[p.argmax(axis=1)] == y)) for clf, p in zip(fitted, probs)]
     row["seconds"] += time.perf_counter() - t0
     if folder is not None:
         fitted[0].save(folder.path(row["cell"]))
-    return row
+    if not ensemble or len(fitted) < 2:
+        return [row]
+    mean = numpy.mean(probs, axis=0)
+    both = {"method": f"{row['method']} x{len(fitted)} avg", "cell": row["cell"], "seconds": row["seconds"],
+            "bytes": row["bytes"] * len(fitted), "accs": [float(numpy.mean(fitted[0].classes_[mean.argmax(axis=1)] == y))]}
+    return [row, both]
 
 
 def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print, *, overwrite: bool = False, inputs=()) -> dict:
@@ -129,7 +137,7 @@ def _experiment(cfg: ClassifyConfig, data_dir, folder, echo) -> dict:
         fitted.append(_fit_cell(cfg, cell, train, echo))
     test = _read_test(train, test_path)
     echo(f"test set: {len(test)} cases, read after every model was fitted")
-    rows = [_score_cell(row, test, folder) for row in fitted]
+    rows = [r for row in fitted for r in _score_cell(row, test, folder, cfg.ensemble)]
     note = None
     if cfg.baselines and available():
         echo(f"{len(cfg.cell) + 1}. baselines (aeon)")
