@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import xp
-from gatedrnn.layers.lstm_fast import backward_loop, forward_loop, usable
+from gatedrnn.layers.lstm_fast import NARROW, backward_loop, forward_loop, usable
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 
 
@@ -105,16 +105,24 @@ class LSTMLayer(RecurrentLayer):
         T, B, D = x.shape
         H = self.hidden_size
         half, shift = self._gate_affine()
-        G = (x.reshape(T * B, D) @ (self.Wx * half)).reshape(T, B, 4 * H)  # input projection: one GEMM, halved
-        G += (self.b_ih + self.b_hh) * half
+        fast = usable(x)
+        if fast and D <= NARROW:                    # a narrow input: each compiled step projects its own x_t
+            proj = (x, self.Wx * half, (self.b_ih + self.b_hh) * half)
+            G = xp.empty((T, B, 4 * H), dtype=x.dtype)
+        else:
+            proj = None
+            G = (x.reshape(T * B, D) @ (self.Wx * half)).reshape(T, B, 4 * H)  # input projection: one GEMM, halved
+            G += (self.b_ih + self.b_hh) * half
         Wh = self._hh_for_loop()                    # W_hh itself or the layer's own padded copy: halve a copy
         Wh = Wh * half if Wh is self.Wh else xp.multiply(Wh, half, out=Wh)
         Hs = xp.empty((T + 1, B, H), dtype=G.dtype)
         Cs = xp.empty((T + 1, B, H), dtype=G.dtype)
         TC = xp.empty((T, B, H), dtype=G.dtype)
         Hs[0], Cs[0] = h0, c0
-        loop = forward_loop if usable(G) else self._forward_loop           # compiled, or NumPy
-        loop(G, Wh, Hs, Cs, TC)
+        if fast:
+            forward_loop(G, Wh, Hs, Cs, TC, proj)   # compiled (lstm_fast.py)
+        else:
+            self._forward_loop(G, Wh, Hs, Cs, TC)
         self.cache = (x, G, Hs, Cs, TC)
         return Hs[1:], Hs[T], Cs[T]
 

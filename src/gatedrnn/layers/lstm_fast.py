@@ -78,9 +78,19 @@ static inline __attribute__((always_inline)) float tanh_(float x)
 /* Step t of the forward: G[t] (B, 4H) holds the halved pre-activations less h_{t-1} W_hh (in rec) and receives
    the activated gates (i, f, g, o); writes c_t = Cs[t + 1], tanh(c_t) = TC[t] and h_t = Hs[t + 1]. */
 CLONES static void forward_step(int t, int B, int H, float *restrict G, const float *restrict rec,
-                                float *restrict Cs, float *restrict TC, float *restrict Hs)
+                                float *restrict Cs, float *restrict TC, float *restrict Hs,
+                                const float *restrict X, const float *restrict Wx, const float *restrict bias, int D)
 {
     size_t BH = (size_t)B * H;
+    for (int b = 0; b < B && X; ++b) {         /* a narrow input: G[t] = x_t W_ih + b here, not as a GEMM */
+        float *g = G + (size_t)t * 4 * BH + (size_t)b * 4 * H;
+        const float *x = X + ((size_t)t * B + b) * D;
+        for (int j = 0; j < 4 * H; ++j)
+            g[j] = bias[j];
+        for (int d = 0; d < D; ++d)
+            for (int j = 0; j < 4 * H; ++j)
+                g[j] += x[d] * Wx[(size_t)d * 4 * H + j];
+    }
     for (int b = 0; b < B; ++b) {
         float *g = G + (size_t)t * 4 * BH + (size_t)b * 4 * H;
         const float *r = rec + (size_t)b * 4 * H;
@@ -133,9 +143,10 @@ CLONES static void backward_step(int t, int B, int H, const float *restrict G, c
     }
 }
 
-CLONES void lstm_forward_step(int t, int B, int H, float *G, const float *rec, float *Cs, float *TC, float *Hs)
+CLONES void lstm_forward_step(int t, int B, int H, float *G, const float *rec, float *Cs, float *TC, float *Hs,
+                              const float *X, const float *Wx, const float *bias, int D)
 {
-    forward_step(t, B, H, G, rec, Cs, TC, Hs);
+    forward_step(t, B, H, G, rec, Cs, TC, Hs, X, Wx, bias, D);
 }
 
 CLONES void lstm_backward_step(int t, int B, int H, const float *G, const float *Cs, const float *TC,
@@ -161,11 +172,12 @@ static void gemm(void *fn, int ilp64, int transb, int M, int N, int K, const flo
 }
 
 CLONES void lstm_forward(int T, int B, int H, float *G, const float *Wh, int ldw, float *rec, float *Cs,
-                         float *TC, float *Hs, void *fn, int ilp64)
+                         float *TC, float *Hs, const float *X, const float *Wx, const float *bias, int D,
+                         void *fn, int ilp64)
 {
     for (int t = 0; t < T; ++t) {
         gemm(fn, ilp64, 0, B, 4 * H, H, Hs + (size_t)t * B * H, H, Wh, ldw, rec, 4 * H);
-        forward_step(t, B, H, G, rec, Cs, TC, Hs);
+        forward_step(t, B, H, G, rec, Cs, TC, Hs, X, Wx, bias, D);
     }
 }
 
@@ -185,13 +197,16 @@ CLONES void lstm_backward(int T, int B, int H, const float *G, const float *Cs, 
 
 CDEF = """
 const char *gatedrnn_key(void);
-void lstm_forward_step(int, int, int, float *, const float *, float *, float *, float *);
+void lstm_forward_step(int, int, int, float *, const float *, float *, float *, float *, const float *,
+                       const float *, const float *, int);
 void lstm_backward_step(int, int, int, const float *, const float *, const float *, const float *,
                         const float *, const float *, float *, float *, float *);
-void lstm_forward(int, int, int, float *, const float *, int, float *, float *, float *, float *, void *, int);
+void lstm_forward(int, int, int, float *, const float *, int, float *, float *, float *, float *, const float *,
+                  const float *, const float *, int, void *, int);
 void lstm_backward(int, int, int, const float *, const float *, const float *, const float *, const float *,
                    const float *, float *, float *, float *, float *, void *, int);
 """
+NARROW = 16        # inputs of at most this many values are projected inside the loop (forward_loop's proj)
 FLAGS = ("-O3", "-std=gnu99", "-fPIC", "-shared", "-fno-trapping-math")
 
 _loaded: dict[str, Any] = {"tried": False, "lib": None, "why": "not loaded yet", "gemm": None, "found": None}
@@ -340,20 +355,25 @@ def usable(a) -> bool:
     return enabled and xp is numpy and a.dtype == numpy.float32 and library() is not None
 
 
-def forward_loop(G, Wh, Hs, Cs, TC) -> None:
-    """``LSTMLayer._forward_loop`` with the gate arithmetic in C; the same arguments, all C-contiguous float32."""
+def forward_loop(G, Wh, Hs, Cs, TC, proj=None) -> None:
+    """``LSTMLayer._forward_loop`` with the gate arithmetic in C; the same arguments, all C-contiguous float32.
+    ``proj`` = (x (T, B, D), W_ih (D, 4H), bias (4H,)), all halved like G, optional: G is then only a buffer and
+    each step computes its own ``x_t W_ih + bias`` first (for inputs of at most ``NARROW`` values, where the
+    GEMM over all steps is slow)."""
     ffi, lib = library()
     T, B, G4 = G.shape
     rec = numpy.empty((B, G4), dtype=G.dtype)
     p = [ffi.from_buffer("float[]", a) for a in (G, rec, Cs, TC, Hs)]
+    X, Wx, bias = (ffi.NULL,) * 3 if proj is None else (ffi.from_buffer("float[]", a) for a in proj)
+    D = 0 if proj is None else proj[0].shape[-1]
     step, H = lib.lstm_forward_step, G4 // 4
     if _loaded["gemm"] is not None and Wh.strides[1] == Wh.itemsize:   # rows may be padded, not columns
         w = ffi.cast("float *", Wh.ctypes.data)
-        lib.lstm_forward(T, B, H, p[0], w, Wh.strides[0] // Wh.itemsize, *p[1:], *_loaded["gemm"])
+        lib.lstm_forward(T, B, H, p[0], w, Wh.strides[0] // Wh.itemsize, *p[1:], X, Wx, bias, D, *_loaded["gemm"])
         return
     for t in range(T):
         numpy.matmul(Hs[t], Wh, out=rec)
-        step(t, B, H, *p)
+        step(t, B, H, *p, X, Wx, bias, D)
 
 
 def backward_loop(G, Hs, Cs, TC, Wh, dY, dC, dh, dc):
