@@ -1,6 +1,6 @@
 """``gatedrnn export CHECKPOINT --onnx model.onnx`` (ONNX, with ONNX's own recurrent operators) or ``--c DIR``
-(standalone C99: model.h and model.c); a Forecaster folder exports whole to ONNX (raw values in, forecasts out),
-and is refused by --c."""
+(standalone C99: model.h and model.c); a Forecaster folder exports whole to either (raw values in, forecasts out;
+in C a ring buffer with PREFIX_push and PREFIX_forecast)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def register(sub):
                                    "metadata says window, season, horizon and the layout). --c DIR "
                                    "writes PREFIX.h and PREFIX.c: C99 with no allocation and nothing beyond <math.h>, "
                                    "one step per call; when a C compiler is found, compiles it and prints the largest "
-                                   "difference against gatedrnn's Stream.")
+                                   "difference against gatedrnn's Stream. A Forecaster folder in C: PREFIX_push(state, "
+                                   "value) keeps the last window in a ring buffer, PREFIX_forecast(state, out) writes "
+                                   "horizon x quantiles doubles, checked against Forecaster.predict over 1000 values.")
     p.add_argument("checkpoint", help="a checkpoint folder (meta.json + model.npz) or a run folder holding best/, "
                                       "model/ or last/")
     to = p.add_mutually_exclusive_group(required=True)
