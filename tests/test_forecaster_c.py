@@ -87,3 +87,20 @@ def test_cli_export_c_of_a_forecaster_folder_writes_and_checks(int8, tmp_path, c
     assert diff < (1e-2 if int8 else 1e-5), lines[1]
     assert (tmp_path / "c" / "m4h.h").exists() and "m4h_push" in (tmp_path / "c" / "m4h.h").read_text()
     assert main(argv) == 0                               # an earlier export's files may be replaced
+
+
+@needs_cc
+def test_a_bad_value_is_refused_by_push_and_the_state_is_untouched(tmp_path):
+    from gatedrnn.deploy.c99_forecaster_run import CForecaster, check_values
+
+    f = fitted("gru", 24, 1)
+    export(f, tmp_path)
+    c = CForecaster(tmp_path, "fc", f)
+    xs, start = check_values(f, pushes=20)
+    clean, bad = c.run(xs, start)
+    assert bad == f.window - 1 and np.isnan(clean[:f.window - 1]).all() and np.isfinite(clean[f.window - 1:]).all()
+    k = f.window + 5
+    for junk in (np.nan, np.inf, 1e101):
+        dirty, bad = c.run(np.insert(xs, k, junk), start)
+        assert bad == f.window                              # the push refused; the forecast after it as before
+        assert np.array_equal(np.delete(dirty, k, axis=0), clean) and np.array_equal(dirty[k], clean[k - 1])
