@@ -111,3 +111,13 @@ def test_predict_run_records_the_chosen_settings_and_reruns_them_bit_for_bit(tmp
     g = Forecaster.load(second / "forecaster")
     assert g.selection is None and all(np.array_equal(a, b) for a, b in zip(f.models[0].params, g.models[0].params))
     assert (first / "future.csv").read_text() == (second / "future.csv").read_text()
+
+
+def test_from_config_one_set_of_fields():
+    from gatedrnn.forecast import ForecastConfig
+
+    f = Forecaster.from_config(ForecastConfig(dataset="x", period=12, window=20, hidden_size=8, max_steps=30), 18)
+    assert (f.horizon, f.season, f.window, f.hidden_size, f.max_steps, f.auto) == (18, 12, 24, 8, 30, ())
+    g = Forecaster.from_config(ForecastConfig(dataset="x", period=1, time_limit=7.0, time_clock="cpu"), 3)
+    assert g.season is None and g.auto == ("window", "hidden_size", "max_steps") and g.time_limit == 7.0
+    assert g.time_clock == "cpu" and g.settings()["window"] is None

@@ -141,7 +141,23 @@ class ForecastConfig(Config):
         """The series of this run: ``dataset`` read with ``column``, ``period``, ``fill`` and ``date_column``."""
         if self.dataset is None:
             raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
-        return load_series(self.dataset, self.column, period=self.period, fill=self.fill, date_column=self.date_column)
+        period = None if self.period == 1 else self.period          # 1: no season
+        return load_series(self.dataset, self.column, period=period, fill=self.fill, date_column=self.date_column)
+
+    def forecaster_settings(self, horizon: int | None = None, season: int | None = None, n_models: int = 1) -> dict:
+        """The ``Forecaster``'s arguments from this config (``Forecaster.from_config``): its model and training
+        fields, ``horizon`` (default the config's), ``season`` (default ``period``; 1 = none) and ``n_models``;
+        window, hidden_size and max_steps left at None are chosen from the data within ``time_limit``. An explicit
+        window is raised to the seasons that the seasonal naive base of ``horizon`` steps reads."""
+        h = horizon if horizon is not None else self.horizon or 1
+        s = season if season is not None else self.period
+        s = s if s and s > 1 else None
+        need = s * -(-h // s) if s else 1
+        return {"cell": self.cell, "horizon": h, "season": s,
+                "window": None if self.window is None else max(self.window, need), "hidden_size": self.hidden_size,
+                "num_layers": self.num_layers, "max_steps": self.max_steps, "batch_size": self.batch_size,
+                "lr": self.lr, "clip": self.clip, "seed": self.seed, "n_models": n_models,
+                "time_limit": self.time_limit, "time_clock": self.time_clock}
 
     def baseline_list(self) -> list[str]:
         """The names in ``baselines`` (``auto`` is resolved by the run: ``experiment.selection``, or m4's default)."""

@@ -363,6 +363,12 @@ class Forecaster:
         return path
 
     @classmethod
+    def from_config(cls, cfg, horizon: int | None = None, season: int | None = None,
+                    n_models: int = 1) -> "Forecaster":
+        """The forecaster of a ``ForecastConfig`` (``cfg.forecaster_settings``: its fields, None searched)."""
+        return cls(**cfg.forecaster_settings(horizon, season, n_models))
+
+    @classmethod
     def from_model(cls, model, members=(), where: str = "Forecaster meta.json") -> "Forecaster":
         """The forecaster of a network read from a ``Forecaster.save`` checkpoint (its ``meta`` holds
         ``forecaster``, checked by ``saved.py``: one line per problem)."""

@@ -33,14 +33,8 @@ from gatedrnn.train.run_output import writing_run
 
 
 def future_settings(cfg, h: int, period: int | None, n_models: int) -> dict:
-    """The Forecaster's arguments of a ``--predict`` run (window, hidden_size, max_steps: None = searched)."""
-    period = period if period and period > 1 else None
-    need = period * -(-h // period) if period else 1
-    return {"cell": cfg.cell, "horizon": h, "season": period,
-            "window": None if cfg.window is None else max(cfg.window, need), "hidden_size": cfg.hidden_size,
-            "num_layers": cfg.num_layers, "max_steps": cfg.max_steps, "batch_size": cfg.batch_size, "lr": cfg.lr,
-            "clip": cfg.clip, "seed": cfg.seed, "n_models": n_models, "time_limit": cfg.time_limit,
-            "time_clock": cfg.time_clock}
+    """The Forecaster's arguments of a ``--predict`` run (``ForecastConfig.forecaster_settings``)."""
+    return cfg.forecaster_settings(h, period or 1, n_models)
 
 
 def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
