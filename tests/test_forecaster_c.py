@@ -103,4 +103,4 @@ def test_a_bad_value_is_refused_by_push_and_the_state_is_untouched(tmp_path):
     for junk in (np.nan, np.inf, 1e101):
         dirty, bad = c.run(np.insert(xs, k, junk), start)
         assert bad == f.window                              # the push refused; the forecast after it as before
-        assert np.array_equal(np.delete(dirty, k, axis=0), clean) and np.array_equal(dirty[k], clean[k - 1])
+        assert np.array_equal(np.delete(dirty, k, axis=0), clean, equal_nan=True) and np.array_equal(dirty[k], clean[k - 1])
