@@ -104,3 +104,13 @@ def test_a_bad_value_is_refused_by_push_and_the_state_is_untouched(tmp_path):
         dirty, bad = c.run(np.insert(xs, k, junk), start)
         assert bad == f.window                              # the push refused; the forecast after it as before
         assert np.array_equal(np.delete(dirty, k, axis=0), clean, equal_nan=True) and np.array_equal(dirty[k], clean[k - 1])
+
+
+@needs_cc
+def test_a_model_with_the_short_series_mask_input_matches_predict(tmp_path):
+    ys = panel()
+    f = Forecaster(cell="gru", horizon=6, season=24, window=48, hidden_size=8, max_steps=15, batch_size=16,
+                   mask=True).fit([ys[0], ys[1][:30]])
+    assert f.input_size == 4                                 # value, sin, cos, mask
+    export(f, tmp_path)
+    assert check_forecaster_c(f, tmp_path, "fc", pushes=300)["max_diff"] < 1e-5

@@ -125,3 +125,16 @@ def test_cli_streams_one_series_from_plain_values(tmp_path, monkeypatch, capsys)
     want = predict_on(Forecaster.load(tmp_path / "fc"), y)
     got = np.array([float(r.split(",")[2]) for r in out[-HORIZON:]])
     assert rel(got, want["y_hat"]) < 1e-9
+
+
+def test_a_short_series_streams_from_its_padded_window():
+    ys = [series(80, 50.0, 1), series(12, 60.0, 2)]          # the second shorter than the window: padded
+    f = Forecaster(cell="gru", horizon=HORIZON, season=8, window=WINDOW, hidden_size=6, max_steps=8, batch_size=16,
+                   mask=True).fit(ys)
+    s = f.stream()
+    more = series(30, 60.0, 3)
+    for k in range(30):
+        out = s.push(more[k], "1")
+        if k in (0, 5, 29):
+            want = predict_on(f, [ys[0], np.concatenate([ys[1], more[:k + 1]])])
+            assert rel(out["y_hat"], want["y_hat"][1]) < 1e-6 and rel(out["lo-95"], want["lo-95"][1]) < 1e-6
