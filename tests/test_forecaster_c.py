@@ -10,7 +10,6 @@ import re
 import numpy as np
 import pytest
 
-from gatedrnn import CELLS
 from gatedrnn.cli import main
 from gatedrnn.deploy.c99_forecaster import forecaster_c_sources
 from gatedrnn.deploy.c99_forecaster_run import check_forecaster_c
@@ -20,7 +19,7 @@ from gatedrnn.forecast import Forecaster
 
 needs_cc = pytest.mark.skipif(find_cc() is None, reason="no C compiler (cc, gcc or clang) on this machine")
 SLOW = os.environ.get("GATEDRNN_SLOW") == "1"
-GRID = [(cell, season, k) for cell in sorted(CELLS) for season in (None, 24) for k in (1, 3)]
+GRID = [(cell, season, k) for cell in ("rnn", "gru", "lstm", "mingru", "minlstm") for season in (None, 24) for k in (1, 3)]
 SUBSET = [("lstm", 24, 3), ("gru", None, 1), ("rnn", 24, 1), ("mingru", None, 3), ("minlstm", 24, 3)]
 
 
