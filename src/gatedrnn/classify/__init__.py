@@ -4,7 +4,8 @@ trained on a UEA/UCR ``.ts`` dataset and compared with 1-NN DTW and MiniRocket.
 One idea per module: ``config`` (``ClassifyConfig``, ``make_config``), ``inputs`` (``as_sequences``, ``as_labels``,
 the standardisation), ``checks`` (the settings and a saved meta.json), ``model`` (``Classifier``: ``fit``,
 ``predict``, ``predict_proba``, ``score``, ``save``, ``load``), ``baselines`` (aeon's 1-NN DTW and MiniRocket),
-``run`` (the experiment and its table).
+``selection`` (the steps, chosen on validation cases carved from the training set), ``augment`` (scaling, window
+crops), ``run`` (the experiment and its table: the test file read once, after every model is fitted).
 """
 
 from gatedrnn.classify.config import ClassifyConfig, gated_cells, make_config

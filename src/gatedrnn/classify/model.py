@@ -12,6 +12,12 @@ cosine-decayed learning rate, for ``max_steps`` steps of ``batch_size`` sequence
 epoch, every batch padded to its longest sequence and carried as ``Padded(x, lengths)``; ``noise`` > 0 adds
 Gaussian noise of that std to the standardised training inputs, drawn afresh every epoch (data augmentation).
 Every logit and probability returned is finite: a sequence that overflows the network is one line naming it.
+
+``select=True`` chooses the number of steps (at most ``max_steps``) by early stopping on validation cases carved
+from the training set (``classify.selection``: a stratified holdout, ``folds``-fold below 100 cases,
+``time_budget`` seconds at most) and refits on all of it for that many steps. ``frame``, ``conv``, ``conv_kernel``
+and ``norm`` add a front end for long inputs (``models.front``); ``scale`` and ``crop`` augment the training
+sequences, ``crop`` also averaging the logits of windows at prediction (``classify.augment``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ DESCRIPTION = ("Trains each recurrent cell with several seeds on the training se
                "classification dataset (.ts files: sequences of different lengths and several dimensions), and "
                "prints the test accuracy (mean and spread over the seeds) and the model size next to 1-NN DTW and "
                "MiniRocket (from aeon, when installed: pip install -e \".[classify]\"). Datasets are found like the "
-               "corpora: uea/NAME/NAME_TRAIN.ts under --data-dir or GATEDRNN_DATA; nothing is downloaded.")
+               "corpora: uea/NAME/NAME_TRAIN.ts under --data-dir or GATEDRNN_DATA; nothing is downloaded. The "
+               "number of steps is chosen on a validation split of the training set (--no-select: max-steps); the "
+               "test file is read once, after every model is fitted.")
 
 
 def register(sub):
