@@ -63,6 +63,18 @@ def test_stream_over_a_sequence_equals_the_forward(opts, cell, rng):
     np.testing.assert_allclose(s.run(x[:k])[-1], outs[k - 1], atol=0)
 
 
+@pytest.mark.parametrize("opts", [{}, dict(frame=4, conv=3, norm="running")], ids=["plain", "front"])
+def test_stream_with_mean_pooling_equals_the_forward(opts, rng):
+    model = SequenceClassifier(2, 8, 3, cell="gru", pooling="mean", dtype="float32", seed=4, **opts).eval()
+    x = rng.standard_normal((400, 2)).astype(np.float32)
+    outs = Stream(model).run(x)
+    for n in (4, 37, 400):
+        want, _ = model.forward(x[None, :n])
+        np.testing.assert_allclose(outs[n - 1], want[0], atol=1e-5)
+    with pytest.raises(UserError, match="pooling 'last'"):
+        model_parts(model)                       # the exporters: last pooling only
+
+
 def test_stream_memory_does_not_grow(rng):
     model = SequenceClassifier(1, 6, 2, cell="gru", seed=0, norm="running", conv=4, frame=8).eval()
     s = Stream(model, batch=2)

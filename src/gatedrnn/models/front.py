@@ -143,6 +143,29 @@ class FrontStream:
         return limit
 
 
+class MeanPool:
+    """A classifier's mean pooling, one step at a time: ``add(h) -> [mean of the h so far, 1]`` (batch, H + 1),
+    from a running sum (constant memory); ``reset()`` starts a new sequence."""
+
+    def __init__(self, batch: int, hidden: int, dtype):
+        self.sum = xp.zeros((batch, hidden), dtype=dtype)
+        self.row = xp.zeros((batch, hidden + 1), dtype=dtype)
+        self.count = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.sum[...] = 0
+        self.row[...] = 0
+        self.row[:, -1] = 1
+        self.count = 0
+
+    def add(self, h):
+        self.sum += h
+        self.count += 1
+        xp.divide(self.sum, self.count, out=self.row[:, :-1])
+        return self.row
+
+
 def front_stream(model, batch: int, dtype) -> FrontStream | None:
     """The one-sample form of ``model.front`` (None when the model has no front end)."""
     front = getattr(model, "front", None)

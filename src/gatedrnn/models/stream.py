@@ -45,7 +45,7 @@ from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import Embedding, Linear
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.models.classifier import SequenceClassifier
-from gatedrnn.models.front import front_stream
+from gatedrnn.models.front import MeanPool, front_stream
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.regressor import SequenceRegressor
 
@@ -60,7 +60,7 @@ def model_parts(model, front_ok: bool = False) -> tuple[Embedding | None, Recurr
     if isinstance(model, RecurrentStack):
         return None, model, None
     if isinstance(model, SequenceClassifier):     # its logits as if the sequence ended at each step
-        if model.pooling != "last":
+        if model.pooling != "last" and not (front_ok and model.pooling == "mean"):
             raise UserError(f"Stream: expected a SequenceClassifier with pooling 'last' (logits after each step), "
                             f"got pooling {model.pooling!r}")
         if model.front is not None and not front_ok:
@@ -120,6 +120,7 @@ class Stream:
             self._c.append(xp.zeros((B, H), dtype=dt) if layer.has_cell else None)
         top = self._rows[-1]
         self._top_h1 = top[:, top.shape[1] - H - 1:]           # [h, 1] of the top layer
+        self._pooled = MeanPool(B, H, dt) if getattr(model, "pooling", "last") == "mean" else None
         if self.head is not None:
             self.output_size = self.head.out_features
             self._y = xp.empty((B, self.output_size), dtype=dt)
@@ -214,6 +215,8 @@ class Stream:
         (num_layers, batch, hidden))."""
         if self.front is not None:
             self.front.reset()
+        if self._pooled is not None:
+            self._pooled.reset()
         if state is None:
             for k in range(self.num_layers):
                 self._h[k][...] = 0
@@ -285,7 +288,8 @@ class Stream:
             if k < last:
                 self._x[k + 1][...] = h
         if self.head is not None:
-            xp.matmul(self._top_h1, self._head_W, out=self._y)
+            top = self._top_h1 if self._pooled is None else self._pooled.add(self._h[-1])
+            xp.matmul(top, self._head_W, out=self._y)
         return self._out
 
     def run(self, xs) -> numpy.ndarray:
