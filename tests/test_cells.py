@@ -19,7 +19,7 @@ SRC = Path(gatedrnn.__file__).resolve().parent
 
 
 def test_the_registry_names_every_cell():
-    assert sorted(CELLS) == ["gru", "lstm", "mingru", "minlstm", "rnn"]
+    assert sorted(CELLS) == ["fastgrnn", "fastrnn", "gru", "lstm", "mingru", "minlstm", "rnn"]
     assert gatedrnn.CELLS is CELLS and "CELLS" in gatedrnn.__all__
     for name, stack in CELLS.items():
         assert issubclass(stack, RecurrentStack) and issubclass(stack.layer_class, RecurrentLayer)
@@ -29,7 +29,7 @@ def test_the_registry_names_every_cell():
 def test_the_registry_from_a_fresh_interpreter():
     out = subprocess.run([sys.executable, "-c", "import gatedrnn; print(sorted(gatedrnn.CELLS))"],
                          capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['gru', 'lstm', 'mingru', 'minlstm', 'rnn']"
+    assert out.strip() == "['fastgrnn', 'fastrnn', 'gru', 'lstm', 'mingru', 'minlstm', 'rnn']"
 
 
 def _step_by_step(layer, x, h0, c0):
@@ -81,12 +81,13 @@ def test_set_forget_bias_touches_only_a_forget_gate(name):
     stack = make_recurrent(name, 3, 4, 2, forget_bias=2.5, dtype=np.float64, seed=0)
     for layer in stack.layers:
         before = [p.copy() for p in layer.params]
-        b_ih, b_hh = layer.b_ih.copy(), layer.b_hh.copy()   # b_hh is empty for the min cells (no recurrent weights)
-        layer.set_forget_bias(-1.0)
         H, k = layer.hidden_size, layer.forget_gate
         if k is None:
+            layer.set_forget_bias(-1.0)
             assert all(np.array_equal(a, b) for a, b in zip(before, layer.params))
             continue
+        b_ih, b_hh = layer.b_ih.copy(), layer.b_hh.copy()   # b_hh is empty for the min cells (no recurrent weights)
+        layer.set_forget_bias(-1.0)
         assert np.all(b_ih[k * H:(k + 1) * H] == 2.5) and np.all(b_hh[k * H:(k + 1) * H] == 0.0)
         assert np.all(layer.b_ih[k * H:(k + 1) * H] == -1.0) and np.all(layer.b_hh[k * H:(k + 1) * H] == 0.0)
         rest = np.r_[0:k * H, (k + 1) * H:layer.gates * H]
@@ -97,7 +98,8 @@ def test_set_forget_bias_touches_only_a_forget_gate(name):
 
 
 def test_make_recurrent_refuses_an_unknown_cell():
-    with pytest.raises(UserError, match="cell: expected one of 'gru', 'lstm', 'mingru', 'minlstm', 'rnn', got 'mgu'"):
+    with pytest.raises(UserError, match="cell: expected one of 'fastgrnn', 'fastrnn', 'gru', 'lstm', 'mingru', "
+                                        "'minlstm', 'rnn', got 'mgu'"):
         make_recurrent("mgu", 2, 3)
 
 

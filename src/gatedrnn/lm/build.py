@@ -64,6 +64,8 @@ def book_init(model, forget_bias: float, rng: numpy.random.Generator) -> None:
 
     normal(model.embed.W, 0.01)
     for layer in model.rnn.layers:
+        if getattr(layer, "own_init", False):  # a cell with its own parametrisation (layers/fast_base.py) keeps its draw
+            continue
         normal(layer.Wx, 1.0 / math.sqrt(layer.Wx.shape[0]))
         normal(layer.Wh, 1.0 / math.sqrt(layer.Wh.shape[0]))
         layer.b_ih[...] = 0

@@ -1,0 +1,173 @@
+"""What FastRNN and FastGRNN (Kusupati et al. 2018, "FastGRNN: A Fast, Accurate, Stable and Tiny Kilobyte
+Sized Gated Recurrent Neural Network", NeurIPS) share: one input matrix W and one recurrent matrix U used by
+every part of the cell, each either full (``weight_ih`` (D, H), ``weight_hh`` (H, H)) or low rank
+(``W = weight_ih_1 @ weight_ih_2`` with ranks ``rank_ih``, ``U = weight_hh_1 @ weight_hh_2`` with ``rank_hh``),
+and learned scalars kept as logits: the paper parametrises its scalars (FastRNN's alpha, beta; FastGRNN's zeta,
+nu) through a sigmoid so that they stay in (0, 1), and so do these cells: the parameter ``zeta_logit`` holds s
+and the cell uses zeta = sigmoid(s).
+
+Layout: ``x @ W`` (no transposition; there is no PyTorch module whose layout to follow, and ``state_dict`` holds
+the arrays as the cell uses them). The factored matrices are multiplied out once per forward and backward (the
+time loop then does one (B, H) x (H, H) product per step); their gradients are the dense gradient times the other
+factor, ``dW1 = dW @ W2^T`` and ``dW2 = W1^T @ dW``.
+
+One step at a time (``step_weights``): the fused matrix ``[W; U; b]`` in blocks of H columns, the scalars as
+blocks that only the bias row fills (a constant column per unit), so that the static ``step_update`` and the C
+``c_step`` read them from ``g`` like any pre-activation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from gatedrnn.backend import to_numpy, xp
+from gatedrnn.errors import UserError, check_int
+from gatedrnn.init import uniform
+from gatedrnn.layers.base import Layer
+from gatedrnn.layers.recurrent import RecurrentLayer
+
+
+def _sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+
+def check_rank_of(name: str, rank, rows: int, cols: int):
+    """A rank of a (rows, cols) matrix: None (full) or an integer in [1, min(rows, cols)]."""
+    if rank is None:
+        return None
+    top = min(rows, cols)
+    check_int(name, rank)
+    if rank > top:
+        raise UserError(f"{name}: expected an integer in [1, {top}] (the smaller side of a {rows}x{cols} matrix), "
+                        f"got {rank}")
+    return int(rank)
+
+
+class FastLayer(RecurrentLayer):
+    """A layer with a shared W (D, H) and U (H, H), full or low rank, biases and sigmoid-parametrised scalars.
+
+    A subclass sets ``biases`` (names of (H,) biases, with their initial values) and ``scalars`` (names of the
+    scalars, with their initial logits), and writes ``forward``/``backward`` with ``dense``/``add_dense_grads``."""
+
+    biases: tuple = ()
+    scalars: tuple = ()
+    own_init = True         # the language model's "book" re-draw (lm/build.py) leaves these parameters alone
+
+    @property
+    def Wx(self):
+        """The input matrix W, or its first factor: scaling it scales W (what an input gain does)."""
+        return self.params[self._factors["ih"][0]]
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype, rng: numpy.random.Generator,
+                 rank_ih=None, rank_hh=None):
+        Layer.__init__(self)
+        D, H = input_size, hidden_size
+        cls = type(self).__name__
+        self.rank_ih = check_rank_of(f"{cls} rank_ih", rank_ih, D, H)
+        self.rank_hh = check_rank_of(f"{cls} rank_hh", rank_hh, H, H)
+        self.input_size, self.hidden_size = D, H
+        k = 1.0 / math.sqrt(H)
+        self._factors = {}
+        for which, rows, rank in (("ih", D, self.rank_ih), ("hh", H, self.rank_hh)):
+            if rank is None:
+                self._factors[which] = (len(self.params),)
+                self.add_param(f"weight_{which}", uniform(rng, (rows, H), k, dtype))
+            else:        # each factor U(-k', k') with k' = (k / sqrt(rank))^(1/2): W1 @ W2 of the dense one's scale
+                kf = math.sqrt(k * math.sqrt(3.0 / rank))
+                self._factors[which] = (len(self.params), len(self.params) + 1)
+                self.add_param(f"weight_{which}_1", uniform(rng, (rows, rank), kf, dtype))
+                self.add_param(f"weight_{which}_2", uniform(rng, (rank, H), kf, dtype))
+        for name, value in self.biases:
+            self.add_param(name, xp.full((H,), value, dtype=dtype))
+        for name, value in self.scalars:
+            self.add_param(name, xp.full((1,), value, dtype=dtype))
+        self.cache = None
+
+    def dense(self, which: str):
+        """W (``"ih"``) or U (``"hh"``) as one matrix."""
+        idx = self._factors[which]
+        return self.params[idx[0]] if len(idx) == 1 else self.params[idx[0]] @ self.params[idx[1]]
+
+    def add_dense_grads(self, which: str, dM) -> None:
+        """Accumulate the gradient ``dM`` of the dense W or U into its parameter(s)."""
+        idx = self._factors[which]
+        if len(idx) == 1:
+            self.grads[idx[0]] += dM
+        else:
+            A, B = self.params[idx[0]], self.params[idx[1]]
+            self.grads[idx[0]] += dM @ B.T
+            self.grads[idx[1]] += A.T @ dM
+
+    def param(self, name: str):
+        return self.params[self.names.index(name)]
+
+    def grad(self, name: str):
+        return self.grads[self.names.index(name)]
+
+    def scalar(self, name: str) -> float:
+        """The scalar in (0, 1): sigmoid of its logit."""
+        return _sigmoid(float(to_numpy(self.param(name))[0]))
+
+    def add_scalar_grad(self, name: str, d) -> None:
+        """Accumulate d(loss)/d(scalar) through the sigmoid into the logit."""
+        s = self.scalar(name)
+        self.grad(name)[0] += float(d) * s * (1.0 - s)
+
+    def fused(self, bias_blocks, scalar_blocks) -> numpy.ndarray:
+        """``[W; U; b]`` in float64: one block of H columns per entry of ``bias_blocks`` (the shared W and U plus
+        that bias), then one per scalar (only the bias row: the scalar in every unit's column)."""
+        D, H = self.input_size, self.hidden_size
+        W = numpy.asarray(to_numpy(self.dense("ih")), dtype=numpy.float64)
+        U = numpy.asarray(to_numpy(self.dense("hh")), dtype=numpy.float64)
+        out = numpy.zeros((D + H + 1, (len(bias_blocks) + len(scalar_blocks)) * H))
+        for k, name in enumerate(bias_blocks):
+            cols = slice(k * H, (k + 1) * H)
+            out[:D, cols], out[D:D + H, cols] = W, U
+            out[D + H, cols] = numpy.asarray(to_numpy(self.param(name)), dtype=numpy.float64)
+        for k, name in enumerate(scalar_blocks, start=len(bias_blocks)):
+            out[D + H, k * H:(k + 1) * H] = self.scalar(name)
+        return out
+
+    def weight_matrices(self):
+        """``(name, array)`` of the matrices (what sparsity and the size count treat as weights)."""
+        return [(n, p) for n, p in zip(self.names, self.params) if n.startswith("weight_")]
+
+    # -- ONNX: the whole step as the body of a Scan node -------------------------------------------------------
+    def onnx_body(self, node, const) -> None:
+        """Add the step's nodes: from ``p_t`` (W x_t) and ``rec`` (U h_prev) and ``h_prev`` to ``h_next``."""
+        raise NotImplementedError("a fast cell defines its ONNX step")
+
+    def onnx_nodes(self, g, x: str, h0: str | None, tag: str):
+        """ONNX: ``MatMul`` of all steps' inputs by W, then a ``Scan`` whose body is one step (U h_prev, the
+        cell's gate math) -> (output (seq, batch, H), final state (1, batch, H))."""
+        helper, nh, T = g.helper, g.numpy_helper, g.T
+        f32 = numpy.float32
+        P = g.node("MatMul", [x, g.const(f"{tag}_W", numpy.asarray(to_numpy(self.dense("ih")), dtype=f32))],
+                   [f"{tag}_P"])
+        if h0 is None:
+            shape = g.node("Shape", [P], [f"{tag}_shape"])
+            bh = g.node("Slice", [shape, g.const(f"{tag}_1", numpy.array([1], numpy.int64)),
+                                  g.const(f"{tag}_3", numpy.array([3], numpy.int64))], [f"{tag}_bh"])
+            h0 = g.node("ConstantOfShape", [bh], [f"{tag}_h0"], value=helper.make_tensor("zero", T.FLOAT, [1], [0.0]))
+        else:
+            h0 = g.node("Squeeze", [h0, g.const(f"{tag}_axis0", numpy.array([0], numpy.int64))], [f"{tag}_h0"])
+        nodes = []
+
+        def node(op, ins, out):
+            nodes.append(helper.make_node(op, ins, [out]))
+            return out
+
+        def const(name, value):
+            arr = numpy.asarray(value, dtype=f32)
+            nodes.append(helper.make_node("Constant", [], [name], value=nh.from_array(arr, name)))
+            return name
+
+        node("MatMul", ["h_prev", const("U", to_numpy(self.dense("hh")))], "rec")
+        self.onnx_body(node, const)
+        node("Identity", ["h_next"], "y_t")
+        v = [helper.make_tensor_value_info(n, T.FLOAT, None) for n in ("h_prev", "p_t", "h_next", "y_t")]
+        body = helper.make_graph(nodes, f"{tag}_step", v[:2], v[2:])
+        hn, y = g.node("Scan", [h0, P], [f"{tag}_hn", f"{tag}_Y"], body=body, num_scan_inputs=1)
+        return y, g.node("Unsqueeze", [hn, g.const(f"{tag}_axis0u", numpy.array([0], numpy.int64))], [f"{tag}_h_n"])
