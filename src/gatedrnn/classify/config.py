@@ -11,6 +11,7 @@ from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
 from gatedrnn.models.front import NORMS
+from gatedrnn.train.sparsity import check_density
 
 
 def _cells():
@@ -70,6 +71,8 @@ class ClassifyConfig(Config):
     crop: int = option(0, "train on random windows of this many steps (window slicing), predict from the mean "
                        "logits of 5 windows spread over each sequence; 0 = whole sequences", check=check_count,
                        group="training")
+    density: float = option(1.0, "fraction of each weight matrix kept non-zero, by iterative hard thresholding "
+                            "(train/sparsity.py); 1 = dense", check=check_density, group="training")
     ensemble: bool = option(False, "also report the accuracy of the seeds' averaged probabilities (one row)",
                             group="output")
     select: bool = option(True, "choose the number of steps (at most max_steps) on a validation split of the "
@@ -96,7 +99,7 @@ class ClassifyConfig(Config):
                     dropout=self.dropout, frame=self.frame, conv=self.conv, conv_kernel=self.conv_kernel, norm=self.norm,
                     max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
                     clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, scale=self.scale, crop=self.crop,
-                    select=self.select,
+                    select=self.select, density=self.density,
                     folds=self.folds, time_budget=self.time_budget / (len(self.cell) * self.seeds) or None)
 
 

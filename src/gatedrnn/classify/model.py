@@ -39,6 +39,7 @@ from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.train.sparsity import IterativeHardThresholding, check_density, compressed_bytes
 from gatedrnn.train.trainer import Trainer
 
 
@@ -59,13 +60,14 @@ class Classifier:
                  max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
                  scale: float = 0.0, crop: int = 0, select: bool = False, folds: int = 5,
-                 time_budget: float | None = None, echo=None):
+                 time_budget: float | None = None, density: float = 1.0, echo=None):
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
                             dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
         self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
         self.select, self.folds, self.time_budget = select, folds, time_budget
         self.scale, self.crop = scale, crop
+        self.density = check_density("density", density)   # < 1: sparse by iterative hard thresholding
         check_settings(self)
         self.selection_: dict | None = None
         self.model: Any = None
@@ -141,6 +143,8 @@ class Classifier:
                 x.x += (self.noise * rng.standard_normal(x.x.shape)).astype(x.x.dtype)
             return out
 
+        if self.density < 1:
+            callbacks = [*callbacks, IterativeHardThresholding(self.density, steps)]
         trainer = Trainer(model, SoftmaxCrossEntropy(), opt, train_data=batches, valid_data=valid,
                           clip=self.clip or None, schedule=CosineDecay(opt, total_steps=self.max_steps),
                           carry_state=False, epochs=math.ceil(steps / per_epoch), max_steps=steps, progress=False,
@@ -201,9 +205,9 @@ class Classifier:
 
     @property
     def weight_bytes(self) -> int:
-        """The model's size as float32 weights."""
+        """The model's size as float32 weights (matrices in compressed sparse rows where that is smaller)."""
         self._need_fit("weight_bytes")
-        return 4 * self.model.num_params()
+        return compressed_bytes(self.model)
 
     # -- files --------------------------------------------------------------------------------------------
     def save(self, path):

@@ -46,6 +46,7 @@ from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError, show
 from gatedrnn.models.stream import model_parts
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.train.sparsity import compressed_bytes
 
 BATCH, STEPS = 2, 16
 
@@ -154,7 +155,7 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     cc = find_cc()
     if cc is None:
         echo("note: no C compiler found (cc, gcc, clang or $CC), so the export was not compiled")
-        return result
+        return _say_size(model, result, echo)
     with tempfile.TemporaryDirectory() as tmp:
         for path in (result["header"], result["source"]):
             shutil.copy(path, tmp)
@@ -165,4 +166,12 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "
          f"{C_STEPS} random steps: max abs difference {diff:.2e}"
          + (" (in units of the series' typical change)" if scaler is not None else ""))
+    return _say_size(model, result, echo)
+
+
+def _say_size(model, result: dict, echo) -> dict:
+    """The compressed size line (train/sparsity.py): float32 values, each matrix dense or in compressed sparse rows."""
+    result["compressed_bytes"] = compressed_bytes(model)
+    echo(f"compressed size: {result['compressed_bytes']:,} bytes of float32 weights (each matrix dense or in "
+         f"compressed sparse rows, whichever is smaller; the C arrays hold {result['weight_bytes']:,} bytes, dense)")
     return result
