@@ -9,7 +9,7 @@ import pytest
 
 from gatedrnn.errors import UserError
 from gatedrnn.forecast import Forecaster
-from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, candidates, scaled_mae
+from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, candidates, origins, scaled_mae
 
 
 def seasonal(n, level=10.0, seed=0):
@@ -24,10 +24,10 @@ def test_defaults_search_refit_and_say_why(tmp_path):
     lines = []
     f = Forecaster(horizon=4, season=12, time_limit=6).fit(PANEL, echo=lines.append)
     sel = f.selection
-    assert sel["holdout"] == 4 and sel["series"] == 3 and sel["time_clock"] == "wall"
+    assert sel["holdout"] == 4 and sel["series"] == 3 and sel["time_clock"] == "wall" and sel["origins"] == [0, 2]
     scored = [c for c in sel["candidates"] if c["score"] is not None]
-    assert scored and {(c["window"], c["hidden_size"]) for c in sel["candidates"]} == {(24, 16), (24, 48), (43, 16),
-                                                                                      (43, 48)}
+    assert scored and {(c["window"], c["hidden_size"]) for c in sel["candidates"]} == {(24, 16), (24, 48), (42, 16),
+                                                                                      (42, 48)}
     best = min(scored, key=lambda c: c["score"])
     assert sel["chosen"] == {"window": best["window"], "hidden_size": best["hidden_size"],
                              "max_steps": best["best_step"]}
@@ -85,6 +85,8 @@ def test_candidates_and_the_score():
     f = Forecaster(horizon=1)
     assert [c["window"] for c in candidates(f, 200)] == [8, 8, 24, 24]     # not the 2 values of 2 x horizon
     assert [c["window"] for c in candidates(Forecaster(horizon=30), 100)] == [50, 50]
+    assert origins(Forecaster(horizon=30), 1) == [0, 7, 14, 21] and origins(Forecaster(horizon=30), 4) == [0]
+    assert origins(Forecaster(horizon=1), 2) == [0, 1]
     assert scaled_mae([np.array([2.0])], np.array([[1.0]]), [np.array([0.0, 1.0, 2.0])], None) == 1.0
     assert math.isfinite(scaled_mae([np.zeros(2)], np.ones((1, 2)), [np.zeros(5)], None))
 

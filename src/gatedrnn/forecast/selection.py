@@ -2,8 +2,11 @@
 None.
 
 1. The last ``horizon`` values of each series are held out (as neuralforecast's ``val_size`` and statsforecast's
-   model selection do); the series with more than ``horizon`` values left before them (``window + horizon`` without
-   the mask input) take part, the others are still forecast by the final fit.
+   model selection do); the series with more than ``horizon`` values left before them take part, the others are
+   still forecast by the final fit. A panel of fewer than ``ORIGINS`` series is scored from more origins (up to
+   ``ORIGINS`` blocks of ``horizon`` values, ``horizon // blocks`` apart, the last ending at the series' end;
+   ``origins``), so that one series is not judged on one window: the candidates train on what is before the
+   earliest block.
 2. A few candidates are trained on the rest: the windows ``2u`` and ``4u`` (``u`` the longer of the season and the
    horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only
    over what was left at None. Each trains with the Trainer's ``EarlyStopping`` (the held-out windows' pinball
@@ -40,6 +43,7 @@ AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before f
 DEFAULT_TIME_LIMIT = 60.0                       # seconds of the search
 SIZES = (16, 48)
 MAX_STEPS, EVERY, PATIENCE = 3000, 50, 5
+ORIGINS = 4                                     # held-out blocks of a panel of fewer series
 
 
 def check_budget(time_limit, clock: str) -> tuple[float, str]:
@@ -75,18 +79,29 @@ def candidates(f, longest: int) -> list[dict]:
     return [{"window": w, "hidden_size": s} for w in windows for s in sizes]
 
 
-def _split(f, panel: Panel) -> tuple[Panel, Panel]:
-    """(the held-out panel: whole series that take part, the training panel: the same without their last h)."""
+def origins(f, n_series: int) -> list:
+    """How far before the end each held-out block ends: ``[0]`` for a panel of ``ORIGINS`` series or more, else up
+    to ``ORIGINS`` blocks (fewer series, more blocks), ``horizon // blocks`` (at least 1) apart."""
+    k = max(1, min(ORIGINS, math.ceil(ORIGINS / n_series)))
+    step = max(1, f.horizon // k)
+    return [j * step for j in range(k)]
+
+
+def _split(f, panel: Panel) -> tuple[Panel, Panel, list]:
+    """(the held-out panel: whole series that take part, the training panel: the same without their held-out
+    values, ``origins``'s offsets)."""
     h, need = f.horizon, f.output_horizon + 1
-    keep = [i for i, v in enumerate(panel.values) if v.size - h >= need]
+    backs = origins(f, len(panel.values))
+    cut = h + backs[-1]
+    keep = [i for i, v in enumerate(panel.values) if v.size - cut >= need]
     full = Panel([panel.ids[i] for i in keep], [panel.values[i] for i in keep], panel.kind,
                  covs=[panel.covs[i] for i in keep] if panel.covs else [])
-    part = Panel(full.ids, [v[:-h] for v in full.values], panel.kind,
-                 covs=[c[:-h] for c in full.covs] if full.covs else [])
-    return full, part
+    part = Panel(full.ids, [v[:-cut] for v in full.values], panel.kind,
+                 covs=[c[:-cut] for c in full.covs] if full.covs else [])
+    return full, part, backs
 
 
-def _try(f, cand: dict, full: Panel, part: Panel, limit: float, echo) -> dict:
+def _try(f, cand: dict, full: Panel, part: Panel, backs: list, limit: float) -> dict:
     """Train the candidate ``cand`` on ``part`` with early stopping on ``full``'s held-out values; its score."""
     c = copy.copy(f)
     c.window, c.hidden_size = cand["window"], cand["hidden_size"]
@@ -96,32 +111,38 @@ def _try(f, cand: dict, full: Panel, part: Panel, limit: float, echo) -> dict:
         return {**cand, "score": None, "why": "a series too short for this window (mask=False)"}
     c.mask = resolve_mask(f.mask_choice, part, c.window, c.output_horizon, "")
     t0 = _now(f.time_clock)
-    valid = validation_batches(c, full, numpy.float32)
+    valid = validation_batches(c, full, numpy.float32, backs)
     model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=PATIENCE, limit=limit,
                                clock=f.time_clock)
     c.models = [model]
-    tails, starts = last_windows(part.values, c.window)
-    covs = None
-    if c.covariates:
-        covs = numpy.stack([cv[v.size - f.horizon - c.window:v.size] for cv, v in zip(full.covs, full.values)])
-    fc = c.quantile_forecast(tails, starts, covs, steps=f.horizon)[:, :, c.quantiles.index(0.5)]
-    score = scaled_mae([v[-f.horizon:] for v in full.values], fc, part.values, f.season)
+    h, truth, fcs, train = f.horizon, [], [], []
+    for b in backs:
+        seen = [v[:v.size - b - h] for v in full.values]
+        tails, starts = last_windows(seen, c.window)
+        covs = None
+        if c.covariates:
+            covs = numpy.stack([cv[v.size - b - h - c.window:v.size - b] for cv, v in zip(full.covs, full.values)])
+        fcs.append(c.quantile_forecast(tails, starts, covs, steps=h)[:, :, c.quantiles.index(0.5)])
+        truth += [v[v.size - b - h:v.size - b] for v in full.values]
+        train += part.values
+    score = scaled_mae(truth, numpy.concatenate(fcs), train, f.season)
     return {**cand, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
             "val_loss": rec["val_loss"], "score": score, "seconds": round(_now(f.time_clock) - t0, 2)}
 
 
 def choose_settings(f, panel: Panel, echo) -> None:
     """Set ``f``'s settings left at None from the data (module docstring) and ``f.selection``."""
-    full, part = _split(f, panel)
+    full, part, backs = _split(f, panel)
     if not full.ids:
         chosen = {k: getattr(f, k) for k in ("window", "hidden_size", "max_steps")}
         f.selection = {"chosen": chosen, "why": f"no series has more than {f.output_horizon} values before its last "
-                                                f"{f.horizon}: nothing to hold out, the defaults used"}
+                                                f"{f.horizon + backs[-1]}: nothing to hold out, the defaults used"}
         echo(f"settings: {f.selection['why']} ({chosen})")
         f.auto = ()
         return
     cands = candidates(f, max(v.size for v in part.values))
-    echo(f"settings search: the last {f.horizon} values of {len(full.ids)} series held out; {len(cands)} "
+    blocks = f" from {len(backs)} origins {backs[1]} apart" if len(backs) > 1 else ""
+    echo(f"settings search: the last {f.horizon} values of {len(full.ids)} series held out{blocks}; {len(cands)} "
          f"candidate(s) within {f.time_limit:g} s ({f.time_clock} clock)")
     t0, tried = _now(f.time_clock), []
     for k, cand in enumerate(cands):
@@ -129,7 +150,7 @@ def choose_settings(f, panel: Panel, echo) -> None:
         if left <= 0:
             tried.append({**cand, "score": None, "why": "time limit reached before it"})
             continue
-        tried.append(_try(f, cand, full, part, left / (len(cands) - k), echo))
+        tried.append(_try(f, cand, full, part, backs, left / (len(cands) - k)))
         r = tried[-1]
         echo(f"   window {r['window']}, {r['hidden_size']} units: " + (r.get("why") or
              f"best held-out loss at step {r['best_step']} of {r['steps_run']} ({r['stopped']}), scaled MAE "
@@ -143,7 +164,7 @@ def choose_settings(f, panel: Panel, echo) -> None:
     if "max_steps" in f.auto:
         f.max_steps = int(best["best_step"])
     chosen = {"window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps}
-    f.selection = {"holdout": f.horizon, "series": len(full.ids), "time_limit": f.time_limit,
+    f.selection = {"holdout": f.horizon, "series": len(full.ids), "origins": backs, "time_limit": f.time_limit,
                    "time_clock": f.time_clock, "score": "mean over the series of MAE / mean absolute (seasonal) "
                    "difference of the training part", "candidates": tried, "chosen": chosen}
     echo(f"chose {chosen} (lowest held-out scaled MAE {best['score']:.4f}); refitting on all the data")

@@ -33,15 +33,14 @@ def windows(f, panel: Panel, seed: int, steps: int, dtype) -> WindowBatches:
     return WindowBatches(*common, mask=f.mask)
 
 
-def validation_batches(f, full: Panel, dtype) -> list:
-    """The held-out windows of ``full`` (the whole series): for each series with more than ``horizon`` values
-    before its last ``horizon``, the window before those and its last ``horizon`` values as the targets."""
+def validation_batches(f, full: Panel, dtype, backs=(0,)) -> list:
+    """The held-out windows of ``full`` (the whole series): for each series and each ``b`` of ``backs``, the window
+    before its last ``horizon + b`` values, and the ``output_horizon`` values after it as the targets."""
     data = windows(f, full, 0, 1, dtype)
     ends = list(data.offsets[1:]) + [data.flat.size]
-    need = f.output_horizon + (1 if f.mask else f.window)
-    lengths = [v.size for v in full.values]
-    rows = [[e - f.window - f.output_horizon, n - f.window - f.output_horizon]
-            for e, n in zip(ends, lengths) if n >= need + f.output_horizon]
+    need = 1 if f.mask else f.window
+    rows = [[e - b - f.horizon - f.window, v.size - b - f.horizon - f.window]
+            for e, v in zip(ends, full.values) for b in backs if v.size - b - f.horizon >= need]
     pick = numpy.array(rows, dtype=numpy.int64).reshape(-1, 2)
     return [data.batch(pick[k:k + VALID_BATCH]) for k in range(0, len(pick), VALID_BATCH)]
 
