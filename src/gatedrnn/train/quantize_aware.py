@@ -1,0 +1,93 @@
+"""Quantisation-aware fine-tuning to int8 weights, as a ``Trainer`` callback.
+
+``QuantizationAware(total_steps, start_fraction=2/3)``: from ``start_fraction`` of the steps on, every step's
+forward and backward run on the weights rounded to the int8 grid that ``models/quantize.py`` uses after training
+(symmetric, one scale per output unit: ``scale = max |w| / 127``), while the update goes to the float weights kept
+aside (the straight-through estimator: the gradient at the rounded weights is applied to the float ones). When
+training ends the weights are left on the grid, so the post-training quantiser reproduces them exactly and the
+int8 model computes what was trained.
+
+Quantised: every full matrix of the recurrent layers (``weight_ih``, ``weight_hh``: internally (inputs, outputs),
+one scale per column) and the head's ``weight`` ((outputs, inputs), one scale per row). Biases and a fast cell's
+scalars stay float32, as in ``models/quantize.py``. The factors of a low-rank matrix are refused in one line:
+the post-training quantiser rounds their product, which rounding the factors does not reproduce.
+
+Activations stay float: int16/Q15 activations (issue 27, item 3) are not part of this callback.
+"""
+
+from __future__ import annotations
+
+from gatedrnn.backend import xp
+from gatedrnn.errors import UserError, check_int, check_probability
+from gatedrnn.train.callbacks import Callback
+
+QMAX = 127
+
+
+def fake_quantize_(a, axis: int):
+    """Round ``a`` in place to the symmetric int8 grid with one scale per slice along ``axis`` (0: per column of
+    a (inputs, outputs) matrix; 1: per row); a slice of zeros stays zero."""
+    w = a.astype(xp.float64)
+    top = xp.abs(w).max(axis=axis, keepdims=True)
+    scale = (top / QMAX).astype(xp.float32).astype(xp.float64)   # the float32 scale the quantiser stores
+    safe = xp.where(scale > 0, scale, 1.0)
+    a[...] = (xp.clip(xp.rint(w / safe), -QMAX, QMAX) * scale).astype(xp.float32)
+    return a
+
+
+def quantized_matrices(model) -> dict[str, int]:
+    """name -> the axis its scales run along, for the matrices ``models/quantize.py`` rounds."""
+    out = {}
+    for name, p, _ in model.named_params():
+        last = name.split(".")[-1]
+        if p.ndim != 2 or not (name.startswith("rnn.") or name.startswith("head.")):
+            continue
+        if name.startswith("rnn.") and (last.startswith("weight_ih_1") or last.startswith("weight_hh_1")
+                                        or last.startswith("weight_ih_2") or last.startswith("weight_hh_2")):
+            raise UserError(f"quantisation-aware training: expected full weight matrices, got the low-rank factor "
+                            f"{name} (the int8 export rounds their product)")
+        out[name] = 0 if name.startswith("rnn.") else 1
+    return out
+
+
+class QuantizationAware(Callback):
+    """Forward and backward on int8-rounded weights, updates on the float ones; see the module docstring."""
+
+    def __init__(self, total_steps: int, start_fraction: float = 2 / 3):
+        check_int("total_steps", total_steps)
+        check_probability("start_fraction", start_fraction)
+        self.start = int(round(start_fraction * total_steps))
+        self._shadow: dict = {}
+        self._rounded: dict = {}
+
+    def _params(self, model) -> dict:
+        return {n: p for n, p, _ in model.named_params()}
+
+    def on_train_begin(self, trainer) -> None:
+        self.targets = quantized_matrices(trainer.model)
+
+    def on_step_begin(self, trainer) -> None:
+        if trainer.step < self.start:
+            return
+        params = self._params(trainer.model)
+        for name, axis in self.targets.items():
+            p = params[name]
+            self._shadow[name] = p.copy()
+            fake_quantize_(p, axis)
+            self._rounded[name] = p.copy()
+
+    def on_step_end(self, trainer, logs) -> None:
+        if not self._shadow:
+            return
+        params = self._params(trainer.model)
+        for name, shadow in self._shadow.items():     # float weights + the update the rounded ones received
+            p = params[name]
+            p -= self._rounded[name]
+            p += shadow
+        self._shadow, self._rounded = {}, {}
+
+    def on_train_end(self, trainer, summary) -> None:
+        params = self._params(trainer.model)
+        for name, axis in self.targets.items():
+            fake_quantize_(params[name], axis)
+        summary["int8_grid"] = sorted(self.targets)
