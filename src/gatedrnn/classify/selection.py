@@ -8,8 +8,10 @@ case (a class of one case) falls back to k-fold, with a note saying so.
 ``choose_steps(clf, seqs, targets)`` trains one network per split with early stopping on its validation cases
 (the Trainer's ``EarlyStopping``, best weights restored) and returns the median of the best steps: the
 ``Classifier`` then refits on all the training cases for that many steps. ``time_budget`` seconds, when set, are
-shared equally between the splits (the Trainer's ``TimeLimit``): each stops at its share, keeping its best step
-so far. Nothing here sees a test set: the caller has none to give.
+shared equally between the splits (the Trainer's ``TimeLimit``): a split stopped by its share before early
+stopping fired tells only that its validation loss was still improving (or within the patience) when time ran
+out, so it counts as ``max_steps`` (censored: no evidence for stopping sooner), and the note says how many were.
+Nothing here sees a test set: the caller has none to give.
 """
 
 from __future__ import annotations
@@ -76,12 +78,16 @@ def choose_steps(clf, seqs: list, targets, time_budget: float | None = None) -> 
     t0 = time.perf_counter()
     splits, note = plan(targets, clf.seed, clf.folds)
     share = None if not time_budget else time_budget / len(splits)
-    best, losses = [], []
+    best, losses, censored = [], [], 0
     for train, valid in splits:
         summary = clf.fit_split([seqs[i] for i in train], targets[train], [seqs[i] for i in valid], targets[valid],
                                 patience_steps=PATIENCE_STEPS, seconds=share)
-        best.append(int(summary.get("best_step") or summary.get("step") or 1))
+        cut = summary.get("stopped") == "time_limit"
+        censored += cut
+        best.append(clf.max_steps if cut else int(summary.get("best_step") or summary.get("step") or 1))
         losses.append(float(summary.get("best_val", math.nan)))
+    if censored:
+        note += f"; {censored} of {len(splits)} stopped by --time-budget (counted as max_steps)"
     steps = max(1, int(numpy.median(best)))
     return {"steps": steps, "best_steps": best, "val_losses": losses, "note": note,
             "seconds": time.perf_counter() - t0}
