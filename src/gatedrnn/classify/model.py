@@ -31,7 +31,7 @@ from gatedrnn.backend import to_numpy
 from gatedrnn.classify.augment import augmented, check_crop, views
 from gatedrnn.classify.checks import check_fits_memory, check_frames, check_settings, read_meta
 from gatedrnn.classify.inputs import as_labels, as_sequences, check_label_values, scaling, standardized
-from gatedrnn.classify.selection import choose_steps
+from gatedrnn.classify.selection import AccuracyWatch, choose_steps
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models.classifier import Padded, SequenceClassifier
@@ -112,7 +112,8 @@ class Classifier:
     def fit_split(self, seqs, targets, valid_seqs, valid_targets, *, patience_steps: int, seconds=None) -> dict:
         """Train a fresh network (this seed) on ``seqs`` (already standardised), stopped early on the validation
         cases (their loss after every epoch; the best weights restored); -> the Trainer's summary with
-        ``best_step`` and ``best_val``. ``seconds``: a training time limit. The model selection's one step."""
+        ``best_step`` (highest validation accuracy, ties to the lower loss) and its ``best_val``
+        loss. ``seconds``: a training time limit. The model selection's one step."""
         self.model = self._network(seqs[0].shape[1])
         per_epoch = math.ceil(len(seqs) / min(self.batch_size, len(seqs)))
         stop = EarlyStopping(patience=max(1, math.ceil(patience_steps / per_epoch)))
@@ -120,9 +121,10 @@ class Classifier:
         valid_targets = valid_targets[owner]
         valid = [(pad(valid_seqs[k:k + 256], self.model.rnn.dtype), valid_targets[k:k + 256])
                  for k in range(0, len(valid_seqs), 256)]
-        extra = [stop] + ([TimeLimit(seconds)] if seconds else [])
+        watch = AccuracyWatch(valid)
+        extra = [watch, stop] + ([TimeLimit(seconds)] if seconds else [])
         summary = self._train(seqs, targets, self.max_steps, valid=valid, callbacks=extra)
-        summary["best_val"] = stop.best
+        summary["best_val"], summary["best_step"] = watch.best[1], watch.best_step
         self.model = None
         return summary
 

@@ -6,7 +6,10 @@ least ``FOLD_BELOW`` cases one holdout (``VALID_FRACTION`` of each class, at lea
 case (a class of one case) falls back to k-fold, with a note saying so.
 
 ``choose_steps(clf, seqs, targets)`` trains one network per split with early stopping on its validation cases
-(the Trainer's ``EarlyStopping``, best weights restored) and returns the median of the best steps: the
+(the Trainer's ``EarlyStopping`` on the validation loss, ``PATIENCE_STEPS``, best weights restored); each split's
+best step is the one of highest validation accuracy, ties going to the lower validation loss (``AccuracyWatch``:
+on a few validation cases the cross-entropy of a confident miss outweighs the cases that turn right, so the loss
+alone stops far too soon). ``choose_steps`` returns the median of the splits' best steps: the
 ``Classifier`` then refits on all the training cases for that many steps. ``time_budget`` seconds, when set, are
 shared equally between the splits (the Trainer's ``TimeLimit``): a split stopped by its share before early
 stopping fired tells only that its validation loss was still improving (or within the patience) when time ran
@@ -21,9 +24,35 @@ import time
 
 import numpy
 
+from gatedrnn.backend import to_numpy
+from gatedrnn.train.callbacks import Callback
+
 FOLD_BELOW = 100          # fewer training cases than this: k-fold instead of one holdout
 VALID_FRACTION = 0.2      # of each class, in the holdout
-PATIENCE_STEPS = 100      # training steps without a better validation loss before a split stops
+PATIENCE_STEPS = 200      # training steps without a better validation loss before a split stops
+
+
+class AccuracyWatch(Callback):
+    """After each validation: the accuracy on the validation batches; ``best_step`` the step of the highest,
+    ties to the lower validation loss."""
+
+    def __init__(self, batches):
+        self.batches, self.best, self.best_step = batches, (-1.0, math.inf), None
+
+    def on_validation_end(self, trainer, logs):
+        model = trainer.model
+        was = model.training
+        model.eval()
+        with trainer.evaluating():
+            right = total = 0
+            for x, t in self.batches:
+                logits, _ = model.forward(x)
+                right += int((to_numpy(logits).argmax(axis=1) == t).sum())
+                total += len(t)
+        model.train(was)
+        key = (right / max(total, 1), -float(logs["val_loss"]))
+        if key > (self.best[0], -self.best[1]):
+            self.best, self.best_step = (key[0], -key[1]), trainer.step
 
 
 def _kfold(targets, seed: int, folds: int) -> list:
