@@ -5,6 +5,7 @@ symbols), AdamW; one process per run, one BLAS thread.
 
     export OPENBLAS_NUM_THREADS=1
     nice -n 10 python benchmarks/block_tasks.py --cell mingru --layers 1 2 3 --out runs/blocks/sel
+    nice -n 10 python benchmarks/block_tasks.py --cell mingru --layers 3 --bare --out runs/blocks/sel   # no blocks
     nice -n 10 python benchmarks/block_tasks.py --table --out runs/blocks/sel       # the table from the results
 
 Each run writes OUT/CELL-LLAYERS.json (the learning curve, final test accuracy, CPU and wall seconds).
@@ -21,7 +22,7 @@ import numpy
 
 from gatedrnn.lab.tasks import TaskConfig, TaskEvaluation, one_hot, selective_copy
 from gatedrnn.layers import SoftmaxCrossEntropy
-from gatedrnn.models import BlockRegressor
+from gatedrnn.models import BlockRegressor, SequenceRegressor
 from gatedrnn.optim import AdamW, decay_mask
 from gatedrnn.train.callbacks import TimeLimit
 from gatedrnn.train.trainer import Trainer
@@ -50,8 +51,11 @@ def run(a, cell: str, layers: int) -> dict:
                      eval_every=a.eval_every, test_size=1000)
     rng = numpy.random.default_rng(cfg.seed)
     test = batch(cfg, cfg.test_size, numpy.random.default_rng(cfg.seed + 1))
-    model = BlockRegressor(cfg.alphabet + 2, a.d_model, cfg.alphabet, layers, cell=cell, expansion=a.expansion,
-                           conv_kernel=a.conv_kernel, ff_mult=a.ff_mult, norm=a.norm, seed=cfg.seed)
+    if a.bare:          # the bare stack of the lab's tasks: min layers of d_model units fed into each other
+        model = SequenceRegressor(cfg.alphabet + 2, a.d_model, cfg.alphabet, layers, cell=cell, seed=cfg.seed)
+    else:
+        model = BlockRegressor(cfg.alphabet + 2, a.d_model, cfg.alphabet, layers, cell=cell, expansion=a.expansion,
+                               conv_kernel=a.conv_kernel, ff_mult=a.ff_mult, norm=a.norm, seed=cfg.seed)
     opt = AdamW(model.params, model.grads, lr=cfg.lr, weight_decay=a.weight_decay,
                 decay=decay_mask(model.names, model.params))
     evaluation = Evaluation(cfg, test, echo=lambda *s: print(*s, flush=True))
@@ -62,7 +66,7 @@ def run(a, cell: str, layers: int) -> dict:
                       echo=lambda *s: None)
     c0, w0 = time.process_time(), time.perf_counter()
     summary = trainer.fit()
-    return {"cell": cell, "layers": layers, "params": model.num_params(), "steps": trainer.step,
+    return {"cell": cell + (" (bare)" if a.bare else ""), "layers": layers, "params": model.num_params(), "steps": trainer.step,
             "test_ce": evaluation.error, "accuracy": evaluation.accuracy, "curve": evaluation.curve,
             "accuracy_curve": evaluation.accuracy_curve,
             "cpu_seconds": time.process_time() - c0, "wall_seconds": time.perf_counter() - w0,
@@ -70,7 +74,7 @@ def run(a, cell: str, layers: int) -> dict:
 
 
 def table(out: Path) -> None:
-    print("| cell | blocks | parameters | steps | symbols right (test CE) | first eval >= 95 % | CPU s |")
+    print("| cell | blocks (bare: layers) | parameters | steps | symbols right (test CE) | first eval >= 95 % | CPU s |")
     print("|---|---|---|---|---|---|---|")
     for p in sorted(out.glob("*.json")):
         r = json.loads(p.read_text())
@@ -99,6 +103,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=0.0, help="CPU seconds of training per run, 0 = none")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("runs/blocks/sel"))
+    ap.add_argument("--bare", action="store_true", help="a bare stack of min layers (SequenceRegressor) instead")
     ap.add_argument("--table", action="store_true")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +112,7 @@ def main() -> None:
             for layers in a.layers:
                 print(f"== {cell}, {layers} block(s)", flush=True)
                 r = run(a, cell, layers)
-                path = a.out / f"{cell}-L{layers}-s{a.seed}.json"
+                path = a.out / f"{cell}{'-bare' if a.bare else ''}-L{layers}-s{a.seed}.json"
                 path.write_text(json.dumps(r, indent=1, default=lambda v: None if v != v else v))
                 print(f"{cell} x{layers}: {100 * r['accuracy']:.1f} % ({r['test_ce']:.3f}) in {r['steps']} steps, "
                       f"{r['cpu_seconds']:.0f} CPU s", flush=True)

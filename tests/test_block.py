@@ -95,6 +95,11 @@ def test_stream_batch_reset_and_checks(rng):
         s.step(np.array([0, 5]))
     with pytest.raises(UserError, match="state"):
         s.reset((state[0][:1], state[1]))
+    one = Stream(model)
+    with pytest.raises(UserError, match="line 2: expected integer token ids"):
+        one.check_input([2.5], "line 2")
+    one.check_input([4.0])
+    assert np.abs(one.step([4.0]) - model.forward(np.array([[4]]))[0][0, 0]).max() < 1e-6
 
 
 def test_save_load_and_sample(tmp_path, rng):

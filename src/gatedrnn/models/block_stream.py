@@ -85,8 +85,21 @@ class BlockStream:
     def state(self):
         return xp.stack([a.copy() for a in self._h]), xp.stack([a.copy() for a in self._buf])
 
+    input_size = 1          # one token id per stream and step (what ``gatedrnn stream`` reads from each line)
+
+    def check_input(self, x, where: str = "Stream.step") -> None:
+        """Refuse anything but integer token ids in [0, vocab) (as numbers: ``gatedrnn stream``'s lines), in one
+        line starting with ``where``; the state is not touched."""
+        v = numpy.asarray(x, dtype=numpy.float64).reshape(-1)
+        V = self.output_size
+        bad = ~((v >= 0) & (v < V) & (v == numpy.floor(v)))      # NaN and Inf fail the comparisons
+        if bad.any():
+            raise UserError(f"{where}: expected integer token ids in [0, {V}), got {float(v[bad][0]):g}")
+
     def _embed(self, ids):
         ids = numpy.asarray(ids)
+        if ids.dtype.kind == "f" and numpy.isfinite(ids).all() and (ids == numpy.floor(ids)).all():
+            ids = ids.astype(numpy.int64)              # token ids given as numbers: 3.0 is token 3
         V = self.output_size
         if not numpy.issubdtype(ids.dtype, numpy.integer) or ids.size != self.batch:
             raise UserError(f"Stream.step: expected {self.batch} integer token id(s), got {ids!r}")
