@@ -11,9 +11,10 @@ the arrays as the cell uses them). The factored matrices are multiplied out once
 time loop then does one (B, H) x (H, H) product per step); their gradients are the dense gradient times the other
 factor, ``dW1 = dW @ W2^T`` and ``dW2 = W1^T @ dW``.
 
-One step at a time (``step_weights``): the fused matrix ``[W; U; b]`` in blocks of H columns, the scalars as
-blocks that only the bias row fills (a constant column per unit), so that the static ``step_update`` and the C
-``c_step`` read them from ``g`` like any pre-activation.
+One step at a time (``step_weights``): the fused matrix ``[W; U; b]`` in blocks of H columns: W and U once (the
+shared pre-activation), then the biases and the scalars as blocks that only the bias row fills (a constant
+column per unit), so that the static ``step_update`` and the C ``c_step`` read them from ``g`` like any
+pre-activation, and the C export (which skips all-zero blocks of rows) stores W and U once.
 """
 
 from __future__ import annotations
@@ -115,19 +116,20 @@ class FastLayer(RecurrentLayer):
         s = self.scalar(name)
         self.grad(name)[0] += float(d) * s * (1.0 - s)
 
-    def fused(self, bias_blocks, scalar_blocks) -> numpy.ndarray:
-        """``[W; U; b]`` in float64: one block of H columns per entry of ``bias_blocks`` (the shared W and U plus
-        that bias), then one per scalar (only the bias row: the scalar in every unit's column)."""
+    def fused(self, bias, constants) -> numpy.ndarray:
+        """``[W; U; b]`` in float64: block 0 the shared W and U with the bias ``bias`` (a name, or None for zeros),
+        then one block per name in ``constants``, only its bias row filled: a bias vector, or a scalar in every
+        unit's column."""
         D, H = self.input_size, self.hidden_size
-        W = numpy.asarray(to_numpy(self.dense("ih")), dtype=numpy.float64)
-        U = numpy.asarray(to_numpy(self.dense("hh")), dtype=numpy.float64)
-        out = numpy.zeros((D + H + 1, (len(bias_blocks) + len(scalar_blocks)) * H))
-        for k, name in enumerate(bias_blocks):
-            cols = slice(k * H, (k + 1) * H)
-            out[:D, cols], out[D:D + H, cols] = W, U
-            out[D + H, cols] = numpy.asarray(to_numpy(self.param(name)), dtype=numpy.float64)
-        for k, name in enumerate(scalar_blocks, start=len(bias_blocks)):
-            out[D + H, k * H:(k + 1) * H] = self.scalar(name)
+        out = numpy.zeros((D + H + 1, (1 + len(constants)) * H))
+        out[:D, :H] = numpy.asarray(to_numpy(self.dense("ih")), dtype=numpy.float64)
+        out[D:D + H, :H] = numpy.asarray(to_numpy(self.dense("hh")), dtype=numpy.float64)
+        for k, name in enumerate(([bias] if bias else []) + list(constants)):
+            col = 0 if bias and k == 0 else (k if bias else k + 1) * H
+            if name.endswith("_logit"):
+                out[D + H, col:col + H] = self.scalar(name)
+            else:
+                out[D + H, col:col + H] = numpy.asarray(to_numpy(self.param(name)), dtype=numpy.float64)
         return out
 
     def weight_matrices(self):

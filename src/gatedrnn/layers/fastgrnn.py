@@ -14,8 +14,9 @@ h), b_h 0. Backward, step t::
     dzeta += sum(dh * (1 - z) h~),   dnu += sum(dh * h~)
     dh_{t-1} = dh * z + (dz_pre + dc_pre) @ U^T
 
-One step at a time: ``step_weights`` is ``[W; U; b]`` in blocks (p + b_z | p + b_h | zeta | nu), the z columns
-halved for the tanh form of the sigmoid, the scalars as constant columns. ONNX: the shared W and U and the
+One step at a time: ``step_weights`` is ``[W; U; b]`` in blocks (p | b_z | b_h | zeta | nu), W and U once, the
+biases and the scalars as constant columns; the step computes z = (1 + tanh((p + b_z) / 2)) / 2 (the tanh form of
+the sigmoid) and h~ = tanh(p + b_h). ONNX: the shared W and U and the
 (zeta, nu) mix are no ONNX recurrent operator (GRU has three blocks and no nu), so the layer writes its own
 ``Scan`` whose body is one step (``fast_base.FastLayer.onnx_nodes``).
 """
@@ -32,31 +33,32 @@ class FastGRNNLayer(FastLayer):
 
     name = "fastgrnn"
     gates = 1                                        # one block of H columns in W and in U (shared)
-    step_width = 4
+    step_width = 5
     onnx_op = "Scan"
     biases = (("bias_z", 1.0), ("bias_h", 0.0))
     scalars = (("zeta_logit", 1.0), ("nu_logit", -4.0))
 
-    # C export (deploy/c99.py): unit j of the step over the fused blocks (z/2 | candidate | zeta | nu)
-    c_step = ("const float z = 0.5f * fast_tanh(g[j]) + 0.5f, n = fast_tanh(g[H + j]);\n"
-              "h[j] = (g[2 * H + j] * (1.0f - z) + g[3 * H + j]) * n + z * h[j];")
+    # C export (deploy/c99.py): unit j of the step over the fused blocks (p | b_z | b_h | zeta | nu)
+    c_step = ("const float z = 0.5f * fast_tanh(0.5f * (g[j] + g[H + j])) + 0.5f, n = fast_tanh(g[j] + g[2 * H + j]);\n"
+              "h[j] = (g[3 * H + j] * (1.0f - z) + g[4 * H + j]) * n + z * h[j];")
 
     def step_weights(self):
-        W = self.fused(("bias_z", "bias_h"), ("zeta_logit", "nu_logit"))
-        W[:, :self.hidden_size] *= 0.5
-        return W
+        return self.fused(None, ("bias_z", "bias_h", "zeta_logit", "nu_logit"))
 
     @staticmethod
     def step_update(g, h, c, tmp):
         H = h.shape[1]
-        z, n = g[:, :H], g[:, H:2 * H]
+        p, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H]
+        z += p
+        z *= 0.5
         xp.tanh(z, out=z)
         z *= 0.5
         z += 0.5
+        n += p
         xp.tanh(n, out=n)
         xp.subtract(1.0, z, out=tmp)                 # (zeta (1 - z) + nu) n + z h
-        tmp *= g[:, 2 * H:3 * H]
-        tmp += g[:, 3 * H:]
+        tmp *= g[:, 3 * H:4 * H]
+        tmp += g[:, 4 * H:]
         tmp *= n
         h *= z
         h += tmp

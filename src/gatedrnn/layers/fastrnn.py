@@ -38,7 +38,7 @@ class FastRNNLayer(FastLayer):
     c_step = "h[j] = g[H + j] * fast_tanh(g[j]) + g[2 * H + j] * h[j];"
 
     def step_weights(self):
-        return self.fused(("bias",), ("alpha_logit", "beta_logit"))
+        return self.fused("bias", ("alpha_logit", "beta_logit"))
 
     @staticmethod
     def step_update(g, h, c, tmp):
