@@ -4,6 +4,9 @@ reference of the int8 C export), and the compressed weight bytes (``train/sparsi
 compressed sparse rows, whichever is smaller; float32 values, and int8 values + float32 per-unit scales).
 
     OPENBLAS_NUM_THREADS=1 GATEDRNN_DATA=../shared/data nice python benchmarks/fastgrnn_jv.py --seeds 5
+    ... benchmarks/fastgrnn_jv.py --model fastgrnn:48:0.2 --model fastgrnn:48:0.2:qat    # other models
+
+``--model CELL:HIDDEN:DENSITY[:qat]`` (repeatable) replaces the default four (hidden ``--hidden-size``).
 
 Every model: hidden 32, 500 steps of 32 sequences, no model selection (``--no-select``: the thresholding schedule
 runs over the whole of max_steps), the Classifier's other defaults.
@@ -66,15 +69,22 @@ def main():
     ap.add_argument("--dataset", default="japanesevowels")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--hidden-size", type=int, default=32)
+    ap.add_argument("--model", action="append", default=[], help="CELL:HIDDEN:DENSITY[:qat]")
     args = ap.parse_args()
+    variants = {label: (cls, {"hidden_size": args.hidden_size, **kw}) for label, (cls, kw) in VARIANTS.items()}
+    if args.model:
+        variants = {}
+        for spec in args.model:
+            cell, hidden, density, *qat = spec.split(":")
+            variants[spec] = (QATClassifier if qat else Classifier,
+                              dict(cell=cell, hidden_size=int(hidden), density=float(density)))
     train, test = load_uea(args.dataset)
-    print(f"{args.dataset}: {len(train.X)} training, {len(test.X)} test cases; {args.seeds} seeds; hidden "
-          f"{args.hidden_size}")
+    print(f"{args.dataset}: {len(train.X)} training, {len(test.X)} test cases; {args.seeds} seeds")
     print(f"{'model':<28} {'float32 acc %':>16} {'int8 acc %':>16} {'f32 bytes':>10} {'int8 bytes':>10}")
-    for label, (cls, kw) in VARIANTS.items():
+    for label, (cls, kw) in variants.items():
         f32, i8, sizes = [], [], []
         for seed in range(args.seeds):
-            clf = cls(hidden_size=args.hidden_size, seed=seed, **kw).fit(train.X, train.y)
+            clf = cls(seed=seed, **kw).fit(train.X, train.y)
             f32.append(100 * clf.score(test.X, test.y))
             i8.append(100 * int8_accuracy(clf, test))
             sizes.append((compressed_bytes(clf.model), int8_bytes(clf.model)))
