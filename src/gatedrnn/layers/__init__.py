@@ -1,8 +1,9 @@
 """The layers: each holds ``params``/``grads`` and writes ``backward`` right under ``forward``.
 
-``CELLS`` maps each recurrent cell's name to its multi-layer stack class (``{"gru": GRU, "lstm": LSTM,
-"mingru": MinGRU, "minlstm": MinLSTM, "rnn": RNN}``); the model builders (``make_recurrent``), the command-line
-choices, ``Stream``, the ONNX and the C99 exporters all read it and the class attributes of the cell, so none of
+``CELLS`` maps each recurrent cell's name to its multi-layer stack class (``{"fastgrnn": FastGRNN, "fastrnn":
+FastRNN, "gru": GRU, "lstm": LSTM, "mingru": MinGRU, "minlstm": MinLSTM, "rnn": RNN}``); the model builders
+(``make_recurrent``), the command-line choices, ``Stream``, the ONNX and the C99 exporters all read it and the
+class attributes of the cell, so none of
 them names a cell.
 
 Adding a cell is one new file in this package plus its tests. The file defines a ``RecurrentLayer``
@@ -23,6 +24,8 @@ from gatedrnn.errors import check_choice
 from gatedrnn.layers.base import Layer
 from gatedrnn.layers.dropout import Dropout
 from gatedrnn.layers.embedding import Embedding
+from gatedrnn.layers.fastgrnn import FastGRNN
+from gatedrnn.layers.fastrnn import FastRNN
 from gatedrnn.layers.gru import GRU
 from gatedrnn.layers.linear import Linear
 from gatedrnn.layers.loss import MSE, SoftmaxCrossEntropy
@@ -32,7 +35,7 @@ from gatedrnn.layers.minlstm import MinLSTM
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.layers.rnn import RNN
 
-__all__ = ["CELLS", "make_recurrent", "Layer", "Dropout", "Embedding", "GRU", "Linear", "LSTM", "MSE", "MinGRU",
+__all__ = ["CELLS", "make_recurrent", "Layer", "Dropout", "Embedding", "FastGRNN", "FastRNN", "GRU", "Linear", "LSTM", "MSE", "MinGRU",
            "MinLSTM", "RNN", "SoftmaxCrossEntropy"]
 
 
