@@ -3,8 +3,7 @@
 ``CELLS`` maps each recurrent cell's name to its multi-layer stack class (``{"fastgrnn": FastGRNN, "fastrnn":
 FastRNN, "gru": GRU, "lstm": LSTM, "mingru": MinGRU, "minlstm": MinLSTM, "rnn": RNN}``); the model builders
 (``make_recurrent``), the command-line choices, ``Stream``, the ONNX and the C99 exporters all read it and the
-class attributes of the cell, so none of
-them names a cell.
+class attributes of the cell, so none of them names a cell.
 
 Adding a cell is one new file in this package plus its tests. The file defines a ``RecurrentLayer``
 subclass with its ``name``, ``gates``, ``has_cell``/``forget_gate``, ``forward``/``backward``, its one-step update
