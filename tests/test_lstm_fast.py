@@ -140,3 +140,14 @@ def test_version_names_the_path(capsys):
         main(["--version"])
     out = capsys.readouterr()
     assert exc.value.code == 0 and out.err.strip() == f"LSTM: {lstm_fast.describe()}"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("B,T", [(0, 4), (3, 0)])
+def test_empty_batch_or_sequence(fast, B, T, monkeypatch):
+    monkeypatch.setattr(lstm_fast, "enabled", fast)
+    m = g.LSTM(3, 4, seed=0)
+    y, (h, c) = m.forward(np.zeros((B, T, 3), np.float32))
+    dx = m.backward(np.ones_like(y), (np.ones_like(h), np.ones_like(c)))
+    assert y.shape == (B, T, 4) and dx.shape == (B, T, 3)
+    np.testing.assert_array_equal(m.dstate[1], np.ones_like(c) if T == 0 else np.zeros_like(c))

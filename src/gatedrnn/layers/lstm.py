@@ -105,7 +105,7 @@ class LSTMLayer(RecurrentLayer):
         T, B, D = x.shape
         H = self.hidden_size
         half, shift = self._gate_affine()
-        fast = usable(x)
+        fast = usable(x) and T * B > 0
         if fast and D <= NARROW:                    # a narrow input: each compiled step projects its own x_t
             proj = (x, self.Wx * half, (self.b_ih + self.b_hh) * half)
             G = xp.empty((T, B, 4 * H), dtype=x.dtype)
@@ -211,9 +211,9 @@ class LSTMLayer(RecurrentLayer):
         H = self.hidden_size
         dh = xp.zeros((B, H), dtype=G.dtype) if dhT is None else xp.array(dhT, dtype=G.dtype)
         dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
-        if dY is not None:
+        if dY is not None and T:
             dh += dY[T - 1]
-        loop = backward_loop if usable(G) else self._backward_loop
+        loop = backward_loop if usable(G) and G.size else self._backward_loop
         dG = loop(G, Hs, Cs, TC, self.Wh, dY, dC, dh, dc)
         dx = self._accumulate(x, Hs, dG)
         return dx, dh, dc

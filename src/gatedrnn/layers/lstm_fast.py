@@ -85,8 +85,7 @@ CLONES static void forward_step(int t, int B, int H, float *restrict G, const fl
     for (int b = 0; b < B && X; ++b) {         /* a narrow input: G[t] = x_t W_ih + b here, not as a GEMM */
         float *g = G + (size_t)t * 4 * BH + (size_t)b * 4 * H;
         const float *x = X + ((size_t)t * B + b) * D;
-        for (int j = 0; j < 4 * H; ++j)
-            g[j] = bias[j];
+        memcpy(g, bias, sizeof(float) * 4 * (size_t)H);
         for (int d = 0; d < D; ++d)
             for (int j = 0; j < 4 * H; ++j)
                 g[j] += x[d] * Wx[(size_t)d * 4 * H + j];
@@ -103,8 +102,7 @@ CLONES static void forward_step(int t, int B, int H, float *restrict G, const fl
             float u = tanh_(g[2 * H + j] + r[2 * H + j]);
             float o = 0.5f * tanh_(g[3 * H + j] + r[3 * H + j]) + 0.5f;
             float c = f * c0[j] + i * u, tt = tanh_(c);
-            g[j] = i; g[H + j] = f; g[2 * H + j] = u; g[3 * H + j] = o;
-            c1[j] = c; tc[j] = tt; h[j] = o * tt;
+            g[j] = i; g[H + j] = f; g[2 * H + j] = u; g[3 * H + j] = o; c1[j] = c; tc[j] = tt; h[j] = o * tt;
         }
     }
 }
@@ -364,6 +362,7 @@ def forward_loop(G, Wh, Hs, Cs, TC, proj=None) -> None:
     T, B, G4 = G.shape
     rec = numpy.empty((B, G4), dtype=G.dtype)
     p = [ffi.from_buffer("float[]", a) for a in (G, rec, Cs, TC, Hs)]
+    proj = None if proj is None else [numpy.ascontiguousarray(a, dtype=G.dtype) for a in proj]
     X, Wx, bias = (ffi.NULL,) * 3 if proj is None else (ffi.from_buffer("float[]", a) for a in proj)
     D = 0 if proj is None else proj[0].shape[-1]
     step, H = lib.lstm_forward_step, G4 // 4
