@@ -43,7 +43,8 @@ def resolve_dtype(dtype) -> numpy.dtype:
     allowed = [numpy.dtype(d) for d in FLOAT_DTYPES]
     if dtype is None:
         return numpy.dtype(DEFAULT_DTYPE)
-    if isinstance(dtype, str) and not re.fullmatch(r"[<>=|]?[A-Za-z0-9]{1,12}", dtype):  # a checkpoint's text
+    if not isinstance(dtype, (str, type, numpy.dtype)) or (    # a name, a type or a dtype: not a checkpoint's dict
+            isinstance(dtype, str) and not re.fullmatch(r"[<>=|]?[A-Za-z0-9]{1,12}", dtype)):
         raise UserError(f"dtype: expected float32 or float64, got {show(dtype)}")
     try:
         dt = numpy.dtype(dtype)

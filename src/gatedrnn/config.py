@@ -222,7 +222,7 @@ def parse_json(data, what: str, *, expected: str = "JSON"):
     vocabulary. One ``UserError`` line, "``what``: expected ``expected``, got ...", for bytes that are not UTF-8, a
     syntax error, a key given twice in one object (JSON parsers keep the last one without a word), an integer
     of over 1,000 digits, or nesting over ``MAX_DEPTH`` levels."""
-    text = decode_text(data, what) if isinstance(data, (bytes, bytearray)) else data
+    text = decode_text(bytes(data), what) if isinstance(data, (bytes, bytearray)) else data
     try:
         value = json.loads(text, parse_int=lambda digits: bounded_json_int(what, digits),
                            object_pairs_hook=lambda pairs: _unique_keys(pairs, what))
@@ -238,8 +238,10 @@ def _unique_keys(pairs: list, what: str) -> dict:
     d = dict(pairs)
     if len(d) < len(pairs):
         seen: set = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise UserError(f"{what}: expected each key once in an object, got {show(dup)} twice")
+        for k, _ in pairs:
+            if k in seen:
+                raise UserError(f"{what}: expected each key once in an object, got {show(k)} twice")
+            seen.add(k)
     return d
 
 

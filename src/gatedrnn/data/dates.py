@@ -53,7 +53,7 @@ def _named(pd, names: list, columns: list, target: int, date_column: str, where:
     parsed = parse_text(pd, columns[col])
     if parsed.bad is not None:
         raise UserError(f"{where}: expected a date in every cell of column {date_column!r}, got "
-                        f"{parsed.problem(columns[col], f'on line {lines[parsed.bad]}')}")
+                        f"{parsed.problem(columns[col], f'on line {lines[parsed.bad or 0]}')}")
     return col, parsed.dates, parsed.note
 
 
@@ -76,10 +76,10 @@ def find_dates(names: list, columns: list, target: int, date_column: str | None,
         if parsed.dates is not None:
             found.append((i, parsed))
         elif parsed.no_year:            # a time of day: never today's date; said, and the rows are numbered
-            note += f"; column {names[i]!r} not read as dates: {parsed.problem(cells, f'on line {lines[parsed.bad]}')}"
+            note += f"; column {names[i]!r} not read as dates: {parsed.problem(cells, f'on line {lines[parsed.bad or 0]}')}"
         elif share_of_dates(cells) > 0.5:   # a date column with a bad cell: never dropped without a word
             raise UserError(f"{where}: expected a date in every cell of the date column {names[i]!r}, got "
-                            f"{parsed.problem(cells, f'on line {lines[parsed.bad]}')}")
+                            f"{parsed.problem(cells, f'on line {lines[parsed.bad or 0]}')}")
     if len(found) > 1:
         raise UserError(f"{where}: expected --date-column NAME to pick one of the date columns "
                         f"{[names[i] for i, _ in found]}, got several")

@@ -45,7 +45,8 @@ class Parsed:
 
     def problem(self, cells: list, place: str) -> str:
         """``'CELL' on line 4 (why)`` for a message (``place``: where the cell is)."""
-        cell = f"{cells[self.bad][:40]!r}" if cells[self.bad] else "an empty cell"
+        k = self.bad or 0
+        cell = f"{cells[k][:40]!r}" if cells[k] else "an empty cell"
         return f"{cell} {place} ({self.why})"
 
 
@@ -140,9 +141,9 @@ def parse_text(pd, cells: list) -> Parsed:
         k = int(numpy.argmax(dates.isna()))
         return Parsed(bad=k, why=f"no date in the format of the first cell {cells[0][:40]!r}, or a year pandas cannot "
                                  "hold")
-    k = _first_without_year(pd, cells, dayfirst)
-    if k is not None:
-        return Parsed(bad=k, no_year=True, why="a time of day or a date without its year, which pandas would "
+    undated = _first_without_year(pd, cells, dayfirst)
+    if undated is not None:
+        return Parsed(bad=undated, no_year=True, why="a time of day or a date without its year, which pandas would "
                                                "complete with today's date")
     return Parsed(dates=dates, note=note)
 

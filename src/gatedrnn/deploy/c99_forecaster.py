@@ -138,7 +138,7 @@ def _state(f, prefix: str, K: int, H: int) -> list[str]:
             f"}} {prefix}_state;"]
 
 
-def _api(f, prefix: str, K: int) -> list[str]:
+def _api(f, prefix: str, K: int) -> tuple[list[str], list[int] | None, int, int]:
     p, W, S, Q = prefix, f.window, f.season or 0, len(f.quantiles)
     N_OUT = f.horizon * Q
     idx = _base_index(f)

@@ -61,7 +61,7 @@ def task_bytes(cfg) -> tuple[int, int]:
 
 def _culprit(cfg) -> str:
     """The size setting furthest above its default (the one to name in the message)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    defaults: dict = {f.name: f.default for f in dataclasses.fields(cfg)}
     return max(SIZES, key=lambda name: getattr(cfg, name) / max(defaults[name], 1))
 
 

@@ -70,7 +70,7 @@ class FastLayer(RecurrentLayer):
         self.rank_hh = check_rank_of(f"{cls} rank_hh", rank_hh, H, H)
         self.input_size, self.hidden_size = D, H
         k = 1.0 / math.sqrt(H)
-        self._factors = {}
+        self._factors: dict[str, tuple[int, ...]] = {}
         for which, rows, rank in (("ih", D, self.rank_ih), ("hh", H, self.rank_hh)):
             if rank is None:
                 self._factors[which] = (len(self.params),)

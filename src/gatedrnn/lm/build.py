@@ -36,7 +36,7 @@ def build_language_model(config: LMConfig, vocab_size: int, train_ids=None):
                 layer.set_forget_bias(config.forget_bias)
     if config.input_gain != 1.0:
         model.rnn.layers[0].Wx[...] *= config.input_gain
-    if config.output_bias == "zero":
+    if config.output_bias == "zero" and model.out.b is not None:
         model.out.b[...] = 0
     elif config.output_bias == "unigram" or (config.output_bias is None and not uniform):
         if train_ids is None:

@@ -22,6 +22,7 @@ pointers), and every other parameter dense: the bytes a microcontroller would ho
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy
 
@@ -63,6 +64,7 @@ class IterativeHardThresholding(Callback):
 
     def __init__(self, density, total_steps: int, *, dense_fraction: float = 1 / 3,
                  fine_tune_fraction: float = 1 / 3, every: int = 1):
+        self.density: float | dict[str, float]
         if isinstance(density, dict):
             self.density = {str(k): check_density(f"density[{k!r}]", v) for k, v in density.items()}
         else:
@@ -76,7 +78,7 @@ class IterativeHardThresholding(Callback):
         self.every = check_int("every", every)
         self.start = int(round(dense_fraction * total_steps))
         self.freeze = int(round((1 - fine_tune_fraction) * total_steps))
-        self.masks: dict[str, object] = {}
+        self.masks: dict[str, Any] = {}
 
     def targets(self, model) -> dict[str, float]:
         """name -> density of the matrices this callback thins."""
