@@ -13,7 +13,9 @@ def register(sub):
         description="Trains an LSTM/GRU/RNN language model with Truncated BPTT, global-norm clipping and "
                     "checkpoints. Presets: small = the book's Rnnlm (embedding 100, 1x LSTM 100, SGD lr 20, clip "
                     "0.25, 4 epochs, batch 20 x time 35); medium = BetterRnnlm (650/650, 2 layers, dropout 0.5, "
-                    "tied weights, 40 epochs, lr / 4 when validation perplexity stops improving). Values come from "
+                    "tied weights, 40 epochs, lr / 4 when validation perplexity stops improving). --arch block trains "
+                    "minGRU/minLSTM in pre-norm residual blocks (causal conv, the cell, feed-forward; d_model = "
+                    "--hidden-size) instead of a bare stack of recurrent layers. Values come from "
                     "the preset, then --config FILE, then the flags. Writes OUT/{last,best}/ checkpoints, "
                     "OUT/config.json (re-runs the run with --config), OUT/log.jsonl, OUT/epochs.csv, OUT/curves.png "
                     "(with matplotlib) and OUT/results.json with the test perplexity.")
