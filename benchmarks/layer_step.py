@@ -204,7 +204,8 @@ def main(argv=None):
     p.add_argument("--old", help="the src folder of another gatedrnn, timed in the same run as CELL@old")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--both-paths", action="store_true",
-                   help="with the compiled LSTM path active, also time the NumPy path (rows 'LSTM numpy')")
+                   help="turn the compiled LSTM path on (GATEDRNN_FAST=1) where it loads, and also time the NumPy "
+                   "path (rows 'LSTM numpy')")
     p.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     a = p.parse_args(argv)
     repeats = a.repeats or (5 if a.quick else 7)
@@ -223,6 +224,8 @@ def main(argv=None):
         versions["@old"] = load(a.old)
     versions[""] = load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src") if a.old else None)
     fast = versions[""][2]
+    if fast is not None and a.both_paths:
+        fast.enabled = True                              # the compiled path (GATEDRNN_FAST=1) next to the NumPy one
     path = fast.describe() if fast is not None else "numpy"
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, NumPy {np.__version__}"

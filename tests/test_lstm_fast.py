@@ -1,5 +1,5 @@
-"""The LSTM's compiled path (layers/lstm_fast.py) against its NumPy reference, in float32, and the rules of its
-cache: private directory, keyed build, silent fallback. The gradient checks and PyTorch parity tests run in
+"""The LSTM's compiled path (layers/lstm_fast.py, on with GATEDRNN_FAST=1) against its NumPy reference, in float32,
+and the rules of its cache: private directory, keyed build, silent fallback. The gradient checks and PyTorch parity tests run in
 float64, which is always the NumPy path; here the two paths must agree to float32 rounding (< 1e-6, relative to
 each array's largest value) on the same float32 inputs."""
 
@@ -54,11 +54,13 @@ def test_compiled_path_with_lengths_and_no_output_gradient(rng, monkeypatch):
 
 
 @needs_fast
-def test_float64_stays_on_the_numpy_path():
+def test_float64_stays_on_the_numpy_path(monkeypatch):
+    monkeypatch.setattr(lstm_fast, "enabled", True)
     assert lstm_fast.usable(np.zeros(1, np.float32)) and not lstm_fast.usable(np.zeros(1, np.float64))
 
 
 def test_fallback_without_cffi_is_silent(monkeypatch, tmp_path, rng):
+    monkeypatch.setattr(lstm_fast, "enabled", True)
     monkeypatch.setenv("GATEDRNN_CACHE", str(tmp_path))
     monkeypatch.setitem(sys.modules, "cffi", None)          # import cffi raises ImportError
     lstm_fast.reset()
@@ -72,6 +74,7 @@ def test_fallback_without_cffi_is_silent(monkeypatch, tmp_path, rng):
 
 
 def test_fallback_without_a_compiler(monkeypatch, tmp_path):
+    monkeypatch.setattr(lstm_fast, "enabled", True)
     monkeypatch.setenv("GATEDRNN_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", "no-such-compiler-gatedrnn")
     lstm_fast.reset()
@@ -82,6 +85,7 @@ def test_fallback_without_a_compiler(monkeypatch, tmp_path):
 
 
 def test_a_cache_directory_others_can_write_is_not_used(monkeypatch, tmp_path):
+    monkeypatch.setattr(lstm_fast, "enabled", True)
     folder = tmp_path / "kernels"
     folder.mkdir(mode=0o777)
     os.chmod(folder, 0o777)
@@ -95,6 +99,7 @@ def test_a_cache_directory_others_can_write_is_not_used(monkeypatch, tmp_path):
 
 @needs_fast
 def test_the_cache_directory_is_made_private(monkeypatch, tmp_path):
+    monkeypatch.setattr(lstm_fast, "enabled", True)
     monkeypatch.setenv("GATEDRNN_CACHE", str(tmp_path))
     lstm_fast.reset()
     try:
@@ -109,6 +114,7 @@ def test_the_cache_directory_is_made_private(monkeypatch, tmp_path):
 
 @needs_fast
 def test_a_library_with_another_key_is_not_loaded(monkeypatch, tmp_path):
+    monkeypatch.setattr(lstm_fast, "enabled", True)
     compiler = shutil.which(os.environ.get("CC", "cc"))
     folder = tmp_path / "kernels"
     folder.mkdir(mode=0o700)
@@ -128,9 +134,13 @@ def test_a_library_with_another_key_is_not_loaded(monkeypatch, tmp_path):
         lstm_fast.reset()
 
 
-def test_switched_off_by_the_environment(monkeypatch):
+def test_the_numpy_path_is_the_default(monkeypatch):
+    env = dict(os.environ, GATEDRNN_FAST="")
+    code = "from gatedrnn.layers import lstm_fast; print(lstm_fast.enabled, lstm_fast.describe())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False numpy (the default; GATEDRNN_FAST=1 selects the compiled path)"
     monkeypatch.setattr(lstm_fast, "enabled", False)
-    assert lstm_fast.describe() == "numpy (GATEDRNN_FAST=0)" and not lstm_fast.usable(np.zeros(1, np.float32))
+    assert not lstm_fast.usable(np.zeros(1, np.float32))
 
 
 def test_version_names_the_path(capsys):

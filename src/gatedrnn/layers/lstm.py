@@ -31,7 +31,7 @@ all four gates followed by ``* 0.5 + 0.5`` on the first three gives ``sigmoid(a)
 exactly as ``forward`` computes it. ``forward`` does the same in PyTorch's order: the input projection and a
 copy of ``W_hh`` have their sigmoid columns halved, and each step is one ``tanh`` over the four gates then
 ``* half + shift`` (``_gate_affine``). ``backward`` runs its steps in ranges that fit the cache, each range's
-activation derivatives computed in whole-range passes first (``_local_gradients``); per step it makes 7 NumPy
+activation derivatives computed in whole-range passes first (``_local_gradients``); per step it makes 9 NumPy
 calls (forward: 10), the weight gradients being single GEMMs after the loop.
 
 ONNX: operator ``LSTM``, whose gate order is (i, o, f, c); ``B`` is ``[Wb; Rb]`` = ``[b_ih; b_hh]``; no
@@ -152,22 +152,23 @@ class LSTMLayer(RecurrentLayer):
         return None if self.cache is None else self.cache[3][1:]
 
     @staticmethod
-    def _local_gradients(G, H1, C0, TC, Q, OT):
+    def _local_gradients(G, C0, TC, Q, OT, P):
         """What backward needs from the forward's values before the gradient of the next step arrives, for a range
-        of steps (leading axes of every argument): ``Q`` (.., B, 4H) <- each gate's activation derivative times
-        the factor that multiplies ``dc`` (i, f, g) or ``dh`` (o) in its gradient; ``OT`` (.., B, H) <- the h -> c
-        factor o (1 - tanh(c)^2). ``G`` the activated gates, ``H1`` h_t, ``C0`` c_{t-1}, ``TC`` tanh(c_t)."""
+        of steps (leading axes of every argument): ``Q`` (.., B, 4H) <- each gate's activation derivative, s (1 - s)
+        or 1 - g^2; ``OT`` (.., B, H) <- the h -> c factor (1 - tanh(c)^2) o; ``P`` (.., B, 3, H) <- the factors
+        that multiply ``dc`` in the gradients of i, f, g: g, c_{t-1}, i. ``G`` the activated gates, ``C0``
+        c_{t-1}, ``TC`` tanh(c_t). (Each product is rounded as the loop of lstm.py always rounded it.)"""
         H = G.shape[-1] // 4
-        xp.multiply(G, G, out=Q)                        # s^2 and g^2, then s - s^2 and 1 - g^2
-        for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):
-            xp.subtract(G[..., lo:hi], Q[..., lo:hi], out=Q[..., lo:hi])
-        xp.subtract(1.0, Q[..., 2 * H:3 * H], out=Q[..., 2 * H:3 * H])
-        Q4, G4 = Q.reshape(Q.shape[:-1] + (4, H)), G.reshape(G.shape[:-1] + (4, H))
-        Q4[..., 0::2, :] *= G4[..., 2::-2, :]           # di' * g and dg' * i (blocks 0, 2 times blocks 2, 0)
-        Q4[..., 1, :] *= C0                             # df' * c_{t-1}
-        Q4[..., 3, :] *= TC                             # do' * tanh(c)
-        xp.multiply(H1, TC, out=OT)                     # o (1 - tanh(c)^2) = o - h tanh(c)
-        xp.subtract(G4[..., 3, :], OT, out=OT)
+        for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):    # sigmoid gates: (1 - s) s
+            xp.subtract(1.0, G[..., lo:hi], out=Q[..., lo:hi])
+            Q[..., lo:hi] *= G[..., lo:hi]
+        gg = Q[..., 2 * H:3 * H]                        # tanh gate: 1 - g^2
+        xp.multiply(G[..., 2 * H:3 * H], G[..., 2 * H:3 * H], out=gg)
+        xp.subtract(1.0, gg, out=gg)
+        xp.multiply(TC, TC, out=OT)
+        xp.subtract(1.0, OT, out=OT)
+        OT *= G[..., 3 * H:]
+        P[..., 0, :], P[..., 1, :], P[..., 2, :] = G[..., 2 * H:3 * H], C0, G[..., :H]
 
     def _backward_loop(self, G, Hs, Cs, TC, Wh, dY, dC, dh, dc):
         """The time loop of backward: -> dG (T, B, 4H), the pre-activation gradients; ``dh`` (holding dh_T +
@@ -177,24 +178,28 @@ class LSTMLayer(RecurrentLayer):
         T, B, G4 = G.shape
         H = G4 // 4
         n = max(1, self.CHUNK // max(1, B * H))         # steps per range
-        dG = xp.empty_like(G)                           # Q of _local_gradients, then times dc and dh in the loop
+        dG = xp.empty_like(G)                           # activation derivatives, then times dc and dh in the loop
         OT = xp.empty((min(n, T), B, H), dtype=G.dtype)
+        P = xp.empty((min(n, T), B, 3, H), dtype=G.dtype)
         dG4 = dG.reshape(T, B, 4, H)
         dc3 = dc[:, None, :]
+        post = xp.empty((B, 3, H), dtype=G.dtype)
         tmp = xp.empty((B, H), dtype=G.dtype)
         dh_tr = xp.empty((H, B), dtype=G.dtype)
         for hi in range(T, 0, -n):
             lo = max(0, hi - n)
-            ot = OT[:hi - lo]
-            self._local_gradients(G[lo:hi], Hs[lo + 1:hi + 1], Cs[lo:hi], TC[lo:hi], dG[lo:hi], ot)
+            ot, p = OT[:hi - lo], P[:hi - lo]
+            self._local_gradients(G[lo:hi], Cs[lo:hi], TC[lo:hi], dG[lo:hi], ot, p)
             for t in range(hi - 1, lo - 1, -1):
                 if dC is not None:
                     dc += dC[t]
                 xp.multiply(dh, ot[t - lo], out=tmp)    # dc += dh o (1 - tanh(c)^2)
                 dc += tmp
                 q = dG4[t]
-                q[:, :3] *= dc3                         # di, df, dg (pre-activation)
-                q[:, 3] *= dh                           # do
+                xp.multiply(dc3, p[t - lo], out=post)   # di, df, dg (pre-activation): derivative * dc * factor
+                q[:, :3] *= post
+                xp.multiply(dh, TC[t], out=tmp)         # do = o' * dh tanh(c)
+                q[:, 3] *= tmp
                 dc *= G[t, :, H:2 * H]                  # dc_{t-1} = dc f
                 xp.matmul(Wh, dG[t].T, out=dh_tr)       # dh = dG W_hh^T, computed as its transpose (see
                 if t and dY is not None:                # RecurrentLayer: ~1.5x faster at batch-sized rows)
