@@ -27,6 +27,8 @@ RUNS = {"ts-lstm": [*CHARS, "--cell", "lstm"], "ts-gru": [*CHARS, "--cell", "gru
         "ts-mingru-d96": [*BLOCK, "--cell", "mingru", "--hidden-size", "96", "--expansion", "2", "--ff-mult", "4"],
         "ts-mingru-d128": [*BLOCK, "--cell", "mingru", "--hidden-size", "128", "--expansion", "2", "--ff-mult", "4"],
         "ts-minlstm-d128": [*BLOCK, "--cell", "minlstm", "--hidden-size", "128", "--expansion", "2", "--ff-mult", "4"]}
+RUNS.update({f"{name}-s{seed}": [*RUNS[name], "--seed", str(seed)] for name in ("ts-lstm", "ts-mingru-d128")
+             for seed in (1, 2)})     # seeds 1 and 2 of the two leading models (seed 0: the runs above)
 
 
 def table(root: Path) -> None:
