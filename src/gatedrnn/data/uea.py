@@ -24,7 +24,7 @@ a finite number in plain decimal notation such as ``1_000``, ``0x10``, ``NaN``, 
 
 Where the files are found (``locate_uea``): ``--dataset`` is a known name (``japanesevowels``, ``basicmotions``),
 any other name looked up the same way, or a path prefix ``DIR/NAME`` of ``DIR/NAME_TRAIN.ts`` and
-``DIR/NAME_TEST.ts``. Names are looked up as ``uea/NAME/NAME_{TRAIN,TEST}.ts`` (or ``NAME/...``) in ``--data-dir``,
+``DIR/NAME_TEST.ts``. Names are looked up as ``uea/NAME/NAME_{TRAIN,TEST}.ts``, ``ucr/NAME/...`` or ``NAME/...`` in ``--data-dir``,
 ``GATEDRNN_DATA`` and the cache folder, like the corpora; nothing is downloaded.
 """
 
@@ -39,7 +39,8 @@ from gatedrnn.data.corpus import cache_dir, search_dirs
 from gatedrnn.data.numbers import DECIMALS, first_non_decimal
 from gatedrnn.errors import UserError
 
-KNOWN = {"japanesevowels": "JapaneseVowels", "basicmotions": "BasicMotions"}
+KNOWN = {"japanesevowels": "JapaneseVowels", "basicmotions": "BasicMotions", "gunpoint": "GunPoint",
+         "italypowerdemand": "ItalyPowerDemand", "osuleaf": "OSULeaf"}
 _BOOL_TAGS = ("timestamps", "missing", "univariate", "equallength")
 _TAGS = _BOOL_TAGS + ("problemname", "dimensions", "serieslength", "classlabel", "data")
 
@@ -214,13 +215,13 @@ def locate_uea(dataset: str, data_dir=None) -> tuple[Path, Path]:
     dirs = search_dirs(data_dir)
     if "/" not in dataset:
         for d in dirs:
-            for sub in (d / "uea" / name, d / name, d):
+            for sub in (d / "uea" / name, d / "ucr" / name, d / name, d):   # the UEA and UCR archives' layouts
                 if all(p.is_file() for p in _pair(sub / name)):
                     return _pair(sub / name)
     where = cache_dir() / "uea" / name
     raise FileNotFoundError(f"{dataset}: expected {name}_TRAIN.ts and {name}_TEST.ts, not found in "
-                            f"{', '.join(map(str, dirs))}; put them in {where} (or in uea/{name}/ under a folder "
-                            "named by --data-dir or GATEDRNN_DATA; from timeseriesclassification.com)")
+                            f"{', '.join(map(str, dirs))}; put them in {where} (or in uea/{name}/ or ucr/{name}/ "
+                            "under a folder named by --data-dir or GATEDRNN_DATA; from timeseriesclassification.com)")
 
 
 def load_uea(dataset: str, data_dir=None) -> tuple[TSData, TSData]:
