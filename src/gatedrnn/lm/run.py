@@ -105,7 +105,8 @@ def _callbacks(config: LMConfig, out_dir: Path, corpus, steps_per_epoch: int) ->
 def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo) -> Trainer:
     communicator().even_split("batch_size", config.batch_size)  # under mpiexec each rank trains on its share of the streams
     model = build_language_model(config, len(corpus.vocab), corpus.train)
-    echo(f"model: {config.cell.upper()}{' block' if config.arch == 'block' else ''} language model, {model.num_params():,} parameters; config:")
+    kind = f"{config.cell.upper()}{' block' if config.arch == 'block' else ''}"
+    echo(f"model: {kind} language model, {model.num_params():,} parameters; config:")
     echo(config.describe())
     optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr,
                                **optimizer_args(config, model))

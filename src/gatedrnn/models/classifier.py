@@ -9,6 +9,8 @@ is what splitting a batch over MPI ranks needs. A plain array is a batch of full
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy
 
 from gatedrnn.backend import resolve_dtype, to_numpy, xp
@@ -59,7 +61,7 @@ class SequenceClassifier(Model):
         self.config = dict(input_size=input_size, hidden_size=hidden_size, num_classes=num_classes,
                            num_layers=num_layers, cell=cell, pooling=pooling, dropout=dropout, forget_bias=forget_bias)
         self.pooling = pooling
-        front = dict(frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
+        front: dict[str, Any] = dict(frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
         self.front = None                       # models/front.py: frames, causal conv, running norm
         if uses_front(front):
             self.config.update(front)

@@ -111,7 +111,7 @@ class FrontStream:
             v = f.norm.step(v, self.sums)
         v = v.astype(self.dtype)
         slot = self.slots[self.j]
-        if f.conv is not None:
+        if f.conv is not None and f.proj is not None:      # the projection exists with the convolution
             u = v @ f.proj.W.T
             if f.proj.b is not None:
                 u += f.proj.b
@@ -131,7 +131,7 @@ class FrontStream:
         ``frame_limit``: the convolution's gain and offset bounded by its weights, the running norm's by
         ``2 / sqrt(eps)`` (a sample at most X from zero is at most 2X from the mean so far)."""
         f, limit = self.front, frame_limit
-        if f.conv is not None:
+        if f.conv is not None and f.proj is not None:
             P = numpy.abs(to_numpy(f.proj.W).astype(numpy.float64))
             bp = numpy.zeros(P.shape[0]) if f.proj.b is None else numpy.abs(to_numpy(f.proj.b).astype(numpy.float64))
             taps = numpy.abs(to_numpy(f.conv.weight).astype(numpy.float64)).sum(axis=(1, 2))

@@ -168,8 +168,9 @@ class Stream:
         if self.embed is not None:
             self._embed_W = self.embed.W  # read live: a row copy per step
         self.input_limit = self._input_limit()
-        if getattr(self, "front", None) is not None:
-            self.input_limit = self.front.raw_limit(self.input_limit)
+        front = getattr(self, "front", None)
+        if front is not None:
+            self.input_limit = front.raw_limit(self.input_limit)
 
     def _input_limit(self) -> float:
         """The largest |x| for which no pre-activation of the first layer can overflow the dtype: each gate column
