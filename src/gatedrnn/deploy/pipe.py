@@ -38,6 +38,7 @@ from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.forecast_pipe import stream_forecaster
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.stream import SeriesStream
+from gatedrnn.models.block_lm import BlockLM
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.stream import Stream
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
@@ -121,7 +122,7 @@ def _run(model, meta, found, stdin, emit) -> None:
                 if primed:
                     _finite([y], where)
                 emit(f"{y:.6g}")
-    elif isinstance(model, LanguageModel):
+    elif isinstance(model, (LanguageModel, BlockLM)):        # token ids in, the next token out
         _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
     elif "classifier" in meta:                              # raw values in, standardised as the Classifier does
         _, mean, std = read_meta(found, model, meta)
