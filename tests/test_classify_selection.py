@@ -79,12 +79,12 @@ def test_selection_chooses_steps_and_refits_on_everything(rng):
 def test_time_budget_bounds_the_selection(rng):
     X, y = _toy(30, rng)
     clf = Classifier(cell="gru", hidden_size=6, max_steps=100_000, batch_size=8, select=True, folds=2,
-                     time_budget=0.5)
+                     time_budget=0.05)     # far fewer steps than early stopping's patience, however fast the machine
     clf.max_steps = 100_000
     seqs = [x.astype(np.float32) for x in X]
     from gatedrnn.classify.selection import choose_steps
     clf.classes_ = np.unique(y)
-    sel = choose_steps(clf, seqs, np.unique(y, return_inverse=True)[1], time_budget=0.5)
+    sel = choose_steps(clf, seqs, np.unique(y, return_inverse=True)[1], time_budget=0.05)
     assert sel["seconds"] < 10
     assert sel["steps"] == 100_000 and "2 of 2 stopped by --time-budget (counted as max_steps)" in sel["note"]
 

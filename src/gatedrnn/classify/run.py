@@ -17,8 +17,7 @@ import numpy
 from gatedrnn.classify.baselines import EXTRA_NOTE, available, run_baselines
 from gatedrnn.classify.config import ClassifyConfig
 from gatedrnn.classify.model import Classifier
-from gatedrnn.data.uea import locate_uea, read_ts
-from gatedrnn.errors import UserError
+from gatedrnn.data.uea import locate_uea, read_test_split, read_ts
 from gatedrnn.layers import CELLS
 from gatedrnn.train.run_output import writing_run
 
@@ -63,14 +62,7 @@ def _describe(train) -> str:
 def _read_test(train, test_path):
     """The test set, read once, after every model is chosen and fitted: its dimensions and labels checked against
     the training set's (as ``load_uea`` does)."""
-    test = read_ts(test_path)
-    if train.dimensions != test.dimensions:
-        raise UserError(f"{test_path.name}: expected {train.dimensions} dimensions as in the training file, got "
-                        f"{test.dimensions}")
-    if set(test.y) - set(train.classes):
-        raise UserError(f"{test_path.name}: expected labels in the training file's @classLabel, got "
-                        f"{sorted(map(str, set(test.y) - set(train.classes)))}")
-    return test
+    return read_test_split(train, test_path)
 
 
 def _fit_cell(cfg: ClassifyConfig, cell: str, train, echo) -> dict:

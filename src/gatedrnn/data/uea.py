@@ -227,11 +227,19 @@ def locate_uea(dataset: str, data_dir=None) -> tuple[Path, Path]:
 def load_uea(dataset: str, data_dir=None) -> tuple[TSData, TSData]:
     """(train, test) of ``dataset`` (see ``locate_uea``), with the same dimensions and class labels."""
     train_path, test_path = locate_uea(dataset, data_dir)
-    train, test = read_ts(train_path), read_ts(test_path)
+    train = read_ts(train_path)
+    return train, read_test_split(train, test_path, train_path.name)
+
+
+def read_test_split(train: TSData, test_path, train_name: str = "the training file") -> TSData:
+    """The test file of ``train``'s problem (read from ``train_name``), read and checked against it: the same
+    dimensions, labels among its @classLabel."""
+    test_path = Path(test_path)
+    test = read_ts(test_path)
     if train.dimensions != test.dimensions:
-        raise UserError(f"{test_path.name}: expected {train.dimensions} dimensions as in {train_path.name}, got "
+        raise UserError(f"{test_path.name}: expected {train.dimensions} dimensions as in {train_name}, got "
                         f"{test.dimensions}")
     if set(test.y) - set(train.classes):
-        raise UserError(f"{test_path.name}: expected labels in {train_path.name}'s @classLabel, got "
+        raise UserError(f"{test_path.name}: expected labels in {train_name}'s @classLabel, got "
                         f"{sorted(map(str, set(test.y) - set(train.classes)))}")
-    return train, test
+    return test

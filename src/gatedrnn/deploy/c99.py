@@ -342,6 +342,12 @@ def export_c(model, folder, *, prefix: str = "model", int8: bool = False, scaler
     out = check_folder(folder)
     header, source = c_sources(model, prefix=prefix, int8=int8, scaler=scaler, standardize=standardize, note=note,
                                labels=labels, origin=origin)
+    return write_sources(out, prefix, header, source)
+
+
+def write_sources(out: Path, prefix: str, header: str, source: str) -> dict:
+    """Both texts into ``out/<prefix>.h`` and ``.c``, each through a temporary name and a rename; -> the dict
+    ``export_c`` returns."""
     h_path, c_path = out / f"{prefix}.h", out / f"{prefix}.c"
     with atomic_file(h_path) as th, atomic_file(c_path) as tc:
         Path(th).write_text(header, encoding="utf-8")

@@ -28,13 +28,11 @@ its origin (a path) and the note.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy
 
-from gatedrnn.atomic import atomic_file
 from gatedrnn.backend import to_numpy
-from gatedrnn.deploy.c99 import c_sources, check_folder, check_prefix, const_bytes
+from gatedrnn.deploy.c99 import c_sources, check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_kernels import TANH
 from gatedrnn.deploy.c_text import c_comment, strings_section
 from gatedrnn.errors import UserError
@@ -217,9 +215,4 @@ def export_forecaster_c(f, folder, *, prefix: str = "model", int8: bool = False,
     ``{"header", "source"}`` paths, ``"bytes"`` (both files) and ``"weight_bytes"`` (its constant arrays)."""
     out = check_folder(folder)
     header, source = forecaster_c_sources(f, prefix=prefix, int8=int8, origin=origin)
-    h_path, c_path = out / f"{prefix}.h", out / f"{prefix}.c"
-    with atomic_file(h_path) as th, atomic_file(c_path) as tc:
-        Path(th).write_text(header, encoding="utf-8")
-        Path(tc).write_text(source, encoding="utf-8")
-    return {"header": h_path, "source": c_path, "bytes": len(header.encode()) + len(source.encode()),
-            "weight_bytes": const_bytes(source)}
+    return write_sources(out, prefix, header, source)
