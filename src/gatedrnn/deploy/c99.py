@@ -143,7 +143,8 @@ def _num(v: float) -> str:
     return f"{v:.8e}f"
 
 
-def _array(ctype: str, name: str, values) -> list[str]:
+def c_array(ctype: str, name: str, values) -> list[str]:
+    """A ``static const`` C array of ``values`` (float32 written to round-trip, doubles by ``repr``, integers)."""
     flat = numpy.asarray(values).reshape(-1)
     if ctype == "float":
         items = [_num(v) for v in flat.astype(numpy.float32).tolist()]
@@ -177,18 +178,18 @@ def _layer(s: _Spec, k: int, out: list, calls: list, src: str) -> int:
     W = numpy.asarray(layer.step_weights(), dtype=numpy.float64)
     N = W.shape[1]
     bias = W[D + H] if s.quantized is None else s.quantized["layers"][k]["b"]
-    out += _array("float", f"{p}_b{k}", bias)
+    out += c_array("float", f"{p}_b{k}", bias)
     calls.append(f"    for (j = 0; j < {N}; ++j) s->g[j] = {p}_b{k}[j];")
     widest = 0
     for part, rows, vec in (("x", slice(0, D), src), ("h", slice(D, D + H), f"s->h[{k}]")):
         for m, (a, b) in enumerate(_blocks(W[rows], H)):
             name, n_in = f"{p}_{part}{k}_{m}", rows.stop - rows.start
             if s.quantized is None:
-                out += _array("float", f"{name}_w", numpy.asarray(W[rows, a:b], dtype=numpy.float32))
+                out += c_array("float", f"{name}_w", numpy.asarray(W[rows, a:b], dtype=numpy.float32))
                 calls.append(f"    {p}_axpy(s->g + {a}, {name}_w, {vec}, {n_in}, {b - a});")
             else:
                 q, scale = s.quantized["layers"][k][part]
-                out += _array("signed char", f"{name}_q", q[:, a:b]) + _array("float", f"{name}_s", scale[a:b])
+                out += c_array("signed char", f"{name}_q", q[:, a:b]) + c_array("float", f"{name}_s", scale[a:b])
                 calls.append(f"    {p}_axpy8(s->g + {a}, {name}_q, {name}_s, {vec}, {n_in}, {b - a}, s->acc);")
                 widest = max(widest, b - a)
     calls.append(f"    {p}_cell(s->g, s->h[{k}], {'s->c[%d]' % k if layer.has_cell else '0'});")
@@ -213,13 +214,13 @@ def _head(s: _Spec, out: list, calls: list, y: str) -> None:
     if s.quantized is None:
         W = numpy.asarray(to_numpy(s.head.W), dtype=numpy.float32).T
         b = numpy.zeros(n_out, numpy.float32) if s.head.b is None else to_numpy(s.head.b)
-        out += _array("float", f"{p}_head_w", W) + _array("float", f"{p}_head_b", b)
+        out += c_array("float", f"{p}_head_w", W) + c_array("float", f"{p}_head_b", b)
         calls.append(f"    for (j = 0; j < {n_out}; ++j) {y}[j] = {p}_head_b[j];")
         calls.append(f"    {p}_axpy({y}, {p}_head_w, {top}, {H}, {n_out});")
     else:
         (q, scale), b = s.quantized["head"]["w"], s.quantized["head"]["b"]
-        out += _array("signed char", f"{p}_head_q", q) + _array("float", f"{p}_head_s", scale)
-        out += _array("float", f"{p}_head_b", b)
+        out += c_array("signed char", f"{p}_head_q", q) + c_array("float", f"{p}_head_s", scale)
+        out += c_array("float", f"{p}_head_b", b)
         calls.append(f"    {p}_head8({y}, {p}_head_q, {p}_head_s, {p}_head_b, {top}, {H}, {n_out});")
 
 
@@ -234,10 +235,10 @@ def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
         V, E = s.embed.W.shape
         first = [f"    if (token < 0 || token >= {V}) return -1;"]
         if s.quantized is None:
-            out += _array("float", f"{p}_embed", to_numpy(s.embed.W))
+            out += c_array("float", f"{p}_embed", to_numpy(s.embed.W))
             return first, [], f"({p}_embed + (long)token * {E})"
         q, scale = s.quantized["embed"]
-        out += _array("signed char", f"{p}_embed_q", q) + _array("float", f"{p}_embed_s", scale)
+        out += c_array("signed char", f"{p}_embed_q", q) + c_array("float", f"{p}_embed_s", scale)
         first.append(f"    for (j = 0; j < {E}; ++j) s->x[j] = (float){p}_embed_q[(long)token * {E} + j] * "
                      f"{p}_embed_s[token];")
         return first, [], "s->x"
@@ -246,7 +247,7 @@ def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
         first = [f"    for (j = 0; j < {D}; ++j) if (!isfinite(x[j])) return -1;"]
         if s.standardize is None:
             return first, [], "x"
-        out += _array("double", f"{p}_in_mean", s.standardize[0]) + _array("double", f"{p}_in_std", s.standardize[1])
+        out += c_array("double", f"{p}_in_mean", s.standardize[0]) + c_array("double", f"{p}_in_std", s.standardize[1])
         first.append(f"    for (j = 0; j < {D}; ++j) s->x[j] = (float)((x[j] - {p}_in_mean[j]) / {p}_in_std[j]);")
         return first, [], "s->x"
     sc = s.scaler
