@@ -15,47 +15,13 @@ from __future__ import annotations
 
 import numpy
 
-from gatedrnn.backend import to_numpy
+from gatedrnn.data.arrays import real_array
 from gatedrnn.errors import UserError, is_finite_number, is_integer, is_real, show
-
-NUMERIC_KINDS = "biuf"     # bool, signed and unsigned integers, floats
-
-
-def _object_numbers(a, where: str) -> numpy.ndarray:
-    """An object array (nested lists of Python numbers, ``None`` ...) -> float64, every element a finite real."""
-    flat = a.reshape(-1)
-    bad = next((v for v in flat if not is_finite_number(v)), None)
-    if bad is not None or not all(is_real(v) for v in flat):
-        bad = bad if bad is not None else next(v for v in flat if not is_real(v))
-        what = "a non-finite number" if is_real(bad) else f"a {type(bad).__name__}"
-        raise UserError(f"{where}: expected finite real numbers, got {what} ({show(bad, 40)})")
-    return numpy.array([float(v) for v in flat], dtype=numpy.float64).reshape(a.shape)
 
 
 def as_array(x, where: str) -> numpy.ndarray:
-    """One sequence as a float64 array, refusing what a plain conversion would misread (see the module docstring)."""
-    if isinstance(x, (str, bytes)):
-        raise UserError(f"{where}: expected an array of numbers, got {type(x).__name__} {show(x, 40)}")
-    if isinstance(x, numpy.ma.MaskedArray):
-        masked = int(numpy.ma.count_masked(x))
-        if masked:
-            raise UserError(f"{where}: expected an array without masked values (fill or drop them first), got a "
-                            f"masked array with {masked} masked value{'s' if masked > 1 else ''}")
-        x = x.data
-    if hasattr(x, "__cuda_array_interface__"):            # a CuPy array: to the host first
-        x = to_numpy(x)
-    try:
-        a = numpy.asarray(x)                              # NumPy arrays, lists, pandas frames and series ...
-    except ValueError:         # NumPy refuses nested lists of different lengths
-        raise UserError(f"{where}: expected an array (length, dimensions), got ragged nested lists") from None
-    if a.dtype.kind == "c":
-        raise UserError(f"{where}: expected real numbers, got complex values (dtype {a.dtype}; pass .real, .imag or "
-                        f"abs() as dimensions of their own)")
-    if a.dtype.kind == "O":
-        return _object_numbers(a, where)
-    if a.dtype.kind not in NUMERIC_KINDS:
-        raise UserError(f"{where}: expected an array of numbers, got dtype {a.dtype}")
-    return a.astype(numpy.float64)
+    """One sequence as a float64 array, refusing what a plain conversion would misread (``data.arrays``)."""
+    return real_array(where, x)
 
 
 def as_sequences(X, name: str = "X", dimensions: int | None = None) -> list:

@@ -35,8 +35,8 @@ import time
 
 import numpy
 
+from gatedrnn.data.arrays import real_array
 from gatedrnn.errors import UserError, check_int, require
-from gatedrnn.forecast.checks import real_array
 from gatedrnn.forecast.features import PURPOSE, Panel, to_panel
 from gatedrnn.forecast.forecaster import Forecaster, interval_columns
 from gatedrnn.forecast.metrics import coverage, mae, mase, rmse, smape

@@ -1,9 +1,8 @@
 """The global Forecaster's input and output checks, in one place: every array a user hands it, the sizes it is asked
 to allocate, and every forecast it returns.
 
-* ``real_array(name, x)``: a float64 array of real numbers from anything array-like, or one line: ragged nested
-  lists, masked arrays with masked entries (their hidden values would be read as if they were data), complex
-  numbers (the imaginary part would be dropped), text or objects.
+* ``real_array(name, x)`` lives in ``gatedrnn.data.arrays`` (shared with the Classifier): a float64 array of real
+  numbers from anything array-like, or one line (masked entries, complex numbers, text, ragged lists).
 * ``check_values(name, v)``: finite and within ``±VALUE_LIMIT``. Each window's level and spread are computed in
   float64 from the squares of its values; beyond 1e100 those overflow (and the forecasts, the spread put back,
   would be ±inf), so such inputs are refused when they come in, before any training or forecasting.
@@ -30,37 +29,6 @@ VALUE_LIMIT = 1e100      # |values| of a series or a covariate (float64 squares 
 TARGET_LIMIT = 1e30      # |normalised training targets and covariates| (the network computes in float32)
 MAX_BYTES = 64 * 2**30   # a network's weights (with gradients and Adam's moments) and one training batch
 MAX_STEPS_AHEAD = 10_000  # steps of a recursive forecast
-
-
-def real_array(name: str, x, dtype=numpy.float64) -> numpy.ndarray:
-    """``x`` as an array of ``dtype`` (float64, or int64 for indices), refusing what would be misread."""
-    if numpy.ma.isMaskedArray(x) and numpy.ma.count_masked(x):
-        k = int(numpy.argmax(numpy.ma.getmaskarray(x).reshape(-1)))
-        raise UserError(f"{name}: expected values without a mask (the masked entries would be read as data), got "
-                        f"{numpy.ma.count_masked(x)} masked, the first at flat position {k}")
-    if isinstance(x, (list, tuple)) and _shape(x) is None:
-        raise UserError(f"{name}: expected a regular array of numbers, got ragged (or very deeply) nested lists")
-    a = numpy.asarray(numpy.ma.getdata(x))
-    if a.dtype.kind == "c":
-        raise UserError(f"{name}: expected real numbers, got complex values (the imaginary part would be dropped)")
-    if a.dtype.kind not in "biuf":
-        raise UserError(f"{name}: expected numbers, got an array of dtype {a.dtype}")
-    if numpy.dtype(dtype).kind in "iu" and a.dtype.kind == "f":
-        if not numpy.all(numpy.isfinite(a) & (a == numpy.round(a))):
-            raise UserError(f"{name}: expected integers, got {show(a.reshape(-1)[:5].tolist())}")
-    return a.astype(dtype)
-
-
-def _shape(x, depth: int = 0):
-    """The shape of nested lists (None when ragged, NumPy would refuse them, or nested over 32 deep)."""
-    if isinstance(x, (list, tuple)):
-        if depth > 32:
-            return None
-        if all(issubclass(t, (numbers.Number, str)) for t in {type(v) for v in x}):
-            return (len(x),)                                         # flat: the common case, fast
-        inner = {_shape(v, depth + 1) for v in x}
-        return None if None in inner or len(inner) > 1 else (len(x), *(inner.pop() if inner else ()))
-    return tuple(numpy.shape(x)) if isinstance(x, numpy.ndarray) else ()
 
 
 def check_values(name: str, v: numpy.ndarray, where: str = "position") -> numpy.ndarray:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy
 
 from gatedrnn.backend import xp
+from gatedrnn.data.arrays import real_array
 from gatedrnn.data.stamps import frame_stamps
 from gatedrnn.errors import UserError, require, show
-from gatedrnn.forecast.checks import check_targets, check_values, real_array
+from gatedrnn.forecast.checks import check_targets, check_values
 
 PURPOSE = "forecasting pandas input (Series with dates, long DataFrames)"
 

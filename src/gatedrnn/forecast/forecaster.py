@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.checkpoint_io import locate_checkpoint
+from gatedrnn.data.arrays import real_array
 from gatedrnn.errors import UserError, check_choice, check_int, check_positive, require
 from gatedrnn.forecast.checks import (
     TARGET_LIMIT,
@@ -66,7 +67,6 @@ from gatedrnn.forecast.checks import (
     check_sizes,
     check_steps,
     check_values,
-    real_array,
     select_ids,
 )
 from gatedrnn.forecast.covariates import covariate_inputs, covariate_stats, frame_covariates, future_covariates

@@ -26,8 +26,9 @@ import re
 
 import numpy
 
+from gatedrnn.data.arrays import real_array
 from gatedrnn.errors import UserError, is_integer, require, show
-from gatedrnn.forecast.checks import check_values, real_array
+from gatedrnn.forecast.checks import check_values
 from gatedrnn.forecast.features import PURPOSE, Panel
 
 KEYS = ("settings", "ids", "kind", "freq", "tails", "lengths", "last_ds", "history", "covariate_stats",

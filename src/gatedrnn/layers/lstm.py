@@ -122,16 +122,16 @@ class LSTMLayer(RecurrentLayer):
         if fast:
             forward_loop(G, Wh, Hs, Cs, TC, proj)   # compiled (lstm_fast.py)
         else:
-            self._forward_loop(G, Wh, Hs, Cs, TC)
+            self._forward_loop(G, Wh, Hs, Cs, TC, half, shift)
         self.cache = (x, G, Hs, Cs, TC)
         return Hs[1:], Hs[T], Cs[T]
 
-    def _forward_loop(self, G, Wh, Hs, Cs, TC):
+    def _forward_loop(self, G, Wh, Hs, Cs, TC, half, shift):
         """The time loop: G (T, B, 4H) the halved input pre-activations, becoming the activated gates; writes
-        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]. (lstm_fast.forward_loop: the same in C.)"""
+        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]; ``half``, ``shift`` from ``_gate_affine``.
+        (lstm_fast.forward_loop: the same in C.)"""
         T, B, G4 = G.shape
         H = G4 // 4
-        half, shift = self._gate_affine()
         rec = xp.empty((B, 4 * H), dtype=G.dtype)
         ig = xp.empty((B, H), dtype=G.dtype)
         for t in range(T):
