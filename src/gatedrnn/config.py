@@ -64,10 +64,10 @@ class Config:
                 for v in (value if isinstance(value, list) else [value]):
                     if not (v is None and _optional(type(self), f.name)):
                         check_choice(f.name, v, options)
+            _check_limit(f.name, value, _unwrap(hints[f.name])[0] is int)
             check = f.metadata.get("check")
             if check is not None:
                 check(f.name, value)
-            _check_limit(f.name, value)
             if _unwrap(hints[f.name])[0] is float:   # NaN and Inf never pass, whatever the field's check
                 for v in (value if isinstance(value, list) else [value]):
                     if v is not None:
@@ -112,11 +112,16 @@ SIZE_LIMITS = {"hidden_size": 16_384, "embed_size": 16_384, "num_layers": 256, "
                "eval_batch_size": 65_536, "time_size": 100_000}
 
 
-def _check_limit(name: str, value) -> None:
+INT_LIMIT = 2**64   # any integer field: beyond, no meaning as a size, a step or a seed (and products of such overflow floats)
+
+
+def _check_limit(name: str, value, int_field: bool) -> None:
     limit = SIZE_LIMITS.get(name)
-    for v in (value if isinstance(value, list) else [value]) if limit is not None else ():
-        if is_integer(v) and v > limit:
+    for v in (value if isinstance(value, list) else [value]):
+        if is_integer(v) and limit is not None and v > limit:
             raise UserError(f"{name}: expected a positive integer of at most {limit:,}, got {show(v)}")
+        if int_field and is_integer(v) and abs(v) > INT_LIMIT:
+            raise UserError(f"{name}: expected an integer of magnitude at most 2**64, got {show(v)}")
 
 
 # a field's base type -> (what one value is, what a list holds, the test; None: isinstance)

@@ -35,7 +35,7 @@ INDEX_BYTES = 2            # a column index or a row pointer, uint16 (matrices o
 
 def check_density(name: str, v) -> float:
     """A density in (0, 1] (the fraction of a matrix's entries that stay non-zero)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 < float(v) <= 1.0) or math.isnan(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
         raise UserError(f"{name}: expected a number in (0, 1], got {show(v)}")
     return float(v)
 
