@@ -6,6 +6,7 @@ from gatedrnn.optim.adam import Adam
 from gatedrnn.optim.adamw import AdamW, decay_mask
 from gatedrnn.optim.base import Optimizer
 from gatedrnn.optim.clip import clip_grad_norm
+from gatedrnn.optim.groups import ParamGroups, param_groups
 from gatedrnn.optim.momentum import Momentum
 from gatedrnn.optim.rmsprop import RMSprop
 from gatedrnn.optim.schedules import SCHEDULES, CosineDecay, PlateauDecay, Schedule, StepDecay, make_schedule
@@ -21,5 +22,6 @@ def make_optimizer(name: str, params, grads, lr: float, **kwargs) -> Optimizer:
     return OPTIMIZERS[name](params, grads, lr=lr, **kwargs)
 
 
-__all__ = ["AdaGrad", "Adam", "AdamW", "CosineDecay", "Momentum", "OPTIMIZERS", "Optimizer", "PlateauDecay", "RMSprop", "SCHEDULES",
-           "SGD", "Schedule", "StepDecay", "clip_grad_norm", "decay_mask", "make_optimizer", "make_schedule"]
+__all__ = ["AdaGrad", "Adam", "AdamW", "CosineDecay", "Momentum", "OPTIMIZERS", "Optimizer", "ParamGroups", "PlateauDecay",
+           "RMSprop", "SCHEDULES", "SGD", "Schedule", "StepDecay", "clip_grad_norm", "decay_mask", "make_optimizer",
+           "make_schedule", "param_groups"]
