@@ -112,7 +112,7 @@ def test_multiplicative_refuses_zeros_naming_the_series():
 def test_nan_or_inf_is_one_line(bad):
     y = np.ones((1, 8))
     y[0, 3] = bad
-    with pytest.raises(UserError, match="expected finite values, got NaN or Inf"):
+    with pytest.raises(UserError, match=rf"^series 0: expected finite values, got {bad} at step 3$"):
         HoltWinters(1, 4, seasonality="additive").forward(y)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import resolve_dtype, sigmoid, to_numpy, xp
-from gatedrnn.errors import UserError, check_choice, check_finite, check_float, check_int, check_rank, show
+from gatedrnn.errors import UserError, check_choice, check_float, check_int, check_rank, show
 from gatedrnn.layers.base import Layer
 
 FORMS = ("multiplicative", "additive")
@@ -37,6 +37,24 @@ def _logit(p: float) -> float:
     if not 0.0 < p < 1.0:
         raise UserError(f"HoltWinters smoothing: expected a number in (0, 1), got {show(p)}")
     return float(numpy.log(p / (1.0 - p)))
+
+
+def check_series(y, rows, names, multiplicative: bool) -> None:
+    """NaN or Inf anywhere, or (``multiplicative``) a value <= 0: one line naming the series (``names[rows[r]]``)
+    and the step."""
+    finite = to_numpy(xp.isfinite(y))
+    if not finite.all():
+        r, t = (int(v) for v in numpy.argwhere(~finite)[0])
+        raise UserError(f"series {show(names[int(to_numpy(rows)[r])])}: expected finite values, got "
+                        f"{float(y[r, t])} at step {t}")
+    if not multiplicative:
+        return
+    bad = to_numpy(y <= 0)
+    if bad.any():
+        r, t = (int(v) for v in numpy.argwhere(bad)[0])
+        raise UserError(f"series {show(names[int(to_numpy(rows)[r])])}: expected positive values for multiplicative "
+                        f"seasonality (use seasonality=\"additive\" for zeros or negatives), got {float(y[r, t]):g} "
+                        f"at step {t}")
 
 
 class HoltWinters(Layer):
@@ -77,16 +95,8 @@ class HoltWinters(Layer):
         return y - a - b, -1.0, -1.0
 
     def check_values(self, y, rows) -> None:
-        """NaN or Inf anywhere, or a value <= 0 in the multiplicative form: one line naming the series."""
-        check_finite("HoltWinters values", y)
-        if self.form != "multiplicative":
-            return
-        bad = to_numpy(y <= 0)
-        if bad.any():
-            r, t = (int(v) for v in numpy.argwhere(bad)[0])
-            name = self.series_names[int(to_numpy(rows)[r])]
-            raise UserError(f"series {show(name)}: expected positive values for multiplicative seasonality (use "
-                            f"seasonality=\"additive\" for zeros or negatives), got {float(y[r, t]):g} at step {t}")
+        """``check_series`` with this layer's form and series names."""
+        check_series(y, rows, self.series_names, self.form == "multiplicative")
 
     def _rows(self, rows, B):
         if rows is None:
