@@ -21,8 +21,9 @@ step from its start to ``n - h`` (so each origin has h values after it: at least
 forward (no refit): ``Forecaster(horizon=h, season=s, seed=k)`` with no other argument (its settings search, its
 default time limit) for the seeds 0, 1, 2, forecasting from each origin's history through
 ``backtest.forecast_after`` (the same forecasts as ``backtest(..., step=1, refit=False)``); statsforecast's
-AutoARIMA (``baselines_sf.fit_one``: ``season_length`` s or 1, its ``forward`` from the later origins); the naive
-and the seasonal naive forecasts. Without statsforecast the script says so and uses gatedrnn's own ARIMA
+AutoARIMA with its class defaults and ``season_length`` s or 1 (``--approximation-none``: R's rule, as
+``baselines_sf`` sets it for long series), its ``forward`` from the later origins (``baselines_sf.SfModel``); the
+naive and the seasonal naive forecasts. Without statsforecast the script says so and uses gatedrnn's own ARIMA
 (``forecast/arima.py``: its order search, ``results.apply`` from the later origins) in AutoARIMA's place.
 
 Scores: one-step (the first forecast from each origin) and multi-step (all h from each origin): RMSE and MAE over
@@ -41,6 +42,7 @@ import json
 import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -95,13 +97,19 @@ def forecaster_paths(f: Forecaster, y: np.ndarray, origins: list, h: int) -> np.
     return fq[:, :, f.quantiles.index(0.5)]
 
 
-def fit_arima_model(train: np.ndarray, season, use_sf: bool):
-    """(row name, detail, forecast(history, h)) of AutoARIMA (statsforecast) or, without it, gatedrnn's ARIMA."""
+def fit_arima_model(train: np.ndarray, season, use_sf: bool, approximation_none: bool = False):
+    """(row name, detail, forecast(history, h)) of statsforecast's AutoARIMA (its class defaults, or
+    ``approximation=None``: R's auto.arima rule, as ``baselines_sf`` uses it) or, without it, gatedrnn's ARIMA."""
     if use_sf:
-        from gatedrnn.forecast.baselines_sf import fit_one
+        from statsforecast.arima import arima_string
+        from statsforecast.models import AutoARIMA
 
-        m = fit_one("autoarima", train, season or 1)
-        return "AutoARIMA (statsforecast)", m.detail, m.forecast
+        from gatedrnn.forecast.baselines_sf import SfModel
+
+        args = {"approximation": None} if approximation_none else {}
+        model = AutoARIMA(season_length=season or 1, **args).fit(train)
+        m = SfModel(model, len(train), str(arima_string(model.model_)).strip(), season or 1)
+        return "AutoARIMA (statsforecast" + (", approximation=None)" if args else ")"), m.detail, m.forecast
     from gatedrnn.forecast.arima import arima_forecast, fit_arima
 
     choice = fit_arima(train, season, echo=print)
@@ -110,6 +118,19 @@ def fit_arima_model(train: np.ndarray, season, use_sf: bool):
 
 def paths_of(forecast, y: np.ndarray, origins: list, h: int) -> np.ndarray:
     return np.stack([forecast(y[:o], h) for o in origins])
+
+
+def arima_scores(doc: dict, y, train, origins: list, h: int, season, scale: float, args, echo) -> None:
+    """Fit the ARIMA once on ``train``, forecast from every origin (forward), score it into ``doc``; the
+    optimiser's warnings (statsforecast's "possible convergence problem") are counted, not printed."""
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        label, detail, forecast = fit_arima_model(train, season, args.use_sf, args.approximation_none)
+        doc["baselines"]["arima"] = scores(paths_of(forecast, y, origins, h), y, origins, h, scale)
+    doc["arima_label"], doc["arima_detail"], doc["arima_warnings"] = label, detail, len(caught)
+    note = f", {len(caught)} optimiser warnings" if caught else ""
+    echo(f"   {label}: {detail} ({time.perf_counter() - t0:.1f} s with the {len(origins)} forwards{note})")
 
 
 # -- scores ---------------------------------------------------------------------------------------------------
@@ -125,7 +146,7 @@ def scores(paths: np.ndarray, y: np.ndarray, origins: list, h: int, scale: float
     return out
 
 
-def run_series(name: str, size: dict, use_sf: bool, echo=print) -> dict:
+def run_series(name: str, size: dict, args, echo=print) -> dict:
     """Fit everything once on the training part of ``name`` and score it from every origin."""
     h, season = SERIES[name]
     y = load(name)
@@ -146,11 +167,7 @@ def run_series(name: str, size: dict, use_sf: bool, echo=print) -> dict:
         doc["forecaster"].append({"seed": seed, "seconds": round(took, 1), "chosen": chosen,
                                   **scores(forecaster_paths(f, y, origins, h), y, origins, h, scale)})
         echo(f"   Forecaster seed {seed}: {took:.0f} s, chose {chosen}")
-    t0 = time.perf_counter()
-    label, detail, forecast = fit_arima_model(train, season, use_sf)
-    doc["arima_label"], doc["arima_detail"] = label, detail
-    doc["baselines"]["arima"] = scores(paths_of(forecast, y, origins, h), y, origins, h, scale)
-    echo(f"   {label}: {detail} ({time.perf_counter() - t0:.1f} s with the {len(origins)} forwards)")
+    arima_scores(doc, y, train, origins, h, season, scale, args, echo)
     doc["baselines"]["naive"] = scores(paths_of(naive_forecast, y, origins, h), y, origins, h, scale)
     if season:
         snaive = paths_of(lambda hist, k: seasonal_naive_forecast(hist, k, season), y, origins, h)
@@ -217,6 +234,9 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--series", default=",".join(SERIES), help=f"comma-separated, from {','.join(SERIES)}")
     p.add_argument("--no-statsforecast", action="store_true",
                    help="use gatedrnn's ARIMA even where statsforecast is installed")
+    p.add_argument("--approximation-none", action="store_true",
+                   help="AutoARIMA(approximation=None), R's auto.arima rule (baselines_sf's setting for long series), "
+                        "instead of statsforecast's class default")
     p.add_argument("--json", help="also write every figure to this JSON file")
     args = p.parse_args(argv)
     args.names = [s.strip() for s in args.series.split(",") if s.strip()]
@@ -228,12 +248,12 @@ def parse(argv) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse(argv)
-    use_sf = statsforecast_available() and not args.no_statsforecast
+    use_sf = args.use_sf = statsforecast_available() and not args.no_statsforecast
     if not use_sf:
         why = "--no-statsforecast" if args.no_statsforecast else "statsforecast is not installed"
         print(f"note: {why}: gatedrnn's own ARIMA (forecast/arima.py) stands in for AutoARIMA")
     size = SMALL if args.size == "small" else FULL
-    results = {name: run_series(name, size, use_sf) for name in args.names}
+    results = {name: run_series(name, size, args) for name in args.names}
     label = next(iter(results.values()))["arima_label"]
     print(f"\nARIMA = {label}; Forecaster = mean ± sd over seeds {list(size['seeds'])}; marks: the Forecaster's "
           f"mean against ARIMA and against the better of naive and seasonal naive (~: within one sd)")
