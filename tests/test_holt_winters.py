@@ -99,6 +99,17 @@ def test_initialise_reads_the_seasonal_pattern():
     assert np.allclose(season[0, :4], [0.5, 1.0, 1.5, 1.0]) and np.allclose(level, 10.0)
 
 
+@pytest.mark.parametrize("form", ["multiplicative", "additive"])
+def test_initialise_reads_both_seasons(form):
+    t = np.arange(48)
+    day, week = np.array([0.5, 1.0, 1.5, 1.0])[t % 4], np.array([0.8, 1.2])[(t // 4) % 2]
+    y = (10 * day * week if form == "multiplicative" else 10 + 3 * (day - 1) + 2 * (week - 1))[None]
+    hw = HoltWinters(1, 4, 8, seasonality=form)
+    hw.initialise(y)
+    level, _, _ = hw.forward(y)
+    assert np.allclose(level, 10.0)
+
+
 def test_multiplicative_refuses_zeros_naming_the_series():
     hw = HoltWinters(2, 4, series_names=["H1", "H7"])
     y = np.ones((2, 8))

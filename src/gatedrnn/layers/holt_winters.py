@@ -194,18 +194,27 @@ class HoltWinters(Layer):
 
     # -- a starting point from the data --------------------------------------------------------------
     def initialise(self, y, rows=None, cycles: int = 4) -> None:
-        """Set the initial seasonal indices of ``rows`` from the first ``cycles`` periods of ``y`` (batch, T): each
-        position's mean ratio to (multiplicative) or difference from (additive) its period's mean."""
+        """Set the initial seasonal indices of ``rows`` from the start of ``y`` (batch, T): each position's mean ratio
+        to (multiplicative) or difference from (additive) its period's mean over the first ``cycles`` periods; the
+        second season's (when a multiple of the first) likewise over its first periods, of what the first leaves."""
         y = xp.asarray(y, dtype=self.dtype)
         rows = self._rows(rows, y.shape[0])
         self.check_values(y, rows)
-        m = self.season
-        k = min(check_int("cycles", cycles), y.shape[1] // m)
+        check_int("cycles", cycles)
+        mult, m, B = self.form == "multiplicative", self.season, y.shape[0]
+        k = min(cycles, y.shape[1] // m)
         if k < 1:
             return
-        c = y[:, :k * m].reshape(y.shape[0], k, m)
+        c = y[:, :k * m].reshape(B, k, m)
         mean = c.mean(axis=2, keepdims=True)
-        if self.form == "multiplicative":
-            self.init_raw[rows] = xp.log((c / mean).mean(axis=1))
-        else:
-            self.init_raw[rows] = (c - mean).mean(axis=1)
+        s0 = (c / mean).mean(axis=1) if mult else (c - mean).mean(axis=1)
+        self.init_raw[rows] = xp.log(s0) if mult else s0
+        M = self.season2
+        k2 = 0 if M is None or M % m else min(cycles, y.shape[1] // M)
+        if k2 < 1:
+            return
+        c2 = y[:, :k2 * M].reshape(B, k2, M)
+        mean2 = c2.mean(axis=2, keepdims=True)
+        daily = xp.tile(s0, (1, M // m))[:, None]
+        S0 = (c2 / (mean2 * daily) if mult else c2 - mean2 - daily).mean(axis=1)
+        self.init2_raw[rows] = xp.log(S0) if mult else S0

@@ -1,0 +1,115 @@
+"""The hybrid ES-RNN (models/esrnn.py) on M4 Hourly: trained on the 414 training series, 48-hour forecasts scored
+on the test file with M4's sMAPE / MASE / OWA (forecast/m4.py's readers and scores), beside the seasonal naive and
+Naive2 forecasts of the same run and the competition's published figures.
+
+    nice -n 10 python benchmarks/esrnn_m4.py --size small            # GATEDRNN_DATA=.../data, OPENBLAS_NUM_THREADS=1
+    nice -n 10 python benchmarks/esrnn_m4.py --size small --no-es    # the ablation: windows normalised by their last value
+
+``--size`` picks a budget (tiny: a smoke run of a few minutes; small: ~15 minutes on one loaded core; full: Smyl's
+network size, longer); any flag given overrides the size's value. Each series is trained on its last ``--length``
+values (every series has at least 700), the per-series smoothing at ``--es-lr`` and the network at ``--lr`` (Adam,
+cosine decay over all steps, clipping 1). ``--seeds K`` trains K networks and takes the median of their forecasts.
+The table's label carries the budget (epochs, seeds, wall seconds). Fit and predict are timed together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from gatedrnn.forecast.m4 import HORIZON, SEASON, cheap_baselines, find_files, format_table, read_wide, score
+from gatedrnn.models.esrnn import ESRNN
+from gatedrnn.models.esrnn_loss import ESRNNLoss
+from gatedrnn.optim import param_groups
+from gatedrnn.optim.schedules import CosineDecay
+from gatedrnn.train.trainer import Trainer
+
+SIZES = {"tiny": dict(hidden_size=16, epochs=4, batch_size=46, length=400, dilations="1,4;24"),
+         "small": dict(hidden_size=32, epochs=20, batch_size=32, length=504, dilations="1,4;24,168"),
+         "full": dict(hidden_size=40, epochs=40, batch_size=32, length=700, dilations="1,4;24,168")}
+
+
+def parse(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--hidden-size", type=int)
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--length", type=int, help="the last LENGTH values of each series are trained on")
+    ap.add_argument("--dilations", help="blocks separated by ';', dilations by ',' (Smyl's hourly: 1,4;24,168)")
+    ap.add_argument("--window", type=int, default=SEASON)
+    ap.add_argument("--cell", default="lstm")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--es-lr", type=float, default=1e-2, help="the learning rate of the per-series parameters")
+    ap.add_argument("--penalty", type=float, default=10.0, help="Smyl's level-wiggliness penalty (0: off)")
+    ap.add_argument("--no-es", action="store_true", help="no smoothing: each window divided by its last value")
+    ap.add_argument("--no-season2", action="store_true", help="no weekly (168) season beside the daily one")
+    ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--series", type=int, default=None, help="the first N series only (a quick look)")
+    ap.add_argument("--data-dir")
+    args = ap.parse_args(argv)
+    for k, v in SIZES[args.size].items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    args.dilations = tuple(tuple(int(d) for d in b.split(",")) for b in args.dilations.split(";"))
+    return args
+
+
+def load(args):
+    paths = find_files(args.data_dir)
+    tr, te = read_wide(paths["train"]), read_wide(paths["test"])
+    ids = list(tr)[:args.series]
+    return ids, [tr[i] for i in ids], np.stack([te[i] for i in ids])
+
+
+def fit_one(args, y, ids, seed, echo):
+    """One ES-RNN trained on ``y`` (n, length): its forecast (n, 48, 5) and the quantile levels."""
+    n = len(y)
+    model = ESRNN(n, HORIZON, SEASON, None if args.no_season2 else 168, window=args.window, cell=args.cell,
+                  hidden_size=args.hidden_size, dilations=args.dilations, es=not args.no_es, seed=seed,
+                  series_names=ids)
+    if model.es is not None:
+        model.es.initialise(y)
+    loss = ESRNNLoss(model.quantiles, 0.0 if args.no_es else args.penalty)
+    rates = {} if args.no_es else {"es.": args.es_lr}
+    opt = param_groups("adam", model.names, model.params, model.grads, lr=args.lr, rates=rates)
+    per_epoch = -(-n // args.batch_size)
+    yf = y.astype(model.dtype)
+
+    def batches(epoch):
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        return [((yf[order[i:i + args.batch_size]], order[i:i + args.batch_size]), yf[order[i:i + args.batch_size]])
+                for i in range(0, n, args.batch_size)]
+
+    trainer = Trainer(model, loss, opt, train_data=batches, carry_state=False, epochs=args.epochs, clip=1.0,
+                      schedule=CosineDecay(opt, total_steps=args.epochs * per_epoch), progress=False, plot=False,
+                      log_every=per_epoch, echo=echo)
+    trainer.fit()
+    fc = np.concatenate([model.forecast(yf[i:i + 64], np.arange(i, min(i + 64, n))) for i in range(0, n, 64)])
+    return fc.astype(np.float64), model.levels
+
+
+def main(argv=None):
+    args = parse(argv)
+    ids, train, test = load(args)
+    y = np.stack([x[-args.length:] for x in train])
+    print(f"M4 Hourly: {len(ids)} series, last {args.length} values each; ES-RNN {vars(args)}", flush=True)
+    t0, c0 = time.perf_counter(), time.process_time()
+    runs = [fit_one(args, y, ids, seed, lambda line: print("   " + line, flush=True)) for seed in range(args.seeds)]
+    levels = runs[0][1]
+    fc = np.median(np.stack([r[0] for r in runs]), axis=0)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    med, lo, hi = (fc[:, :, levels.index(q)] for q in (0.5, 0.025, 0.975))
+    label = (f"ES-RNN {'no-ES ' if args.no_es else ''}{args.size} {args.epochs}ep x{args.seeds}")
+    rows = [score(label, train, list(test), med, lo, hi, wall)]
+    cheap = cheap_baselines(train)
+    for name in ("snaive", "naive2"):
+        rows.append(score(name, train, list(test), cheap[name][0], seconds=cheap[name][1]))
+    print(format_table(rows, rows[-1]))
+    print(f"ES-RNN fit + predict: {wall:.1f} s wall, {cpu:.1f} s CPU")
+
+
+if __name__ == "__main__":
+    main()
