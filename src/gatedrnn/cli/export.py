@@ -31,6 +31,9 @@ def register(sub):
                    help="ONNX: add inputs h_0 (and c_0), (num_layers, batch, hidden), to start from a given state")
     p.add_argument("--int8", action="store_true",
                    help="C: int8 weight matrices with a float32 scale per output unit (about 4x smaller)")
+    p.add_argument("--fixed", choices=["q15"], default=None,
+                   help="C: integer arithmetic only (int16 weights and states, a tanh table; no float, <stdint.h> "
+                        "only), for a fastgrnn or fastrnn checkpoint; checked bit-exact against its Python reference")
     p.add_argument("--prefix", default="model", help="C: the name of the files and the prefix of every C name")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing file at the output path that no earlier export wrote (never a special "
@@ -43,9 +46,15 @@ def run(args):
     from gatedrnn.errors import UserError
 
     if args.c is None:
-        if args.int8 or args.prefix != "model":
-            raise UserError(f"{'--int8' if args.int8 else '--prefix'}: expected --c DIR (a C export option), got --onnx")
+        if args.int8 or args.fixed or args.prefix != "model":
+            flag = "--int8" if args.int8 else ("--fixed" if args.fixed else "--prefix")
+            raise UserError(f"{flag}: expected --c DIR (a C export option), got --onnx")
         export_checkpoint(args.checkpoint, args.onnx, with_state=args.with_state, overwrite=args.overwrite)
+    elif args.fixed:
+        if args.int8:
+            raise UserError(f"--fixed {args.fixed}: expected it without --int8 (its weights are int16 already), got both")
+        from gatedrnn.deploy.fixed_export import export_fixed_checkpoint
+        export_fixed_checkpoint(args.checkpoint, args.c, prefix=args.prefix, overwrite=args.overwrite)
     else:
         export_c_checkpoint(args.checkpoint, args.c, int8=args.int8, prefix=args.prefix, overwrite=args.overwrite)
     return 0

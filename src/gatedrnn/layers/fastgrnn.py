@@ -42,6 +42,19 @@ class FastGRNNLayer(FastLayer):
     c_step = ("const float z = 0.5f * fast_tanh(0.5f * (g[j] + g[H + j])) + 0.5f, n = fast_tanh(g[j] + g[2 * H + j]);\n"
               "h[j] = (g[3 * H + j] * (1.0f - z) + g[4 * H + j]) * n + z * h[j];")
 
+    # fixed-point C export (deploy/c99_fixed.py): the same step in integers, g in Q16, h in Q(HF), z and h~ in Q15;
+    # q15_update is its NumPy int64 twin (bit for bit), with the export's helpers in q
+    q15_step = ("const int32_t z = q_sigmoid((int64_t)g[j] + g[H + j]), n = q_tanh((int64_t)g[j] + g[2 * H + j]);\n"
+                "const int64_t a = (int64_t)g[3 * H + j] * (32768 - z) + (int64_t)g[4 * H + j] * 32768;\n"
+                "h[j] = q_h(a * n + (int64_t)z * h[j] * ((int64_t)1 << (31 - HF)), 46 - HF, sat);")
+
+    @staticmethod
+    def q15_update(g, h, HF: int, q):
+        H = h.shape[0]
+        z, n = q.sigmoid(g[:H] + g[H:2 * H]), q.tanh(g[:H] + g[2 * H:3 * H])
+        a = g[3 * H:4 * H] * (32768 - z) + g[4 * H:] * 32768
+        return q.h(a * n + z * h * (1 << (31 - HF)), 46 - HF)
+
     def step_weights(self):
         return self.fused(None, ("bias_z", "bias_h", "zeta_logit", "nu_logit"))
 

@@ -37,6 +37,16 @@ class FastRNNLayer(FastLayer):
     # C export (deploy/c99.py): unit j of the step over the fused blocks (a | alpha | beta)
     c_step = "h[j] = g[H + j] * fast_tanh(g[j]) + g[2 * H + j] * h[j];"
 
+    # fixed-point C export (deploy/c99_fixed.py): the same step in integers, g in Q16, h in Q(HF), h~ in Q15;
+    # q15_update is its NumPy int64 twin (bit for bit), with the export's helpers in q
+    q15_step = ("h[j] = q_h((int64_t)g[H + j] * q_tanh(g[j]) + (int64_t)g[2 * H + j] * h[j] * ((int64_t)1 << (15 - HF)), "
+                "31 - HF, sat);")
+
+    @staticmethod
+    def q15_update(g, h, HF: int, q):
+        H = h.shape[0]
+        return q.h(g[H:2 * H] * q.tanh(g[:H]) + g[2 * H:] * h * (1 << (15 - HF)), 31 - HF)
+
     def step_weights(self):
         return self.fused("bias", ("alpha_logit", "beta_logit"))
 
