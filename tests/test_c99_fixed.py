@@ -152,3 +152,31 @@ def test_cli_export_fixed_and_its_bad_flags(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "expected" in err[0], err
     assert not (tmp_path / "d").exists() and not (tmp_path / "e").exists()
+
+
+@needs_cc
+def test_japanese_vowels_fixed_point_c_loses_at_most_half_a_point(tmp_path):
+    """Issue 27's goal on one seed: FastGRNN 32 units, 500 steps; the compiled integer step on raw int16 inputs."""
+    import os
+    from pathlib import Path
+
+    from gatedrnn.classify.model import Classifier
+    from gatedrnn.data.uea import load_uea
+
+    shared = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    if not (shared / "uea" / "JapaneseVowels").is_dir():
+        pytest.skip(f"JapaneseVowels is not under {shared}/uea")
+    train, test = load_uea("japanesevowels", shared)
+    clf = Classifier(cell="fastgrnn", hidden_size=32, seed=0, select=False).fit(train.X, train.y)
+    fm = fixed_model(clf.model, (clf.mean_, clf.std_))
+    header, source, _ = fixed_sources(fm, prefix="jv")
+    (tmp_path / "jv.h").write_text(header)
+    (tmp_path / "jv.c").write_text(source)
+    c = CFixed(build_fixed(tmp_path, ["jv"]), "jv", fm)
+    hits = 0
+    for x, want in zip(test.X, test.y):
+        c.reset()
+        hits += clf.classes_[int(np.argmax(c.run(fm.encode(x))[-1]))] == want
+        assert c.saturated == 0
+    float_acc, fixed_acc = 100 * clf.score(test.X, test.y), 100 * hits / len(test.X)
+    assert fixed_acc >= float_acc - 0.5 and fixed_acc > 95, (float_acc, fixed_acc)
