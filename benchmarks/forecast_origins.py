@@ -146,6 +146,13 @@ def scores(paths: np.ndarray, y: np.ndarray, origins: list, h: int, scale: float
     return out
 
 
+def search_note(selection) -> str:
+    """How the settings search's candidates stopped (early stopping, the time limit, ...), when it ran."""
+    cands = (selection or {}).get("candidates") or []
+    stops = [str(c.get("stopped") or c.get("why") or "?") for c in cands]
+    return f"; candidates stopped by: {', '.join(f'{s} x{stops.count(s)}' for s in sorted(set(stops)))}" if stops else ""
+
+
 def run_series(name: str, size: dict, args, echo=print) -> dict:
     """Fit everything once on the training part of ``name`` and score it from every origin."""
     h, season = SERIES[name]
@@ -164,9 +171,9 @@ def run_series(name: str, size: dict, args, echo=print) -> dict:
         f = Forecaster(horizon=h, season=season, seed=seed, **extra).fit(train)
         took = time.perf_counter() - t0
         chosen = {k: f.settings()[k] for k in ("window", "hidden_size", "max_steps")}
-        doc["forecaster"].append({"seed": seed, "seconds": round(took, 1), "chosen": chosen,
+        doc["forecaster"].append({"seed": seed, "seconds": round(took, 1), "chosen": chosen, "selection": f.selection,
                                   **scores(forecaster_paths(f, y, origins, h), y, origins, h, scale)})
-        echo(f"   Forecaster seed {seed}: {took:.0f} s, chose {chosen}")
+        echo(f"   Forecaster seed {seed}: {took:.0f} s, chose {chosen}{search_note(f.selection)}")
     arima_scores(doc, y, train, origins, h, season, scale, args, echo)
     doc["baselines"]["naive"] = scores(paths_of(naive_forecast, y, origins, h), y, origins, h, scale)
     if season:
@@ -265,7 +272,7 @@ def main(argv=None) -> dict:
         print(tally(results, metric))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"size": args.size, "arima": label, "results": results}, fh, indent=1)
+            json.dump({"size": args.size, "arima": label, "results": results}, fh, indent=1, default=float)
     return results
 
 
