@@ -32,7 +32,8 @@ table gives the Forecaster's mean ± standard deviation over the seeds and marks
 AutoARIMA and against the better naive (``~``: the difference is within one standard deviation of the seeds).
 
 ``--size small`` (1 seed, the first 5 origins, and a tiny Forecaster: window 2 max(h, s), 8 units, 20 steps, no
-search) checks the plumbing in seconds; its figures mean nothing.
+search) checks the plumbing in seconds; its figures mean nothing. ``--set KEY=VALUE`` gives the Forecaster an
+argument over its defaults (a diagnostic: what another default would score; the goal's run has none).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import numpy as np
 
 from gatedrnn.forecast.backtest import forecast_after
 from gatedrnn.forecast.baselines import naive_forecast, seasonal_naive_forecast
-from gatedrnn.forecast.forecaster import Forecaster
+from gatedrnn.forecast.forecaster import SETTINGS, Forecaster
 from gatedrnn.forecast.metrics import seasonal_scale
 
 LAST = 300
@@ -167,6 +168,7 @@ def run_series(name: str, size: dict, args, echo=print) -> dict:
     small = size["forecaster"]
     for seed in size["seeds"]:
         extra = {**small, "window": 2 * max(h, season or 0)} if small else {}
+        extra.update(args.extra)
         t0 = time.perf_counter()
         f = Forecaster(horizon=h, season=season, seed=seed, **extra).fit(train)
         took = time.perf_counter() - t0
@@ -234,6 +236,14 @@ def statsforecast_available() -> bool:
     return importlib.util.find_spec("statsforecast") is not None
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def parse(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--size", choices=("full", "small"), default="full",
@@ -244,9 +254,20 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--approximation-none", action="store_true",
                    help="AutoARIMA(approximation=None), R's auto.arima rule (baselines_sf's setting for long series), "
                         "instead of statsforecast's class default")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Forecaster argument over the defaults (a diagnostic, not the goal's run), e.g. "
+                        "--set max_steps=1000; VALUE is read as JSON, else as a string")
     p.add_argument("--json", help="also write every figure to this JSON file")
     args = p.parse_args(argv)
     args.names = [s.strip() for s in args.series.split(",") if s.strip()]
+    args.extra = {}
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            p.error(f"--set: expected KEY=VALUE, got {item!r}")
+        if key not in SETTINGS or key in ("horizon", "season", "seed"):
+            p.error(f"--set: expected a Forecaster argument other than horizon, season, seed, got {key!r}")
+        args.extra[key] = json.loads(value) if _is_json(value) else value
     unknown = [s for s in args.names if s not in SERIES]
     if unknown or not args.names:
         p.error(f"--series: expected names from {','.join(SERIES)}, got {args.series!r}")
@@ -262,7 +283,10 @@ def main(argv=None) -> dict:
     size = SMALL if args.size == "small" else FULL
     results = {name: run_series(name, size, args) for name in args.names}
     label = next(iter(results.values()))["arima_label"]
-    print(f"\nARIMA = {label}; Forecaster = mean ± sd over seeds {list(size['seeds'])}; marks: the Forecaster's "
+    given = "".join(f", {k}={v!r}" for k, v in args.extra.items())
+    print(f"\nForecaster(horizon=h, season=s, seed=k{given})" + (" (the small size's tiny settings)" if
+                                                                  args.size == "small" else ""))
+    print(f"ARIMA = {label}; Forecaster = mean ± sd over seeds {list(size['seeds'])}; marks: the Forecaster's "
           f"mean against ARIMA and against the better of naive and seasonal naive (~: within one sd)")
     for metric in METRICS:
         print(f"\n{metric.upper()}\n")
@@ -272,7 +296,8 @@ def main(argv=None) -> dict:
         print(tally(results, metric))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"size": args.size, "arima": label, "results": results}, fh, indent=1, default=float)
+            json.dump({"size": args.size, "set": args.extra, "arima": label, "results": results}, fh, indent=1,
+                      default=float)
     return results
 
 

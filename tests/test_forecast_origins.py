@@ -60,3 +60,13 @@ def test_marks_call_ties_wins_and_flag_differences_within_a_seed_sd(bench):
     assert bench.mark(1.2, 0.0, 1.0) == "LOSS"
     assert bench.mark(1.05, 0.1, 1.0) == "LOSS~"
     assert bench.mark(0.5, 0.1, 1.0) == "win"
+
+
+def test_set_passes_a_forecaster_argument_and_refuses_unknown_ones(bench, capsys):
+    results = bench.main(["--size", "small", "--series", "nile", "--no-statsforecast", "--set", "hidden_size=4",
+                          "--set", "cell=gru"])
+    assert results["nile"]["forecaster"][0]["chosen"]["hidden_size"] == 4
+    assert "cell='gru'" in capsys.readouterr().out
+    for bad in ("seed=3", "nonsense=1", "window"):
+        with pytest.raises(SystemExit):
+            bench.main(["--size", "small", "--set", bad])
