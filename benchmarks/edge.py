@@ -1,9 +1,11 @@
 """The edge table: each model exported to C99 (``gatedrnn.deploy.c99``), float32 and int8 weights, against the
-other ways of running one step at batch 1, on one thread.
+other ways of running one step at batch 1, on one thread; and a saved ``Forecaster`` exported whole
+(``deploy/c99_forecaster.py``), per forecast.
 
-    nice python benchmarks/edge.py                               # the table (about a minute)
-    nice python benchmarks/edge.py --forecast runs/sun-lstm      # also int8's RMSE change on a forecast run
-    nice python benchmarks/edge.py --no-table --classify runs/jv # int8's accuracy change on a classify run
+    nice python benchmarks/edge.py                                   # the table (about a minute)
+    nice python benchmarks/edge.py --forecast runs/m4                # also a saved Forecaster's two rows
+    nice python benchmarks/edge.py --no-table --forecast runs/m4     # only those rows
+    nice python benchmarks/edge.py --no-table --classify runs/jv     # int8's accuracy change on a classify run
 
 Columns: flash bytes (text + data of the compiled object, ``size``, at -O2: the weights plus the code), of which
 weights; RAM bytes (``sizeof`` the state struct: the recurrent state and the step's scratch, the only memory a step
@@ -13,9 +15,16 @@ ctypes, so that the call's overhead is not counted), ``gatedrnn.deploy.Stream``,
 with its state as inputs, one ``run`` per step: the same work a server would do) and PyTorch's ``LSTMCell`` /
 ``GRUCell`` / ``RNNCell`` with the same head (``torch.no_grad``, one thread). Results are in benchmarks/README.md.
 
-``--forecast RUN`` (a ``gatedrnn forecast`` run folder) recomputes the run's held-out forecasts with float32 and
-with int8 weights (``QuantizedStream``) and prints both RMSEs and the weight sizes; ``--classify RUN`` (a
-``gatedrnn classify --out`` folder) the test accuracy of each of its cells' checkpoints, both ways.
+``--forecast FOLDER`` (a ``Forecaster.save`` folder, such as ``gatedrnn forecast --dataset m4-hourly --out
+runs/m4`` writes) adds two rows, float32 and int8 weights, for the whole forecaster in C: a ring buffer of the
+last ``window`` values, the normalisation, every member over the window, their median, the base and the sorted
+quantiles. Their times are per **forecast** (one ``_forecast``), measured by ``benchmarks/forecaster_c.py``'s
+``cpu_us``, as are the flash and the MACs per forecast (in the row's name); beside the C, one forecast of
+``Forecaster.stream()`` (Python, a push and its forecast) and of the forecaster's ONNX graph in onnxruntime (batch
+1). Under the table: the C against ``predict`` over 1,000 pushes and on every series' next ``horizon`` values,
+and, for a forecaster fitted on M4 Hourly's training series (found in ``--data-dir`` or ``GATEDRNN_DATA``), the
+sMAPE of the C forecasts with each kind of weights on M4's test values. ``--classify RUN`` (a ``gatedrnn classify
+--out`` folder) the test accuracy of each of its cells' checkpoints, float32 and int8 weights.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -165,32 +175,125 @@ def edge_table(args):
                 rows.append((name, "int8" if int8 else "float32", flash(tmp, p, cc), wbytes[p], cm.state_bytes,
                              time_c(cm, xs, args.repeats, timer), time_c(cn, xs, args.repeats, timer))
                             + (others if not int8 else (None,) * 3))
+    return rows
+
+
+HEADER = ("| model | weights | flash B | of which weights | RAM B | C µs/step | C -march=native | Stream µs | "
+          "onnxruntime µs | PyTorch cell µs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+
+def print_table(rows):
     fmt = lambda v: "" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:.2f}")  # noqa: E731
-    print("| model | weights | flash B | of which weights | RAM B | C µs/step | C -march=native | Stream µs | "
-          "onnxruntime µs | PyTorch cell µs |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(HEADER)
     for r in rows:
         print("| " + " | ".join([r[0], r[1]] + [fmt(v) for v in r[2:]]) + " |")
 
 
-def forecast_int8(run):
-    from gatedrnn.data.series import SeriesScaler
-    from gatedrnn.forecast.config import ForecastConfig
-    from gatedrnn.forecast.experiment import plan
-    from gatedrnn.forecast.metrics import rmse
-    from gatedrnn.forecast.model import model_forecast
-    from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+def _forecaster_c():
+    """benchmarks/forecaster_c.py, beside this file: its flash, µs and MACs per forecast are reused here."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import forecaster_c
+    return forecaster_c
 
-    run = Path(run)
-    cfg = ForecastConfig.from_dict(json.loads((run / "config.json").read_text()))
-    p = plan(cfg)
-    model, meta, _ = load_checkpoint(resolve_checkpoint(run))
-    scaler = SeriesScaler.from_dict(meta["series"]["scaler"])
-    for label, kind in (("float32", Stream), ("int8", QuantizedStream)):
-        s = kind(model)
-        f = p.by_origin(lambda hist, h, s=s: model_forecast(model, scaler, hist, h, p.window, s))
-        wb = const_bytes(c_sources(model, int8=kind is QuantizedStream)[1])
-        print(f"{p.series.name} {cfg.model_name()}, {label} weights ({wb:,} bytes): held-out RMSE {rmse(f, p.test):.3f}")
+
+def time_forecast_stream(f, repeats, timer, n=20):
+    """µs per forecast of ``Forecaster.stream()``: a push of one value to the first series and its forecast."""
+    s = f.stream()
+    sid = s.ids[0]
+    values = [float(v) for v in s.window_of(0)[-n:]]
+
+    def go():
+        for v in values:
+            s.push(v, sid)
+    return _median_us(go, len(values), repeats, timer)
+
+
+def time_forecast_onnx(f, repeats, timer, n=200):
+    """µs per forecast of the forecaster's ONNX graph (``deploy/forecaster_onnx.py``) in onnxruntime, batch 1
+    (None without onnxruntime, or for a forecaster with the short-series mask input, which that graph refuses)."""
+    if f.mask:
+        return None
+    try:
+        import onnxruntime as ort
+
+        from gatedrnn.deploy.forecaster_onnx import build_forecaster_onnx
+    except ImportError:
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(build_forecaster_onnx(f).SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    tails, starts = f._tails(f.panel)
+    feed = {"y": np.ascontiguousarray(tails[:1], dtype=np.float64), "start": np.asarray(starts[:1], dtype=np.int64)}
+    feed = {i.name: feed[i.name] for i in sess.get_inputs()}
+
+    def go():
+        for _ in range(n):
+            sess.run(None, feed)
+    return _median_us(go, n, repeats, timer)
+
+
+def m4_test_values(f, data_dir=None):
+    """M4 Hourly's test values of the forecaster's series, when it was fitted on M4 Hourly's training series (every
+    saved last window and length is that of the training series in file order), else None."""
+    from gatedrnn.forecast.m4 import read_wide
+
+    d = Path(data_dir or os.environ.get("GATEDRNN_DATA") or "no-data") / "m4"
+    if not ((d / "Hourly-train.csv").is_file() and (d / "Hourly-test.csv").is_file()):
+        return None
+    train = read_wide(d / "Hourly-train.csv")
+    tails, starts = f._tails(f.panel)
+    if len(train) != len(tails) or any(v.size != s + f.window or not np.array_equal(v[-f.window:], t)
+                                       for v, t, s in zip(train.values(), tails, starts)):
+        return None
+    test = read_wide(d / "Hourly-test.csv")
+    return [test[k] for k in train]
+
+
+def forecaster_rows(folder, args):
+    """The two rows (float32, int8 weights) of the saved Forecaster in ``folder`` exported whole to C, and the
+    lines under the table: the C against ``predict`` (and M4's test values, when it is an M4 Hourly forecaster)."""
+    from gatedrnn.deploy.c99_forecaster import export_forecaster_c
+    from gatedrnn.deploy.c99_forecaster_run import PUSHES, CForecaster, check_values, compare
+    from gatedrnn.forecast import Forecaster
+    from gatedrnn.forecast.metrics import smape
+
+    fc, cc, timer = _forecaster_c(), find_cc(), clock(args.clock)
+    if cc is None:
+        raise SystemExit("edge.py: no C compiler found (cc, gcc, clang or $CC)")
+    f = Forecaster.load(folder)
+    layers = f" x {f.num_layers} layers" if f.num_layers > 1 else ""
+    name = (f"{Path(folder).name}: Forecaster, {str(f.cell).upper()} {f.hidden_size}{layers} x {len(f.models)} "
+            f"member(s), window {f.window}, horizon {f.horizon}, season {f.season or 'none'} (µs per **forecast**, "
+            f"{fc.macs(f):,} MACs)")
+    others = (time_forecast_stream(f, args.repeats, timer), time_forecast_onnx(f, args.repeats, timer), None)
+    tails, starts = f._tails(f.panel)
+    full = np.flatnonzero(np.asarray(starts) >= 0)          # padded short series: the C reads a full window only
+    mid = f.quantiles.index(0.5)
+    ref = f.quantile_forecast(tails[full], starts[full])
+    truth = m4_test_values(f, args.data_dir)
+    rows, notes = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for int8 in (False, True):
+            kind, out = "int8" if int8 else "float32", Path(tmp) / ("q" if int8 else "f")
+            r = export_forecaster_c(f, out, prefix="fc", int8=int8, origin=str(folder))
+            c = CForecaster(out, "fc", f, cc=cc)
+            xs, start = check_values(f)
+            pushes = compare(f, c.run(xs, start)[0], xs, start)
+            last = np.stack([c.run(tails[i], starts[i])[0][-1] for i in full])
+            us = fc.cpu_us(c, timer=timer, repeats=args.repeats)
+            rows.append((name if not int8 else f"{Path(folder).name}: same", kind, fc.flash(out, "fc"),
+                         r["weight_bytes"], c.state_bytes, us, None)
+                        + (others if not int8 else (None,) * 3))
+            gap = float(np.max(np.abs(last - ref) / np.maximum(1.0, np.abs(ref))))
+            line = (f"* {kind} C vs predict: {pushes:.1e} x max(1, |y|) over {PUSHES} pushes; {gap:.1e} on the next "
+                    f"{f.horizon} values of its {len(full)} series")
+            if truth is not None:
+                score = float(np.mean([smape(truth[i], p[:, mid]) for i, p in zip(full, last)]))
+                line += f"; sMAPE on M4 Hourly's test values {score:.4f}"
+            notes.append(line)
+    return rows, notes
 
 
 def classify_int8(run, data_dir=None):
@@ -219,19 +322,25 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--steps", type=int, default=20000, help="steps per C timing (the others run 2000)")
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
-    ap.add_argument("--forecast", metavar="RUN", help="a gatedrnn forecast run: int8's RMSE change on it")
+    ap.add_argument("--forecast", metavar="FOLDER", help="a Forecaster.save folder (e.g. gatedrnn forecast "
+                    "--dataset m4-hourly --out FOLDER): its C export's two rows, per forecast")
     ap.add_argument("--classify", metavar="RUN", help="a gatedrnn classify --out run: int8's accuracy change on it")
-    ap.add_argument("--data-dir", default=None, help="the folder holding uea/ (default: GATEDRNN_DATA)")
+    ap.add_argument("--data-dir", default=None, help="the folder holding uea/ and m4/ (default: GATEDRNN_DATA)")
     ap.add_argument("--no-table", action="store_true")
     args = ap.parse_args(argv)
     cc = find_cc()
     cc_version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[0] if cc else "none"
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f} at start; {cc_version} {' '.join(CFLAGS)}; one thread; {args.clock} clock")
-    if not args.no_table:
-        edge_table(args)
+    rows = [] if args.no_table else edge_table(args)
+    notes = []
     if args.forecast:
-        forecast_int8(args.forecast)
+        more, notes = forecaster_rows(args.forecast, args)
+        rows += more
+    if rows:
+        print_table(rows)
+    for line in notes:
+        print(line)
     if args.classify:
         classify_int8(args.classify, args.data_dir)
 
