@@ -6,7 +6,6 @@ models of a test go into one library, so that the compiler runs a few times only
 import numpy as np
 import pytest
 
-from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.c99 import c_cells, c_sources, export_c
 from gatedrnn.deploy.c99_run import CModel, build, find_cc, random_inputs, reference_run
 from gatedrnn.errors import UserError
@@ -33,20 +32,16 @@ def _models(cell):
 STANDARDIZE = {"clf": ([1.0, -2.0, 0.5], [2.0, 0.5, 1.5])}     # raw inputs, standardised inside the C step
 
 
-def _check(models, folder, int8, tol, scalers=None):
-    scalers = scalers or {}
+def _check(models, folder, int8, tol):
     for name, m in models.items():
-        export_c(m, folder, prefix=name, int8=int8, scaler=scalers.get(name), standardize=STANDARDIZE.get(name))
+        export_c(m, folder, prefix=name, int8=int8, standardize=STANDARDIZE.get(name))
     lib = build(folder, list(models))
     for name, m in models.items():
-        xs = random_inputs(m, STEPS, scaler=scalers.get(name))
+        xs = random_inputs(m, STEPS)
         ys, refused = CModel(lib, folder, name).run(xs)
-        ref = reference_run(m, xs, int8=int8, scaler=scalers.get(name), standardize=STANDARDIZE.get(name))
+        ref = reference_run(m, xs, int8=int8, standardize=STANDARDIZE.get(name))
         ref = ref.astype(np.float32)                # C's y is float32
         assert refused == 0 and ys.shape == ref.shape
-        if name in scalers:                         # the forecast in the series' units, NaN after the first value
-            assert np.isnan(ys[0, 0]) and np.isnan(ref[0, 0])
-            ys, ref = ys[1:] / scalers[name].dstd, ref[1:] / scalers[name].dstd
         assert np.abs(ys - ref).max() < tol, (name, np.abs(ys - ref).max())
 
 
@@ -62,13 +57,6 @@ def test_c_int8_equals_the_quantised_python_reference(cell, tmp_path):
     models = _models(cell)
     _check({k: models[k] for k in ("reg2", "lm1", "clf")}, tmp_path, int8=True, tol=1e-6)
 
-
-@needs_cc
-@pytest.mark.parametrize("int8", [False, True])
-def test_c_forecaster_takes_raw_values_like_series_stream(int8, tmp_path):
-    scaler = SeriesScaler(mean=50.0, std=20.0, dmean=0.5, dstd=8.0)
-    model = SequenceRegressor(2, 10, 1, cell=c_cells()[0], seed=7)
-    _check({"fc": model}, tmp_path, int8=int8, tol=1e-5 if not int8 else 1e-6, scalers={"fc": scaler})
 
 
 @needs_cc
@@ -134,13 +122,11 @@ def test_bad_prefix_or_model_is_refused(tmp_path, bad, message):
 def checkpoint(tmp_path):
     from gatedrnn.train.checkpoint import save_checkpoint
 
-    scaler = SeriesScaler(mean=50.0, std=20.0, dmean=0.5, dstd=8.0)
-    meta = {"series": {"kind": "forecaster", "scaler": scaler.to_dict()}}
-    return save_checkpoint(tmp_path / "run" / "model", SequenceRegressor(2, 6, 1, seed=0), meta=meta)
+    return save_checkpoint(tmp_path / "run" / "model", SequenceRegressor(2, 6, 1, seed=0), meta={})
 
 
 @pytest.mark.parametrize("int8", [False, True])
-def test_cli_export_c_writes_and_checks_a_forecaster(checkpoint, tmp_path, capsys, int8):
+def test_cli_export_c_writes_and_checks_a_regressor(checkpoint, tmp_path, capsys, int8):
     from gatedrnn.cli import main
 
     out = tmp_path / "c"
@@ -148,8 +134,7 @@ def test_cli_export_c_writes_and_checks_a_forecaster(checkpoint, tmp_path, capsy
     lines = capsys.readouterr().out.splitlines()
     assert sorted(p.name for p in out.iterdir()) == ["sun.c", "sun.h"]
     assert lines[0].startswith(f"wrote {out / 'sun.h'} and {out / 'sun.c'} (") and lines[0].endswith(
-        f"SequenceRegressor, LSTM 6 units x 1, {'int8' if int8 else 'float32'} weights, raw values in and the "
-        "forecast out")
+        f"SequenceRegressor, LSTM 6 units x 1, {'int8' if int8 else 'float32'} weights")
     if find_cc() is not None:
         assert "max abs difference" in lines[1] and float(lines[1].split("difference ")[1].split()[0]) < 1e-5
 

@@ -22,7 +22,7 @@ def wave_csv(tmp_path):
 @pytest.fixture
 def forecaster(tmp_path, wave_csv, capsys):
     out = tmp_path / "run"
-    rc = main(["forecast", "--dataset", str(wave_csv), "--column", "level", "--period", "10", "--hidden-size", "8",
+    rc = main(["forecast", "--dataset", str(wave_csv), "--column", "level", "--season", "10", "--hidden-size", "8",
                "--window", "20", "--holdout", "20", "--max-steps", "60", "--no-arima", "--out", str(out)])
     assert rc == 0
     return out, capsys.readouterr().out
@@ -37,15 +37,15 @@ def test_forecast_prints_the_table_and_writes_a_checkpoint(forecaster):
 
 def test_stream_reads_stdin_and_prints_a_forecast_per_value(forecaster, monkeypatch, capsys):
     out, _ = forecaster
-    monkeypatch.setattr("sys.stdin", io.StringIO("20.0\n21.5, 23\n# a comment\n\n24.1\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("20.0\n# a comment\n\n24.1\n"))
     assert main(["stream", str(out)]) == 0
     header, *lines = capsys.readouterr().out.splitlines()
-    assert header == "# window 20, season none"             # the window it was trained on; no season input
-    assert len(lines) == 4 and lines[0] == "nan" and all(np.isfinite(float(x)) for x in lines[1:])
+    assert header == "unique_id,ahead,y_hat,lo-80,hi-80,lo-95,hi-95"     # the Forecaster's horizon after each value
+    assert len(lines) == 2 * 20 and all(np.isfinite([float(x) for x in line.split(",")]).all() for line in lines)
     monkeypatch.setattr("sys.stdin", io.StringIO("1\nabc\n"))
     assert main(["stream", str(out / "model")]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "gatedrnn stream: error: stdin line 2: expected numbers, got 'abc'"
+    assert "stdin line 2: expected one number per line, got 'abc'" in err
 
 
 def test_stream_of_a_plain_regressor_checkpoint(tmp_path, monkeypatch, capsys):
@@ -81,8 +81,8 @@ def test_export_writes_onnx_and_reports_parity(forecaster, tmp_path, capsys):
      "column 'level': expected no gaps, got missing values on line 3 (use --fill interpolate)"),
     ("t,level\n1,2\n2,x\n", ["--column", "level"], "expected a number on every row, got 'x' on line 3"),
     ("t,level\n1,2\n2,3\n", ["--column", "speed"], "expected --column to be one of ['t', 'level'], got 'speed'"),
-    ("level\n" + "1\n" * 30, ["--holdout", "10"],
-     "too short, expected at least 44 values (34 to train on with window 32, + 10 held out), got 30"),
+    ("level\n" + "1\n" * 30, ["--holdout", "10", "--window", "32"],
+     "too short, expected at least 44 values (34 to train on for a horizon of 10, + 10 held out), got 30"),
 ])
 def test_forecast_bad_input_is_one_line_and_exit_2(tmp_path, capsys, body, extra, message):
     p = tmp_path / "bad.csv"

@@ -1,5 +1,6 @@
-"""gatedrnn.forecast: baselines, the ARIMA order rule, the recursive forecast, the whole experiment on a small series,
-its config (flags, --config) and a re-run from the config.json it writes."""
+"""gatedrnn.forecast: baselines, the ARIMA order rule, the whole held-out experiment on a small series (the
+Forecaster, moved forward without refitting), its config (flags, --config) and a re-run from the config.json it
+writes; the retired single-series checkpoints are one line."""
 
 import json
 
@@ -7,19 +8,19 @@ import numpy as np
 import pytest
 
 from gatedrnn.cli import main
-from gatedrnn.data.series import SeriesScaler
 from gatedrnn.errors import UserError
 from gatedrnn.forecast import (
     ForecastConfig,
     mae,
     make_config,
-    model_forecast,
     naive_forecast,
     rmse,
     run,
     seasonal_naive_forecast,
 )
+from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.models import SequenceRegressor
+from gatedrnn.train.checkpoint import save_checkpoint
 
 
 def test_metrics_and_naive_baselines():
@@ -29,20 +30,6 @@ def test_metrics_and_naive_baselines():
     # period 4: the value one season before, repeated over a horizon longer than the season
     assert seasonal_naive_forecast(hist, 6, 4).tolist() == [6, 7, 8, 9, 6, 7]
 
-
-def test_model_forecast_is_recursive_through_the_stream(rng):
-    v = np.cumsum(rng.standard_normal(80)) + 5
-    sc = SeriesScaler.fit(v)
-    model = SequenceRegressor(2, 6, 1, seed=0).eval()
-    f = model_forecast(model, sc, v, 4, window=10)
-    # the same by hand with the batch forward pass: read 10 steps from the zero state, then feed each
-    # forecast back as the next observation, carrying the state
-    hist = list(v)
-    y, state = model.forward(sc.inputs(v[-11:])[None])
-    for _ in range(4):
-        hist.append(float(sc.next_value(hist[-1], float(y[0, -1, 0]))))
-        y, state = model.forward(sc.inputs(np.array(hist[-2:]))[None], state)
-    assert np.allclose(f, hist[-4:], atol=1e-4)
 
 
 def write_series(tmp_path, n=160, name="wave.csv"):
@@ -55,7 +42,7 @@ def write_series(tmp_path, n=160, name="wave.csv"):
 
 def test_experiment_on_a_csv_beats_naive_and_saves_everything(tmp_path):
     p = write_series(tmp_path)
-    cfg = ForecastConfig(dataset=str(p), column="value", period=12, hidden_size=8, window=24, holdout=24, horizon=12,
+    cfg = ForecastConfig(dataset=str(p), column="value", season=12, hidden_size=8, window=24, holdout=24, horizon=12,
                          max_steps=150, arima=False, plot=False)
     lines = []
     r = run(cfg, out=tmp_path / "run", echo=lines.append)
@@ -64,11 +51,11 @@ def test_experiment_on_a_csv_beats_naive_and_saves_everything(tmp_path):
     assert r.rows[0]["rmse"] < r.row("naive")["rmse"]
     assert any("LSTM vs naive: beats it" in line for line in lines)
     meta = json.loads((tmp_path / "run" / "model" / "meta.json").read_text())
-    assert meta["series"]["kind"] == "forecaster" and meta["series"]["window"] == 24
-    assert set(meta["series"]["scaler"]) == {"mean", "std", "dmean", "dstd"}
+    assert meta["forecaster"]["settings"]["window"] == 24 and meta["forecaster"]["settings"]["season"] == 12
+    assert Forecaster.load(tmp_path / "run").settings()["hidden_size"] == 8
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert len(saved["forecasts"]["LSTM (8 units)"]) == 24
-    assert saved["config"]["hidden_size"] == 8 and meta["training"] == cfg.to_dict()
+    assert saved["config"]["hidden_size"] == 8
     # the run's config.json re-runs it: `gatedrnn forecast --config RUN/config.json --out OTHER`, identical weights
     assert json.loads((tmp_path / "run" / "config.json").read_text()) == cfg.to_dict()
     assert main(["forecast", "--config", str(tmp_path / "run" / "config.json"), "--out", str(tmp_path / "again")]) == 0
@@ -94,7 +81,7 @@ def test_config_file_then_flags_and_a_missing_dataset(tmp_path, capsys):
 
 def test_too_short_a_series_and_bad_settings(tmp_path):
     p = write_series(tmp_path, n=40)
-    msg = r"too short, expected at least 62 values \(32 to train on with window 30, \+ 30 held out\), got 40"
+    msg = r"too short, expected at least 62 values \(32 to train on for a horizon of 30, \+ 30 held out\), got 40"
     with pytest.raises(UserError, match=msg):
         run(ForecastConfig(dataset=str(p), column="value", window=30, holdout=30, arima=False), echo=lambda s: None)
     with pytest.raises(UserError, match="horizon: expected at most the held-out length 8, got 9"):
@@ -131,9 +118,12 @@ def test_arima_rule_picks_d_by_the_adf_test_and_undoes_the_seasonal_difference(r
         fit_arima(season[:10], 4)
 
 
-def test_sunspots_default_command_beats_naive():
+def test_sunspots_recursive_beats_naive():
+    """The README's sunspots row with explicit settings (the defaults' search does not find them: README)."""
     pytest.importorskip("statsmodels", reason="the sunspots series ships inside statsmodels (the forecast extra)")
-    r = run(ForecastConfig(dataset="sunspots", arima=False, plot=False), echo=lambda s: None)
+    cfg = ForecastConfig(dataset="sunspots", strategy="recursive", window=60, hidden_size=16, max_steps=800,
+                         arima=False, plot=False)
+    r = run(cfg, echo=lambda s: None)
     assert r.n_test == 30 and r.horizon == 30 and len(r.origins) == 1
     assert r.rows[0]["rmse"] < r.row("naive")["rmse"]
 
@@ -148,3 +138,20 @@ def test_without_statsmodels_arima_is_refused_before_training(tmp_path, monkeypa
     assert rc == 2 and captured.err.count("\n") == 1 and "training" not in captured.out
     assert "the ARIMA baseline (--no-arima skips it) needs statsmodels, which is not installed" in captured.err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_retired_single_series_checkpoint_is_one_line_everywhere(tmp_path, capsys):
+    """gatedrnn 0.2's recursive one-step forecaster (meta 'series'): refused by load, stream and export alike."""
+    save_checkpoint(tmp_path / "old" / "model", SequenceRegressor(2, 4, 1, seed=0),
+                    meta={"series": {"kind": "forecaster", "window": 30, "scaler": {"mean": 0.0, "std": 1.0}}})
+    for argv in (["stream", str(tmp_path / "old")], ["export", str(tmp_path / "old"), "--c", str(tmp_path / "c")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "the single-series forecaster of gatedrnn 0.2" in err and "removed in 0.3" in err
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(UserError, match="re-run its gatedrnn forecast command"):
+        Forecaster.load(tmp_path / "old")
+
+
+def test_an_older_config_json_with_period_reads_as_season():
+    assert ForecastConfig.from_dict({"dataset": "co2", "period": 52}).season == 52

@@ -44,7 +44,7 @@ class FakeModel:
 def test_auto_without_statsforecast_keeps_the_table_and_says_how_to_add_them(tmp_path, monkeypatch):
     monkeypatch.setattr(baselines_sf, "available", lambda: False)
     lines = []
-    r = run(small(write_series(tmp_path), period=12), echo=lines.append)
+    r = run(small(write_series(tmp_path), season=12), echo=lines.append)
     assert [row["method"] for row in r.rows] == ["LSTM (4 units)", "naive (last value)", "seasonal naive (period 12)"]
     assert lines.count(baselines_sf.MISSING_NOTE) == 1 and "pip install 'gatedrnn[baselines]'" in baselines_sf.MISSING_NOTE
     assert set(r.seconds) >= {"train", "LSTM (4 units)", "naive (last value)"}
@@ -72,7 +72,7 @@ def test_statsforecast_rows_fit_once_and_forward_from_later_origins(tmp_path, mo
     monkeypatch.setattr(baselines_sf, "require_installed", lambda: None)
     monkeypatch.setattr(baselines_sf, "fit_one", fake_fit_one)
     lines = []
-    r = run(small(write_series(tmp_path), period=12, horizon=12), echo=lines.append)
+    r = run(small(write_series(tmp_path), season=12, horizon=12), echo=lines.append)
     names = [row["method"] for row in r.rows]
     assert names == ["LSTM (4 units)", "naive (last value)", "seasonal naive (period 12)", "AutoARIMA (statsforecast)",
                      "AutoETS (statsforecast)", "AutoTheta (statsforecast)"]
@@ -110,7 +110,7 @@ def test_selection_rules_and_bad_names(monkeypatch):
 def test_statsforecast_for_real(tmp_path):
     pytest.importorskip("statsforecast", reason="statsforecast is the baselines extra (pip install 'gatedrnn[baselines]')")
     lines = []
-    r = run(small(write_series(tmp_path), period=12, horizon=12, baselines="auto"), echo=lines.append)
+    r = run(small(write_series(tmp_path), season=12, horizon=12, baselines="auto"), echo=lines.append)
     sf = [row for row in r.rows if row["method"].endswith("(statsforecast)")]
     assert [row["method"].split(" ")[0] for row in sf] == ["AutoARIMA", "AutoETS", "AutoTheta"]
     # a clean seasonal wave with a trend: every automatic method beats the naive forecast

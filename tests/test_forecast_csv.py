@@ -45,7 +45,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reas
 def test_predict_continues_the_dates_of_a_monthly_file(tmp_path, sep):
     p = monthly(tmp_path, sep=sep)
     assert read_csv(p).values[1] == pytest.approx(values(2)[1], abs=1e-4)      # 1,5 is 1.5 in a ; file
-    rc = main(["forecast", "--dataset", str(p), "--period", "12", "--predict", "3", *TINY, "--out", str(tmp_path / "o")])
+    rc = main(["forecast", "--dataset", str(p), "--season", "12", "--predict", "3", *TINY, "--out", str(tmp_path / "o")])
     rows = future_rows(tmp_path / "o")
     assert rc == 0 and rows[0] == ["step", "Month", "y_hat", "lo-80", "hi-80", "lo-95", "hi-95"]
     assert [r[1] for r in rows[1:]] == ["2019-01-01", "2019-02-01", "2019-03-01"]
@@ -135,6 +135,6 @@ def test_without_pandas_the_dates_are_not_read(tmp_path, monkeypatch):
 
 def test_the_held_out_evaluation_plots_over_the_dates(tmp_path):
     p = monthly(tmp_path, sep=",")
-    rc = main(["forecast", "--dataset", str(p), "--period", "12", "--holdout", "6", "--no-arima", *TINY,
+    rc = main(["forecast", "--dataset", str(p), "--season", "12", "--holdout", "6", "--no-arima", *TINY,
                "--out", str(tmp_path / "o")])
     assert rc == 0 and (tmp_path / "o" / "forecast.png").exists() == HAS_MPL

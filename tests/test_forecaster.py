@@ -110,7 +110,7 @@ def test_predict_writes_the_future_csv(tmp_path):
     t = np.arange(120)
     p = tmp_path / "wave.csv"
     p.write_text("t,value\n" + "".join(f"{i},{10 + 3 * np.sin(2 * np.pi * i / 12):.5f}\n" for i in t))
-    rc = main(["forecast", "--dataset", str(p), "--column", "value", "--period", "12", "--predict", "6",
+    rc = main(["forecast", "--dataset", str(p), "--column", "value", "--season", "12", "--predict", "6",
                "--max-steps", "20", "--hidden-size", "4", "--out", str(tmp_path / "run")])
     rows = (tmp_path / "run" / "future.csv").read_text().splitlines()
     assert rc == 0 and rows[0] == "step,row,y_hat,lo-80,hi-80,lo-95,hi-95" and len(rows) == 7

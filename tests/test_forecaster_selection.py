@@ -100,7 +100,7 @@ def test_predict_run_records_the_chosen_settings_and_reruns_them_bit_for_bit(tmp
     csv.write_text("value\n" + "\n".join(f"{v:.6f}" for v in seasonal(80)) + "\n")
     first, second = tmp_path / "a", tmp_path / "b"
     common = ["--predict", "4", "--no-plot", "--batch-size", "16"]
-    assert main(["forecast", "--dataset", str(csv), "--period", "12", *common, "--time-limit", "4",
+    assert main(["forecast", "--dataset", str(csv), "--season", "12", *common, "--time-limit", "4",
                  "--out", str(first)]) == 0
     said = capsys.readouterr().out
     assert "settings search: the last 4 values of 1 series held out" in said and "chose {" in said
@@ -118,8 +118,8 @@ def test_predict_run_records_the_chosen_settings_and_reruns_them_bit_for_bit(tmp
 def test_from_config_one_set_of_fields():
     from gatedrnn.forecast import ForecastConfig
 
-    f = Forecaster.from_config(ForecastConfig(dataset="x", period=12, window=20, hidden_size=8, max_steps=30), 18)
+    f = Forecaster.from_config(ForecastConfig(dataset="x", season=12, window=20, hidden_size=8, max_steps=30), 18)
     assert (f.horizon, f.season, f.window, f.hidden_size, f.max_steps, f.auto) == (18, 12, 24, 8, 30, ())
-    g = Forecaster.from_config(ForecastConfig(dataset="x", period=1, time_limit=7.0, time_clock="cpu"), 3)
+    g = Forecaster.from_config(ForecastConfig(dataset="x", season=1, time_limit=7.0, time_clock="cpu"), 3)
     assert g.season is None and g.auto == ("window", "hidden_size", "max_steps") and g.time_limit == 7.0
     assert g.time_clock == "cpu" and g.settings()["window"] is None

@@ -257,7 +257,7 @@ def test_forecast_and_task_commands(cell, tmp_path):
     t = np.arange(120)
     csv = tmp_path / "wave.csv"
     csv.write_text("t,level\n" + "".join(f"{i},{20 + 4 * np.sin(2 * np.pi * i / 10):.4f}\n" for i in t))
-    assert main(["forecast", "--dataset", str(csv), "--column", "level", "--period", "10", "--hidden-size", "8",
+    assert main(["forecast", "--dataset", str(csv), "--column", "level", "--season", "10", "--hidden-size", "8",
                  "--window", "20", "--holdout", "20", "--max-steps", "30", "--no-arima", "--cell", cell,
                  "--out", str(tmp_path / "fc")]) == 0
     assert main(["task", "adding", "--cell", cell, "--length", "8", "--hidden-size", "8", "--max-steps", "10",

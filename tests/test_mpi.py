@@ -226,18 +226,16 @@ def test_a_plain_run_never_imports_mpi4py():
 
 FORECAST = """
 import sys, numpy
-from gatedrnn.data.series import SeriesScaler
-from gatedrnn.forecast.config import ForecastConfig
-from gatedrnn.forecast.model import train_model
+from gatedrnn.forecast import Forecaster
 from gatedrnn.train.distributed import communicator
 
-# 145 windows of 12 in batches of 16: the last batch of each epoch has 1 window, for 2 ranks
+# 143 windows of 12 in batches of 16: the last batch of each epoch has 15 windows, for 2 ranks
 t = numpy.arange(157.0)
 series = numpy.sin(t / 5) * 10 + numpy.random.default_rng(1).normal(size=t.size) + 20
-cfg = ForecastConfig(hidden_size=8, num_layers=2, batch_size=16, max_steps=40, lr=1e-2, seed=3)
-model, loss, n = train_model(cfg, series, 12, SeriesScaler.fit(series), echo=lambda *a: None)
+f = Forecaster(horizon=3, window=12, hidden_size=8, num_layers=2, batch_size=16, max_steps=40, lr=1e-2, seed=3)
+f.fit(series)
 if communicator().is_root:
-    numpy.savez(sys.argv[1], **model.state_dict(), loss=numpy.array(loss))
+    numpy.savez(sys.argv[1], **f.models[0].state_dict(), loss=numpy.array(f.history[0]["train_loss"]))
 """
 
 

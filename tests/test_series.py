@@ -1,9 +1,9 @@
-"""data/series.py: the bundled series, CSV reading and its one-line errors, the scaler, the windows."""
+"""data/series.py: the bundled series, CSV reading and its one-line errors, and the split."""
 
 import numpy as np
 import pytest
 
-from gatedrnn.data.series import SeriesScaler, load_series, make_windows, read_csv, split
+from gatedrnn.data.series import load_series, read_csv, split
 from gatedrnn.errors import UserError
 
 
@@ -75,34 +75,4 @@ def test_split_refuses_a_series_too_short():
         split(np.arange(10.0), 3, min_train=8)
 
 
-def test_scaler_is_fitted_on_the_training_part_and_inverts(rng):
-    v = np.cumsum(rng.standard_normal(50)) + 10
-    train = v[:40]
-    sc = SeriesScaler.fit(train)
-    assert sc.mean == pytest.approx(train.mean()) and sc.dstd == pytest.approx(np.diff(train).std())
-    X, y = sc.inputs(v), sc.targets(v)
-    assert X.shape == (49, 2) and X.dtype == np.float32 and y.shape == (49,)
-    assert X[:, 0] == pytest.approx((v[1:] - sc.mean) / sc.std, abs=1e-5)
-    # the target after input row t is the change to v[t + 2]; next_value undoes the scaling exactly
-    y64 = sc.targets(v, dtype=np.float64)
-    assert sc.next_value(v[5], y64[5]) == pytest.approx(v[6])
-    assert SeriesScaler.from_dict(sc.to_dict()).to_dict() == sc.to_dict()
-    with pytest.raises(UserError, match="constant training part"):
-        SeriesScaler.fit(np.ones(10))
-    with pytest.raises(UserError, match="expected keys mean, std, dmean, dstd"):
-        SeriesScaler.from_dict({"mean": 1})
 
-
-def test_windows_shift_targets_by_one_step():
-    inputs = np.arange(10.0)
-    X, Y = make_windows(inputs, inputs * 10, 4)
-    assert X.shape == (6, 4, 1) and Y.shape == (6, 4, 1)
-    assert X[2, :, 0].tolist() == [2, 3, 4, 5] and Y[2, :, 0].tolist() == [30, 40, 50, 60]
-    assert X.flags.c_contiguous and Y.flags.c_contiguous
-    multi = np.stack([inputs, -inputs], axis=1)                   # a multivariate series: features ride along
-    X2, _ = make_windows(multi, inputs, 3)
-    assert X2.shape == (7, 3, 2) and X2[1].tolist() == [[1, -1], [2, -2], [3, -3]]
-    with pytest.raises(UserError, match="series too short"):
-        make_windows(inputs, inputs, 10)
-    with pytest.raises(UserError, match="as many targets as inputs"):
-        make_windows(inputs, inputs[:5], 3)

@@ -9,8 +9,7 @@ import pytest
 
 import gatedrnn.models.stream as stream_module
 from gatedrnn import CELLS, GRU, LSTM, RNN
-from gatedrnn.data.series import SeriesScaler
-from gatedrnn.deploy import SeriesStream, Stream
+from gatedrnn.deploy import Stream
 from gatedrnn.errors import UserError
 from gatedrnn.models import LanguageModel, SequenceRegressor
 
@@ -151,17 +150,3 @@ def test_stream_errors_are_one_line():
         Stream(SequenceRegressor(3, 4, 1, cell="lstm", seed=0)).reset(np.zeros((1, 1, 4)))
 
 
-def test_series_stream_forecasts_the_next_value_in_the_series_units(rng):
-    v = np.cumsum(rng.standard_normal(60)) + 50.0
-    sc = SeriesScaler.fit(v[:40])
-    model = SequenceRegressor(2, 8, 1, seed=0).eval()
-    y, _ = model.forward(sc.inputs(v)[None])            # row t (value v[t+1]) -> standardised next change
-    want = v[1:] + (y[0, :, 0].astype(np.float64) * sc.dstd + sc.dmean)
-    s = SeriesStream(model, sc)
-    got = [s.step(val) for val in v]
-    assert np.isnan(got[0])
-    assert np.allclose(got[1:], want, rtol=0, atol=1e-4 * sc.dstd + 1e-6)
-    with pytest.raises(ValueError, match="expected a finite number"):
-        s.step(float("nan"))
-    with pytest.raises(ValueError, match="2 inputs and 1 output"):
-        SeriesStream(SequenceRegressor(1, 4, 1, seed=0), sc)

@@ -236,14 +236,14 @@ def test_complex_numbers_are_refused_at_every_entry_point(fitted):
 
 
 def test_flags_a_run_would_ignore_are_refused(tmp_path):
-    for field in ({"horizon": 5}, {"holdout": 10}, {"period": 12}, {"column": "y"}):
+    for field in ({"horizon": 5}, {"holdout": 10}, {"season": 12}, {"column": "y"}):
         with pytest.raises(UserError) as exc:
             make_config(None, {"dataset": "m4-hourly", **field})
         assert list(field)[0] in one_line(exc)
     rc, _, err = cli(["forecast", "--dataset", "m4-hourly", "--predict", "5", "--data-dir", str(tmp_path)])
     assert_one_error_line(rc, err, "forecast")
     assert "--predict" in err
-    for argv, flag in ((["--predict", "5", "--horizon", "3"], "horizon"), (["--n-models", "3"], "--n-models")):
+    for argv, flag in ((["--predict", "5", "--horizon", "3"], "horizon"),):
         rc, _, err = cli(["forecast", "--dataset", str(tmp_path / "absent.csv"), *argv, "--out", str(tmp_path / "o")])
         assert_one_error_line(rc, err, "forecast")
         assert flag in err

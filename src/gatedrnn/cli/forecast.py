@@ -40,8 +40,6 @@ def register(sub):
                                                             "existing --figure")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="--dataset m4-hourly: folder holding m4/Hourly-train.csv and m4/Hourly-test.csv (else GATEDRNN_DATA)")
-    p.add_argument("--n-models", type=int, default=1, metavar="K",
-                   help="--dataset m4-hourly and --predict: networks trained with seeds seed..seed+K-1, combined by the median")
     p.add_argument("--predict", type=int, default=None, metavar="H",
                    help="train on the whole series instead and write the next H values with intervals to OUT/future.csv "
                         "and OUT/future.png")
@@ -56,17 +54,15 @@ def run(args):
     from gatedrnn.forecast.future import predict_future
     from gatedrnn.forecast.m4 import CHEAP, DATASET, run_m4
 
-    given = given_flags(ForecastConfig, args)
-    cfg = make_config(args.config, given)
-    cfg.check_command(args.predict, args.figure, args.n_models)     # flags this run would ignore: one line
+    cfg = make_config(args.config, given_flags(ForecastConfig, args))
+    cfg.check_command(args.predict, args.figure)     # flags this run would ignore: one line
     common = {"out": args.out or default_out(cfg), "overwrite": args.overwrite, "inputs": [args.config]}
     if cfg.dataset == DATASET:
         names = cfg.baseline_list()
-        run_m4(cfg, given, data_dir=args.data_dir, n_models=args.n_models,
-               baselines=list(CHEAP) if names == ["auto"] else names, **common)
+        run_m4(cfg, data_dir=args.data_dir, baselines=list(CHEAP) if names == ["auto"] else names, **common)
         return 0
     if args.predict is not None:
-        predict_future(cfg, args.predict, n_models=args.n_models, **common)
+        predict_future(cfg, args.predict, **common)
         return 0
     experiment(cfg, figure=args.figure, **common)
     return 0

@@ -10,13 +10,11 @@ The C code is ``Stream``'s step written out: no dynamic allocation, no global st
     if (model_step(&s, x, y) != 0) ...   /* x: MODEL_INPUT_SIZE floats (a token id for a language model) */
 
 ``model_step`` returns 0, or -1 for an input it refuses (a value that is not finite; a token id outside the
-vocabulary; for a forecaster a value off the scale of the series), leaving the state as it was. What goes in
+vocabulary), leaving the state as it was. What goes in
 and out depends on the model:
 
-* ``SequenceRegressor``: ``input_size`` floats in, ``output_size`` out (the head on every step);
-* a forecaster (a regressor with its ``SeriesScaler``, from a ``gatedrnn forecast`` run): one raw value of the
-  series in, the forecast of the next value out, in the series' units, like ``SeriesStream`` (the first value
-  only primes the change input: its forecast is NAN);
+* ``SequenceRegressor``: ``input_size`` floats in, ``output_size`` out (the head on every step; a whole
+  ``Forecaster``, with its ring buffer, normalisation and members, is ``deploy/c99_forecaster.py``);
 * ``LanguageModel``: ``int`` token id in, ``vocab_size`` logits out; the embedding is a ``const`` table;
 * ``SequenceClassifier`` (pooling ``"last"``): ``input_size`` floats in, the class logits of the sequence so far
   out; with ``standardize=(mean, std)`` (a ``Classifier``'s scaling) raw inputs, standardised inside;
@@ -37,11 +35,9 @@ and state stay float32, and each product is ``scale * sum(q * x)``.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy
 
@@ -55,9 +51,6 @@ from gatedrnn.layers import CELLS, Embedding, Linear
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.models.quantize import quantize_stream
 from gatedrnn.models.stream import Stream, model_parts
-
-if TYPE_CHECKING:
-    from gatedrnn.data.series import SeriesScaler
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 _PER_LINE = 8
@@ -84,15 +77,11 @@ class _Spec:
     rnn: RecurrentStack
     head: Linear | None
     int8: bool
-    scaler: SeriesScaler | None = None
-    limit: float = math.inf
     quantized: dict | None = None
     standardize: tuple | None = None
 
     @property
     def kind(self) -> str:
-        if self.scaler is not None:
-            return "forecaster"
         return "lm" if self.embed is not None else ("regressor" if self.head is not None else "stack")
 
     @property
@@ -106,26 +95,19 @@ class _Spec:
 def _standardize(standardize, s: _Spec):
     D = s.rnn.input_size
     mean, std = (numpy.asarray(a, dtype=numpy.float64) for a in standardize)
-    if s.embed is not None or s.scaler is not None or mean.shape != (D,) or std.shape != (D,) \
+    if s.embed is not None or mean.shape != (D,) or std.shape != (D,) \
             or not (numpy.isfinite(mean).all() and numpy.isfinite(std).all() and (std > 0).all()):
         raise UserError(f"C export standardize: expected finite (mean, std > 0) of {D} values for a model with "
                         f"float inputs, got shapes {mean.shape} and {std.shape}")
     return mean, std
 
 
-def _spec(model, prefix, int8, scaler, standardize=None) -> _Spec:
+def _spec(model, prefix, int8, standardize=None) -> _Spec:
     embed, rnn, head = model_parts(model)                # a one-line UserError for any other model
     cls = rnn.layer_class
     if not getattr(cls, "c_step", None):
         raise UserError(f"C export: expected a cell with a C mapping ({', '.join(c_cells())}), got {cls.name}")
     s = _Spec(check_prefix(prefix), model, embed, rnn, head, bool(int8))
-    if scaler is not None:
-        if head is None or embed is not None or rnn.input_size != 2 or head.out_features != 1:
-            raise UserError(f"C export of a forecaster: expected a SequenceRegressor with 2 inputs and 1 output, "
-                            f"got {type(model).__name__}")
-        s.scaler = scaler
-        stream = Stream(model)
-        s.limit = min(float(scaler.LIMIT), float(stream.input_limit))
     if standardize is not None:
         s.standardize = _standardize(standardize, s)
     parts = [layer.step_weights() for layer in rnn.layers] + [to_numpy(x.W) for x in (embed, head) if x is not None]
@@ -224,10 +206,6 @@ def _head(s: _Spec, out: list, calls: list, y: str) -> None:
         calls.append(f"    {p}_head8({y}, {p}_head_q, {p}_head_s, {p}_head_b, {top}, {H}, {n_out});")
 
 
-def _d(v: float) -> str:
-    return f"({float(v)!r})" if math.isfinite(v) else "HUGE_VAL"
-
-
 def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
     """(the step's first lines, its last lines, layer 0's input) for the model's kind."""
     p, E = s.prefix, None
@@ -242,24 +220,13 @@ def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
         first.append(f"    for (j = 0; j < {E}; ++j) s->x[j] = (float){p}_embed_q[(long)token * {E} + j] * "
                      f"{p}_embed_s[token];")
         return first, [], "s->x"
-    if s.kind != "forecaster":
-        D = s.rnn.input_size
-        first = [f"    for (j = 0; j < {D}; ++j) if (!isfinite(x[j])) return -1;"]
-        if s.standardize is None:
-            return first, [], "x"
-        out += c_array("double", f"{p}_in_mean", s.standardize[0]) + c_array("double", f"{p}_in_std", s.standardize[1])
-        first.append(f"    for (j = 0; j < {D}; ++j) s->x[j] = (float)((x[j] - {p}_in_mean[j]) / {p}_in_std[j]);")
-        return first, [], "s->x"
-    sc = s.scaler
-    if sc is None:   # the kind "forecaster" is a model with a scaler
-        raise RuntimeError("C export of a forecaster: expected its scaler, got none")
-    first = ["    const double v = x[0], level = (v - " + _d(sc.mean) + ") / " + _d(sc.std) + ";",
-             "    const double change = s->primed ? (v - s->last - " + _d(sc.dmean) + ") / " + _d(sc.dstd) + " : 0.0;",
-             f"    if (!isfinite(v) || !(fabs(level) <= {_d(s.limit)} && fabs(change) <= {_d(s.limit)})) return -1;",
-             "    if (!s->primed) {", "        s->primed = 1;", "        s->last = v;", "        y[0] = NAN;",
-             "        return 0;", "    }", "    s->x[0] = (float)level;", "    s->x[1] = (float)change;"]
-    last = [f"    y[0] = (float)(v + ((double)s->out[0] * {_d(sc.dstd)} + {_d(sc.dmean)}));", "    s->last = v;"]
-    return first, last, "s->x"
+    D = s.rnn.input_size
+    first = [f"    for (j = 0; j < {D}; ++j) if (!isfinite(x[j])) return -1;"]
+    if s.standardize is None:
+        return first, [], "x"
+    out += c_array("double", f"{p}_in_mean", s.standardize[0]) + c_array("double", f"{p}_in_std", s.standardize[1])
+    first.append(f"    for (j = 0; j < {D}; ++j) s->x[j] = (float)((x[j] - {p}_in_mean[j]) / {p}_in_std[j]);")
+    return first, [], "s->x"
 
 
 def describe(model, int8: bool = False) -> str:
@@ -283,16 +250,15 @@ def _strings(s: _Spec, labels, origin) -> tuple[list[str], list[str]]:
     return strings_section(s.prefix, labels, origin)
 
 
-def c_sources(model, *, prefix: str = "model", int8: bool = False, scaler=None, standardize=None,
+def c_sources(model, *, prefix: str = "model", int8: bool = False, standardize=None,
               note: str = "", labels=None, origin: str = "") -> tuple[str, str]:
-    """-> (header text, source text) of ``model`` (see the module docstring); ``scaler`` (a ``SeriesScaler``)
-    makes a forecaster's step take and give raw values; ``standardize`` ``(mean, std)`` (one value per input)
+    """-> (header text, source text) of ``model`` (see the module docstring); ``standardize`` ``(mean, std)`` (one value per input)
     makes a step with float inputs standardise them first (a classifier's scaling). ``labels`` (a classifier's,
     one per output) and ``origin`` (where the model came from) become the string constants ``<prefix>_class_names``
     and ``<prefix>_origin``, escaped byte by byte (``deploy/c_text.py``); ``note`` heads both files as a comment,
     reduced to characters that cannot end it. Raises a one-line ``UserError`` for a model or cell the exporter does
     not support."""
-    s = _spec(model, prefix, int8, scaler, standardize)
+    s = _spec(model, prefix, int8, standardize)
     p = s.prefix
     strings_h, strings_c = _strings(s, labels, origin)
     arrays: list[str] = []
@@ -301,7 +267,7 @@ def c_sources(model, *, prefix: str = "model", int8: bool = False, scaler=None, 
     widest = 0
     for k in range(s.rnn.num_layers):
         widest = max(widest, _layer(s, k, arrays, calls, src if k == 0 else f"s->h[{k - 1}]"))
-    _head(s, arrays, calls, "s->out" if s.kind == "forecaster" else "y")
+    _head(s, arrays, calls, "y")
     N = max(layer.step_width or 0 for layer in s.rnn.layers) * s.rnn.hidden_size   # c_step cells have a step_width
     note = c_comment(note or describe(model, int8))
     kernels = []
@@ -335,13 +301,13 @@ def check_folder(folder) -> Path:
     return out
 
 
-def export_c(model, folder, *, prefix: str = "model", int8: bool = False, scaler=None, standardize=None,
+def export_c(model, folder, *, prefix: str = "model", int8: bool = False, standardize=None,
              note: str = "", labels=None, origin: str = "") -> dict:
     """Write ``<prefix>.h`` and ``<prefix>.c`` into ``folder`` (created if needed): both texts are made first,
     then each file goes through a temporary name and a rename, so an error leaves nothing half-written.
     Returns ``{"header", "source"}`` (paths), ``"bytes"`` (both files) and ``"weight_bytes"`` (its arrays)."""
     out = check_folder(folder)
-    header, source = c_sources(model, prefix=prefix, int8=int8, scaler=scaler, standardize=standardize, note=note,
+    header, source = c_sources(model, prefix=prefix, int8=int8, standardize=standardize, note=note,
                                labels=labels, origin=origin)
     return write_sources(out, prefix, header, source)
 

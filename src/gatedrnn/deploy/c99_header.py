@@ -21,12 +21,7 @@ def _state(s: _Spec, N: int, A: int) -> list[str]:
     lines.append(_field(f"float g[{N}];", "scratch: one layer's pre-activations"))
     if A:
         lines.append(_field(f"float acc[{A}];", "scratch: int8 products before their scale"))
-    if s.kind == "forecaster":
-        lines += [_field("float x[2];", "scratch: the scaled level and change"),
-                  _field("float out[1];", "scratch: the predicted scaled change"),
-                  _field("double last;", "the previous value of the series"),
-                  _field("int primed;", "1 once a first value came")]
-    elif s.standardize is not None:
+    if s.standardize is not None:
         lines.append(_field(f"float x[{s.rnn.input_size}];", "scratch: the standardised input"))
     elif s.kind == "lm" and s.quantized is not None and s.embed is not None:
         lines.append(_field(f"float x[{s.embed.W.shape[1]}];", "scratch: the token's embedding"))
@@ -40,14 +35,12 @@ def signature(s: _Spec) -> str:
 
 def header_text(s: _Spec, N: int, A: int, note: str, strings: list[str]) -> str:
     p, P = s.prefix, s.prefix.upper()
-    sizes = {"forecaster": ("INPUT_SIZE", 1), "lm": ("VOCAB_SIZE", s.embed.W.shape[0] if s.embed else 0)}
+    sizes = {"lm": ("VOCAB_SIZE", s.embed.W.shape[0] if s.embed else 0)}
     kind = "classifier" if s.kind == "regressor" and hasattr(s.model, "pooling") else s.kind
     name, n_in = sizes.get(s.kind, ("INPUT_SIZE", s.rnn.input_size))
-    n_out = 1 if s.kind == "forecaster" else (s.head.out_features if s.head is not None else s.rnn.hidden_size)
+    n_out = s.head.out_features if s.head is not None else s.rnn.hidden_size
     raw = " (raw: standardised inside)" if s.standardize is not None else ""
-    guide = {"forecaster": "one raw value of the series in, the forecast of the next value out (NAN after the "
-                           "first value, which only primes the change input)",
-             "lm": f"a token id in [0, {P}_VOCAB_SIZE) in, {P}_OUTPUT_SIZE logits out",
+    guide = {"lm": f"a token id in [0, {P}_VOCAB_SIZE) in, {P}_OUTPUT_SIZE logits out",
              "regressor": f"{P}_INPUT_SIZE floats in{raw}, {P}_OUTPUT_SIZE floats out",
              "classifier": f"{P}_INPUT_SIZE floats in{raw}, {P}_OUTPUT_SIZE class logits out (the sequence's, as if "
                            "it ended at this step)",
@@ -67,6 +60,4 @@ def reset_lines(s: _Spec) -> list[str]:
     body = ["        s->h[k][j] = 0.0f;"] + (["        s->c[k][j] = 0.0f;"] if s.rnn.layer_class.has_cell else [])
     lines = [f"void {s.prefix}_reset({s.prefix}_state *s)", "{", "    int k, j;",
              f"    for (k = 0; k < {L}; ++k) for (j = 0; j < {H}; ++j) {{"] + body + ["    }"]
-    if s.kind == "forecaster":
-        lines += ["    s->last = 0.0;", "    s->primed = 0;"]
     return lines + ["}"]

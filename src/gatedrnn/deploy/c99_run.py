@@ -112,11 +112,9 @@ class CModel:
         return ys, int(bad)
 
 
-def reference_run(model, xs, *, int8: bool = False, scaler=None, standardize=None) -> numpy.ndarray:
+def reference_run(model, xs, *, int8: bool = False, standardize=None) -> numpy.ndarray:
     """What the C export must compute, from Python: ``Stream`` (``QuantizedStream`` for int8 weights) over
-    ``xs`` (standardised first with ``standardize`` = (mean, std)), or for a forecaster (``scaler`` given)
-    ``SeriesStream``'s forecasts of raw values (NaN first)."""
-    from gatedrnn.forecast.stream import SeriesStream
+    ``xs`` (standardised first with ``standardize`` = (mean, std))."""
     from gatedrnn.models.quantize import QuantizedStream
     from gatedrnn.models.stream import Stream
 
@@ -124,43 +122,32 @@ def reference_run(model, xs, *, int8: bool = False, scaler=None, standardize=Non
     if standardize is not None:
         mean, std = (numpy.asarray(a, dtype=numpy.float64) for a in standardize)
         xs = ((numpy.asarray(xs, dtype=numpy.float64) - mean) / std).astype(numpy.float32)
-    if scaler is None:
-        s = kind(model)
-        return numpy.asarray(s.run(xs if s.embed is None else numpy.asarray(xs).reshape(-1, 1)), dtype=numpy.float64)
-    ss = SeriesStream(model, scaler)
-    ss.stream = kind(model)
-    return numpy.array([[ss.step(float(v))] for v in numpy.asarray(xs).reshape(-1)])
+    s = kind(model)
+    return numpy.asarray(s.run(xs if s.embed is None else numpy.asarray(xs).reshape(-1, 1)), dtype=numpy.float64)
 
 
-def random_inputs(model, steps: int, *, scaler=None, seed: int = 0) -> numpy.ndarray:
-    """``steps`` inputs for a check: token ids, standard normal features, or for a forecaster a random walk on
-    the series' scale (an AR(1) process; float32 values, which the C step reads exactly)."""
+def random_inputs(model, steps: int, *, seed: int = 0) -> numpy.ndarray:
+    """``steps`` inputs for a check: token ids or standard normal features (float32 values, which the C step
+    reads exactly)."""
     from gatedrnn.models.stream import model_parts
 
     rng = numpy.random.default_rng(seed)
     embed, rnn, _ = model_parts(model)
     if embed is not None:
         return rng.integers(0, embed.W.shape[0], size=steps)
-    if scaler is not None:                       # AR(1) with unit variance: levels and changes of usual size
-        z, e = numpy.empty(steps), rng.standard_normal(steps)
-        z[0] = e[0]
-        for t in range(1, steps):
-            z[t] = 0.9 * z[t - 1] + 0.43589 * e[t]
-        return (scaler.mean + scaler.std * z).astype(numpy.float32)
     return rng.standard_normal((steps, rnn.input_size)).astype(numpy.float32)
 
 
-def check_export(model, folder, prefix: str = "model", *, int8: bool = False, scaler=None, standardize=None,
+def check_export(model, folder, prefix: str = "model", *, int8: bool = False, standardize=None,
                  steps: int = 1000, cc: str | None = None) -> float:
     """Compile the export in ``folder`` (in place: the harness and library land beside it), run it and the
-    Python reference over ``steps`` random inputs; -> the largest absolute difference of the outputs (for a
-    forecaster, whose outputs are in the series' units, in units of the series' typical change ``dstd``)."""
+    Python reference over ``steps`` random inputs; -> the largest absolute difference of the outputs."""
     lib = build(folder, [prefix], cc=cc, name=f"lib{prefix}.so")
-    xs = random_inputs(model, steps, scaler=scaler)
+    xs = random_inputs(model, steps)
     if standardize is not None:                  # raw inputs on the training data's scale
         xs = (xs * numpy.asarray(standardize[1]) + numpy.asarray(standardize[0])).astype(numpy.float32)
     ys, _ = CModel(lib, folder, prefix).run(xs)
-    ref = reference_run(model, xs, int8=int8, scaler=scaler, standardize=standardize).astype(numpy.float32).astype(numpy.float64)
+    ref = reference_run(model, xs, int8=int8, standardize=standardize).astype(numpy.float32).astype(numpy.float64)
     both = numpy.isnan(ref) & numpy.isnan(ys)
     diff = numpy.where(both, 0.0, numpy.abs(ys.astype(numpy.float64) - ref))
-    return float(numpy.max(diff) / (1.0 if scaler is None else scaler.dstd))
+    return float(numpy.max(diff))

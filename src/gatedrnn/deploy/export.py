@@ -13,7 +13,7 @@ with the normalisation, the season features, the base and the de-normalisation i
 ``Forecaster.quantile_forecast`` on its series' last windows.
 
 ``export_c_checkpoint(checkpoint, folder, int8=False, prefix="model")`` writes the model as C99 (``deploy/c99.py``;
-a forecaster with its scaling, so raw values go in and the forecast comes out; a Classifier's labels and scaling
+a Classifier's labels and scaling
 from its ``meta.json``, checked by ``classify.checks.read_meta``) and, when a C compiler is found, compiles it
 warning-free as C99 in a temporary folder and reports the largest difference against ``Stream``
 (``QuantizedStream`` for int8) over 1000 random steps. The folder follows the same rule (``deploy/targets.py``); a
@@ -36,14 +36,13 @@ import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.classify.checks import read_meta
-from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
 from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
 from gatedrnn.deploy.targets import c_targets, onnx_target
-from gatedrnn.errors import UserError, show
+from gatedrnn.errors import UserError
 from gatedrnn.models.stream import model_parts
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gatedrnn.train.sparsity import compressed_bytes
@@ -111,17 +110,6 @@ def _is_forecaster(meta: dict) -> bool:
     return isinstance(meta.get("forecaster"), dict)
 
 
-def _scaler(meta: dict):
-    """A ``gatedrnn forecast`` checkpoint's scaling (meta ``series``), or None for a checkpoint without one."""
-    series = meta.get("series")
-    if series is None:
-        return None
-    if not isinstance(series, dict) or series.get("kind") != "forecaster":
-        kind = series.get("kind") if isinstance(series, dict) else series
-        raise UserError(f"checkpoint meta.json 'series': expected a forecaster's (kind 'forecaster'), got {show(kind)}")
-    return SeriesScaler.from_dict(series.get("scaler", {}))
-
-
 def _printable(label) -> str:
     """A label for the terminal: as it is when printable, else escaped (no control sequence reaches the screen)."""
     text = str(label)
@@ -138,8 +126,7 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     if _is_forecaster(meta):                 # the whole forecaster: deploy/c99_forecaster.py (members are ck's siblings)
         out = c_targets(folder, prefix, ck.parent, overwrite=overwrite)
         return export_forecaster_c_folder(ck, out, int8=int8, prefix=prefix, echo=echo)
-    scaler = _scaler(meta)
-    what = describe(model, int8) + (", raw values in and the forecast out" if scaler is not None else "")
+    what = describe(model, int8)
     standardize, labels = None, None
     if "classifier" in meta:                 # a Classifier's scaling and labels, checked against the network
         classes, mean, std = read_meta(ck, model, meta)
@@ -148,7 +135,7 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
         what += f", raw inputs standardised inside; logits of the classes {shown}"[:400]
     # nothing read from the checkpoint goes into the C text but through deploy/c_text.py: the labels and the path
     # become escaped string literals, the comment holds only the generator's own description
-    result = export_c(model, out, prefix=prefix, int8=int8, scaler=scaler, standardize=standardize,
+    result = export_c(model, out, prefix=prefix, int8=int8, standardize=standardize,
                       note=describe(model, int8), labels=labels, origin=str(ck))
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): {what}")
     result["max_abs_diff"] = None
@@ -159,13 +146,12 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     with tempfile.TemporaryDirectory() as tmp:
         for path in (result["header"], result["source"]):
             shutil.copy(path, tmp)
-        diff = _finite_diff(check_export(model, tmp, prefix, int8=int8, scaler=scaler, standardize=standardize,
+        diff = _finite_diff(check_export(model, tmp, prefix, int8=int8, standardize=standardize,
                                          steps=C_STEPS, cc=cc), "the compiled C")
     result["max_abs_diff"] = diff
-    ref = "QuantizedStream" if int8 else ("SeriesStream" if scaler is not None else "Stream")
+    ref = "QuantizedStream" if int8 else "Stream"
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "
-         f"{C_STEPS} random steps: max abs difference {diff:.2e}"
-         + (" (in units of the series' typical change)" if scaler is not None else ""))
+         f"{C_STEPS} random steps: max abs difference {diff:.2e}")
     return _say_size(model, result, echo)
 
 

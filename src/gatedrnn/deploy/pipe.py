@@ -4,10 +4,8 @@ once (what ``gatedrnn stream CHECKPOINT < values.txt`` runs).
 ``stream_checkpoint(path, stdin, stdout)`` loads the checkpoint (``train.checkpoint.resolve_checkpoint``: a
 checkpoint folder or a run folder) and picks by what it holds:
 
-* a forecaster from ``gatedrnn forecast``: one number (or several) per line, each a new value of the series;
-  prints a header line ``# window W, season none`` (``SeriesStream.header``: the window it was trained on, no
-  season input), then the forecast of the next value (``nan`` after the first, which only primes the change input);
-* a folder written by ``forecast.Forecaster.save``: a new value per line (``id,value`` for a panel), the next
+* a folder written by ``forecast.Forecaster.save`` (every ``gatedrnn forecast`` run): a new value per line
+  (``id,value`` for a panel), the next
   ``horizon`` forecasts of that series with their intervals after each (``deploy/forecast_pipe.py``, where a bad
   line is one line on stderr and the stream goes on);
 * a checkpoint written by ``Classifier.save``: ``input_size`` raw numbers per line, standardised with the mean and
@@ -34,10 +32,8 @@ import numpy
 
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.data.numbers import is_number
-from gatedrnn.data.series import SeriesScaler
 from gatedrnn.deploy.forecast_pipe import stream_forecaster
 from gatedrnn.errors import UserError
-from gatedrnn.forecast.stream import SeriesStream
 from gatedrnn.models.block_lm import BlockLM
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.stream import Stream
@@ -106,22 +102,8 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
 
 def _run(model, meta, found, stdin, emit) -> None:
     """Pick what the checkpoint holds (see the module docstring) and stream ``stdin`` through it."""
-    series = meta.get("series")
     if isinstance(meta.get("forecaster"), dict):
         stream_forecaster(found, _lines(stdin), emit)
-    elif isinstance(series, dict) and series.get("kind") == "forecaster":
-        window = series.get("window")
-        s = SeriesStream(model, SeriesScaler.from_dict(series.get("scaler", {})),
-                         window if isinstance(window, int) else None)
-        emit(s.header())
-        for n, values in numbers(stdin):
-            where = f"stdin line {n}"
-            for v in values:
-                primed = s.last is not None                 # the first value only primes: its forecast is NaN
-                y = s.step(v, where)
-                if primed:
-                    _finite([y], where)
-                emit(f"{y:.6g}")
     elif isinstance(model, (LanguageModel, BlockLM)):        # token ids in, the next token out
         _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
     elif "classifier" in meta:                              # raw values in, standardised as the Classifier does

@@ -1,10 +1,10 @@
-"""Forecasting a real series (``gatedrnn forecast``): train an LSTM/GRU on the earlier part, forecast the held-out
-tail recursively, compare with the naive, seasonal-naive and ARIMA forecasts; and stream a trained forecaster.
+"""Forecasting (``gatedrnn forecast``): one engine, the global ``Forecaster``, for a held-out evaluation against the
+naive, seasonal-naive and ARIMA forecasts, ``--predict``, M4 Hourly and streaming.
 
 One idea per module: ``config`` (``ForecastConfig``, ``make_config``), ``metrics`` (``rmse``, ``mae``),
-``baselines`` (naive, seasonal naive), ``arima`` (the order rule, ``fit_arima``, ``arima_forecast``), ``model``
-(training the forecaster through the ``Trainer``, ``model_forecast``), ``result`` (``ForecastResult``, the
-table), ``plot`` (the figure), ``experiment`` (``run``: the experiment and the run's files), ``stream`` (``SeriesStream``);
+``baselines`` (naive, seasonal naive), ``arima`` (the order rule, ``fit_arima``, ``arima_forecast``), ``training``
+(training one network through the ``Trainer``), ``result`` (``ForecastResult``, the table), ``plot`` (the figure),
+``experiment`` (``run``: the held-out evaluation and the run's files), ``live`` (``ForecastStream``);
 ``forecaster`` (``Forecaster``: one global quantile model over many series, fit / predict / save / load) and
 ``features`` (its input layouts, per-window normalisation, training windows, pinball loss), ``covariates`` (what the
 network reads from covariates known in advance, the ``X_df`` checks); M4's measures in
@@ -21,11 +21,9 @@ from gatedrnn.forecast.config import ForecastConfig, make_config
 from gatedrnn.forecast.experiment import default_out, run
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.metrics import coverage, mae, mase, msis, owa, rmse, smape
-from gatedrnn.forecast.model import model_forecast, train_model
 from gatedrnn.forecast.result import ForecastResult, format_table
-from gatedrnn.forecast.stream import SeriesStream
 
-__all__ = ["ArimaChoice", "ForecastConfig", "ForecastResult", "Forecaster", "SeriesStream", "arima_forecast",
+__all__ = ["ArimaChoice", "ForecastConfig", "ForecastResult", "Forecaster", "arima_forecast",
            "backtest", "backtest_scores", "coverage", "forecast_after",
-           "default_out", "fit_arima", "format_table", "mae", "make_config", "mase", "model_forecast", "msis",
-           "naive2_forecast", "naive_forecast", "owa", "rmse", "run", "seasonal_naive_forecast", "smape", "train_model"]
+           "default_out", "fit_arima", "format_table", "mae", "make_config", "mase", "msis",
+           "naive2_forecast", "naive_forecast", "owa", "rmse", "run", "seasonal_naive_forecast", "smape"]

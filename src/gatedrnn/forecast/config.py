@@ -20,18 +20,14 @@ from gatedrnn.errors import (
     show,
 )
 from gatedrnn.forecast.checks import check_sizes
-from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT
+from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES
 from gatedrnn.layers import CELLS
 from gatedrnn.train.callbacks import CLOCKS
 
-# the held-out evaluation's fallbacks (its recursive one-step model) where hidden_size / max_steps are none
-EVALUATION_DEFAULTS = {"hidden_size": 16, "max_steps": 800}
-
-DEFAULT_WINDOW = {"sunspots": 30, "co2": 104}   # steps the model reads; a CSV gets 32
 # --baselines: auto, the cheap ones, gatedrnn's ARIMA order search (one series), statsforecast's automatic methods
 M4 = "m4-hourly"
 # the fields an m4-hourly run does not read, at their defaults (a run given any other value would ignore it)
-M4_IGNORES = {"column": None, "date_column": None, "fill": "error", "period": None, "horizon": None, "holdout": None}
+M4_IGNORES = {"column": None, "date_column": None, "fill": "error", "season": None, "horizon": None, "holdout": None}
 BASELINES = ("auto", "naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
 
 
@@ -45,6 +41,9 @@ def _baselines(name, v):
     bad = [b for b in names if b not in BASELINES]
     if not names or bad:
         raise UserError(f"{name}: expected comma-separated names among {', '.join(BASELINES)}, got {v!r}")
+
+
+STRATEGIES = ("direct", "recursive")
 
 
 def _cells():
@@ -67,31 +66,34 @@ class ForecastConfig(Config):
                                      "all parse as dates, if any; needs pandas)", group="series")
     fill: str = option("error", "gaps in a CSV (empty or NaN cells, missing timestamps): error names their lines, "
                        "interpolate fills them linearly", choices=FILLS, group="series")
-    period: int | None = option(None, "season length for a CSV (enables seasonal naive and ARIMA's seasonal "
-                                "difference; 1 = none)", check=_season, group="series")
-    window: int | None = option(None, "steps the model reads before forecasting (none: --predict chooses it from "
-                                "the data; the held-out evaluation reads sunspots 30, co2 104, CSV 32)",
+    season: int | None = option(None, "season length (none: the dataset's calendar season, co2 52, a CSV none; "
+                                "1 = none): the Forecaster's season input and seasonal naive base, the seasonal naive "
+                                "baseline and ARIMA's seasonal difference", check=_season, group="series")
+    window: int | None = option(None, "steps the model reads before forecasting (none: chosen from the data)",
                                 check=check_optional_int, group="series")
     horizon: int | None = option(None, "steps forecast from each origin (none = the whole held-out tail from its "
                                  "start)", check=check_optional_int, group="series")
     holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
                                  check=check_optional_int, group="series")
     cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
-    hidden_size: int | None = option(None, "hidden units per layer (none: --predict chooses it from the data; the "
-                                     "held-out evaluation uses 16)", check=check_optional_int, group="model")
+    hidden_size: int | None = option(None, "hidden units per layer (none: chosen from the data)",
+                                     check=check_optional_int, group="model")
     num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
-    max_steps: int | None = option(None, "training steps (Adam, cosine-decayed to 0 over them; none: --predict "
-                                   "chooses them by early stopping on the held-out last horizon, the held-out "
-                                   "evaluation runs 800)", check=check_optional_int, group="training")
-    time_limit: float = option(DEFAULT_TIME_LIMIT, "seconds of --predict's settings search (window, size, steps: "
+    strategy: str = option("direct", "direct: the network outputs the whole horizon at once; recursive: one step, "
+                           "applied again on its own forecasts", choices=STRATEGIES, group="model")
+    n_models: int = option(1, "networks trained with seeds seed..seed+K-1, combined by the median", check=check_int,
+                           group="model")
+    max_steps: int | None = option(None, "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
+                                   "stopping on the held-out last horizon)", check=check_optional_int, group="training")
+    time_limit: float = option(DEFAULT_TIME_LIMIT, "seconds of the settings search (window, size, steps left at none: "
                                "gatedrnn.forecast.selection)", check=check_positive, group="training")
     time_clock: str = option("wall", "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
                              choices=CLOCKS, group="training")
-    batch_size: int = option(32, "windows per step", check=check_int, group="training")
+    batch_size: int = option(64, "windows per step", check=check_int, group="training")
     lr: float = option(3e-3, "Adam learning rate at the start", check=check_positive, group="training")
     clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
     seed: int = option(0, "seed of the weights and of the batch order", check=check_count, group="training")
-    baselines: str = option("auto", "comma-separated baselines: naive (always run), snaive, naive2 (need a period), "
+    baselines: str = option("auto", "comma-separated baselines: naive (always run), snaive, naive2 (need a season), "
                             "arima (gatedrnn's order search, needs statsmodels), autoarima, autoets, autotheta "
                             "(statsforecast: pip install 'gatedrnn[baselines]'); auto = naive, snaive, arima and, when "
                             "statsforecast is installed, its three (m4-hourly: naive, snaive, naive2)",
@@ -113,18 +115,14 @@ class ForecastConfig(Config):
             if ignored:
                 raise UserError(f"{', '.join(ignored)}: expected none with --dataset {M4} (its 414 series, their 48-hour "
                                 f"test horizon and season 24 are fixed), got {ignored}")
-        check_sizes(self.hidden_size or 96, self.num_layers, self.batch_size, (self.window or 168) + (self.horizon or 48),
-                    4, 5 * (self.horizon or 48))
+        check_sizes(self.hidden_size or max(SIZES), self.num_layers, self.batch_size,
+                    (self.window or 168) + (self.horizon or 48), 4, 5 * (self.horizon or 48), self.n_models)
         return self
 
-    def check_command(self, predict=None, figure=None, n_models: int = 1) -> None:
+    def check_command(self, predict=None, figure=None) -> None:
         """The command-line flags outside the config that this run would ignore, refused in one line:
         ``--predict`` and ``--figure`` with m4-hourly; ``--horizon``, ``--holdout`` and ``--figure`` with
-        ``--predict`` (it trains on the whole series and writes future.png); ``--n-models`` other than 1 without
-        either (the held-out evaluation trains one network)."""
-        if n_models != 1 and self.dataset != M4 and predict is None:
-            raise UserError(f"--n-models: expected 1 without --predict or --dataset {M4} (the held-out evaluation "
-                            f"trains one network), got {n_models}")
+        ``--predict`` (it trains on the whole series and writes future.png)."""
         if self.dataset == M4 and (predict is not None or figure is not None):
             flag = "--predict" if predict is not None else "--figure"
             raise UserError(f"{flag}: expected none with --dataset {M4} (it forecasts M4's 48 test hours and writes no "
@@ -137,36 +135,51 @@ class ForecastConfig(Config):
                 raise UserError(f"{', '.join(given)}: expected none with --predict {predict} (it trains on the whole "
                                 f"series, forecasts {predict} steps and writes OUT/future.png), got {given}")
 
+    @classmethod
+    def from_dict(cls, d: dict):
+        """As ``Config.from_dict``; a ``period`` (the name before 0.3, in older runs' config.json) is read as
+        ``season``."""
+        if isinstance(d, dict) and "period" in d and "season" not in d:
+            d = {("season" if k == "period" else k): v for k, v in d.items()}
+        return super().from_dict(d)
+
     def load_series(self) -> Series:
-        """The series of this run: ``dataset`` read with ``column``, ``period``, ``fill`` and ``date_column``."""
+        """The series of this run: ``dataset`` read with ``column``, ``season``, ``fill`` and ``date_column``."""
         if self.dataset is None:
             raise UserError("dataset: expected sunspots, co2 or a CSV file (--dataset, or in the --config file), got none")
-        period = None if self.period == 1 else self.period          # 1: no season
-        return load_series(self.dataset, self.column, period=period, fill=self.fill, date_column=self.date_column)
+        season = None if self.season == 1 else self.season          # 1: no season
+        return load_series(self.dataset, self.column, period=season, fill=self.fill, date_column=self.date_column)
 
-    def forecaster_settings(self, horizon: int | None = None, season: int | None = None, n_models: int = 1) -> dict:
+    def season_of(self, series: Series) -> int | None:
+        """The Forecaster's season on ``series``: the config's (1 = none), else the series' calendar season (co2 52;
+        sunspots' 11-year cycle is not a calendar season: none)."""
+        if self.season is not None:
+            return None if self.season == 1 else self.season
+        return series.period if series.seasonal and series.period and series.period > 1 else None
+
+    def forecaster_settings(self, horizon: int | None = None, season: int | None = None) -> dict:
         """The ``Forecaster``'s arguments from this config (``Forecaster.from_config``): its model and training
-        fields, ``horizon`` (default the config's), ``season`` (default ``period``; 1 = none) and ``n_models``;
-        window, hidden_size and max_steps left at None are chosen from the data within ``time_limit``. An explicit
-        window is raised to the seasons that the seasonal naive base of ``horizon`` steps reads."""
+        fields, ``horizon`` (default the config's) and ``season`` (default the config's; 1 = none); window,
+        hidden_size and max_steps left at None are chosen from the data within ``time_limit``. An explicit window
+        is raised to the seasons that the seasonal naive base of ``horizon`` steps reads."""
         h = horizon if horizon is not None else self.horizon or 1
-        s = season if season is not None else self.period
+        s = season if season is not None else self.season
         s = s if s and s > 1 else None
-        need = s * -(-h // s) if s else 1
+        need = s * -(-(h if self.strategy == "direct" else 1) // s) if s else 1
         return {"cell": self.cell, "horizon": h, "season": s,
                 "window": None if self.window is None else max(self.window, need), "hidden_size": self.hidden_size,
                 "num_layers": self.num_layers, "max_steps": self.max_steps, "batch_size": self.batch_size,
-                "lr": self.lr, "clip": self.clip, "seed": self.seed, "n_models": n_models,
-                "time_limit": self.time_limit, "time_clock": self.time_clock}
+                "lr": self.lr, "clip": self.clip, "seed": self.seed, "n_models": self.n_models,
+                "strategy": self.strategy, "time_limit": self.time_limit, "time_clock": self.time_clock}
 
     def baseline_list(self) -> list[str]:
         """The names in ``baselines`` (``auto`` is resolved by the run: ``experiment.selection``, or m4's default)."""
         return baseline_names(self.baselines)
 
-    def model_name(self) -> str:
-        """How the tables name the model: ``LSTM (16 units)``, ``GRU (32 units x 2)``."""
-        size = self.hidden_size or EVALUATION_DEFAULTS["hidden_size"]
-        return f"{self.cell.upper()} ({size} units{'' if self.num_layers == 1 else f' x {self.num_layers}'})"
+    def chosen(self, f) -> "ForecastConfig":
+        """This config with the settings the fitted Forecaster ``f`` chose (what a run's config.json records: it
+        re-runs without the search, bit for bit)."""
+        return self.replace(window=f.window, hidden_size=f.hidden_size, max_steps=f.max_steps)
 
 
 def make_config(config_file=None, flags: dict | None = None) -> ForecastConfig:

@@ -6,10 +6,15 @@ and the whole tail is forecast without seeing any of it. A shorter horizon gives
 ``horizon`` steps through the tail, each using the true values before it (no refitting, for any method). Nothing
 of the held-out tail is seen in training or used to pick anything.
 
-``run(cfg, out=OUT)`` writes ``OUT/model`` (the checkpoint that ``gatedrnn stream`` and ``gatedrnn export``
-read: its ``meta.json`` holds ``series`` with kind ``forecaster``, the window and the scaler),
-``OUT/results.json``, ``OUT/config.json`` (``gatedrnn forecast --config OUT/config.json --out OTHER`` re-runs it
-to identical weights) and ``OUT/forecast.png`` (or ``figure``), the whole run or nothing (``gatedrnn.run_folder``).
+The model is the global ``Forecaster`` (the one engine of every forecasting command), fitted once on the training
+part with the config's settings (``ForecastConfig.forecaster_settings``; the window, the size and the steps left at
+none chosen from the training part alone, ``selection.py``) and moved forward to later origins without refitting
+(``backtest.forecast_after``); its point forecast is the median output.
+
+``run(cfg, out=OUT)`` writes the forecaster (``OUT/model``, ``OUT/model-K``: ``Forecaster.load(OUT)``, ``gatedrnn
+stream OUT``, ``gatedrnn export OUT``), ``OUT/results.json``, ``OUT/config.json`` (the settings used, the chosen ones
+included: ``gatedrnn forecast --config OUT/config.json --out OTHER`` re-runs it without the search, to identical
+weights) and ``OUT/forecast.png`` (or ``figure``), the whole run or nothing (``gatedrnn.run_folder``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 import numpy
 
 import gatedrnn.forecast.baselines_sf as baselines_sf
-from gatedrnn.data.series import Series, SeriesScaler, split
+from gatedrnn.data.series import Series, split
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.arima import (
     ARIMA_MAX_P,
@@ -34,17 +39,16 @@ from gatedrnn.forecast.arima import (
     one_blas_thread,
     require_statsmodels,
 )
+from gatedrnn.forecast.backtest import forecast_after
 from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.baselines_sf import SF_METHODS
-from gatedrnn.forecast.config import DEFAULT_WINDOW, EVALUATION_DEFAULTS, ForecastConfig
+from gatedrnn.forecast.config import ForecastConfig
+from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.metrics import mae, rmse
-from gatedrnn.forecast.model import model_forecast, train_model
 from gatedrnn.forecast.plot import plot_forecast
 from gatedrnn.forecast.result import COMMAND, RUN_FILES, ForecastResult, format_table, input_files
-from gatedrnn.models.stream import Stream
 from gatedrnn.output_paths import check_output
 from gatedrnn.run_folder import check_finite
-from gatedrnn.train.checkpoint import save_checkpoint
 from gatedrnn.train.run_output import writing_run
 
 # the baselines of a single-series run (``--baselines``), in the table's order
@@ -57,12 +61,11 @@ class Plan:
 
     series: Series
     holdout: int
-    window: int
     horizon: int
     train: numpy.ndarray
     test: numpy.ndarray
     origins: list
-    season: int | None            # the calendar season ARIMA differences away
+    season: int | None            # the calendar season ARIMA differences away and the Forecaster reads
 
     def by_origin(self, fn) -> numpy.ndarray:
         """``fn(history, h)`` from every origin, concatenated over the held-out tail."""
@@ -83,28 +86,41 @@ def default_out(cfg: ForecastConfig) -> Path:
 
 
 def plan(cfg: ForecastConfig) -> Plan:
-    """Load the series and resolve window, held-out tail, horizon and origins (one-line errors when too short)."""
+    """Load the series and resolve the held-out tail, horizon and origins (one-line errors when too short)."""
     series = cfg.load_series()
     holdout = cfg.holdout or series.holdout
-    window = cfg.window or DEFAULT_WINDOW.get(series.name, 32)
     horizon = cfg.horizon or holdout
     if horizon > holdout:
         raise UserError(f"horizon: expected at most the held-out length {holdout}, got {horizon}")
-    min_train = max(window + 2, (series.period or 0) + 1, 10)
+    min_train = max((cfg.window or 0) + 2, horizon + 2, (series.period or 0) + 1, 10)
     if len(series) - holdout < min_train:
         raise UserError(f"series {series.name}: too short, expected at least {min_train + holdout} values "
-                        f"({min_train} to train on with window {window}, + {holdout} held out), got {len(series)}")
+                        f"({min_train} to train on for a horizon of {horizon}, + {holdout} held out), got {len(series)}")
     train, test = split(series.values, holdout, min_train=min_train)
     origins = list(range(len(train), len(series), horizon))
-    return Plan(series, holdout, window, horizon, train, test, origins, series.period if series.seasonal else None)
+    return Plan(series, holdout, horizon, train, test, origins, cfg.season_of(series))
 
 
-def _announce(cfg: ForecastConfig, p: Plan, echo) -> None:
+def _announce(cfg: ForecastConfig, p: Plan, settings: dict, echo) -> None:
     n_tr, n_te, n_o = len(p.train), len(p.test), len(p.origins)
     echo(f"{p.series.name}: {len(p.series)} values ({p.series.note}); {n_tr} to train on, the last {n_te} held out; "
          f"{p.horizon}-step forecasts from {n_o} origin{'s' if n_o > 1 else ''}")
-    echo(f"1. training {cfg.model_name()} on {n_tr - 1 - p.window} windows of {p.window} steps: Adam lr {cfg.lr:g}, "
-         f"cosine decay, clip {cfg.clip or 'off'}, batch {cfg.batch_size}, {cfg.max_steps} steps, seed {cfg.seed}")
+    chosen = ", ".join(f"{k} {v}" for k, v in settings.items() if v is not None and k not in ("time_limit", "time_clock"))
+    echo(f"1. the Forecaster on the training part ({chosen}; the rest chosen from the training part alone)")
+
+
+def model_name(f: Forecaster) -> str:
+    """How the tables name the fitted forecaster: ``LSTM (16 units)``, ``GRU (32 units x 2), median of 3``."""
+    layers = '' if f.num_layers == 1 else f' x {f.num_layers}'
+    return (f"{f.cell.upper()} ({f.hidden_size} units{layers}{', recursive' if f.strategy == 'recursive' else ''})"
+            + ("" if f.n_models == 1 else f", median of {f.n_models}"))
+
+
+def model_forecasts(f: Forecaster, p: Plan) -> numpy.ndarray:
+    """The fitted ``f``'s median forecast from every origin of ``p``, over the held-out tail (no refitting)."""
+    median = f.quantiles.index(0.5)
+    values = p.series.values
+    return p.by_origin(lambda hist, h: forecast_after(f, values, [len(hist)], p.horizon)[0, :h, median])
 
 
 def _timed(seconds: dict, key: str, fn):
@@ -162,10 +178,10 @@ def _baselines(names: list, p: Plan, forecasts: dict, seconds: dict, echo) -> tu
     return order, details
 
 
-def _result(cfg, p: Plan, forecasts: dict, seconds: dict, **extra) -> ForecastResult:
+def _result(cfg, p: Plan, window: int, forecasts: dict, seconds: dict, **extra) -> ForecastResult:
     rows = [{"method": m, "rmse": rmse(f, p.test), "mae": mae(f, p.test)} for m, f in forecasts.items()]
     return ForecastResult(config=cfg.to_dict(), series=p.series.name, n_train=len(p.train), n_test=len(p.test),
-                          horizon=p.horizon, window=p.window, origins=p.origins, rows=rows,
+                          horizon=p.horizon, window=window, origins=p.origins, rows=rows,
                           forecasts={m: [float(v) for v in f] for m, f in forecasts.items()},
                           truth=[float(v) for v in p.test], seconds=seconds, **extra)
 
@@ -191,15 +207,11 @@ def _cause(p: Plan) -> str:
     return f"series {p.series.name} holds values from {v.min():.3g} to {v.max():.3g}"
 
 
-def save_run(folder, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, result: ForecastResult,
+def save_run(folder, cfg: ForecastConfig, p: Plan, f: Forecaster, result: ForecastResult,
              figure=("forecast.png", None), echo=print) -> str:
-    """Write the checkpoint, the figure, results.json and config.json of a run into the ``RunFolder`` ``folder``
-    (``figure``: ``figure_target``'s answer, or None for no figure); returns what was written, for the message."""
-    meta = {"series": {"kind": "forecaster", "dataset": cfg.dataset, "name": p.series.name, "window": p.window,
-                       "horizon": p.horizon, "holdout": p.holdout, "scaler": scaler.to_dict(),
-                       "inputs": ["standardised level", "standardised change"],
-                       "output": "standardised next change"},
-            "training": cfg.to_dict(), "results": result.rows}
+    """Write the forecaster, the figure, results.json and config.json (``cfg`` with the chosen settings) of a run
+    into the ``RunFolder`` ``folder`` (``figure``: ``figure_target``'s answer, or None for no figure); returns what
+    was written, for the message."""
     check_finite(folder.final("results.json"), asdict(result), _cause(p))   # before any file, here or elsewhere
     result.checkpoint = str(folder.final("model"))
     if figure is not None:
@@ -210,9 +222,10 @@ def save_run(folder, cfg: ForecastConfig, p: Plan, model, scaler: SeriesScaler, 
                 folder.add_outside(outside)
     folder.write_json("results.json", asdict(result), _cause(p))
     folder.write_json("config.json", cfg.to_dict())
-    save_checkpoint(folder.path("model"), model, meta=meta)
-    return (f"wrote {result.checkpoint} (for gatedrnn stream / export), {folder.final('results.json')}, "
-            f"{folder.final('config.json')} (re-run with --config){'' if result.figure is None else ', ' + result.figure}")
+    f.save(folder.stage)
+    return (f"wrote the forecaster to {folder.final('model')} (Forecaster.load, gatedrnn stream / export), "
+            f"{folder.final('results.json')}, {folder.final('config.json')} (the settings used: re-run with --config)"
+            f"{'' if result.figure is None else ', ' + result.figure}")
 
 
 def selection(cfg: ForecastConfig, period: int | None) -> tuple[list, str | None]:
@@ -246,40 +259,38 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bo
     ``overwrite``: replace what is there; ``inputs``: more files the run reads, e.g. its --config file). One
     process only: refused under an MPI launcher."""
     cfg.validate()
-    # the held-out evaluation's model has no settings search: its fallbacks, recorded in config.json
-    cfg = cfg.replace(**{k: getattr(cfg, k) or v for k, v in EVALUATION_DEFAULTS.items()})
     reads = input_files(cfg, *inputs)
     with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=reads) as folder:
         target = figure_target(folder, figure, reads, overwrite) if folder is not None and cfg.plot else None
-        p, model, scaler, result = _experiment(cfg, echo)
+        p, f, result = _experiment(cfg, echo)
         if folder is not None:
-            wrote = save_run(folder, cfg, p, model, scaler, result, target, echo=echo)
+            wrote = save_run(folder, cfg.chosen(f), p, f, result, target, echo=echo)
     if folder is not None:
         echo(wrote)
     return result
 
 
 def _experiment(cfg: ForecastConfig, echo):
-    """Plan, train, forecast from every origin, run the baselines, print the table: (plan, model, scaler, result)."""
+    """Plan, fit, forecast from every origin, run the baselines, print the table: (plan, forecaster, result)."""
     p = plan(cfg)
     names, note = selection(cfg, p.series.period)
     if "arima" in names:
         require_statsmodels()                       # say so before training, not after
         check_arima_input(len(p.train), p.season)
-    scaler = SeriesScaler.fit(p.train)               # finite statistics, and every value on their scale,
-    scaler.check(p.series.values, f"series {p.series.name}")    # before anything is printed or trained
-    _announce(cfg, p, echo)
-    seconds, name = {}, cfg.model_name()
+    f = Forecaster.from_config(cfg, horizon=p.horizon, season=p.season or 1)
+    _announce(cfg, p, f.settings(), echo)
+    seconds: dict = {}
     with one_blas_thread():
         t0 = time.perf_counter()
-        model, loss, _ = train_model(cfg, p.train, p.window, scaler, echo=echo)
+        f.fit(p.train, echo=lambda line: echo("   " + line))
         seconds["train"] = time.perf_counter() - t0
-        stream = Stream(model)
-        forecasts = {name: p.by_origin(lambda hist, h: model_forecast(model, scaler, hist, h, p.window, stream))}
+        name = model_name(f)
+        forecasts = {name: model_forecasts(f, p)}
         seconds[name] = time.perf_counter() - t0
         order, details = _baselines(names, p, forecasts, seconds, echo)
     if note:
         echo(note)
-    result = _result(cfg, p, forecasts, seconds, arima_order=order, train_loss=loss, details=details)
+    loss = f.history[0]["train_loss"] if f.history else None
+    result = _result(cfg.chosen(f), p, f.window, forecasts, seconds, arima_order=order, train_loss=loss, details=details)
     echo(format_table(result))
-    return p, model, scaler, result
+    return p, f, result

@@ -363,10 +363,9 @@ class Forecaster:
         return path
 
     @classmethod
-    def from_config(cls, cfg, horizon: int | None = None, season: int | None = None,
-                    n_models: int = 1) -> "Forecaster":
+    def from_config(cls, cfg, horizon: int | None = None, season: int | None = None) -> "Forecaster":
         """The forecaster of a ``ForecastConfig`` (``cfg.forecaster_settings``: its fields, None searched)."""
-        return cls(**cfg.forecaster_settings(horizon, season, n_models))
+        return cls(**cfg.forecaster_settings(horizon, season))
 
     @classmethod
     def from_model(cls, model, members=(), where: str = "Forecaster meta.json") -> "Forecaster":

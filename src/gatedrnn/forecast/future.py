@@ -1,7 +1,7 @@
 """``gatedrnn forecast --dataset X --predict H``: the future after a single series' end, with intervals, as CSV and
 a plot.
 
-A ``Forecaster`` (horizon ``H``, the series' period as the season, the config's cell, sizes, steps and seed) is
+A ``Forecaster`` (horizon ``H``, the config's season or the series' calendar season, its cell, sizes, steps, seed) is
 trained on the whole series, none of it held out, and its forecast of the next ``H`` values is written to
 ``OUT/future.csv``: ``step``, the time, ``y_hat``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95`` (the quantile
 outputs). The time column is the CSV's date column continued at its inferred frequency, in ISO format
@@ -32,11 +32,6 @@ from gatedrnn.forecast.result import COMMAND, RUN_FILES, input_files
 from gatedrnn.train.run_output import writing_run
 
 
-def future_settings(cfg, h: int, period: int | None, n_models: int) -> dict:
-    """The Forecaster's arguments of a ``--predict`` run (``ForecastConfig.forecaster_settings``)."""
-    return cfg.forecaster_settings(h, period or 1, n_models)
-
-
 def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
     """The ``h`` times after the series' end: (values for a plot's x axis, texts for the CSV). Dates continue at
     the series' frequency; a numeric axis by its last step."""
@@ -50,13 +45,13 @@ def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
     return time, [f"{v:.6g}" for v in time]
 
 
-def predict_future(cfg, h: int, *, out, n_models: int = 1, overwrite: bool = False, inputs=(), echo=print) -> Path:
+def predict_future(cfg, h: int, *, out, overwrite: bool = False, inputs=(), echo=print) -> Path:
     """Train on the whole series of ``cfg`` (a ``ForecastConfig``), write ``OUT/future.csv``, ``OUT/future.png``
     and ``OUT/forecaster`` (the whole run or nothing: ``gatedrnn.run_folder``); returns the CSV's path."""
     check_int("--predict", h)
     with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=input_files(cfg, *inputs)) as folder:
         series = cfg.load_series()
-        settings = future_settings(cfg, h, series.period, n_models)
+        settings = cfg.forecaster_settings(h, cfg.season_of(series) or 1)
         echo(f"{series.name}: {len(series)} values ({series.note}); forecasting the next {h} with {settings}")
         f = Forecaster(**settings).fit(series.values, echo=lambda line: echo("   " + line))
         p = f.predict()
@@ -66,8 +61,7 @@ def predict_future(cfg, h: int, *, out, n_models: int = 1, overwrite: bool = Fal
         cause = f"series {series.name} holds values from {series.values.min():.3g} to {series.values.max():.3g}"
         path = folder.write_csv("future.csv", ["step", series.time_label, *cols], rows, cause)
         f.save(folder.path("forecaster"))
-        folder.write_json("config.json", cfg.replace(window=f.window, hidden_size=f.hidden_size,
-                                                     max_steps=f.max_steps).to_dict())
+        folder.write_json("config.json", cfg.chosen(f).to_dict())
         figure = plot_future(series, p, x, folder.path("future.png"), echo=echo) if cfg.plot else None
     shown = "" if figure is None else f", {folder.final('future.png')}"
     echo(f"wrote {path}{shown}, {folder.final('config.json')} (the settings used: re-run with --config) and the "

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.data.corpus import search_dirs, sha256_of
-from gatedrnn.errors import UserError, check_int
+from gatedrnn.errors import UserError
 from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.baselines_sf import SF_METHODS, require_uncached, sf_forecasts
 from gatedrnn.forecast.forecaster import Forecaster
@@ -36,8 +36,6 @@ PUBLISHED = {"Naive2": (18.383, 2.395, 1.000), "seasonal naive (sNaive)": (13.91
              "ES-RNN (Smyl, 1st overall)": (9.328, 0.893, 0.440), "best hourly entry": (8.913, 0.801, 0.410)}
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 CHEAP = ("naive", "snaive", "naive2")
-# the M4 run's defaults where the flags give none (ForecastConfig's defaults are for one short series)
-M4_DEFAULTS = {"window": 168, "hidden_size": 96, "max_steps": 4000, "batch_size": 64, "lr": 3e-3}
 
 
 def find_files(data_dir=None) -> dict:
@@ -111,32 +109,26 @@ def format_table(rows: list, naive2: dict) -> str:
     return "\n".join(lines)
 
 
-def forecaster_settings(cfg, given: dict, n_models: int) -> dict:
-    pick = {k: given.get(k, v) for k, v in M4_DEFAULTS.items()}
-    return {"cell": cfg.cell, "horizon": HORIZON, "season": SEASON, "num_layers": cfg.num_layers, "clip": cfg.clip,
-            "seed": cfg.seed, "n_models": n_models, **pick}
-
-
-def run_m4(cfg, given: dict, *, out, data_dir=None, baselines=CHEAP, n_models: int = 1, overwrite: bool = False,
-           inputs=(), echo=print) -> dict:
+def run_m4(cfg, *, out, data_dir=None, baselines=CHEAP, overwrite: bool = False, inputs=(), echo=print) -> dict:
     """Train, forecast, score and print the table (module docstring); returns {"rows", "settings", "seconds"}.
-    ``cfg`` is the ``ForecastConfig`` (cell, seed, clip, num_layers) and ``given`` the fields given as flags
-    (window, hidden_size, max_steps, batch_size, lr override ``M4_DEFAULTS``). The run folder ``out`` is written
-    whole or not at all (``gatedrnn.run_folder``)."""
-    check_int("n_models", n_models)
+    ``cfg`` is the ``ForecastConfig``: the same defaults as any forecast (``forecaster_settings``: the window, the
+    size and the steps left at none chosen from the data within ``time_limit``). The run folder ``out`` (the
+    forecaster, forecasts.csv, results.json and config.json with the chosen settings) is written whole or not at
+    all (``gatedrnn.run_folder``)."""
     unknown = [b for b in baselines if b not in CHEAP + SF_METHODS]
     if unknown:
         raise UserError(f"--baselines: expected names among {', '.join(CHEAP + SF_METHODS)}, got {unknown}")
     paths = find_files(data_dir)
     with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=[*paths.values(), *inputs]) as folder:
-        f, ids, p, doc = _evaluate(cfg, given, paths, Path(out), list(baselines), n_models, echo)
+        f, ids, p, doc = _evaluate(cfg, paths, Path(out), list(baselines), echo)
         write_outputs(folder, f, ids, p, doc)
-    echo(f"wrote {folder.final('model')} (Forecaster.load), {folder.final('forecasts.csv')} and "
-         f"{folder.final('results.json')}")
+        folder.write_json("config.json", cfg.chosen(f).to_dict())
+    echo(f"wrote {folder.final('model')} (Forecaster.load), {folder.final('forecasts.csv')}, "
+         f"{folder.final('results.json')} and {folder.final('config.json')} (the settings used: re-run with --config)")
     return doc
 
 
-def _evaluate(cfg, given: dict, paths: dict, out: Path, baselines: list, n_models: int, echo):
+def _evaluate(cfg, paths: dict, out: Path, baselines: list, echo):
     """Read the files, train and score everything, print the table: (forecaster, ids, its forecasts, results)."""
     tr, te = read_wide(paths["train"]), read_wide(paths["test"])
     ids = list(tr)
@@ -146,7 +138,7 @@ def _evaluate(cfg, given: dict, paths: dict, out: Path, baselines: list, n_model
     shas, cache = {k: FILES[k][1] for k in FILES}, out.parent / "m4-baselines"
     sf = [b for b in baselines if b in SF_METHODS]
     require_uncached(sf, ids, cache, shas)
-    settings = forecaster_settings(cfg, given, n_models)
+    settings, n_models = cfg.forecaster_settings(HORIZON, SEASON), cfg.n_models
     echo(f"M4 Hourly: {len(ids)} series, horizon {HORIZON}, season {SEASON}; forecaster {settings}")
     t0, c0 = time.perf_counter(), time.process_time()
     f = Forecaster(**settings).fit(train, echo=lambda line: echo("   " + line))

@@ -9,10 +9,11 @@ None.
    earliest block.
 2. A few candidates are trained on the rest: the windows ``2u`` and ``4u`` (``u`` the longer of the season and the
    horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only
-   over what was left at None. Each trains with the Trainer's ``EarlyStopping`` (the held-out windows' pinball
-   loss every ``EVERY`` steps, patience ``PATIENCE``, the best weights put back) up to ``MAX_STEPS`` steps, and
+   over what was left at None. Each trains with the Trainer's ``EarlyStopping`` (the held-out score of step 3
+   every ``EVERY`` steps, patience ``PATIENCE``, the best weights put back) up to ``MAX_STEPS`` steps, and
    within its share of ``time_limit`` (``TimeLimit`` on ``time_clock``; the candidates share the budget, each
-   given what is left over the candidates left).
+   given what is left over the candidates left). The score is the error of the forecasts over the whole horizon,
+   which the recursive strategy's one-step loss does not measure.
 3. Each candidate forecasts the held-out values; its score is the mean over the series of the mean absolute
    error divided by the mean absolute (seasonal) difference of the series' training part (scale-free, so that
    series of any size count alike; ``scaled_mae``). The lowest score wins.
@@ -113,9 +114,16 @@ def _try(f, cand: dict, full: Panel, part: Panel, backs: list, limit: float) -> 
     t0 = _now(f.time_clock)
     valid = validation_batches(c, full, numpy.float32, backs)
     model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=PATIENCE, limit=limit,
-                               clock=f.time_clock)
+                               clock=f.time_clock, score=lambda net: held_out_score(c, net, full, part, backs))
+    return {**cand, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
+            "score": held_out_score(c, model, full, part, backs), "seconds": round(_now(f.time_clock) - t0, 2)}
+
+
+def held_out_score(c, model, full: Panel, part: Panel, backs: list) -> float:
+    """``scaled_mae`` of the candidate ``c`` with the network ``model``: its median forecasts of the held-out
+    values from every origin (what the search ranks by, and what early stopping watches)."""
     c.models = [model]
-    h, truth, fcs, train = f.horizon, [], [], []
+    h, truth, fcs, train = c.horizon, [], [], []
     for b in backs:
         seen = [v[:v.size - b - h] for v in full.values]
         tails, starts = last_windows(seen, c.window)
@@ -125,9 +133,7 @@ def _try(f, cand: dict, full: Panel, part: Panel, backs: list, limit: float) -> 
         fcs.append(c.quantile_forecast(tails, starts, covs, steps=h)[:, :, c.quantiles.index(0.5)])
         truth += [v[v.size - b - h:v.size - b] for v in full.values]
         train += part.values
-    score = scaled_mae(truth, numpy.concatenate(fcs), train, f.season)
-    return {**cand, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
-            "val_loss": rec["val_loss"], "score": score, "seconds": round(_now(f.time_clock) - t0, 2)}
+    return scaled_mae(truth, numpy.concatenate(fcs), train, c.season)
 
 
 def choose_settings(f, panel: Panel, echo) -> None:
@@ -153,7 +159,7 @@ def choose_settings(f, panel: Panel, echo) -> None:
         tried.append(_try(f, cand, full, part, backs, left / (len(cands) - k)))
         r = tried[-1]
         echo(f"   window {r['window']}, {r['hidden_size']} units: " + (r.get("why") or
-             f"best held-out loss at step {r['best_step']} of {r['steps_run']} ({r['stopped']}), scaled MAE "
+             f"best held-out score at step {r['best_step']} of {r['steps_run']} ({r['stopped']}), scaled MAE "
              f"{r['score']:.4f} ({r['seconds']:.1f} s)"))
     scored = [r for r in tried if r["score"] is not None and r["best_step"]]
     if not scored:

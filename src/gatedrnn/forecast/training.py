@@ -46,10 +46,11 @@ def validation_batches(f, full: Panel, dtype, backs=(0,)) -> list:
 
 
 def train_network(f, panel: Panel, seed: int, echo=None, *, valid=None, every: int = 50, patience: int = 4,
-                  limit: float | None = None, clock: str = "wall"):
+                  limit: float | None = None, clock: str = "wall", score=None):
     """(network, record) for the forecaster ``f``: trained on ``panel`` for ``f.max_steps`` steps (module
-    docstring for ``valid``, ``every``, ``patience``, ``limit`` and ``clock``). The record holds the seed, the
-    last training loss and the steps run; with ``valid`` also the best step and its held-out loss."""
+    docstring for ``valid``, ``every``, ``patience``, ``limit`` and ``clock``; ``score(network)``, when given, is
+    what early stopping watches instead of the held-out loss). The record holds the seed, the last training loss
+    and the steps run; with ``valid`` also the best step and its held-out loss (or score)."""
     qs, out = f.quantiles, f.output_horizon
     cov = bool(f.covariates)          # with covariates: many-to-many, the forecasts on the future steps
     model = SequenceRegressor(f.input_size, f.hidden_size, len(qs) if cov else out * len(qs), f.num_layers,
@@ -57,7 +58,8 @@ def train_network(f, panel: Panel, seed: int, echo=None, *, valid=None, every: i
     rounds = 1 if valid is None else math.ceil(f.max_steps / every)
     data = windows(f, panel, seed, f.max_steps if valid is None else every, model.params[0].dtype)
     opt = Adam(model.params, model.grads, lr=f.lr)
-    stop = EarlyStopping(patience=patience, restore_best_weights=True)
+    stop = EarlyStopping(patience=patience, restore_best_weights=True,
+                         score=None if score is None else (lambda trainer: score(trainer.model)))
     callbacks = [] if valid is None else [stop] + ([TimeLimit(limit, clock)] if limit else [])
     trainer = Trainer(model, FuturePinball(qs, out) if cov else Pinball(qs), opt, train_data=data.epoch,
                       valid_data=valid, clip=f.clip or None, schedule=CosineDecay(opt, total_steps=f.max_steps),

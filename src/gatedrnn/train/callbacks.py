@@ -165,9 +165,12 @@ class CurvesPlot(Callback):
 
 class EarlyStopping(Callback):
     """Stop when the validation loss has not improved by more than ``min_delta`` for ``patience`` validations in
-    a row; at the end, put the best weights seen back into the model (``restore_best_weights``)."""
+    a row; at the end, put the best weights seen back into the model (``restore_best_weights``). ``score``: a
+    function of the trainer watched instead of the validation loss (lower is better), e.g. a forecast's error
+    over several steps where the loss measures one."""
 
-    def __init__(self, patience: int = 3, min_delta: float = 0.0, restore_best_weights: bool = True):
+    def __init__(self, patience: int = 3, min_delta: float = 0.0, restore_best_weights: bool = True, score=None):
+        self.score = score
         self.patience = check_int("EarlyStopping patience", patience, 0)
         self.min_delta = check_positive("EarlyStopping min_delta", min_delta, zero_ok=True)
         self.restore_best_weights = restore_best_weights
@@ -175,7 +178,7 @@ class EarlyStopping(Callback):
         self._weights = None
 
     def on_validation_end(self, trainer, logs):
-        val = logs["val_loss"]
+        val = logs["val_loss"] if self.score is None else self.score(trainer)
         if val < self.best - self.min_delta:
             self.best, self.wait, self.best_step = float(val), 0, trainer.step
             if self.restore_best_weights:

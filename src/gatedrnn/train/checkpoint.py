@@ -85,9 +85,21 @@ def _check_weights(config: dict, weights: dict) -> None:
 
 
 def load_checkpoint(path):
-    """-> (model, meta, extra arrays). The model is in eval mode."""
+    """-> (model, meta, extra arrays). The model is in eval mode. A retired kind is one line (``refuse_retired``)."""
     meta, weights, extra = read_checkpoint(path)
+    refuse_retired(meta, path)
     return build_model(meta, weights).eval(), meta, extra
+
+
+def refuse_retired(meta: dict, path) -> None:
+    """The single-series forecaster of gatedrnn 0.2 (meta ``series`` of kind ``forecaster``: a recursive one-step
+    network with a global scaler) was removed in 0.3, when ``Forecaster`` became the one engine: its checkpoints
+    are refused in one line that says so and what to do."""
+    series = meta.get("series")
+    if isinstance(series, dict) and series.get("kind") == "forecaster":
+        raise UserError(f"checkpoint {path}: expected a Forecaster (meta.json 'forecaster', gatedrnn 0.3), got the "
+                        f"single-series forecaster of gatedrnn 0.2 (meta.json 'series'), removed in 0.3: re-run its "
+                        f"gatedrnn forecast command (or --config its config.json) to get a Forecaster")
 
 
 def resolve_checkpoint(path) -> Path:
