@@ -42,7 +42,7 @@ def register(sub):
 
 
 def run(args):
-    from gatedrnn.deploy.export import export_c_checkpoint, export_checkpoint
+    from gatedrnn.deploy.export import export_checkpoint
     from gatedrnn.errors import UserError
 
     if args.c is None:
@@ -55,6 +55,7 @@ def run(args):
             raise UserError(f"--fixed {args.fixed}: expected it without --int8 (its weights are int16 already), got both")
         from gatedrnn.deploy.fixed_export import export_fixed_checkpoint
         export_fixed_checkpoint(args.checkpoint, args.c, prefix=args.prefix, overwrite=args.overwrite)
-    else:
-        export_c_checkpoint(args.checkpoint, args.c, int8=args.int8, prefix=args.prefix, overwrite=args.overwrite)
+    else:                                    # a block language model has its own C export
+        from gatedrnn.deploy.block_export import export_c_any
+        export_c_any(args.checkpoint, args.c, int8=args.int8, prefix=args.prefix, overwrite=args.overwrite)
     return 0
