@@ -21,10 +21,13 @@ last ``window`` values, the normalisation, every member over the window, their m
 quantiles. Their times are per **forecast** (one ``_forecast``), measured by ``benchmarks/forecaster_c.py``'s
 ``cpu_us``, as are the flash and the MACs per forecast (in the row's name); beside the C, one forecast of
 ``Forecaster.stream()`` (Python, a push and its forecast) and of the forecaster's ONNX graph in onnxruntime (batch
-1). Under the table: the C against ``predict`` over 1,000 pushes and on every series' next ``horizon`` values,
-and, for a forecaster fitted on M4 Hourly's training series (found in ``--data-dir`` or ``GATEDRNN_DATA``), the
-sMAPE of the C forecasts with each kind of weights on M4's test values. ``--classify RUN`` (a ``gatedrnn classify
---out`` folder) the test accuracy of each of its cells' checkpoints, float32 and int8 weights.
+1). Under the table: the C against ``predict`` over 1,000 pushes (as ``gatedrnn export`` checks it, in units of
+``max(1, |y|)``) and on every series' next ``horizon`` values (in units of each window's scale, the standard
+deviation ``features.normalise`` divides by: a forecast near 0 of a series of large scale differs by float32
+rounding of that scale, which ``max(1, |y|)`` would magnify), and, for a forecaster fitted on M4 Hourly's
+training series (found in ``--data-dir`` or ``GATEDRNN_DATA``), the sMAPE of the C forecasts with each kind of
+weights on M4's test values. ``--classify RUN`` (a ``gatedrnn classify --out`` folder) the test accuracy of each
+of its cells' checkpoints, float32 and int8 weights.
 """
 
 from __future__ import annotations
@@ -257,6 +260,7 @@ def forecaster_rows(folder, args):
     from gatedrnn.deploy.c99_forecaster import export_forecaster_c
     from gatedrnn.deploy.c99_forecaster_run import PUSHES, CForecaster, check_values, compare
     from gatedrnn.forecast import Forecaster
+    from gatedrnn.forecast.features import normalise
     from gatedrnn.forecast.metrics import smape
 
     fc, cc, timer = _forecaster_c(), find_cc(), clock(args.clock)
@@ -272,6 +276,7 @@ def forecaster_rows(folder, args):
     full = np.flatnonzero(np.asarray(starts) >= 0)          # padded short series: the C reads a full window only
     mid = f.quantiles.index(0.5)
     ref = f.quantile_forecast(tails[full], starts[full])
+    scale = normalise(tails[full])[1]     # a forecast near 0 of a series of large scale: float32 rounding is of scale
     truth = m4_test_values(f, args.data_dir)
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,9 +291,9 @@ def forecaster_rows(folder, args):
             rows.append((name if not int8 else f"{Path(folder).name}: same", kind, fc.flash(out, "fc"),
                          r["weight_bytes"], c.state_bytes, us, None)
                         + (others if not int8 else (None,) * 3))
-            gap = float(np.max(np.abs(last - ref) / np.maximum(1.0, np.abs(ref))))
-            line = (f"* {kind} C vs predict: {pushes:.1e} x max(1, |y|) over {PUSHES} pushes; {gap:.1e} on the next "
-                    f"{f.horizon} values of its {len(full)} series")
+            gap = float(np.max(np.abs(last - ref) / scale[:, None, None]))
+            line = (f"* {kind} C vs predict: {pushes:.1e} x max(1, |y|) over {PUSHES} pushes; {gap:.1e} x the window's "
+                    f"scale on the next {f.horizon} values of its {len(full)} series")
             if truth is not None:
                 score = float(np.mean([smape(truth[i], p[:, mid]) for i, p in zip(full, last)]))
                 line += f"; sMAPE on M4 Hourly's test values {score:.4f}"

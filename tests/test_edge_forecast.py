@@ -60,6 +60,8 @@ def test_forecast_rows_of_a_saved_forecaster(edge, tmp_path, capsys):
     assert float(rows[0][7].replace(",", "")) > 0                                        # Forecaster.stream()
     diffs = [float(x) for x in re.findall(r"vs predict: ([\d.e+-]+) x max", text)]
     assert len(diffs) == 2 and diffs[0] < 1e-5 and diffs[1] < 1e-2, text
+    gaps = [float(x) for x in re.findall(r"; ([\d.e+-]+) x the window's scale on the next 4 values of its 2 series", text)]
+    assert len(gaps) == 2 and gaps[0] < 1e-5 and gaps[1] < 1e-2, text
     assert "M4 Hourly" not in text
 
 
