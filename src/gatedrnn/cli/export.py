@@ -42,14 +42,14 @@ def register(sub):
 
 
 def run(args):
-    from gatedrnn.deploy.export import export_checkpoint
     from gatedrnn.errors import UserError
 
     if args.c is None:
         if args.int8 or args.fixed or args.prefix != "model":
             flag = "--int8" if args.int8 else ("--fixed" if args.fixed else "--prefix")
             raise UserError(f"{flag}: expected --c DIR (a C export option), got --onnx")
-        export_checkpoint(args.checkpoint, args.onnx, with_state=args.with_state, overwrite=args.overwrite)
+        from gatedrnn.deploy.block_export import export_onnx_any  # a block language model has its own graph
+        export_onnx_any(args.checkpoint, args.onnx, with_state=args.with_state, overwrite=args.overwrite)
     elif args.fixed:
         if args.int8:
             raise UserError(f"--fixed {args.fixed}: expected it without --int8 (its weights are int16 already), got both")

@@ -1,9 +1,11 @@
-"""``gatedrnn export CHECKPOINT --c DIR`` for a block language model (``--arch block``, a ``BlockLM``): its C99
-(``deploy/c99_block.py``) written where ``deploy/targets.py`` allows and, when a C compiler is found, compiled
-warning-free as C99 in a temporary folder and run against ``Stream`` (``BlockStream``) over 1000 random tokens.
+"""``gatedrnn export CHECKPOINT --c DIR | --onnx FILE`` for a block language model (``--arch block``, a
+``BlockLM``): its C99 (``deploy/c99_block.py``) written where ``deploy/targets.py`` allows and, when a C compiler is
+found, compiled warning-free as C99 in a temporary folder and run against ``Stream`` (``BlockStream``) over 1000
+random tokens; its ONNX graph (``deploy/onnx_block.py``), checked by ``onnx.checker`` and, when onnxruntime is
+installed, run against ``BlockLM.forward`` on a random input (batch 2, 16 steps) before it is written.
 
-``export_c_any(checkpoint, folder, ...)`` is what the command runs: a ``BlockLM`` here, every other checkpoint by
-``deploy.export.export_c_checkpoint`` as before. ``--int8`` on a block model is one line (no int8 kernels for it).
+``export_c_any`` and ``export_onnx_any`` are what the command runs: a ``BlockLM`` here, every other checkpoint by
+``deploy.export`` as before. ``--int8`` and ``--with-state`` on a block model are one line each.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from pathlib import Path
 
 import numpy
 
+from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.c99 import check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_block import block_sources
 from gatedrnn.deploy.c99_run import CModel, build, find_cc
-from gatedrnn.deploy.export import export_c_checkpoint
-from gatedrnn.deploy.targets import c_targets
+from gatedrnn.deploy.export import export_c_checkpoint, export_checkpoint
+from gatedrnn.deploy.onnx import OPSET, max_abs_diff
+from gatedrnn.deploy.onnx_block import build_block_onnx
+from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
 from gatedrnn.models import BlockLM
 from gatedrnn.models.stream import Stream
@@ -74,3 +79,37 @@ def export_c_any(checkpoint, folder, *, int8: bool = False, prefix: str = "model
          f"{C_STEPS} random tokens: max abs difference {result['max_abs_diff']:.2e}; state {st.state_bytes():,} "
          f"bytes (each block's h and conv buffer), {result['state_bytes']:,} with the step's scratch")
     return result
+
+
+def export_onnx_any(checkpoint, onnx_path, *, with_state: bool = False, overwrite: bool = False, echo=print) -> dict:
+    """Export a checkpoint as ONNX (see the module docstring) -> ``{"path", "bytes", "max_abs_diff"}`` (None
+    without onnxruntime)."""
+    import importlib.util
+
+    ck = resolve_checkpoint(checkpoint)
+    model, _, _ = load_checkpoint(ck)
+    if not isinstance(model, BlockLM):
+        return export_checkpoint(checkpoint, onnx_path, with_state=with_state, overwrite=overwrite, echo=echo)
+    if with_state:
+        raise UserError("--with-state: expected a network of LSTM/GRU/RNN-family layers, got a BlockLM (its graph "
+                        "starts from the zero state and returns h_n and buffer)")
+    target = onnx_target(onnx_path, ck, overwrite=overwrite)
+    proto = build_block_onnx(model)
+    diff = None
+    if importlib.util.find_spec("onnxruntime") is not None:     # checked before anything is written
+        x = numpy.random.default_rng(0).integers(0, model.vocab_size, size=(2, 16))
+        diff = max_abs_diff(model, proto, x)
+        if not math.isfinite(diff):
+            raise UserError(f"export check: expected onnxruntime and gatedrnn to agree on a random input, got a "
+                            f"difference of {diff}")
+    path = write_bytes_atomic(target, proto.SerializeToString())
+    size = path.stat().st_size
+    st = model.blocks
+    echo(f"wrote {path} ({size:,} bytes): BlockLM, {st.num_layers} blocks of {str(st.blocks[0].rnn.name).upper()}, "
+         f"d_model {st.d_model}, opset {OPSET}; onnx.checker passed")
+    if diff is None:
+        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
+    else:
+        echo(f"onnxruntime vs gatedrnn on a random input (batch 2, 16 steps): max abs difference {diff:.2e} over "
+             f"the logits, h_n and the conv buffers")
+    return {"path": path, "bytes": size, "max_abs_diff": diff}
