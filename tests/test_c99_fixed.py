@@ -180,3 +180,22 @@ def test_japanese_vowels_fixed_point_c_loses_at_most_half_a_point(tmp_path):
         assert c.saturated == 0
     float_acc, fixed_acc = 100 * clf.score(test.X, test.y), 100 * hits / len(test.X)
     assert fixed_acc >= float_acc - 0.5 and fixed_acc > 95, (float_acc, fixed_acc)
+
+
+@needs_cc
+def test_hostile_labels_reach_the_fixed_c_as_their_bytes(tmp_path, capsys):
+    import ctypes
+
+    from gatedrnn.cli import main
+    from gatedrnn.deploy.c99_run import compile_c
+    from gatedrnn.train.checkpoint import save_checkpoint
+
+    labels = ['*/ int pwned = 1; /*', 'a"b\\\n??/', "\u00e9\x00x"]
+    meta = {"classifier": {"classes": labels, "mean": list(STANDARDIZE[0]), "std": list(STANDARDIZE[1])}}
+    save_checkpoint(tmp_path / "ck", SequenceClassifier(3, 6, 3, cell="fastrnn", seed=0), meta=meta)
+    assert main(["export", str(tmp_path / "ck"), "--c", str(tmp_path / "c"), "--fixed", "q15"]) == 0
+    source = (tmp_path / "c" / "model.c").read_text()
+    assert [line for line in source.splitlines() if "pwned" in line] == ['    "\\052/ int pwned = 1\\073 /\\052",']
+    lib = ctypes.CDLL(str(compile_c([tmp_path / "c" / "model.c"], tmp_path / "libm.so")))
+    names = (ctypes.c_char_p * 3).in_dll(lib, "model_class_names")
+    assert [n for n in names] == [label.encode("utf-8").split(b"\x00")[0] for label in labels]
