@@ -20,7 +20,11 @@ def register(sub):
                                    "one step per call; when a C compiler is found, compiles it and prints the largest "
                                    "difference against gatedrnn's Stream. A Forecaster folder in C: PREFIX_push(state, "
                                    "value) keeps the last window in a ring buffer, PREFIX_forecast(state, out) writes "
-                                   "horizon x quantiles doubles, checked against Forecaster.predict over 1000 values.")
+                                   "horizon x quantiles doubles, checked against Forecaster.predict over 1000 values. "
+                                   "--fixed q15 writes a step in integer arithmetic only (fastgrnn, fastrnn; raw int16 "
+                                   "inputs for a classifier, int32 Q16 outputs), checked bit-exact against its Python "
+                                   "reference, with its flash, RAM and multiplies per step. A block language model "
+                                   "(--arch block) exports to ONNX and to C99 as well.")
     p.add_argument("checkpoint", help="a checkpoint folder (meta.json + model.npz) or a run folder holding best/, "
                                       "model/ or last/")
     to = p.add_mutually_exclusive_group(required=True)
