@@ -70,13 +70,25 @@ def _matrix(p: str, name: str, q, x: str, g: str, shift: int, arrays: list, call
     return how, len(rows)
 
 
+def _bias(p: str, k: int, layer, arrays: list, calls: list) -> None:
+    """Layer k's Q16 bias row into the scratch, a block of H columns at a time: a block whose value is the same in
+    every unit (zeros, a cell's scalar) as one constant, any other as an array."""
+    H = layer.hidden_size
+    for m in range(len(layer.bias) // H):
+        part = layer.bias[m * H:(m + 1) * H]
+        if (part == part[0]).all():
+            calls.append(f"    for (j = 0; j < {H}; ++j) s->g[{m * H} + j] = {int(part[0])};")
+        else:
+            arrays += c_array("int32_t", f"{p}_b{k}_{m}", part)
+            calls.append(f"    for (j = 0; j < {H}; ++j) s->g[{m * H} + j] = {p}_b{k}_{m}[j];")
+
+
 def _body(fm: FixedModel, p: str, arrays: list, calls: list) -> tuple[set, int]:
     """The arrays and the statements of the step after its input; -> (the kernels used, multiplies per step)."""
     used, macs = set(), 0
     src = "s->x" if fm.standardize is not None else "x"
     for k, layer in enumerate(fm.layers):
-        arrays += c_array("int32_t", f"{p}_b{k}", layer.bias)
-        calls.append(f"    for (j = 0; j < {len(layer.bias)}; ++j) s->g[j] = {p}_b{k}[j];")
+        _bias(p, k, layer, arrays, calls)
         for m, (part, a, b, q, shift) in enumerate(layer.blocks):
             vec = src if part == "x" else f"s->h[{k}]"
             how, n = _matrix(p, f"{part}{k}_{m}", q.T, vec, f"s->g + {a}", shift, arrays, calls)
