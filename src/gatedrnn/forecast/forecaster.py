@@ -71,10 +71,10 @@ from gatedrnn.forecast.checks import (
 )
 from gatedrnn.forecast.covariates import covariate_inputs, covariate_stats, frame_covariates, future_covariates
 from gatedrnn.forecast.features import PURPOSE, Panel, base_values, inputs, normalise, to_panel
+from gatedrnn.forecast.members import train_members
 from gatedrnn.forecast.panel import last_windows, resolve_mask
 from gatedrnn.forecast.saved import check_members, check_networks, saved_entry, saved_panel, saved_settings
 from gatedrnn.forecast.selection import AUTO, check_budget, choose_settings
-from gatedrnn.forecast.training import train_network
 from gatedrnn.layers import CELLS
 from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 
@@ -186,10 +186,7 @@ class Forecaster:
         if self.mask and names:
             raise UserError(f"series: expected every series at least window {self.window} + horizon {out} long with "
                             f"covariates (short series are padded without covariates only), got a shorter one")
-        for k in range(self.n_models):
-            model, record = train_network(self, panel, self.seed + k, echo)
-            self.models.append(model)
-            self.history.append(record)
+        self.models, self.history = train_members(self, panel, echo)     # batched when it applies (members.py)
         self.panel = panel
         return self
 
