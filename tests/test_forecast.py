@@ -141,13 +141,13 @@ def test_without_statsmodels_arima_is_refused_before_training(tmp_path, monkeypa
 
 
 def test_a_retired_single_series_checkpoint_is_one_line_everywhere(tmp_path, capsys):
-    """gatedrnn 0.2's recursive one-step forecaster (meta 'series'): refused by load, stream and export alike."""
+    """gatedrnn 0.1's recursive one-step forecaster (meta 'series'): refused by load, stream and export alike."""
     save_checkpoint(tmp_path / "old" / "model", SequenceRegressor(2, 4, 1, seed=0),
                     meta={"series": {"kind": "forecaster", "window": 30, "scaler": {"mean": 0.0, "std": 1.0}}})
     for argv in (["stream", str(tmp_path / "old")], ["export", str(tmp_path / "old"), "--c", str(tmp_path / "c")]):
         assert main(argv) == 2
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "the single-series forecaster of gatedrnn 0.2" in err and "removed in 0.3" in err
+        assert err.count("\n") == 1 and "the single-series forecaster of gatedrnn 0.1" in err and "removed in 0.2" in err
     assert not (tmp_path / "c").exists()
     with pytest.raises(UserError, match="re-run its gatedrnn forecast command"):
         Forecaster.load(tmp_path / "old")

@@ -137,7 +137,7 @@ class ForecastConfig(Config):
 
     @classmethod
     def from_dict(cls, d: dict):
-        """As ``Config.from_dict``; a ``period`` (the name before 0.3, in older runs' config.json) is read as
+        """As ``Config.from_dict``; a ``period`` (gatedrnn 0.1's name, in older runs' config.json) is read as
         ``season``."""
         if isinstance(d, dict) and "period" in d and "season" not in d:
             d = {("season" if k == "period" else k): v for k, v in d.items()}

@@ -41,7 +41,7 @@ from gatedrnn.forecast.training import train_network, validation_batches
 from gatedrnn.train.callbacks import CLOCKS
 
 AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before fit)
-DEFAULT_TIME_LIMIT = 60.0                       # seconds of the search
+DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search
 SIZES = (16, 48)
 MAX_STEPS, EVERY, PATIENCE = 3000, 50, 5
 ORIGINS = 4                                     # held-out blocks of a panel of fewer series

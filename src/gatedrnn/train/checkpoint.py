@@ -92,13 +92,13 @@ def load_checkpoint(path):
 
 
 def refuse_retired(meta: dict, path) -> None:
-    """The single-series forecaster of gatedrnn 0.2 (meta ``series`` of kind ``forecaster``: a recursive one-step
-    network with a global scaler) was removed in 0.3, when ``Forecaster`` became the one engine: its checkpoints
+    """The single-series forecaster of gatedrnn 0.1 (meta ``series`` of kind ``forecaster``: a recursive one-step
+    network with a global scaler) was removed in 0.2, when ``Forecaster`` became the one engine: its checkpoints
     are refused in one line that says so and what to do."""
     series = meta.get("series")
     if isinstance(series, dict) and series.get("kind") == "forecaster":
-        raise UserError(f"checkpoint {path}: expected a Forecaster (meta.json 'forecaster', gatedrnn 0.3), got the "
-                        f"single-series forecaster of gatedrnn 0.2 (meta.json 'series'), removed in 0.3: re-run its "
+        raise UserError(f"checkpoint {path}: expected a Forecaster (meta.json 'forecaster', gatedrnn 0.2), got the "
+                        f"single-series forecaster of gatedrnn 0.1 (meta.json 'series'), removed in 0.2: re-run its "
                         f"gatedrnn forecast command (or --config its config.json) to get a Forecaster")
 
 
