@@ -5,6 +5,7 @@ docs/experiments.md section 7. One ``gatedrnn train`` process per run, one BLAS 
     export GATEDRNN_DATA=../shared/data
     nice -n 10 python benchmarks/block_lm_runs.py --seconds 300 --out runs/blocks     # runs what is missing, prints the table
     nice -n 10 python benchmarks/block_lm_runs.py --seconds 300 --out runs/blocks --table
+    nice -n 10 python benchmarks/block_lm_runs.py --seconds 1800 --out runs/blocks1800 --runs ts-lstm,ts-mingru-d128
 
 The LSTM and GRU use benchmarks/lm_runs.py's flags (embedding 64, one layer of 256, Adam lr 3e-3, clip 1, batch
 32 x 64); the blocks the same batches with AdamW (lr 3e-3, weight decay 0.1 on the matrices), clip 1, 3 blocks.
@@ -31,12 +32,12 @@ RUNS.update({f"{name}-s{seed}": [*RUNS[name], "--seed", str(seed)] for name in (
              for seed in (1, 2)})     # seeds 1 and 2 of the two leading models (seed 0: the runs above)
 
 
-def table(root: Path) -> None:
+def table(root: Path, names=tuple(RUNS)) -> None:
     print("| run | parameters | steps in the budget | steps per CPU second | valid loss: best / at the end (nats/char) "
           "| test loss (checkpoint) | wall |")
     print("|---|---|---|---|---|---|---|")
     curves = {}
-    for name in RUNS:
+    for name in names:
         out = root / name
         if not (out / "results.json").is_file():
             print(f"| {name} | not finished | | | | | |")
@@ -74,12 +75,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--out", type=Path, default=Path("runs/blocks"))
     ap.add_argument("--table", action="store_true")
+    ap.add_argument("--runs", default=",".join(RUNS), help="comma-separated names among the runs (default: all)")
     a = ap.parse_args()
+    names = [n for n in a.runs.split(",") if n]
+    unknown = [n for n in names if n not in RUNS]
+    if unknown:
+        raise SystemExit(f"--runs: expected names among {', '.join(RUNS)}, got {unknown}")
     if not a.table:
         a.out.mkdir(parents=True, exist_ok=True)
-        for name, flags in RUNS.items():
-            train(a.out / name, [*flags, "--time-limit", str(a.seconds)])
-    table(a.out)
+        for name in names:
+            train(a.out / name, [*RUNS[name], "--time-limit", str(a.seconds)])
+    table(a.out, names)
 
 
 if __name__ == "__main__":
