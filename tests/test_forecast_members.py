@@ -9,6 +9,7 @@ from gatedrnn.forecast import Forecaster
 from gatedrnn.forecast.features import to_panel
 from gatedrnn.forecast.members import batched_applies, train_members
 from gatedrnn.models import SequenceRegressor
+from gatedrnn.models.member_regressor import MemberRegressor
 
 
 def _series(n=4, seed=0):
@@ -26,16 +27,19 @@ def float64(monkeypatch):
     monkeypatch.setattr(backend, "DEFAULT_DTYPE", np.float64)
 
 
-@pytest.mark.parametrize("layers,clip,mask,strategy", [(1, 0.0, False, "direct"), (1, 0.02, False, "direct"),
-                                                      (2, 0.02, True, "direct"), (1, 0.05, False, "recursive")])
-def test_batched_members_equal_sequential_runs(float64, layers, clip, mask, strategy):
-    """Each member of the batched training ends with the weights and the history record of its own
-    train_network run (per-member clipping engaged at clip 0.02: the gradient norms are ~0.1 and above)."""
+@pytest.mark.parametrize("layers,clip,mask,strategy,threads", [
+    (1, 0.0, False, "direct", 1), (1, 0.02, False, "direct", 2), (2, 0.02, True, "direct", 1),
+    (1, 0.05, False, "recursive", 1)])
+def test_batched_members_equal_sequential_runs(float64, layers, clip, mask, strategy, threads, monkeypatch):
+    """Each member of the batched training (on one thread, or its members split over two) ends with the weights
+    and the history record of its own train_network run (per-member clipping engaged at clip 0.02: the gradient
+    norms are ~0.1 and above)."""
+    monkeypatch.setattr(MemberRegressor, "MIN_ITEMS", 1)
     f = Forecaster(horizon=3, season=12, window=20, hidden_size=6, num_layers=layers, max_steps=25, batch_size=8,
                    n_models=3, clip=clip, seed=5, mask=mask, strategy=strategy)
     panel = to_panel(_series())
     seq, h_seq = train_members(f, panel, batched=False)
-    bat, h_bat = train_members(f, panel, batched=True)
+    bat, h_bat = train_members(f, panel, batched=True, threads=threads)
     assert batched_applies(f) and bat[0].params[0].dtype == np.float64
     assert all(isinstance(m, SequenceRegressor) and not m.training for m in bat)
     assert _max_diff(seq, bat) < 1e-12

@@ -43,7 +43,7 @@ class _WithState:
 @pytest.mark.parametrize("K,T,B,D,H", [(1, 3, 2, 2, 3), (3, 4, 2, 3, 2), (2, 1, 1, 2, 4)])
 def test_stacked_lstm_layer_gradcheck(K, T, B, D, H, rng):
     layer = _members_layer(K, D, H, rng)
-    x = rng.standard_normal((T, K, B, D))
+    x = rng.standard_normal((K, T, B, D))
     state = (rng.standard_normal((K, B, H)), rng.standard_normal((K, B, H)))
     report = g.gradcheck(_WithState(layer), x, state=state)
     assert {"input0", "state0", "state1", "weight_ih", "weight_hh", "bias_ih", "bias_hh"} <= set(report)
@@ -69,12 +69,14 @@ def test_member_regressor_gradcheck(layers, rng):
     assert max(report.values()) < TOL, report
 
 
-@pytest.mark.parametrize("layers", [1, 3])
-def test_member_k_is_its_own_sequence_regressor(layers, rng):
+@pytest.mark.parametrize("layers,threads", [(1, 1), (3, 1), (2, 2), (1, 3)])
+def test_member_k_is_its_own_sequence_regressor(layers, threads, rng, monkeypatch):
     """Forward outputs, every weight gradient and the input gradient of member k equal those of models[k] run
-    alone on its own batch (float64 round-off); unstack writes the stacked weights back."""
+    alone on its own batch (float64 round-off), on one thread or with the members split over threads;
+    unstack writes the stacked weights back."""
+    monkeypatch.setattr(MemberRegressor, "MIN_ITEMS", 1)       # split even this small problem
     models = _models(3, layers, rng)
-    net = MemberRegressor(models)
+    net = MemberRegressor(models, threads=threads)
     x = rng.standard_normal((3, 5, 7, 3))
     dy = rng.standard_normal((3, 5, 5))
     net.zero_grad()
@@ -88,6 +90,7 @@ def test_member_k_is_its_own_sequence_regressor(layers, rng):
         np.testing.assert_allclose(dx[k], dxk, rtol=0, atol=1e-13)
         for name, gs, gm in zip(net.names, net.grads, m.grads):
             np.testing.assert_allclose(gs[k], gm, rtol=0, atol=1e-12, err_msg=name)
+    assert len(net._groups) == threads
     for p in net.params:
         p += 1.0
     net.unstack()
@@ -107,8 +110,11 @@ def test_member_regressor_refuses_what_it_cannot_batch(rng):
     net = MemberRegressor(_models(2, 1, rng))
     with pytest.raises(UserError, match=r"MemberRegressor input: expected shape \(2, batch, time, input_size\)"):
         net.forward(np.zeros((3, 1, 2, 3)))
+    layer = _members_layer(2, 3, 4, rng)
     with pytest.raises(UserError, match="LSTMMembersLayer.backward: expected a forward call first"):
-        net.layers[0].backward(None, np.zeros((2, 1, 4)))
+        layer.backward(None, np.zeros((2, 1, 4)))
+    with pytest.raises(UserError, match=r"LSTMMembersLayer grads: expected arrays shaped"):
+        LSTMMembersLayer(*layer.params, grads=layer.grads[:3])
 
 
 def test_member_clip_clips_each_member_by_its_own_norm(rng):
@@ -131,20 +137,23 @@ def test_member_clip_clips_each_member_by_its_own_norm(rng):
         MemberClip(SGD(params, grads, lr=0.5), -1)
 
 
-def test_stacked_layer_is_lstm_layer_member_by_member(rng):
-    """Against LSTMLayer itself (not through the models): outputs, final states and every gradient."""
+@pytest.mark.parametrize("chunk", [8192, 30])
+def test_stacked_layer_is_lstm_layer_member_by_member(chunk, rng, monkeypatch):
+    """Against LSTMLayer itself (not through the models): outputs, final states and every gradient; backward's
+    steps in one range or in ranges of 1 step (CHUNK 30 < K B H)."""
+    monkeypatch.setattr(LSTMMembersLayer, "CHUNK", chunk)
     K, T, B, D, H = 2, 6, 3, 2, 4
     stacks = [g.LSTM(D, H, dtype=np.float64, seed=s) for s in range(K)]
     layer = LSTMMembersLayer(*[np.stack([s.params[i] for s in stacks]) for i in range(4)])
-    x = rng.standard_normal((T, K, B, D))
-    dY = rng.standard_normal((T, K, B, H))
+    x = rng.standard_normal((K, T, B, D))
+    dY = rng.standard_normal((K, T, B, H))
     hs, hT, cT = layer.forward(x)
     dx, dh0, dc0 = layer.backward(dY)
     for k, s in enumerate(stacks):
         one = s.layers[0]
-        hk, hTk, cTk = one.forward(np.ascontiguousarray(x[:, k]), np.zeros((B, H)), np.zeros((B, H)))
-        dxk, dhk, dck = one.backward(np.ascontiguousarray(dY[:, k]), None, None)
-        for a, b in ((hs[:, k], hk), (hT[k], hTk), (cT[k], cTk), (dx[:, k], dxk), (dh0[k], dhk), (dc0[k], dck)):
+        hk, hTk, cTk = one.forward(np.ascontiguousarray(x[k]), np.zeros((B, H)), np.zeros((B, H)))
+        dxk, dhk, dck = one.backward(np.ascontiguousarray(dY[k]), None, None)
+        for a, b in ((hs[k], hk), (hT[k], hTk), (cT[k], cTk), (dx[k], dxk), (dh0[k], dhk), (dc0[k], dck)):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
         for gs, gk in zip(layer.grads, one.grads):
             np.testing.assert_allclose(gs[k], gk, rtol=0, atol=1e-12)

@@ -17,8 +17,10 @@ record is the one ``train_network`` writes (seed, its own mean training loss, st
 Batched when the members are LSTMs (the default cell, any number of layers), many-to-one (no covariates) and
 there are at least two; otherwise (other cells, covariates, one member) the members are trained one after
 another by ``train_network``, as before. ``batched=False`` forces the sequential loop, ``True`` the batched
-network when it applies (``benchmarks/ensemble_speed.py`` times both). The settings search (``selection.py``)
-is not batched: it trains its candidates one after another before this runs.
+network when it applies (``benchmarks/ensemble_speed.py`` times both). With ``GATEDRNN_NUM_THREADS=N`` (or
+``threads=N``) the batched network runs its members in N groups on N threads (``MemberRegressor``); the default is
+one thread, the project's policy for its own threads (``backend.default_threads``). The settings search
+(``selection.py``) is not batched: it trains its candidates one after another before this runs.
 """
 
 from __future__ import annotations
@@ -103,9 +105,10 @@ def batched_applies(f) -> bool:
     return f.cell == "lstm" and not f.covariates and f.n_models > 1
 
 
-def train_members(f, panel: Panel, echo=None, *, batched: bool | None = None) -> tuple[list, list]:
+def train_members(f, panel: Panel, echo=None, *, batched: bool | None = None,
+                  threads: int | None = None) -> tuple[list, list]:
     """(models, history) of the forecaster ``f``'s ``n_models`` members, seeds ``f.seed .. f.seed + K - 1``
-    (module docstring; ``batched``: None chooses)."""
+    (module docstring; ``batched``: None chooses; ``threads``: the batched network's, None its default)."""
     use = batched_applies(f) if batched is None else (batched and f.cell == "lstm" and not f.covariates)
     if not use:
         runs = [train_network(f, panel, f.seed + k, echo) for k in range(f.n_models)]
@@ -113,7 +116,7 @@ def train_members(f, panel: Panel, echo=None, *, batched: bool | None = None) ->
     seeds = [f.seed + k for k in range(f.n_models)]
     models = [SequenceRegressor(f.input_size, f.hidden_size, f.output_horizon * len(f.quantiles), f.num_layers,
                                 cell=f.cell, many_to_one=True, seed=s) for s in seeds]
-    net = MemberRegressor(models)
+    net = MemberRegressor(models, threads=threads)
     dtype = net.params[0].dtype
     data = StackedBatches([windows(f, panel, s, f.max_steps, dtype) for s in seeds])
     opt = MemberClip(Adam(net.params, net.grads, lr=f.lr), f.clip)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from gatedrnn.errors import UserError
 from gatedrnn.layers.base import Layer
+from gatedrnn.layers.lstm_members import given_grads
 
 
 class LinearMembers(Layer):
     """``forward(x (K, B, in)) -> (K, B, out)``; ``backward(dy (K, B, out)) -> dx (K, B, in)``, accumulating the
-    gradients of ``weight`` and ``bias``."""
+    gradients of ``weight`` and ``bias`` (new arrays, or the two given as ``grads``)."""
 
-    def __init__(self, weight, bias):
+    def __init__(self, weight, bias, *, grads=None):
         super().__init__()
         K, out, inp = weight.shape
         if tuple(bias.shape) != (K, out):
@@ -21,6 +22,8 @@ class LinearMembers(Layer):
         self.W = self.add_param("weight", weight)
         self.b = self.add_param("bias", bias)
         self._x = None
+        if grads is not None:
+            self.grads = given_grads(self, grads)
 
     def forward(self, x):
         if x.ndim != 3 or (x.shape[0], x.shape[2]) != (self.members, self.in_features):

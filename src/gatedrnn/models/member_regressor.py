@@ -8,11 +8,17 @@ gradients, and ``unstack()`` writes the trained weights back into the K models, 
 ``SequenceRegressor``s (their save, load, stream and exports are unchanged). Member k computes what
 ``models[k]`` computes, to floating-point round-off (tests/test_lstm_members.py). ``batchable(models)`` says
 whether a set of models fits: LSTM cells, many-to-one, no dropout, one configuration and dtype.
+
+Threads: the members are independent, so with ``threads`` > 1 (default ``GATEDRNN_NUM_THREADS``, else 1:
+``backend.default_threads``) they are split into that many groups of consecutive members, each group's forward
+and backward run on its own thread (``backend.Workers``; NumPy and the BLAS release the GIL) over views of the
+stacked parameters and gradients. Each member's arithmetic is the same either way. A problem too small to gain
+(under ``MIN_ITEMS`` values of the gates per thread) stays on one thread.
 """
 
 from __future__ import annotations
 
-from gatedrnn.backend import xp
+from gatedrnn.backend import Workers, xp
 from gatedrnn.errors import UserError
 from gatedrnn.layers.base import Layer
 from gatedrnn.layers.linear_members import LinearMembers
@@ -28,22 +34,56 @@ def batchable(models) -> bool:
     return same and c.get("cell") == "lstm" and bool(c.get("many_to_one")) and not c.get("dropout")
 
 
+class _Group:
+    """The layers of members ``lo:hi``, over views of the stacked parameters and gradients."""
+
+    def __init__(self, params: list, grads: list, num_layers: int, lo: int, hi: int):
+        p, g = [a[lo:hi] for a in params], [a[lo:hi] for a in grads]
+        self.layers = [LSTMMembersLayer(*p[4 * k:4 * k + 4], grads=g[4 * k:4 * k + 4]) for k in range(num_layers)]
+        L = 4 * num_layers
+        self.head = LinearMembers(*p[L:], grads=g[L:])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x, _, _ = layer.forward(x)
+        return self.head.forward(xp.ascontiguousarray(x[:, -1]))
+
+    def backward(self, dy):
+        dh = self.head.backward(dy)                   # the loss reads the last step only: it enters as dh_T
+        dY = None
+        for k in reversed(range(len(self.layers))):
+            dY, _, _ = self.layers[k].backward(dY, dh if k == len(self.layers) - 1 else None)
+        return dY
+
+
 class MemberRegressor(Layer):
     """See the module docstring."""
 
-    def __init__(self, models):
+    MIN_ITEMS = 1 << 18
+
+    def __init__(self, models, threads: int | None = None):
         super().__init__()
         if not batchable(models):
             raise UserError(f"MemberRegressor: expected many-to-one LSTM regressors of one configuration without "
                             f"dropout, got {[m.config for m in models][:2]}")
         self.models = list(models)
-        stacked = [xp.stack([m.params[i] for m in models]) for i in range(len(models[0].params))]
-        L = models[0].config["num_layers"]
-        self.layers = [self.add_child("rnn.", LSTMMembersLayer(*stacked[4 * k:4 * k + 4]), suffix=f"_l{k}")
-                       for k in range(L)]
-        self.head = self.add_child("head.", LinearMembers(*stacked[4 * L:]))
-        if self.names != list(models[0].names):
-            raise UserError(f"MemberRegressor: expected the parameters {models[0].names}, got {self.names}")
+        for i, name in enumerate(models[0].names):
+            self.add_param(name, xp.stack([m.params[i] for m in models]))
+        self.transposed = set(models[0].transposed)
+        self.num_layers = models[0].config["num_layers"]
+        self.workers = Workers(threads)
+        self._groups: dict = {}
+
+    def _group(self, lo: int, hi: int) -> _Group:
+        if (lo, hi) not in self._groups:
+            self._groups[(lo, hi)] = _Group(self.params, self.grads, self.num_layers, lo, hi)
+        return self._groups[(lo, hi)]
+
+    def _split(self, fn, x) -> None:
+        """``fn(group, lo, hi)`` for the groups of members the threads take (one group on one thread)."""
+        K, per = x.shape[0], x[0].size // max(x.shape[-1], 1) * 4 * self.models[0].config["hidden_size"]
+        self.workers.run(lambda lo, hi, part: fn(self._group(lo, hi), lo, hi), K, item_size=per,
+                         min_items=self.MIN_ITEMS)
 
     def forward(self, x, state=None):
         """x (K, B, T, D) -> (y (K, B, out), None); ``state`` must be None (windows are independent)."""
@@ -53,17 +93,24 @@ class MemberRegressor(Layer):
         if x.ndim != 4 or x.shape[0] != K:
             raise UserError(f"MemberRegressor input: expected shape ({K}, batch, time, input_size), got "
                             f"{tuple(x.shape)}")
-        inp = xp.ascontiguousarray(x.transpose(2, 0, 1, 3), dtype=self.params[0].dtype)   # (T, K, B, D)
-        for layer in self.layers:
-            inp, _, _ = layer.forward(inp)
-        return self.head.forward(inp[-1]), None
+        inp = xp.ascontiguousarray(x.transpose(0, 2, 1, 3), dtype=self.params[0].dtype)   # (K, T, B, D)
+        y = xp.empty((K, x.shape[1], self.params[-1].shape[-1]), dtype=inp.dtype)
+        self._x_shape = inp.shape
+
+        def run(group, lo, hi):
+            y[lo:hi] = group.forward(inp[lo:hi])
+
+        self._split(run, inp)
+        return y, None
 
     def backward(self, dy, dstate=None):
-        dh = self.head.backward(dy)                   # the loss reads the last step only: it enters as dh_T
-        dY = None
-        for k in reversed(range(len(self.layers))):
-            dY, _, _ = self.layers[k].backward(dY, dh if k == len(self.layers) - 1 else None)
-        return dY.transpose(1, 2, 0, 3)
+        dx = xp.empty(self._x_shape, dtype=dy.dtype)
+
+        def run(group, lo, hi):
+            dx[lo:hi] = group.backward(dy[lo:hi])
+
+        self._split(run, dx)
+        return dx.transpose(0, 2, 1, 3)
 
     def unstack(self) -> list:
         """Write the trained weights back into the K models; returns them."""
