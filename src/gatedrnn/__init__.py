@@ -7,13 +7,16 @@
     y, (h, c) = lstm(np.zeros((8, 35, 16), np.float32))      # layer(x) is layer.forward(x)
     model = g.load("runs/ptb-small-lstm")                     # any checkpoint or run folder, with model.meta
     model.save("my-model")                                    # read back by g.load, gatedrnn eval/stream/export
+    f = g.Forecaster(horizon=24, season=24).fit(series)      # the estimators: g.Forecaster, g.Classifier
 
 The names below are the public API; everything else lives in its floor (``gatedrnn.lm``, ``gatedrnn.forecast``,
 ``gatedrnn.deploy``, ...).
 """
 
 from gatedrnn.api import load
+from gatedrnn.classify.model import Classifier
 from gatedrnn.errors import MissingDependency, UserError
+from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.gradcheck import gradcheck
 from gatedrnn.layers import CELLS, GRU, LSTM, MSE, RNN, Dropout, Embedding, Layer, Linear, SoftmaxCrossEntropy
 from gatedrnn.layers.mingru import MinGRU
@@ -25,7 +28,8 @@ from gatedrnn.train.trainer import Trainer, TrainingDiverged, evaluate
 # the one place the version is written: pyproject.toml reads it from here ([tool.setuptools.dynamic])
 __version__ = "0.2.0"
 
-__all__ = ["CELLS", "GRU", "LSTM", "MSE", "RNN", "SGD", "AdaGrad", "Adam", "Dropout", "Embedding", "LanguageModel",
+__all__ = ["CELLS", "GRU", "LSTM", "MSE", "RNN", "SGD", "AdaGrad", "Adam", "Classifier", "Dropout", "Embedding",
+           "Forecaster", "LanguageModel",
            "Layer", "Linear", "MinGRU", "MinLSTM", "MissingDependency", "Model", "Momentum", "RMSprop", "SequenceRegressor",
            "SoftmaxCrossEntropy", "Trainer", "TrainingDiverged", "UserError", "__version__", "evaluate", "gradcheck",
            "load"]
