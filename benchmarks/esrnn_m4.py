@@ -26,6 +26,7 @@ from gatedrnn.optim import param_groups
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.trainer import Trainer
 
+# budgets measured on a shared, loaded 2-core machine under nice, one thread: tiny ~10 s, small ~2 min, full ~8 min
 SIZES = {"tiny": dict(hidden_size=16, epochs=4, batch_size=46, length=400, dilations="1,4;24"),
          "small": dict(hidden_size=32, epochs=20, batch_size=32, length=504, dilations="1,4;24,168"),
          "full": dict(hidden_size=40, epochs=40, batch_size=32, length=700, dilations="1,4;24,168")}
@@ -41,14 +42,15 @@ def parse(argv=None):
     ap.add_argument("--dilations", help="blocks separated by ';', dilations by ',' (Smyl's hourly: 1,4;24,168)")
     ap.add_argument("--window", type=int, default=SEASON)
     ap.add_argument("--cell", default="lstm")
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--es-lr", type=float, default=1e-2, help="the learning rate of the per-series parameters")
+    ap.add_argument("--lr", type=float, default=1e-2)
+    ap.add_argument("--es-lr", type=float, default=3e-2, help="the learning rate of the per-series parameters")
     ap.add_argument("--penalty", type=float, default=10.0, help="Smyl's level-wiggliness penalty (0: off)")
     ap.add_argument("--no-es", action="store_true", help="no smoothing: each window divided by its last value")
     ap.add_argument("--no-season2", action="store_true", help="no weekly (168) season beside the daily one")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--series", type=int, default=None, help="the first N series only (a quick look)")
     ap.add_argument("--data-dir")
+    ap.add_argument("--tag", help="the row's label in the table (default: the size)")
     args = ap.parse_args(argv)
     for k, v in SIZES[args.size].items():
         if getattr(args, k) is None:
@@ -102,7 +104,7 @@ def main(argv=None):
     fc = np.median(np.stack([r[0] for r in runs]), axis=0)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     med, lo, hi = (fc[:, :, levels.index(q)] for q in (0.5, 0.025, 0.975))
-    label = (f"ES-RNN {'no-ES ' if args.no_es else ''}{args.size} {args.epochs}ep x{args.seeds}")
+    label = f"ES-RNN {args.tag or args.size} {args.epochs}ep x{args.seeds}"
     rows = [score(label, train, list(test), med, lo, hi, wall)]
     cheap = cheap_baselines(train)
     for name in ("snaive", "naive2"):
