@@ -2,7 +2,8 @@
 the same K members trained as one batched network (``forecast/members.py``), on an M4 Hourly sized problem.
 
     OPENBLAS_NUM_THREADS=1 GATEDRNN_DATA=../shared/data nice -n 10 python benchmarks/ensemble_speed.py
-    python benchmarks/ensemble_speed.py --size small          # seconds: 20 series, 30 steps, one repeat
+    python benchmarks/ensemble_speed.py --size small          # seconds: 8 series, 4 steps, one repeat
+    python benchmarks/ensemble_speed.py --threads 2            # also the batched network on 2 threads
 
 The problem (``--size full``): M4 Hourly's 414 training series (``forecast/m4.py`` reads them from
 ``GATEDRNN_DATA``), ``Forecaster(horizon=48, season=24, window=96, hidden_size=48, max_steps=300, batch_size=64,
@@ -13,7 +14,9 @@ in each repeat, the order reversed every other repeat) and the medians of the re
 process CPU time, with the ratio batched 5 / sequential 2 (below 1: five members batched cost less than two one
 after another). The last line gives the largest difference between the batched and the sequential members'
 weights (the same training in float32: round-off only). Without the M4 files, or with ``--synthetic``, a
-generated panel of the same shape (414 sine-plus-noise series of 700 to 960 values) stands in.
+generated panel of the same shape (414 sine-plus-noise series of 700 to 960 values) stands in. ``--threads N``
+adds a third way: the batched network with its members split over N threads (``MemberRegressor``), which needs
+N free cores to gain anything.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from gatedrnn.forecast.features import to_panel
 from gatedrnn.forecast.members import train_members
 
 SIZES = {"full": {"series": None, "steps": 300, "repeats": 3, "members": (1, 2, 5)},
-         "small": {"series": 20, "steps": 30, "repeats": 1, "members": (1, 2, 5)}}
+         "small": {"series": 8, "steps": 4, "repeats": 1, "members": (1, 2, 5)}}
 SETTINGS = {"horizon": 48, "season": 24, "window": 96, "hidden_size": 48, "batch_size": 64, "seed": 0}
 
 
@@ -55,9 +58,9 @@ def m4_panel(synthetic: bool) -> tuple[list, str]:
     return synthetic_panel(), "synthetic (414 series, 700-960 values)"
 
 
-def time_once(f, panel, batched: bool) -> tuple[float, float, list]:
+def time_once(f, panel, batched: bool, threads: int = 1) -> tuple[float, float, list]:
     t0, c0 = time.perf_counter(), time.process_time()
-    models, _ = train_members(f, panel, batched=batched)
+    models, _ = train_members(f, panel, batched=batched, threads=threads)
     return time.perf_counter() - t0, time.process_time() - c0, models
 
 
@@ -66,6 +69,7 @@ def main(argv=None) -> dict:
     p.add_argument("--size", choices=sorted(SIZES), default="full")
     p.add_argument("--repeats", type=int, help="repeats of every K and way (default: 3 full, 1 small)")
     p.add_argument("--synthetic", action="store_true", help="a generated panel of M4 Hourly's shape")
+    p.add_argument("--threads", type=int, default=1, help="also time the batched network on this many threads")
     a = p.parse_args(argv)
     size = SIZES[a.size]
     repeats = a.repeats or size["repeats"]
@@ -77,31 +81,34 @@ def main(argv=None) -> dict:
           f"NumPy {np.__version__}")
     print(f"# {source}: {len(values)} series; Forecaster({SETTINGS}, max_steps={size['steps']}, n_models=K), "
           f"lstm, float32; medians of {repeats} interleaved repeats")
+    ways = {"sequential": (False, 1), "batched": (True, 1)}
+    if a.threads > 1:
+        ways[f"batched {a.threads} threads"] = (True, a.threads)
     times: dict = {}
     last: dict = {}
     for r in range(repeats):
-        runs = [(k, b) for k in size["members"] for b in (False, True)]
-        for k, batched in (runs if r % 2 == 0 else runs[::-1]):
+        runs = [(k, w) for k in size["members"] for w in ways]
+        for k, way in (runs if r % 2 == 0 else runs[::-1]):
             f = Forecaster(**SETTINGS, max_steps=size["steps"], n_models=k, mask=False)
-            wall, cpu, models = time_once(f, panel, batched)
-            times.setdefault((k, batched), []).append((wall, cpu))
-            last[(k, batched)] = models
-            print(f"#   repeat {r + 1}: K={k} {'batched' if batched else 'sequential'} {wall:.2f} s wall, "
-                  f"{cpu:.2f} s CPU", flush=True)
+            wall, cpu, models = time_once(f, panel, *ways[way])
+            times.setdefault((k, way), []).append((wall, cpu))
+            last[(k, way)] = models
+            print(f"#   repeat {r + 1}: K={k} {way} {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
     med = {key: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for key, v in times.items()}
-    print("| members K | sequential s (wall) | batched s (wall) | sequential s (CPU) | batched s (CPU) | batched / sequential |")
-    print("|---|---|---|---|---|---|")
+    print("| members K | " + " | ".join(f"{w} s (wall) | {w} s (CPU)" for w in ways) + " | batched / sequential |")
+    print("|---|" + "---|---|" * len(ways) + "---|")
     for k in size["members"]:
-        s, b = med[(k, False)], med[(k, True)]
-        print(f"| {k} | {s[0]:.2f} | {b[0]:.2f} | {s[1]:.2f} | {b[1]:.2f} | {b[0] / s[0]:.2f} |")
-    ratio = med[(5, True)][0] / med[(2, False)][0]
-    ratio_cpu = med[(5, True)][1] / med[(2, False)][1]
-    print(f"5 batched / 2 sequential: {ratio:.2f} (wall), {ratio_cpu:.2f} (CPU)")
-    diff = max(float(np.abs(x - y).max()) for ma, mb in zip(last[(5, False)], last[(5, True)])
+        cells = " | ".join(f"{med[(k, w)][0]:.2f} | {med[(k, w)][1]:.2f}" for w in ways)
+        print(f"| {k} | {cells} | {med[(k, 'batched')][0] / med[(k, 'sequential')][0]:.2f} |")
+    for w in [w for w in ways if w != "sequential"]:
+        print(f"5 {w} / 2 sequential: {med[(5, w)][0] / med[(2, 'sequential')][0]:.2f} (wall), "
+              f"{med[(5, w)][1] / med[(2, 'sequential')][1]:.2f} (CPU)")
+    ratio = med[(5, "batched")][0] / med[(2, "sequential")][0]
+    diff = max(float(np.abs(x - y).max()) for ma, mb in zip(last[(5, "sequential")], last[(5, "batched")])
                for x, y in zip(ma.params, mb.params))
     print(f"largest weight difference, 5 members batched against sequential (float32): {diff:.2e}")
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
-    return {"medians": {f"{k}-{'batched' if b else 'sequential'}": v for (k, b), v in med.items()},
+    return {"medians": {f"{k} {w}": v for (k, w), v in med.items()},
             "ratio_5_batched_2_sequential": ratio, "max_weight_difference": diff}
 
 

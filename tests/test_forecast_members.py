@@ -80,3 +80,22 @@ def test_fitted_batched_forecaster_predicts_saves_and_streams(tmp_path):
     np.testing.assert_array_equal(back.predict()["y_hat"], p["y_hat"])
     out = back.stream().push(float(ys[0][-1]), "0")
     assert out["y_hat"].shape == (4,) and np.isfinite(out["y_hat"]).all()
+
+
+def test_ensemble_speed_benchmark_small(capsys, monkeypatch):
+    """benchmarks/ensemble_speed.py at its small size on the generated panel: every way timed, the table, the
+    ratio, and the batched members equal to the sequential ones."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ensemble_speed.py"
+    spec = importlib.util.spec_from_file_location("ensemble_speed", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(MemberRegressor, "MIN_ITEMS", 1)
+    doc = bench.main(["--size", "small", "--synthetic", "--threads", "2"])
+    text = capsys.readouterr().out
+    assert "| members K | sequential s (wall)" in text and "5 batched / 2 sequential:" in text
+    assert "5 batched 2 threads / 2 sequential:" in text
+    assert set(doc["medians"]) == {f"{k} {w}" for k in (1, 2, 5) for w in ("sequential", "batched", "batched 2 threads")}
+    assert doc["ratio_5_batched_2_sequential"] > 0 and doc["max_weight_difference"] < 1e-4
