@@ -108,3 +108,22 @@ def test_bad_input_is_one_line(rng):
         model.forward((_panel(rng, 2, 12), np.array([0, 5])))
     with pytest.raises(UserError, match="state: expected None"):
         model.forward((_panel(rng, 2, 12), None), state=np.zeros(3))
+
+
+def test_the_m4_benchmark_prints_its_table(capsys):
+    """benchmarks/esrnn_m4.py at a smoke budget on a few M4 Hourly series (skipped without the files)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    data = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    if not (data / "m4" / "Hourly-train.csv").is_file():
+        pytest.skip(f"M4 Hourly not found under {data}: set GATEDRNN_DATA to the folder holding m4/")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "esrnn_m4.py"
+    spec = importlib.util.spec_from_file_location("esrnn_m4", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--size", "tiny", "--epochs", "1", "--series", "6", "--length", "300", "--no-season2",
+                "--data-dir", str(data)])
+    text = capsys.readouterr().out
+    assert "ES-RNN tiny 1ep x1" in text and "naive2" in text and "OWA" in text and "ES-RNN fit + predict" in text
