@@ -9,7 +9,8 @@ None.
    earliest block.
 2. A few candidates are trained on the rest: the windows ``2u`` and ``4u`` (``u`` the longer of the season and the
    horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only
-   over what was left at None. Each trains with the Trainer's ``EarlyStopping`` (the held-out score of step 3
+   over what was left at None. Each trains with a cosine decay over the steps that fit in its share of the time
+   (``steps_within``: at most ``MAX_STEPS``), with the Trainer's ``EarlyStopping`` (the held-out score of step 3
    every ``EVERY`` steps, patience ``PATIENCE``, the best weights put back) up to ``MAX_STEPS`` steps, and
    within its share of ``time_limit`` (``TimeLimit`` on ``time_clock``; the candidates share the budget, each
    given what is left over the candidates left). The score is the error of the forecasts over the whole horizon,
@@ -43,7 +44,8 @@ from gatedrnn.train.callbacks import CLOCKS
 AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before fit)
 DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search
 SIZES = (16, 48)
-MAX_STEPS, EVERY, PATIENCE = 3000, 50, 5
+MAX_STEPS, EVERY, PATIENCE = 2000, 50, 5
+PROBE = 10                                      # steps timed to fit a candidate's schedule into its time share
 ORIGINS = 4                                     # held-out blocks of a panel of fewer series
 
 
@@ -106,17 +108,33 @@ def _try(f, cand: dict, full: Panel, part: Panel, backs: list, limit: float) -> 
     """Train the candidate ``cand`` on ``part`` with early stopping on ``full``'s held-out values; its score."""
     c = copy.copy(f)
     c.window, c.hidden_size = cand["window"], cand["hidden_size"]
-    c.max_steps = MAX_STEPS if "max_steps" in f.auto else f.max_steps
     short = any(v.size < c.window + c.output_horizon for v in part.values)
     if short and f.mask_choice is False:
         return {**cand, "score": None, "why": "a series too short for this window (mask=False)"}
     c.mask = resolve_mask(f.mask_choice, part, c.window, c.output_horizon, "")
     t0 = _now(f.time_clock)
+    c.max_steps = steps_within(c, part, limit) if "max_steps" in f.auto else f.max_steps
     valid = validation_batches(c, full, numpy.float32, backs)
     model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=PATIENCE, limit=limit,
                                clock=f.time_clock, score=lambda net: held_out_score(c, net, full, part, backs))
-    return {**cand, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
+    return {**cand, "schedule": c.max_steps, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
             "score": held_out_score(c, model, full, part, backs), "seconds": round(_now(f.time_clock) - t0, 2)}
+
+
+def steps_within(c, part: Panel, limit: float) -> int:
+    """The length of a candidate's schedule (its cosine decay reaches 0 there): what fits in ``limit`` seconds at
+    the speed of ``PROBE`` timed steps of throwaway networks (80 %: the held-out scores take the rest), a multiple
+    of ``EVERY`` between ``2 * EVERY`` and ``MAX_STEPS``. A schedule that anneals within the share learns more than
+    a long one cut by the clock at a high learning rate."""
+    took = []
+    for steps in (PROBE, 2 * PROBE):          # the difference leaves out the setup (windows, weights)
+        probe = copy.copy(c)
+        probe.max_steps = steps
+        t0 = _now(c.time_clock)
+        train_network(probe, part, c.seed)
+        took.append(_now(c.time_clock) - t0)
+    per_step = max((took[1] - took[0]) / PROBE, took[1] / (4 * PROBE), 1e-6)
+    return int(min(MAX_STEPS, max(2 * EVERY, EVERY * int(0.8 * limit / per_step / EVERY))))
 
 
 def held_out_score(c, model, full: Panel, part: Panel, backs: list) -> float:
@@ -159,7 +177,8 @@ def choose_settings(f, panel: Panel, echo) -> None:
         tried.append(_try(f, cand, full, part, backs, left / (len(cands) - k)))
         r = tried[-1]
         echo(f"   window {r['window']}, {r['hidden_size']} units: " + (r.get("why") or
-             f"best held-out score at step {r['best_step']} of {r['steps_run']} ({r['stopped']}), scaled MAE "
+             f"best held-out score at step {r['best_step']} of {r['steps_run']} ({r['stopped']}; a schedule of "
+             f"{r['schedule']}), scaled MAE "
              f"{r['score']:.4f} ({r['seconds']:.1f} s)"))
     scored = [r for r in tried if r["score"] is not None and r["best_step"]]
     if not scored:
