@@ -38,6 +38,7 @@ from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
 from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
+from gatedrnn.deploy.c99_front_run import export_front_c
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
@@ -126,6 +127,8 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     if _is_forecaster(meta):                 # the whole forecaster: deploy/c99_forecaster.py (members are ck's siblings)
         out = c_targets(folder, prefix, ck.parent, overwrite=overwrite)
         return export_forecaster_c_folder(ck, out, int8=int8, prefix=prefix, echo=echo)
+    if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/c99_front_run.py
+        return export_front_c(model, meta, ck, out, int8=int8, prefix=prefix, echo=echo)
     what = describe(model, int8)
     standardize, labels = None, None
     if "classifier" in meta:                 # a Classifier's scaling and labels, checked against the network
