@@ -42,6 +42,7 @@ from gatedrnn.deploy.c99_front_run import export_front_c
 from gatedrnn.deploy.c99_run import check_export, find_cc
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
+from gatedrnn.deploy.onnx_front import export_front_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
 from gatedrnn.models.stream import model_parts
@@ -77,6 +78,8 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
                             "starts from the zero state on its window)")
         return export_forecaster_folder(ck, target, echo=echo)
     target = onnx_target(onnx_path, ck, overwrite=overwrite)
+    if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/onnx_front.py
+        return export_front_onnx(model, target, with_state=with_state, echo=echo)
     _, rnn, _ = model_parts(model)
     proto = build_onnx(model, with_state=with_state)
     diff = None

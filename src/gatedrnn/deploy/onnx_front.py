@@ -1,0 +1,143 @@
+"""A sequence classifier with a front end (``models/front.py``) as one ONNX graph (opset 17, ``onnx.helper``):
+``build_front_onnx(model)``, what ``gatedrnn export CK --onnx FILE`` writes for such a classifier.
+
+    input (batch, seq, input_size) float: the samples (standardised, as the plain classifier's graph takes them)
+      -> running norm: Cast to double, CumSum of x and x*x and of ones over seq, mean and variance so far,
+         (x - mean) / sqrt(max(var, 0) + eps), Cast to float (``layers/running_norm.py``)
+      -> conv: MatMul + bias (pointwise), Pad k-1 zeros in front + depthwise Conv (``deploy/onnx_block.py``'s causal
+         conv), x * Sigmoid(x)
+      -> frames: Slice to a whole number of frames, Reshape (batch, seq // k, k * channels)
+      -> Transpose to seq-major, the recurrent layers (``deploy/onnx.py``: ONNX's operators or the cell's own nodes)
+      -> pooling "mean": CumSum over the frames / their count (the mean of the top states so far)
+      -> MatMul + bias: output (batch, seq // k, classes), the logits after every frame (the last is the sequence's)
+    outputs also h_n (and c_n), the recurrent state after the last frame.
+
+``max_abs_diff`` of ``deploy/onnx.py`` compares the last frame's logits and the state with the classifier's
+``forward``. The graph starts from the zero state: ``--with-state`` is one line (the front end's buffers are not
+inputs). ``export_front_onnx`` is the command's side (checked before anything is written).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy
+
+from gatedrnn.atomic import write_bytes_atomic
+from gatedrnn.deploy.onnx import IR_VERSION, OPSET, _Graph, _output, _recurrent, _require_onnx, max_abs_diff
+from gatedrnn.deploy.onnx_block import _act, _conv, _linear
+from gatedrnn.errors import UserError
+
+I64 = numpy.int64
+
+
+def _running_norm(g: _Graph, norm, x: str) -> str:
+    T = g.T
+    xd = g.node("Cast", [x], ["rn_x64"], to=T.DOUBLE)
+    one = g.helper.make_tensor("rn_one", T.DOUBLE, [1], [1.0])
+    n = g.node("CumSum", [g.node("ConstantOfShape", [g.node("Shape", [xd], ["rn_shape"])], ["rn_ones"], value=one),
+                          g.const("rn_axis", numpy.array(1, dtype=I64))], ["rn_n"])
+    s = g.node("CumSum", [xd, "rn_axis"], ["rn_sum"])
+    sq = g.node("CumSum", [g.node("Mul", [xd, xd], ["rn_x2"]), "rn_axis"], ["rn_sumsq"])
+    mean = g.node("Div", [s, n], ["rn_mean"])
+    var = g.node("Sub", [g.node("Div", [sq, n], ["rn_ex2"]), g.node("Mul", [mean, mean], ["rn_m2"])], ["rn_var0"])
+    var = g.node("Max", [var, g.const("rn_zero", numpy.array(0.0))], ["rn_var"])
+    sd = g.node("Sqrt", [g.node("Add", [var, g.const("rn_eps", numpy.array(float(norm.eps)))], ["rn_ve"])], ["rn_sd"])
+    z = g.node("Div", [g.node("Sub", [xd, mean], ["rn_xc"]), sd], ["rn_z"])
+    return g.node("Cast", [z], ["rn_out"], to=T.FLOAT)
+
+
+def _frames(g: _Graph, x: str, k: int, C: int) -> str:
+    """(batch, seq, C) -> (batch, seq // k, k C), the last seq % k steps dropped."""
+    seq = g.node("Gather", [g.node("Shape", [x], ["fr_shape"]), g.const("fr_one", numpy.array([1], dtype=I64))],
+                 ["fr_seq"], axis=0)
+    kk = g.const("fr_k", numpy.array([k], dtype=I64))
+    end = g.node("Mul", [g.node("Div", [seq, kk], ["fr_n"]), kk], ["fr_end"])
+    whole = g.node("Slice", [x, g.const("fr_start", numpy.array([0], dtype=I64)), end, "fr_one"], ["fr_whole"])
+    return g.node("Reshape", [whole, g.const("fr_to", numpy.array([0, -1, k * C], dtype=I64))], ["fr_out"])
+
+
+def _mean_so_far(g: _Graph, y: str) -> str:
+    """(frames, batch, H) seq-major -> the mean of the first 1, 2, ... frames."""
+    one = g.helper.make_tensor("mp_one", g.T.FLOAT, [1], [1.0])
+    axis = g.const("mp_axis", numpy.array(0, dtype=I64))
+    n = g.node("CumSum", [g.node("ConstantOfShape", [g.node("Shape", [y], ["mp_shape"])], ["mp_ones"], value=one),
+                          axis], ["mp_n"])
+    return g.node("Div", [g.node("CumSum", [y, axis], ["mp_sum"]), n], ["mp_mean"])
+
+
+def build_front_onnx(model, *, name: str = "gatedrnn"):
+    """-> ``onnx.ModelProto`` of a classifier with a front end (see the module docstring), checked by
+    ``onnx.checker``."""
+    onnx = _require_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    f, rnn = getattr(model, "front", None), model.rnn
+    if f is None:
+        raise UserError(f"ONNX export of a front end: expected a SequenceClassifier with a front end, got "
+                        f"{type(model).__name__}")
+    cls = rnn.layer_class
+    if cls.onnx_op is None and not hasattr(rnn.layers[0], "onnx_nodes"):
+        raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
+    g = _Graph(helper, numpy_helper, TensorProto)
+    g.inputs.append(g.value("input", ["batch", "seq", f.input_size]))
+    x = "input"
+    if f.norm is not None:
+        x = _running_norm(g, f.norm, x)
+    if f.conv is not None:
+        u, _ = _conv(g, f.conv, _linear(g, f.proj, x, "front.proj"), f.conv.k, "front.conv")
+        x = _act(g, f.act, u, "front.act")
+    x = _frames(g, x, f.frame_size, f.channels)
+    y, hs, cs = _recurrent(g, rnn, g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2]), False)
+    if model.pooling == "mean":
+        y = _mean_so_far(g, y)
+    _output(g, model.head, y, hs[-1], False, rnn.hidden_size)
+    state_shape = [rnn.num_layers, "batch", rnn.hidden_size]
+    for out, parts in (("h_n", hs), ("c_n", cs)):
+        if parts:
+            g.node("Concat", parts, [out], axis=0)
+            g.outputs.append(g.value(out, state_shape))
+    graph = helper.make_graph(g.nodes, name, g.inputs, g.outputs, initializer=g.inits)
+    proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
+                              ir_version=IR_VERSION)
+    helper.set_model_props(proto, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": str(cls.name),
+                                   "gatedrnn.frame": str(f.frame_size)})
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def check_input(model, batch: int = 2, seed: int = 0) -> numpy.ndarray:
+    """A random input for the export's check: ``batch`` sequences of 8 frames and a part of one."""
+    k = model.front.frame_size
+    rng = numpy.random.default_rng(seed)
+    return rng.standard_normal((batch, 8 * k + k // 2, model.front.input_size)).astype(numpy.float32)
+
+
+def export_front_onnx(model, target, *, with_state: bool = False, echo=print) -> dict:
+    """Build, check (when onnxruntime is installed) and write the graph to ``target`` -> ``{"path", "bytes",
+    "max_abs_diff"}`` (None without onnxruntime)."""
+    if with_state:
+        raise UserError("--with-state: expected a network without a front end, got a classifier with one (its graph "
+                        "starts from the zero state and empty front-end buffers)")
+    proto = build_front_onnx(model)
+    diff = None
+    if importlib.util.find_spec("onnxruntime") is not None:
+        x = check_input(model)
+        diff = max_abs_diff(model, proto, x)
+        if not math.isfinite(diff):
+            raise UserError(f"export check: expected onnxruntime and gatedrnn to agree on a random input, got a "
+                            f"difference of {diff}")
+    path = write_bytes_atomic(target, proto.SerializeToString())
+    size = path.stat().st_size
+    rnn = model.rnn
+    echo(f"wrote {path} ({size:,} bytes): SequenceClassifier with a front end (frame {model.front.frame_size}), "
+         f"{str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}, {model.pooling} pooling, opset "
+         f"{OPSET}; onnx.checker passed; input: the standardised samples; output: the logits after every frame")
+    if diff is None:
+        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
+    else:
+        echo(f"onnxruntime vs gatedrnn on a random input (batch 2, {x.shape[1]} samples): max abs difference "
+             f"{diff:.2e} over the last frame's logits and the final state")
+    return {"path": path, "bytes": size, "max_abs_diff": diff}
+
