@@ -52,7 +52,8 @@ from gatedrnn.models.regressor import SequenceRegressor
 
 def model_parts(model, front_ok: bool = False) -> tuple[Embedding | None, RecurrentStack, Linear | None]:
     """-> (embedding or None, recurrent stack, head Linear or None). A classifier with a front end (frames, conv,
-    running norm) only when ``front_ok`` (``Stream`` runs it; the exporters do not know it yet)."""
+    running norm) only when ``front_ok`` (``Stream`` runs it; its exports are ``deploy/c99_front.py`` and
+    ``deploy/onnx_front.py``)."""
     if isinstance(model, SequenceRegressor):
         return None, model.rnn, model.head
     if isinstance(model, LanguageModel):
@@ -64,8 +65,9 @@ def model_parts(model, front_ok: bool = False) -> tuple[Embedding | None, Recurr
             raise UserError(f"Stream: expected a SequenceClassifier with pooling 'last' (logits after each step), "
                             f"got pooling {model.pooling!r}")
         if model.front is not None and not front_ok:
-            raise UserError("export: expected a SequenceClassifier without a front end (frame, conv, norm; those "
-                            "run in Python's Stream only), got one with a front end")
+            raise UserError("export: expected a SequenceClassifier without a front end (frame, conv, norm; "
+                            "exported by deploy/c99_front.py and onnx_front.py: gatedrnn export --c or --onnx), got "
+                            "one with a front end")
         return None, model.rnn, model.head
     raise UserError(f"Stream: expected a SequenceRegressor, LanguageModel or LSTM/GRU/RNN stack, got {type(model).__name__}")
 
