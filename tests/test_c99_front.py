@@ -114,3 +114,6 @@ def test_unsupported_models_and_bad_settings_are_one_line():
         front_sources(m, labels=["a", "b"])
     with pytest.raises(UserError, match="C prefix"):
         front_sources(m, prefix="1x")
+    z = SequenceClassifier(2, 4, 3, seed=0, conv=2)
+    z.front.conv.weight[...] = 0                                    # no bound from the conv: a finite C literal
+    assert "#define MODEL_INPUT_LIMIT 1.7976931348623157e+308" in front_sources(z)[0]

@@ -27,6 +27,8 @@ Labels, the checkpoint's path and the note reach the C text only through ``deplo
 
 from __future__ import annotations
 
+import sys
+
 import numpy
 
 from gatedrnn.backend import to_numpy
@@ -61,7 +63,7 @@ def input_limit(model, int8: bool = False) -> float:
     if int8:                         # QuantizedStream.refresh sets the network's bound: the front end's applied here
         q = QuantizedStream(model)
         limit = min(limit, q.front.raw_limit(q.input_limit))
-    return float(limit)
+    return min(float(limit), sys.float_info.max)    # finite: a C literal (no bound for conv taps all zero)
 
 
 def _check(model, labels, standardize):
