@@ -90,6 +90,8 @@ class ESRNN(Model):
         self.head = self.add_child("head.", Linear(hidden_size, horizon * len(self.quantiles), dtype=self.dtype,
                                                    seed=int(rng.integers(2**63))))
         self.cache = None
+        self._a = None        # the tanh layer's output, for its backward
+        self._last = None     # (level, future seasons, space) after the last step of the last forward, for forecast
 
     # -- the series in the network's space ------------------------------------------------------------
     def _read(self, x):
