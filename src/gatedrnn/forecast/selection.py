@@ -11,7 +11,8 @@ None.
    horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only
    over what was left at None. Each trains with a cosine decay over the steps that fit in its share of the time
    (``steps_within``: at most ``MAX_STEPS``), with the Trainer's ``EarlyStopping`` (the held-out score of step 3
-   every ``EVERY`` steps, patience ``PATIENCE``, the best weights put back) up to ``MAX_STEPS`` steps, and
+   every ``EVERY`` steps, the best weights put back; patience: the whole schedule, or ``PATIENCE`` validations when
+   ``max_steps`` is given, since the score often improves only as the rate anneals) up to ``MAX_STEPS`` steps, and
    within its share of ``time_limit`` (``TimeLimit`` on ``time_clock``; the candidates share the budget, each
    given what is left over the candidates left). The score is the error of the forecasts over the whole horizon,
    which the recursive strategy's one-step loss does not measure.
@@ -115,7 +116,10 @@ def _try(f, cand: dict, full: Panel, part: Panel, backs: list, limit: float) -> 
     t0 = _now(f.time_clock)
     c.max_steps = steps_within(c, part, limit) if "max_steps" in f.auto else f.max_steps
     valid = validation_batches(c, full, numpy.float32, backs)
-    model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=PATIENCE, limit=limit,
+    # a schedule fitted to the share runs whole (the held-out score often improves only as the rate anneals); an
+    # explicit max_steps keeps the patience
+    patience = c.max_steps // EVERY if "max_steps" in f.auto else PATIENCE
+    model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=patience, limit=limit,
                                clock=f.time_clock, score=lambda net: held_out_score(c, net, full, part, backs))
     return {**cand, "schedule": c.max_steps, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
             "score": held_out_score(c, model, full, part, backs), "seconds": round(_now(f.time_clock) - t0, 2)}
