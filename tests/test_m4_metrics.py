@@ -89,4 +89,4 @@ def test_m4_hourly_command_on_tiny_files(tmp_path, monkeypatch, capsys):
     assert main(["forecast", "--dataset", "m4-hourly", "--data-dir", str(tmp_path)]) == 2
     assert "expected sha256 " + "0" * 64 in capsys.readouterr().err
     with pytest.raises(UserError, match="--baselines: expected names among"):
-        m4.run_m4(None, {}, out=tmp_path, baselines=["ets"])
+        m4.run_m4(None, out=tmp_path, baselines=["ets"])
