@@ -98,8 +98,8 @@ def _block(model, i: int, p: str, arrays: list, calls: list) -> None:
         arrays += c_array("float", f"{p}_x{i}_{m}_w", numpy.asarray(W[:D, a:b], dtype=numpy.float32))
         calls.append(f"    {p}_axpy(s->g + {a}, {p}_x{i}_{m}_w, s->c, {D}, {b - a});")
     calls.append(f"    {p}_cell(s->g, s->h[{i}], 0);")
-    w, b = _linear(p, f"proj{i}", block.proj, arrays)
-    calls += [f"    for (j = 0; j < {d}; ++j) s->u[j] = {b}[j];", f"    {p}_axpy(s->u, {w}, s->h[{i}], {H}, {d});",
+    w, bias = _linear(p, f"proj{i}", block.proj, arrays)
+    calls += [f"    for (j = 0; j < {d}; ++j) s->u[j] = {bias}[j];", f"    {p}_axpy(s->u, {w}, s->h[{i}], {H}, {d});",
               f"    for (j = 0; j < {d}; ++j) s->x[j] += s->u[j];"]
     ff, F = block.ff, block.ff.fc1.out_features
     calls.append(_norm(p, f"n2_{i}", ff.norm, arrays, "s->x", "s->u", d))

@@ -131,6 +131,8 @@ def flash_bytes(folder, prefix: str = "model", cc: str | None = None) -> dict | 
     installed, else the host compiler) -> ``{"bytes", "target"}``, or None without a compiler or ``size``."""
     folder = Path(folder)
     cross = _cross_tools()
+    size: str | None
+    flags: tuple[str, ...]
     if cross is not None:
         cc, size, flags, target = cross[0], cross[1], ("-mcpu=cortex-m0", "-mthumb"), "Cortex-M0 (arm-none-eabi-gcc)"
     else:
