@@ -210,9 +210,9 @@ class HoltWinters(Layer):
         s0 = (c / mean).mean(axis=1) if mult else (c - mean).mean(axis=1)
         self.init_raw[rows] = xp.log(s0) if mult else s0
         M = self.season2
-        k2 = 0 if M is None or M % m else min(cycles, y.shape[1] // M)
-        if k2 < 1:
+        if M is None or M % m or y.shape[1] < M:
             return
+        k2 = min(cycles, y.shape[1] // M)
         c2 = y[:, :k2 * M].reshape(B, k2, M)
         mean2 = c2.mean(axis=2, keepdims=True)
         daily = xp.tile(s0, (1, M // m))[:, None]

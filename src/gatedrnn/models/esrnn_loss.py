@@ -31,7 +31,7 @@ class ESRNNLoss:
         if self.q.ndim != 1 or not self.q.size or not ((self.q > 0) & (self.q < 1)).all():
             raise UserError(f"ESRNNLoss quantiles: expected levels in (0, 1), got {show(quantiles)}")
         self.penalty = float(check_nonnegative("level penalty", penalty))
-        self._grads = None
+        self._grads: tuple | None = None
 
     def __call__(self, out, t=None) -> float:
         return self.forward(out, t)

@@ -86,6 +86,6 @@ def param_groups(name: str, names, params, grads, lr: float, rates: dict, **kwar
     empty = [k for k in prefixes if not buckets[k][0]]
     if empty:
         raise UserError(f"param_groups rates: expected prefixes of parameter names, got {empty} matching none")
-    opts = [make_optimizer(name, *buckets[k], lr=lr if k is None else rates[k], **kwargs)
+    opts = [make_optimizer(name, buckets[k][0], buckets[k][1], lr=lr if k is None else rates[k], **kwargs)
             for k in [None] + prefixes if buckets[k][0]]
     return ParamGroups(opts)
