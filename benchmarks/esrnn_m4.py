@@ -5,8 +5,8 @@ Naive2 forecasts of the same run and the competition's published figures.
     nice -n 10 python benchmarks/esrnn_m4.py --size small            # GATEDRNN_DATA=.../data, OPENBLAS_NUM_THREADS=1
     nice -n 10 python benchmarks/esrnn_m4.py --size small --no-es    # the ablation: windows normalised by their last value
 
-``--size`` picks a budget (tiny: a smoke run of a few minutes; small: ~15 minutes on one loaded core; full: Smyl's
-network size, longer); any flag given overrides the size's value. Each series is trained on its last ``--length``
+``--size`` picks a budget (tiny: a smoke run of seconds; small: ~2 minutes on one loaded core; full: Smyl's
+network size, ~5 minutes); any flag given overrides the size's value. Each series is trained on its last ``--length``
 values (every series has at least 700), the per-series smoothing at ``--es-lr`` and the network at ``--lr`` (Adam,
 cosine decay over all steps, clipping 1). ``--seeds K`` trains K networks and takes the median of their forecasts.
 The table's label carries the budget (epochs, seeds, wall seconds). Fit and predict are timed together.
@@ -26,7 +26,8 @@ from gatedrnn.optim import param_groups
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.trainer import Trainer
 
-# budgets measured on a shared, loaded 2-core machine under nice, one thread: tiny ~10 s, small ~2 min, full ~8 min
+# wall time per seed, measured on a shared, loaded 2-core machine under nice, one thread: tiny ~10 s, small ~2 min,
+# full ~5 min (40 epochs; 3 seeds 828 s)
 SIZES = {"tiny": dict(hidden_size=16, epochs=4, batch_size=46, length=400, dilations="1,4;24"),
          "small": dict(hidden_size=32, epochs=20, batch_size=32, length=504, dilations="1,4;24,168"),
          "full": dict(hidden_size=40, epochs=40, batch_size=32, length=700, dilations="1,4;24,168")}
