@@ -21,7 +21,7 @@ from typing import Any
 
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.models.base import Model
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
 
 
 def load(path: str | os.PathLike[str]) -> Any:
@@ -37,7 +37,7 @@ def load(path: str | os.PathLike[str]) -> Any:
     model, meta, _ = load_checkpoint(found)
     if not isinstance(model, Model):
         raise TypeError(f"load: {type(model).__name__} is registered in gatedrnn.models.MODELS but is no Model")
-    if isinstance(meta.get("forecaster"), dict):          # Forecaster.save wrote found.parent/model, model-1 ...
+    if checkpoint_kind(meta) == "forecaster":          # Forecaster.save wrote found.parent/model, model-1 ...
         return Forecaster.load(found.parent)
     model.meta = meta
     model.checkpoint = found

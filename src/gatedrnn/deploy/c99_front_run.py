@@ -29,6 +29,7 @@ from gatedrnn.deploy.c99_run import compile_c, find_cc
 from gatedrnn.errors import UserError
 from gatedrnn.models.quantize import QuantizedStream
 from gatedrnn.models.stream import Stream
+from gatedrnn.train.checkpoint import checkpoint_kind
 
 C_STEPS = 4000
 
@@ -147,7 +148,7 @@ def export_front_c(model, meta: dict, ck: Path, out: Path, *, int8: bool = False
     ``write_sources``' dict with ``"max_abs_diff"`` and ``"state_bytes"`` (None without a C compiler)."""
     standardize = labels = None
     what = describe_front(model, int8)
-    if "classifier" in meta:                 # a Classifier's scaling and labels, checked against the network
+    if checkpoint_kind(meta) == "classifier":     # a Classifier's scaling and labels, checked against the network
         classes, mean, std = read_meta(ck, model, meta)
         standardize, labels = (mean, std), classes.tolist()
         what += ", raw samples standardised inside"

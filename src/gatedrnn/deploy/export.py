@@ -46,7 +46,7 @@ from gatedrnn.deploy.onnx_front import export_front_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
 from gatedrnn.models.stream import model_parts
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
 from gatedrnn.train.sparsity import compressed_bytes
 
 BATCH, STEPS = 2, 16
@@ -71,7 +71,7 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
     "bytes", "max_abs_diff"}`` (``max_abs_diff`` None without onnxruntime; for a Forecaster ``max_rel_diff``)."""
     ck = resolve_checkpoint(checkpoint)
     model, meta, _ = load_checkpoint(ck)
-    if _is_forecaster(meta):
+    if checkpoint_kind(meta) == "forecaster":
         target = onnx_target(onnx_path, ck.parent, overwrite=overwrite)    # the members are ck's siblings
         if with_state:
             raise UserError("--with-state: expected a network checkpoint, got a Forecaster folder (every forecast "
@@ -109,11 +109,6 @@ def _finite_diff(diff: float, what: str) -> float:
 C_STEPS = 1000
 
 
-def _is_forecaster(meta: dict) -> bool:
-    """A checkpoint written by ``Forecaster.save``."""
-    return isinstance(meta.get("forecaster"), dict)
-
-
 def _printable(label) -> str:
     """A label for the terminal: as it is when printable, else escaped (no control sequence reaches the screen)."""
     text = str(label)
@@ -127,14 +122,14 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     ck = resolve_checkpoint(checkpoint)
     out = c_targets(folder, check_prefix(prefix), ck, overwrite=overwrite)
     model, meta, _ = load_checkpoint(ck)
-    if _is_forecaster(meta):                 # the whole forecaster: deploy/c99_forecaster.py (members are ck's siblings)
+    if checkpoint_kind(meta) == "forecaster":     # the whole forecaster: deploy/c99_forecaster.py (members are ck's siblings)
         out = c_targets(folder, prefix, ck.parent, overwrite=overwrite)
         return export_forecaster_c_folder(ck, out, int8=int8, prefix=prefix, echo=echo)
     if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/c99_front_run.py
         return export_front_c(model, meta, ck, out, int8=int8, prefix=prefix, echo=echo)
     what = describe(model, int8)
     standardize, labels = None, None
-    if "classifier" in meta:                 # a Classifier's scaling and labels, checked against the network
+    if checkpoint_kind(meta) == "classifier":     # a Classifier's scaling and labels, checked against the network
         classes, mean, std = read_meta(ck, model, meta)
         standardize, labels = (mean, std), classes.tolist()
         shown = ", ".join(_printable(label) for label in labels)

@@ -25,7 +25,7 @@ from gatedrnn.deploy.c99_run import find_cc
 from gatedrnn.deploy.fixed_stream import fixed_model
 from gatedrnn.deploy.targets import c_targets
 from gatedrnn.errors import UserError
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
 
 CHECK_STEPS, CHECK_SEQ = 10_000, 25
 
@@ -38,11 +38,11 @@ def export_fixed_checkpoint(checkpoint, folder, *, prefix: str = "model", overwr
     ck = resolve_checkpoint(checkpoint)
     out = c_targets(folder, check_prefix(prefix), ck, overwrite=overwrite)
     model, meta, _ = load_checkpoint(ck)
-    if isinstance(meta.get("forecaster"), dict):
+    if checkpoint_kind(meta) == "forecaster":
         raise UserError("--fixed q15: expected a classifier, regressor or recurrent stack checkpoint, got a "
                         "Forecaster folder (its C export is float: drop --fixed)")
     standardize, labels = None, None
-    if "classifier" in meta:
+    if checkpoint_kind(meta) == "classifier":
         classes, mean, std = read_meta(ck, model, meta)
         standardize, labels = (mean, std), classes.tolist()
     fm = fixed_model(model, standardize)

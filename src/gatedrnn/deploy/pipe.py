@@ -37,7 +37,7 @@ from gatedrnn.errors import UserError
 from gatedrnn.models.block_lm import BlockLM
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.stream import Stream
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
 
 
 def _lines(lines):
@@ -102,11 +102,12 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
 
 def _run(model, meta, found, stdin, emit) -> None:
     """Pick what the checkpoint holds (see the module docstring) and stream ``stdin`` through it."""
-    if isinstance(meta.get("forecaster"), dict):
+    kind = checkpoint_kind(meta)
+    if kind == "forecaster":
         stream_forecaster(found, _lines(stdin), emit)
     elif isinstance(model, (LanguageModel, BlockLM)):        # token ids in, the next token out
         _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
-    elif "classifier" in meta:                              # raw values in, standardised as the Classifier does
+    elif kind == "classifier":                              # raw values in, standardised as the Classifier does
         _, mean, std = read_meta(found, model, meta)
         _regress(Stream(model, standardize=(mean, std)), stdin, emit)
     else:

@@ -91,6 +91,20 @@ def load_checkpoint(path):
     return build_model(meta, weights).eval(), meta, extra
 
 
+KINDS = ("forecaster", "classifier")     # the applications whose checkpoints carry more than a network
+
+
+def checkpoint_kind(meta: dict) -> str | None:
+    """The one place a checkpoint's application is read from its ``meta``: ``"forecaster"`` (written by
+    ``Forecaster.save``: its members are the checkpoint's siblings), ``"classifier"`` (``Classifier.save``: the
+    scaling and the labels beside the network) or None (a network alone: language model, regressor, stack)."""
+    if isinstance(meta.get("forecaster"), dict):
+        return "forecaster"
+    if "classifier" in meta:
+        return "classifier"
+    return None
+
+
 def refuse_retired(meta: dict, path) -> None:
     """The single-series forecaster of gatedrnn 0.1 (meta ``series`` of kind ``forecaster``: a recursive one-step
     network with a global scaler) was removed in 0.2, when ``Forecaster`` became the one engine: its checkpoints
