@@ -181,7 +181,8 @@ def test_a_lost_rank_ends_the_run_with_one_line(corpus, how):
     assert len(ours) == 1 and ours[0].startswith("gatedrnn: rank 0 of 2: "), err
     assert ("terminated by the MPI launcher" if how == "kill" else "no answer from the other ranks within 4 s") in ours[0]
     model, meta, extra = load_checkpoint(out / "last")  # the last checkpoint stays usable
-    assert meta["trainer"]["step"] >= 10 and extra["state.0"].shape[-2] == 8
+    assert meta["trainer"]["step"] >= 10     # (a checkpoint written at an epoch's end carries no state: reset there)
+    assert meta["carried_state"] is None or extra["state.0"].shape[-2] == 8
 
 
 @need_mpi
