@@ -11,8 +11,6 @@ installed, run against ``BlockLM.forward`` on a random input (batch 2, 16 steps)
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy
@@ -20,7 +18,7 @@ import numpy
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.c99 import check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_block import block_sources
-from gatedrnn.deploy.c99_run import CModel, build, find_cc
+from gatedrnn.deploy.c99_run import CModel, build, compile_copy
 from gatedrnn.deploy.export import export_c_checkpoint, export_checkpoint
 from gatedrnn.deploy.onnx import OPSET, max_abs_diff
 from gatedrnn.deploy.onnx_block import build_block_onnx
@@ -67,14 +65,9 @@ def export_c_any(checkpoint, folder, *, int8: bool = False, prefix: str = "model
          f"blocks of {str(st.blocks[0].rnn.name).upper()}, d_model {st.d_model}, recurrent width {st.hidden_size}, "
          f"conv kernel {st.k}, float32 weights ({result['weight_bytes']:,} bytes)")
     result.update(max_abs_diff=None, state_bytes=None)
-    cc = find_cc()
+    cc = compile_copy(result, lambda tmp, cc: check_block_c(model, tmp, prefix, cc=cc), echo)
     if cc is None:
-        echo("note: no C compiler found (cc, gcc or clang, or $CC), so the export was not compiled")
         return result
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in (result["header"], result["source"]):
-            shutil.copy(path, tmp)
-        result.update(check_block_c(model, tmp, prefix, cc=cc))
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's Stream over "
          f"{C_STEPS} random tokens: max abs difference {result['max_abs_diff']:.2e}; state {st.state_bytes():,} "
          f"bytes (each block's h and conv buffer), {result['state_bytes']:,} with the step's scratch")

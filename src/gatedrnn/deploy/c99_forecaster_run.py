@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import ctypes
 import math
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy
 
 from gatedrnn.deploy.c99_forecaster import export_forecaster_c
-from gatedrnn.deploy.c99_run import compile_c, find_cc
+from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.errors import UserError
 from gatedrnn.forecast.forecaster import Forecaster
 
@@ -120,14 +118,9 @@ def export_forecaster_c_folder(ck: Path, out: Path, *, int8: bool = False, prefi
          f"{len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}, "
          f"{'int8' if int8 else 'float32'} weights; {prefix}_push(value), {prefix}_forecast(out)")
     result["max_diff"] = None
-    cc = find_cc()
+    cc = compile_copy(result, lambda tmp, cc: check_forecaster_c(f, tmp, prefix, cc=cc), echo)
     if cc is None:
-        echo("note: no C compiler found (cc, gcc, clang or $CC), so the export was not compiled")
         return result
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in (result["header"], result["source"]):
-            shutil.copy(path, tmp)
-        result.update(check_forecaster_c(f, tmp, prefix, cc=cc))
     if not math.isfinite(result["max_diff"]):
         raise UserError(f"export check: expected the compiled C and Forecaster.predict to agree, got a difference of "
                         f"{result['max_diff']} (the forecasts are not finite there)")

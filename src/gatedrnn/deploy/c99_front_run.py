@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import numpy
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.deploy.c99 import check_folder, write_sources
 from gatedrnn.deploy.c99_front import describe_front, front_sources
-from gatedrnn.deploy.c99_run import compile_c, find_cc
+from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.errors import UserError
 from gatedrnn.models.quantize import QuantizedStream
 from gatedrnn.models.stream import Stream
@@ -158,14 +156,10 @@ def export_front_c(model, meta: dict, ck: Path, out: Path, *, int8: bool = False
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): {what}; weights "
          f"{result['weight_bytes']:,} bytes")
     result.update(max_abs_diff=None, state_bytes=None)
-    cc = find_cc()
+    cc = compile_copy(result, lambda tmp, cc: check_front(model, tmp, prefix, int8=int8, standardize=standardize,
+                                                          cc=cc), echo)
     if cc is None:
-        echo("note: no C compiler found (cc, gcc or clang, or $CC), so the export was not compiled")
         return result
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in (result["header"], result["source"]):
-            shutil.copy(path, tmp)
-        result.update(check_front(model, tmp, prefix, int8=int8, standardize=standardize, cc=cc))
     if not math.isfinite(result["max_abs_diff"]):
         raise UserError(f"export check: expected the compiled C and gatedrnn to agree on random samples, got a "
                         f"difference of {result['max_abs_diff']} (outputs not finite, or frames out of step)")

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy
@@ -33,6 +34,21 @@ def find_cc() -> str | None:
         if found:
             return found
     return None
+
+
+def compile_copy(result: dict, check, echo) -> str | None:
+    """How every export checks itself: ``check(folder, cc)`` runs on a copy of the two files it wrote (``result``'s
+    ``header`` and ``source``) in a temporary folder and its dict is merged into ``result``; -> the compiler, or
+    None (with one note through ``echo``) when there is none."""
+    cc = find_cc()
+    if cc is None:
+        echo("note: no C compiler found (cc, gcc, clang or $CC), so the export was not compiled")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in (result["header"], result["source"]):
+            shutil.copy(path, tmp)
+        result.update(check(tmp, cc))
+    return cc
 
 
 def _sizes(header: Path, prefix: str) -> dict:

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy
@@ -39,7 +37,7 @@ from gatedrnn.classify.checks import read_meta
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
 from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
 from gatedrnn.deploy.c99_front_run import export_front_c
-from gatedrnn.deploy.c99_run import check_export, find_cc
+from gatedrnn.deploy.c99_run import check_export, compile_copy
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
 from gatedrnn.deploy.onnx_front import export_front_onnx
@@ -140,16 +138,11 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
                       note=describe(model, int8), labels=labels, origin=str(ck))
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): {what}")
     result["max_abs_diff"] = None
-    cc = find_cc()
+    cc = compile_copy(result, lambda tmp, cc: {"max_abs_diff": check_export(
+        model, tmp, prefix, int8=int8, standardize=standardize, steps=C_STEPS, cc=cc)}, echo)
     if cc is None:
-        echo("note: no C compiler found (cc, gcc, clang or $CC), so the export was not compiled")
         return _say_size(model, result, echo)
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in (result["header"], result["source"]):
-            shutil.copy(path, tmp)
-        diff = _finite_diff(check_export(model, tmp, prefix, int8=int8, standardize=standardize,
-                                         steps=C_STEPS, cc=cc), "the compiled C")
-    result["max_abs_diff"] = diff
+    diff = result["max_abs_diff"] = _finite_diff(result["max_abs_diff"], "the compiled C")
     ref = "QuantizedStream" if int8 else "Stream"
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "
          f"{C_STEPS} random steps: max abs difference {diff:.2e}")

@@ -13,15 +13,13 @@ step. A Forecaster folder, a language model, a cell without an integer step: one
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.deploy.c99 import check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_fixed import fixed_sources
 from gatedrnn.deploy.c99_fixed_run import check_fixed, flash_bytes
-from gatedrnn.deploy.c99_run import find_cc
+from gatedrnn.deploy.c99_run import compile_copy
 from gatedrnn.deploy.fixed_stream import fixed_model
 from gatedrnn.deploy.targets import c_targets
 from gatedrnn.errors import UserError
@@ -53,20 +51,17 @@ def export_fixed_checkpoint(checkpoint, folder, *, prefix: str = "model", overwr
               if fm.standardize is not None else "int16 inputs in Q12 (standardised)")
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): {fm.description}; "
          f"{inputs}; int32 outputs in Q16")
-    cc = find_cc()
+    cc = compile_copy(result, lambda tmp, cc: {
+        "check": check_fixed(fm, model, tmp, prefix, standardize=standardize, steps=CHECK_STEPS, seq=CHECK_SEQ,
+                             cc=cc),
+        "flash_bytes": flash_bytes(tmp, prefix, cc=cc)}, echo)
     if cc is None:
-        echo("note: no C compiler found (cc, gcc or clang, or $CC), so the export was not compiled or checked")
         echo(f"size: {info['weight_bytes']:,} bytes of weights and tables; {info['macs']:,} multiplies per step")
         return result
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in (result["header"], result["source"]):
-            shutil.copy(path, tmp)
-        check = check_fixed(fm, model, tmp, prefix, standardize=standardize, steps=CHECK_STEPS, seq=CHECK_SEQ, cc=cc)
-        flash = flash_bytes(tmp, prefix, cc=cc)
+    check, flash = result["check"], result["flash_bytes"]
     if check["mismatches"] or check["saturated"] != check["reference_saturated"]:
         raise RuntimeError(f"fixed-point C export: expected the C step to equal its Python reference bit for bit, got "
                            f"{check['mismatches']} differing outputs over {CHECK_STEPS} steps (a generator bug)")
-    result.update(check=check, flash_bytes=flash)
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs its Python integer reference "
          f"over {CHECK_STEPS:,} random steps: bit-exact, clamps included ({check['saturated']:,} values saturated); vs the "
          f"float32 model over sequences of {CHECK_SEQ} steps: max abs difference {check['max_abs_diff']:.2e}")
