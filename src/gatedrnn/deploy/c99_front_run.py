@@ -23,7 +23,7 @@ import numpy
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.deploy.c99 import check_folder, write_sources
 from gatedrnn.deploy.c99_front import describe_front, front_sources
-from gatedrnn.deploy.c99_run import compile_c, compile_copy
+from gatedrnn.deploy.c99_run import CLibrary, _sizes, compile_c, compile_copy
 from gatedrnn.errors import UserError
 from gatedrnn.models.quantize import QuantizedStream
 from gatedrnn.models.stream import Stream
@@ -43,45 +43,25 @@ def _harness(p: str, n_in: int, n_out: int) -> str:
         "        frames += flags[t] == 1;", "    }", "    return frames;", "}", ""])
 
 
-def _sizes(folder: Path, prefix: str) -> dict:
-    P = prefix.upper()
-    out = {}
-    for line in (folder / f"{prefix}.h").read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith(f"{P}_") and parts[2].isdigit():
-            out[parts[1][len(P) + 1:]] = int(parts[2])
-    return out
-
-
 def build_front(folder, prefixes, *, cc: str | None = None, name: str = "libfront.so") -> Path:
     """Compile the exports ``prefixes`` in ``folder`` with their harnesses into ``folder/name``."""
     folder = Path(folder)
     sources = []
     for p in prefixes:
-        sizes = _sizes(folder, p)
+        sizes = _sizes(folder / f"{p}.h", p)
         h = folder / f"{p}_harness.c"
         h.write_text(_harness(p, sizes["INPUT_SIZE"], sizes["OUTPUT_SIZE"]), encoding="utf-8")
         sources += [folder / f"{p}.c", h]
     return compile_c(sources, folder / name, cc=cc)
 
 
-class FrontCModel:
-    """One export inside a library from ``build_front``: ``reset()``, ``run(xs) -> (ys, flags)``, ``state_bytes``
-    (the struct: carried state and scratch), ``frame``."""
+class FrontCModel(CLibrary):
+    """One export inside a library from ``build_front``: ``reset()``, ``state_bytes`` (the struct: carried state
+    and scratch), ``frame``, and ``run(xs) -> (ys, flags)``."""
 
     def __init__(self, lib, folder, prefix: str = "model"):
-        self.lib = lib if isinstance(lib, ctypes.CDLL) else ctypes.CDLL(str(lib))
-        sizes = _sizes(Path(folder), prefix)
-        self.input_size, self.output_size, self.frame = sizes["INPUT_SIZE"], sizes["OUTPUT_SIZE"], sizes["FRAME"]
-        self.state_bytes = int(getattr(self.lib, f"{prefix}_state_bytes")())
-        self._state = ctypes.create_string_buffer(self.state_bytes + 16)
-        self._reset = getattr(self.lib, f"{prefix}_reset")
-        self._run = getattr(self.lib, f"{prefix}_run")
-        self._run.restype = ctypes.c_int
-        self.reset()
-
-    def reset(self) -> None:
-        self._reset(self._state)
+        super().__init__(lib, folder, prefix)
+        self.frame = self.sizes["FRAME"]
 
     def run(self, xs) -> tuple[numpy.ndarray, numpy.ndarray]:
         xs = numpy.ascontiguousarray(xs, dtype=numpy.float32).reshape(-1, self.input_size)

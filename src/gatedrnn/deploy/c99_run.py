@@ -96,14 +96,14 @@ def build(folder, prefixes, *, cc: str | None = None, name: str = "libmodels.so"
     return compile_c(sources, folder / name, cc=cc, flags=flags)
 
 
-class CModel:
-    """One exported model inside a library from ``build``: ``reset()``, ``run(xs) -> (ys, refused)``."""
+class CLibrary:
+    """An export inside a compiled library, through ctypes: its header's sizes (``sizes``, ``input_size``,
+    ``output_size``), its state buffer (``state_bytes``), ``reset()`` and the harness's ``_run``."""
 
     def __init__(self, lib, folder, prefix: str = "model"):
         self.lib = lib if isinstance(lib, ctypes.CDLL) else ctypes.CDLL(str(lib))
-        sizes = _sizes(Path(folder) / f"{prefix}.h", prefix)
-        self.lm = "VOCAB_SIZE" in sizes
-        self.input_size, self.output_size = sizes.get("INPUT_SIZE", 1), sizes["OUTPUT_SIZE"]
+        self.sizes = _sizes(Path(folder) / f"{prefix}.h", prefix)
+        self.input_size, self.output_size = self.sizes.get("INPUT_SIZE", 1), self.sizes["OUTPUT_SIZE"]
         self.state_bytes = int(getattr(self.lib, f"{prefix}_state_bytes")())
         self._state = ctypes.create_string_buffer(self.state_bytes + 16)
         self._reset = getattr(self.lib, f"{prefix}_reset")
@@ -113,6 +113,14 @@ class CModel:
 
     def reset(self) -> None:
         self._reset(self._state)
+
+
+class CModel(CLibrary):
+    """One exported model inside a library from ``build``: ``reset()``, ``run(xs) -> (ys, refused)``."""
+
+    def __init__(self, lib, folder, prefix: str = "model"):
+        super().__init__(lib, folder, prefix)
+        self.lm = "VOCAB_SIZE" in self.sizes
 
     def run(self, xs) -> tuple[numpy.ndarray, int]:
         """Step through ``xs`` (token ids (n,), or (n, input_size) floats) -> (outputs (n, output_size) float32,
