@@ -155,6 +155,14 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
     x = _inputs(g, embed, rnn, with_state)
     x, hs, cs = _recurrent(g, rnn, x, with_state)
     _output(g, head, x, hs[-1], bool(getattr(model, "many_to_one", False)), rnn.hidden_size)
+    return finish_graph(onnx, g, name, rnn, hs, cs, {"gatedrnn.model": type(model).__name__,
+                                                     "gatedrnn.cell": str(cls.name)})
+
+
+def finish_graph(onnx, g, name: str, rnn, hs: list, cs: list, props: dict):
+    """The end of every network's graph: the final states ``h_n`` (and ``c_n``) as outputs, the model at ``OPSET``
+    with ``props`` as its metadata, checked by ``onnx.checker``."""
+    helper = g.helper
     state_shape = [rnn.num_layers, "batch", rnn.hidden_size]
     for out, parts in (("h_n", hs), ("c_n", cs)):
         if parts:
@@ -163,7 +171,7 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
     graph = helper.make_graph(g.nodes, name, g.inputs, g.outputs, initializer=g.inits)
     proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
                               ir_version=IR_VERSION)
-    helper.set_model_props(proto, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": str(cls.name)})
+    helper.set_model_props(proto, props)
     onnx.checker.check_model(proto, full_check=True)
     return proto
 

@@ -25,7 +25,7 @@ import math
 import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
-from gatedrnn.deploy.onnx import IR_VERSION, OPSET, _Graph, _output, _recurrent, _require_onnx, max_abs_diff
+from gatedrnn.deploy.onnx import OPSET, _Graph, _output, _recurrent, _require_onnx, finish_graph, max_abs_diff
 from gatedrnn.deploy.onnx_block import _act, _conv, _linear
 from gatedrnn.errors import UserError
 
@@ -93,18 +93,8 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
     if model.pooling == "mean":
         y = _mean_so_far(g, y)
     _output(g, model.head, y, hs[-1], False, rnn.hidden_size)
-    state_shape = [rnn.num_layers, "batch", rnn.hidden_size]
-    for out, parts in (("h_n", hs), ("c_n", cs)):
-        if parts:
-            g.node("Concat", parts, [out], axis=0)
-            g.outputs.append(g.value(out, state_shape))
-    graph = helper.make_graph(g.nodes, name, g.inputs, g.outputs, initializer=g.inits)
-    proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
-                              ir_version=IR_VERSION)
-    helper.set_model_props(proto, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": str(cls.name),
-                                   "gatedrnn.frame": str(f.frame_size)})
-    onnx.checker.check_model(proto, full_check=True)
-    return proto
+    return finish_graph(onnx, g, name, rnn, hs, cs, {"gatedrnn.model": type(model).__name__,
+                                                     "gatedrnn.cell": str(cls.name), "gatedrnn.frame": str(f.frame_size)})
 
 
 def check_input(model, batch: int = 2, seed: int = 0) -> numpy.ndarray:
