@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
-from gatedrnn.deploy.onnx import IR_VERSION, OPSET, _Graph, build_onnx
+from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.errors import UserError, require
 from gatedrnn.forecast.forecaster import Forecaster, interval_columns
 
@@ -175,12 +175,7 @@ def build_forecaster_onnx(f: Forecaster):
     level, scale, z = _normalise(g)
     net = _members(g, f, _features(g, z, f.window, f.season))
     _outputs(g, f, net, level, scale, z)
-    graph = helper.make_graph(g.nodes, "gatedrnn_forecaster", g.inputs, g.outputs, initializer=g.inits)
-    proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
-                              ir_version=IR_VERSION)
-    helper.set_model_props(proto, metadata(f))
-    onnx.checker.check_model(proto, full_check=True)
-    return proto
+    return checked_model(onnx, g, "gatedrnn_forecaster", metadata(f))
 
 
 def export_forecaster_onnx(f: Forecaster, path) -> Path:

@@ -160,14 +160,20 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
 
 
 def finish_graph(onnx, g, name: str, rnn, hs: list, cs: list, props: dict):
-    """The end of every network's graph: the final states ``h_n`` (and ``c_n``) as outputs, the model at ``OPSET``
-    with ``props`` as its metadata, checked by ``onnx.checker``."""
-    helper = g.helper
+    """The end of a recurrent network's graph: the final states ``h_n`` (and ``c_n``) as outputs, then
+    ``checked_model``."""
     state_shape = [rnn.num_layers, "batch", rnn.hidden_size]
     for out, parts in (("h_n", hs), ("c_n", cs)):
         if parts:
             g.node("Concat", parts, [out], axis=0)
             g.outputs.append(g.value(out, state_shape))
+    return checked_model(onnx, g, name, props)
+
+
+def checked_model(onnx, g, name: str, props: dict):
+    """Every exported graph's last step: the model of ``g`` at ``OPSET`` with ``props`` as its metadata, checked by
+    ``onnx.checker``."""
+    helper = g.helper
     graph = helper.make_graph(g.nodes, name, g.inputs, g.outputs, initializer=g.inits)
     proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
                               ir_version=IR_VERSION)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import to_numpy
-from gatedrnn.deploy.onnx import IR_VERSION, OPSET, _Graph, _require_onnx
+from gatedrnn.deploy.onnx import _Graph, _require_onnx, checked_model
 from gatedrnn.errors import UserError
 
 F32 = numpy.float32
@@ -111,9 +111,5 @@ def build_block_onnx(model, *, name: str = "gatedrnn"):
     if st.k > 1:
         g.node("Concat", bufs, ["buffer"], axis=0)
         g.outputs.append(g.value("buffer", [st.num_layers, "batch", st.k - 1, st.d_model]))
-    graph = helper.make_graph(g.nodes, name, g.inputs, g.outputs, initializer=g.inits)
-    proto = helper.make_model(graph, producer_name="gatedrnn", opset_imports=[helper.make_opsetid("", OPSET)],
-                              ir_version=IR_VERSION)
-    helper.set_model_props(proto, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": str(st.blocks[0].rnn.name)})
-    onnx.checker.check_model(proto, full_check=True)
-    return proto
+    return checked_model(onnx, g, name, {"gatedrnn.model": type(model).__name__,
+                                         "gatedrnn.cell": str(st.blocks[0].rnn.name)})
