@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.c99 import check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_block import block_sources
 from gatedrnn.deploy.c99_run import CModel, build, compile_copy
 from gatedrnn.deploy.export import export_c_checkpoint, export_checkpoint
-from gatedrnn.deploy.onnx import OPSET, max_abs_diff
+from gatedrnn.deploy.onnx import write_checked
 from gatedrnn.deploy.onnx_block import build_block_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
@@ -77,7 +76,6 @@ def export_c_any(checkpoint, folder, *, int8: bool = False, prefix: str = "model
 def export_onnx_any(checkpoint, onnx_path, *, with_state: bool = False, overwrite: bool = False, echo=print) -> dict:
     """Export a checkpoint as ONNX (see the module docstring) -> ``{"path", "bytes", "max_abs_diff"}`` (None
     without onnxruntime)."""
-    import importlib.util
 
     ck = resolve_checkpoint(checkpoint)
     model, _, _ = load_checkpoint(ck)
@@ -87,22 +85,8 @@ def export_onnx_any(checkpoint, onnx_path, *, with_state: bool = False, overwrit
         raise UserError("--with-state: expected a network of LSTM/GRU/RNN-family layers, got a BlockLM (its graph "
                         "starts from the zero state and returns h_n and buffer)")
     target = onnx_target(onnx_path, ck, overwrite=overwrite)
-    proto = build_block_onnx(model)
-    diff = None
-    if importlib.util.find_spec("onnxruntime") is not None:     # checked before anything is written
-        x = numpy.random.default_rng(0).integers(0, model.vocab_size, size=(2, 16))
-        diff = max_abs_diff(model, proto, x)
-        if not math.isfinite(diff):
-            raise UserError(f"export check: expected onnxruntime and gatedrnn to agree on a random input, got a "
-                            f"difference of {diff}")
-    path = write_bytes_atomic(target, proto.SerializeToString())
-    size = path.stat().st_size
     st = model.blocks
-    echo(f"wrote {path} ({size:,} bytes): BlockLM, {st.num_layers} blocks of {str(st.blocks[0].rnn.name).upper()}, "
-         f"d_model {st.d_model}, opset {OPSET}; onnx.checker passed")
-    if diff is None:
-        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
-    else:
-        echo(f"onnxruntime vs gatedrnn on a random input (batch 2, 16 steps): max abs difference {diff:.2e} over "
-             f"the logits, h_n and the conv buffers")
-    return {"path": path, "bytes": size, "max_abs_diff": diff}
+    return write_checked(build_block_onnx(model), target, model,
+                         lambda: (numpy.random.default_rng(0).integers(0, model.vocab_size, size=(2, 16)), None),
+                         f"BlockLM, {st.num_layers} blocks of {str(st.blocks[0].rnn.name).upper()}, d_model {st.d_model}",
+                         "a random input (batch 2, 16 steps)", "the logits, h_n and the conv buffers", echo)

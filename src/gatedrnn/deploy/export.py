@@ -26,20 +26,18 @@ as escaped string literals (``deploy/c_text.py``). A ``Forecaster`` folder is ex
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
 import numpy
 
-from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.classify.checks import read_meta
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
 from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
 from gatedrnn.deploy.c99_front_run import export_front_c
 from gatedrnn.deploy.c99_run import check_export, compile_copy
 from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
-from gatedrnn.deploy.onnx import OPSET, build_onnx, max_abs_diff
+from gatedrnn.deploy.onnx import build_onnx, write_checked
 from gatedrnn.deploy.onnx_front import export_front_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
@@ -80,20 +78,9 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
         return export_front_onnx(model, target, with_state=with_state, echo=echo)
     _, rnn, _ = model_parts(model)
     proto = build_onnx(model, with_state=with_state)
-    diff = None
-    if importlib.util.find_spec("onnxruntime") is not None:    # checked before anything is written
-        x, state = random_input(model, rnn, with_state)
-        diff = _finite_diff(max_abs_diff(model, proto, x, state), "onnxruntime")
-    path = write_bytes_atomic(target, proto.SerializeToString())
-    size = path.stat().st_size
-    echo(f"wrote {path} ({size:,} bytes): {type(model).__name__}, {str(rnn.name).upper()} {rnn.hidden_size} "
-         f"units x {rnn.num_layers}, opset {OPSET}; onnx.checker passed")
-    if diff is None:
-        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
-    else:
-        echo(f"onnxruntime vs gatedrnn on a random input (batch {BATCH}, {STEPS} steps): max abs difference "
-             f"{diff:.2e} over the outputs and the final state")
-    return {"path": path, "bytes": size, "max_abs_diff": diff}
+    return write_checked(proto, target, model, lambda: random_input(model, rnn, with_state),
+                         f"{type(model).__name__}, {str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}",
+                         f"a random input (batch {BATCH}, {STEPS} steps)", "the outputs and the final state", echo)
 
 
 def _finite_diff(diff: float, what: str) -> float:

@@ -25,6 +25,7 @@ Opset 17.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy
@@ -186,6 +187,30 @@ def export_onnx(model, path, *, with_state: bool = False) -> Path:
     """Write ``model`` as ONNX to ``path`` (temporary file, then rename); returns the path."""
     proto = build_onnx(model, with_state=with_state)
     return write_bytes_atomic(path, proto.SerializeToString())
+
+
+def write_checked(proto, target, model, inputs, what: str, on: str, over: str, echo) -> dict:
+    """How every network export ends: with onnxruntime installed, ``max_abs_diff`` of ``model`` and ``proto`` on
+    ``inputs()`` (``(x, state)``) before anything is written (not finite: one line); then ``proto`` written whole to
+    ``target``, and said: ``what`` it is, the difference ``on`` what input ``over`` which outputs (or a note without
+    onnxruntime). -> ``{"path", "bytes", "max_abs_diff"}`` (None without onnxruntime)."""
+    import importlib.util
+
+    diff = None
+    if importlib.util.find_spec("onnxruntime") is not None:
+        diff = max_abs_diff(model, proto, *inputs())
+        if not math.isfinite(diff):
+            raise UserError(f"export check: expected onnxruntime and gatedrnn to agree on a random input, got a "
+                            f"difference of {diff} (the model's outputs are not finite there: weights too large for "
+                            f"float32?)")
+    path = write_bytes_atomic(target, proto.SerializeToString())
+    size = path.stat().st_size
+    echo(f"wrote {path} ({size:,} bytes): {what}, opset {OPSET}; onnx.checker passed")
+    if diff is None:
+        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
+    else:
+        echo(f"onnxruntime vs gatedrnn on {on}: max abs difference {diff:.2e} over {over}")
+    return {"path": path, "bytes": size, "max_abs_diff": diff}
 
 
 def run_onnx(path_or_proto, x, state=None) -> list:

@@ -19,13 +19,9 @@ inputs). ``export_front_onnx`` is the command's side (checked before anything is
 
 from __future__ import annotations
 
-import importlib.util
-import math
-
 import numpy
 
-from gatedrnn.atomic import write_bytes_atomic
-from gatedrnn.deploy.onnx import OPSET, _Graph, _output, _recurrent, _require_onnx, finish_graph, max_abs_diff
+from gatedrnn.deploy.onnx import _Graph, _output, _recurrent, _require_onnx, finish_graph, write_checked
 from gatedrnn.deploy.onnx_block import _act, _conv, _linear
 from gatedrnn.errors import UserError
 
@@ -110,24 +106,11 @@ def export_front_onnx(model, target, *, with_state: bool = False, echo=print) ->
     if with_state:
         raise UserError("--with-state: expected a network without a front end, got a classifier with one (its graph "
                         "starts from the zero state and empty front-end buffers)")
-    proto = build_front_onnx(model)
-    diff = None
-    if importlib.util.find_spec("onnxruntime") is not None:
-        x = check_input(model)
-        diff = max_abs_diff(model, proto, x)
-        if not math.isfinite(diff):
-            raise UserError(f"export check: expected onnxruntime and gatedrnn to agree on a random input, got a "
-                            f"difference of {diff}")
-    path = write_bytes_atomic(target, proto.SerializeToString())
-    size = path.stat().st_size
-    rnn = model.rnn
-    echo(f"wrote {path} ({size:,} bytes): SequenceClassifier with a front end (frame {model.front.frame_size}), "
-         f"{str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}, {model.pooling} pooling, opset "
-         f"{OPSET}; onnx.checker passed; input: the standardised samples; output: the logits after every frame")
-    if diff is None:
-        echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")")
-    else:
-        echo(f"onnxruntime vs gatedrnn on a random input (batch 2, {x.shape[1]} samples): max abs difference "
-             f"{diff:.2e} over the last frame's logits and the final state")
-    return {"path": path, "bytes": size, "max_abs_diff": diff}
+    rnn, x = model.rnn, check_input(model)
+    return write_checked(build_front_onnx(model), target, model, lambda: (x, None),
+                         f"SequenceClassifier with a front end (frame {model.front.frame_size}), "
+                         f"{str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}, {model.pooling} "
+                         f"pooling (input: the standardised samples; output: the logits after every frame)",
+                         f"a random input (batch 2, {x.shape[1]} samples)", "the last frame's logits and the final "
+                         "state", echo)
 
