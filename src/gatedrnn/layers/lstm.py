@@ -30,7 +30,7 @@ its blocks reordered to (i, f, o, g) and the sigmoid gates' columns multiplied b
 all four gates followed by ``* 0.5 + 0.5`` on the first three gives ``sigmoid(a) = (1 + tanh(a / 2)) / 2``
 exactly as ``forward`` computes it. ``forward`` does the same in PyTorch's order: the input projection and a
 copy of ``W_hh`` have their sigmoid columns halved, and each step is one ``tanh`` over the four gates then
-``* half + shift`` (``_gate_affine``). ``backward`` runs its steps in ranges that fit the cache, each range's
+``* half + shift`` (``gate_affine``). ``backward`` runs its steps in ranges that fit the cache, each range's
 activation derivatives computed in whole-range passes first (``_local_gradients``); per step it makes 9 NumPy
 calls (forward: 10), the weight gradients being single GEMMs after the loop.
 
@@ -46,6 +46,17 @@ from gatedrnn.backend import xp
 from gatedrnn.layers.lstm_fast import NARROW, backward_loop, forward_loop, usable
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 
+
+def gate_affine(H: int, dtype):
+    """-> (half, shift), each (4H,): 1/2 over the sigmoid blocks (i, f, o) and 1 over g; 1/2 and 0. The loop computes
+    all four gates as ``tanh(a * half) * half + shift``, which is ``sigmoid(a) = (1 + tanh(a/2)) / 2`` on i, f, o and
+    ``tanh(a)`` on g: one tanh for the four gates (the halving is exact in floating point). The batched members
+    (``lstm_members.py``) use it too."""
+    half = xp.full(4 * H, 0.5, dtype=dtype)
+    half[2 * H:3 * H] = 1.0
+    shift = xp.full(4 * H, 0.5, dtype=dtype)
+    shift[2 * H:3 * H] = 0.0
+    return half, shift
 
 class LSTMLayer(RecurrentLayer):
     """One LSTM layer over a time-major sequence; see the module docstring for the equations."""
@@ -89,22 +100,11 @@ class LSTMLayer(RecurrentLayer):
         xp.tanh(c, out=tmp)
         xp.multiply(g[:, 2 * H:3 * H], tmp, out=h)  # h = o * tanh(c)
 
-    def _gate_affine(self):
-        """-> (half, shift), each (4H,): 1/2 over the sigmoid blocks (i, f, o) and 1 over g; 1/2 and 0. The loop
-        computes all four gates as ``tanh(a * half) * half + shift``, which is ``sigmoid(a) = (1 + tanh(a/2)) / 2``
-        on i, f, o and ``tanh(a)`` on g: one tanh for the four gates (the halving is exact in floating point)."""
-        H, dt = self.hidden_size, self.Wx.dtype
-        half = xp.full(4 * H, 0.5, dtype=dt)
-        half[2 * H:3 * H] = 1.0
-        shift = xp.full(4 * H, 0.5, dtype=dt)
-        shift[2 * H:3 * H] = 0.0
-        return half, shift
-
     def forward(self, x, h0, c0):
         """x (T, B, D) contiguous, h0 and c0 (B, H) -> (h_1..h_T as (T, B, H), h_T, c_T)."""
         T, B, D = x.shape
         H = self.hidden_size
-        half, shift = self._gate_affine()
+        half, shift = gate_affine(self.hidden_size, self.Wx.dtype)
         fast = usable(x) and T * B > 0
         if fast and D <= NARROW:                    # a narrow input: each compiled step projects its own x_t
             proj = (x, self.Wx * half, (self.b_ih + self.b_hh) * half)
@@ -128,7 +128,7 @@ class LSTMLayer(RecurrentLayer):
 
     def _forward_loop(self, G, Wh, Hs, Cs, TC, half, shift):
         """The time loop: G (T, B, 4H) the halved input pre-activations, becoming the activated gates; writes
-        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]; ``half``, ``shift`` from ``_gate_affine``.
+        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]; ``half``, ``shift`` from ``gate_affine``.
         (lstm_fast.forward_loop: the same in C.)"""
         T, B, G4 = G.shape
         H = G4 // 4

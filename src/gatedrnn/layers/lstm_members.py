@@ -25,6 +25,7 @@ from __future__ import annotations
 from gatedrnn.backend import xp
 from gatedrnn.errors import UserError
 from gatedrnn.layers.base import Layer
+from gatedrnn.layers.lstm import gate_affine
 
 
 def given_grads(layer: Layer, grads) -> list:
@@ -62,15 +63,6 @@ class LSTMMembersLayer(Layer):
         if grads is not None:
             self.grads = given_grads(self, grads)
 
-    def _gate_affine(self):
-        """(half, shift), each (4H,): lstm.py's ``_gate_affine`` (sigmoid as a halved tanh, one tanh for all gates)."""
-        H, dt = self.hidden_size, self.Wx.dtype
-        half = xp.full(4 * H, 0.5, dtype=dt)
-        half[2 * H:3 * H] = 1.0
-        shift = xp.full(4 * H, 0.5, dtype=dt)
-        shift[2 * H:3 * H] = 0.0
-        return half, shift
-
     def forward(self, x, h0=None, c0=None):
         """x (K, T, B, D), h0 and c0 (K, B, H) or None (zeros) -> (h_1..h_T (K, T, B, H), h_T, c_T)."""
         K, T, B, D = x.shape
@@ -78,7 +70,7 @@ class LSTMMembersLayer(Layer):
             raise UserError(f"LSTMMembersLayer input: expected shape ({self.members}, T, B, {self.input_size}), got "
                             f"{tuple(x.shape)}")
         H = self.hidden_size
-        half, shift = self._gate_affine()
+        half, shift = gate_affine(self.hidden_size, self.Wx.dtype)
         G = x.reshape(K, T * B, D) @ (self.Wx * half)      # the input projection: one GEMM per member, halved
         G += ((self.b_ih + self.b_hh) * half)[:, None, :]
         G = G.reshape(K, T, B, 4 * H)
