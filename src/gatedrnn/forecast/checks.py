@@ -29,6 +29,7 @@ VALUE_LIMIT = 1e100      # |values| of a series or a covariate (float64 squares 
 TARGET_LIMIT = 1e30      # |normalised training targets and covariates| (the network computes in float32)
 MAX_BYTES = 64 * 2**30   # a network's weights (with gradients and Adam's moments) and one training batch
 MAX_STEPS_AHEAD = 10_000  # steps of a recursive forecast
+STRATEGIES = ("direct", "recursive")      # a Forecaster's: the whole horizon at once, or one step applied again
 
 
 def check_values(name: str, v: numpy.ndarray, where: str = "position") -> numpy.ndarray:

@@ -19,7 +19,7 @@ from gatedrnn.errors import (
     check_positive,
     show,
 )
-from gatedrnn.forecast.checks import check_sizes
+from gatedrnn.forecast.checks import STRATEGIES, check_sizes
 from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES
 from gatedrnn.layers import CELLS
 from gatedrnn.train.callbacks import CLOCKS
@@ -41,9 +41,6 @@ def _baselines(name, v):
     bad = [b for b in names if b not in BASELINES]
     if not names or bad:
         raise UserError(f"{name}: expected comma-separated names among {', '.join(BASELINES)}, got {v!r}")
-
-
-STRATEGIES = ("direct", "recursive")
 
 
 def _cells():

@@ -59,6 +59,7 @@ from gatedrnn.checkpoint_io import locate_checkpoint
 from gatedrnn.data.arrays import real_array
 from gatedrnn.errors import UserError, check_choice, check_int, check_positive, require
 from gatedrnn.forecast.checks import (
+    STRATEGIES,
     TARGET_LIMIT,
     check_base,
     check_covariates,
@@ -118,7 +119,7 @@ class Forecaster:
         if mask is not None and not isinstance(mask, bool):
             raise UserError(f"mask: expected None, True or False, got {mask!r}")
         self.time_limit, self.time_clock = check_budget(time_limit, time_clock)
-        check_choice("strategy", strategy, ("direct", "recursive"))
+        check_choice("strategy", strategy, STRATEGIES)
         base = check_base(base, season, window, horizon if strategy == "direct" else 1)
         choice = check_covariates(covariates)
         if strategy == "recursive" and choice:
