@@ -65,6 +65,7 @@ def check_settings(clf) -> None:
     check_int("conv", o["conv"], 0)
     check_int("conv_kernel", o["conv_kernel"])
     check_choice("norm", o["norm"], NORMS)
+    check_ranks(o)
     check_int("max_steps", clf.max_steps)
     check_positive("lr", clf.lr)
     check_positive("clip", clf.clip, zero_ok=True, none_ok=True)
@@ -84,6 +85,22 @@ def check_settings(clf) -> None:
     check_positive("time_budget", clf.time_budget, none_ok=True)
     if clf.echo is not None and not callable(clf.echo):
         raise UserError(f"echo: expected a function of one string or None, got {show(clf.echo)}")
+
+
+def check_ranks(o: dict) -> None:
+    """``rank_ih``/``rank_hh``: None (full) or a positive integer, for a cell with low-rank matrices; ``rank_hh`` at
+    most ``hidden_size`` (``rank_ih`` is checked against the input's width when the network is built)."""
+    for name in ("rank_ih", "rank_hh"):
+        v = o.get(name)
+        if v is None:
+            continue
+        check_int(name, v)
+        if not getattr(CELLS[o["cell"]].layer_class, "low_rank", False):
+            low = ", ".join(n for n, s in CELLS.items() if getattr(s.layer_class, "low_rank", False))
+            raise UserError(f"{name}: expected a cell with low-rank matrices ({low}), got {o['cell']}")
+    if o.get("rank_hh") is not None and o["rank_hh"] > o["hidden_size"]:
+        raise UserError(f"rank_hh: expected an integer in [1, {o['hidden_size']}] (hidden_size, the recurrent "
+                        f"matrix's side), got {o['rank_hh']}")
 
 
 def check_frames(frame: int, seqs: list) -> None:

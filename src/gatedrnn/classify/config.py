@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gatedrnn.classify.checks import check_ranks
 from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_positive, check_probability, show
 from gatedrnn.layers import CELLS
@@ -73,6 +74,10 @@ class ClassifyConfig(Config):
                        group="training")
     density: float = option(1.0, "fraction of each weight matrix kept non-zero, by iterative hard thresholding "
                             "(train/sparsity.py); 1 = dense", check=check_density, group="training")
+    rank_ih: int = option(0, "rank of the input matrix W = W1 W2 of a low-rank cell (fastgrnn, fastrnn); 0 = full",
+                          check=check_count, group="model")
+    rank_hh: int = option(0, "rank of the recurrent matrix U = U1 U2 of a low-rank cell; 0 = full", check=check_count,
+                          group="model")
     ensemble: bool = option(False, "also report the accuracy of the seeds' averaged probabilities (one row)",
                             group="output")
     select: bool = option(True, "choose the number of steps (at most max_steps) on a validation split of the "
@@ -91,7 +96,11 @@ class ClassifyConfig(Config):
                             "--config file), got none")
         if not isinstance(self.dataset, str):
             raise UserError(f"dataset: expected a dataset name or a path prefix, got {show(self.dataset)}")
-        return super().validate()
+        super().validate()
+        for cell in self.cell:                  # every cell of the run takes the ranks (classify.checks)
+            check_ranks(dict(cell=cell, hidden_size=self.hidden_size, rank_ih=self.rank_ih or None,
+                             rank_hh=self.rank_hh or None))
+        return self
 
     def model_options(self, cell: str, seed: int) -> dict:
         """The keyword arguments of ``Classifier`` for one cell and one seed."""
@@ -99,7 +108,8 @@ class ClassifyConfig(Config):
                     dropout=self.dropout, frame=self.frame, conv=self.conv, conv_kernel=self.conv_kernel, norm=self.norm,
                     max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
                     clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, scale=self.scale, crop=self.crop,
-                    select=self.select, density=self.density,
+                    select=self.select, density=self.density, rank_ih=self.rank_ih or None,
+                    rank_hh=self.rank_hh or None,
                     folds=self.folds, time_budget=self.time_budget / (len(self.cell) * self.seeds) or None)
 
 

@@ -17,7 +17,9 @@ Every logit and probability returned is finite: a sequence that overflows the ne
 from the training set (``classify.selection``: a stratified holdout, ``folds``-fold below 100 cases,
 ``time_budget`` seconds at most) and refits on all of it for that many steps. ``frame``, ``conv``, ``conv_kernel``
 and ``norm`` add a front end for long inputs (``models.front``); ``scale`` and ``crop`` augment the training
-sequences, ``crop`` also averaging the logits of windows at prediction (``classify.augment``).
+sequences, ``crop`` also averaging the logits of windows at prediction (``classify.augment``). ``rank_ih`` and
+``rank_hh`` (None: full) factor the input and recurrent matrices of a low-rank cell (FastGRNN, FastRNN) as two
+matrices of that rank; ``density`` < 1 trains every matrix sparse (``train.sparsity``).
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ class Classifier:
                  max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
                  scale: float = 0.0, crop: int = 0, select: bool = False, folds: int = 5,
-                 time_budget: float | None = None, density: float = 1.0, echo=None):
+                 time_budget: float | None = None, density: float = 1.0, rank_ih=None, rank_hh=None, echo=None):
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
-                            dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
+                            dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm,
+                            rank_ih=rank_ih, rank_hh=rank_hh)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
         self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
         self.select, self.folds, self.time_budget = select, folds, time_budget
@@ -112,8 +115,8 @@ class Classifier:
     def fit_split(self, seqs, targets, valid_seqs, valid_targets, *, patience_steps: int, seconds=None) -> dict:
         """Train a fresh network (this seed) on ``seqs`` (already standardised), stopped early on the validation
         cases (their loss after every epoch; the best weights restored); -> the Trainer's summary with
-        ``best_step`` (highest validation accuracy, ties to the lower loss) and its ``best_val``
-        loss. ``seconds``: a training time limit. The model selection's one step."""
+        ``best_step`` (highest validation accuracy, ties to the lower loss), its ``best_val`` loss and its
+        ``best_acc`` accuracy. ``seconds``: a training time limit. The model selection's one step."""
         self.model = self._network(seqs[0].shape[1])
         per_epoch = math.ceil(len(seqs) / min(self.batch_size, len(seqs)))
         stop = EarlyStopping(patience=max(1, math.ceil(patience_steps / per_epoch)))
@@ -124,7 +127,7 @@ class Classifier:
         watch = AccuracyWatch(valid)
         extra = [watch, stop] + ([TimeLimit(seconds)] if seconds else [])
         summary = self._train(seqs, targets, self.max_steps, valid=valid, callbacks=extra)
-        summary["best_val"], summary["best_step"] = watch.best[1], watch.best_step
+        summary["best_val"], summary["best_step"], summary["best_acc"] = watch.best[1], watch.best_step, watch.best[0]
         self.model = None
         return summary
 
@@ -227,7 +230,8 @@ class Classifier:
         model, meta, _ = load_checkpoint(found)
         classes, mean, std = read_meta(found, model, meta)
         c = model.config
-        keys = ("cell", "hidden_size", "num_layers", "pooling", "dropout", "frame", "conv", "conv_kernel", "norm")
+        keys = ("cell", "hidden_size", "num_layers", "pooling", "dropout", "frame", "conv", "conv_kernel", "norm",
+                "rank_ih", "rank_hh")
         self = cls(**{k: c[k] for k in keys if k in c}, dtype=model.rnn.dtype.name)
         self.model = model.eval()
         self.classes_, self.mean_, self.std_ = classes, mean, std

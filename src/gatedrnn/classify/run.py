@@ -75,6 +75,7 @@ def _fit_cell(cfg: ClassifyConfig, cell: str, train, echo) -> dict:
         sel = clf.selection_
         echo(f"   {cell} seed {seed}: fitted" + (f" for {sel['steps']} steps ({sel['note']})" if sel else ""))
     units = f"{cfg.hidden_size} units{'' if cfg.num_layers == 1 else f' x {cfg.num_layers}'}"
+    units += "".join(f", {name} {v}" for name, v in (("rank_ih", cfg.rank_ih), ("rank_hh", cfg.rank_hh)) if v)
     return {"method": f"{CELLS[cell].__name__} ({units})", "cell": cell, "fitted": fitted,
             "seconds": time.perf_counter() - t0, "bytes": fitted[0].weight_bytes,
             "steps": [c.selection_["steps"] if c.selection_ else cfg.max_steps for c in fitted]}

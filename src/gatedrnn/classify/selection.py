@@ -103,11 +103,12 @@ def plan(targets, seed: int, folds: int) -> tuple[list, str]:
 
 def choose_steps(clf, seqs: list, targets, time_budget: float | None = None) -> dict:
     """Train ``clf``'s network on each split with early stopping; -> ``{"steps", "best_steps", "val_losses",
-    "note", "seconds"}`` (``steps``: the median best step, at least 1)."""
+    "val_accs", "note", "seconds"}`` (``steps``: the median best step, at least 1; ``val_accs``: each split's
+    validation accuracy at its best step, what a choice between settings may read)."""
     t0 = time.perf_counter()
     splits, note = plan(targets, clf.seed, clf.folds)
     share = None if not time_budget else time_budget / len(splits)
-    best, losses, censored = [], [], 0
+    best, losses, accs, censored = [], [], [], 0
     for train, valid in splits:
         summary = clf.fit_split([seqs[i] for i in train], targets[train], [seqs[i] for i in valid], targets[valid],
                                 patience_steps=PATIENCE_STEPS, seconds=share)
@@ -115,8 +116,9 @@ def choose_steps(clf, seqs: list, targets, time_budget: float | None = None) -> 
         censored += cut
         best.append(clf.max_steps if cut else int(summary.get("best_step") or summary.get("step") or 1))
         losses.append(float(summary.get("best_val", math.nan)))
+        accs.append(float(summary.get("best_acc", math.nan)))
     if censored:
         note += f"; {censored} of {len(splits)} stopped by --time-budget (counted as max_steps)"
     steps = max(1, int(numpy.median(best)))
-    return {"steps": steps, "best_steps": best, "val_losses": losses, "note": note,
+    return {"steps": steps, "best_steps": best, "val_losses": losses, "val_accs": accs, "note": note,
             "seconds": time.perf_counter() - t0}

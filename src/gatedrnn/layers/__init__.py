@@ -19,7 +19,7 @@ test_gradcheck.py and test_torch_parity.py list theirs by hand); add the cell's 
 import importlib
 import pkgutil
 
-from gatedrnn.errors import check_choice
+from gatedrnn.errors import UserError, check_choice
 from gatedrnn.layers.base import Layer
 from gatedrnn.layers.dropout import Dropout
 from gatedrnn.layers.embedding import Embedding
@@ -58,8 +58,15 @@ CELLS = _find_cells()
 
 
 def make_recurrent(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *, dropout: float = 0.0,
-                   forget_bias: float = 1.0, dtype=None, seed=None):
-    """Build the stack of ``cell`` (a name in ``CELLS``); ``forget_bias`` applies to cells with a forget gate."""
+                   forget_bias: float = 1.0, dtype=None, seed=None, rank_ih=None, rank_hh=None):
+    """Build the stack of ``cell`` (a name in ``CELLS``); ``forget_bias`` applies to cells with a forget gate,
+    ``rank_ih``/``rank_hh`` (None: full) to cells with low-rank matrices (``low_rank``), one line for another."""
     stack = CELLS[check_choice("cell", cell, sorted(CELLS))]
     extra = {"forget_bias": forget_bias} if stack.layer_class.forget_gate is not None else {}
+    for name, rank in (("rank_ih", rank_ih), ("rank_hh", rank_hh)):
+        if rank is not None:
+            if not getattr(stack.layer_class, "low_rank", False):
+                low = ", ".join(n for n, s in CELLS.items() if getattr(s.layer_class, "low_rank", False))
+                raise UserError(f"{name}: expected a cell with low-rank matrices ({low}), got {cell}")
+            extra[name] = rank
     return stack(input_size, hidden_size, num_layers, dropout=dropout, dtype=dtype, seed=seed, **extra)

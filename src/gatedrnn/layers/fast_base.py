@@ -55,6 +55,7 @@ class FastLayer(RecurrentLayer):
     biases: tuple = ()
     scalars: tuple = ()
     own_init = True         # the language model's "book" re-draw (lm/build.py) leaves these parameters alone
+    low_rank = True         # takes rank_ih / rank_hh (layers.make_recurrent)
 
     @property
     def Wx(self):

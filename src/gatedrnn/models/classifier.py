@@ -51,7 +51,8 @@ class SequenceClassifier(Model):
 
     def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, *,
                  cell: str = "lstm", pooling: str = "last", dropout: float = 0.0, forget_bias: float = 1.0,
-                 frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none", dtype=None, seed=None):
+                 frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none", dtype=None, seed=None,
+                 rank_ih=None, rank_hh=None):
         super().__init__()
         check_int("num_classes", num_classes, 2)
         check_choice("pooling", pooling, POOLINGS)
@@ -61,6 +62,8 @@ class SequenceClassifier(Model):
         self.config = dict(input_size=input_size, hidden_size=hidden_size, num_classes=num_classes,
                            num_layers=num_layers, cell=cell, pooling=pooling, dropout=dropout, forget_bias=forget_bias)
         self.pooling = pooling
+        ranks = {k: v for k, v in (("rank_ih", rank_ih), ("rank_hh", rank_hh)) if v is not None}
+        self.config.update(ranks)               # low-rank W and U (cells with ``low_rank``); absent: full
         front: dict[str, Any] = dict(frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
         self.front = None                       # models/front.py: frames, causal conv, running norm
         if uses_front(front):
@@ -68,7 +71,7 @@ class SequenceClassifier(Model):
             self.front = FrontEnd(input_size, **front, dtype=dtype, seed=int(rng.integers(2**63)))
             input_size = self.front.output_size
         self.rnn = self.add_child("rnn.", make_recurrent(cell, input_size, hidden_size, num_layers, dropout=dropout,
-                                                          forget_bias=forget_bias, dtype=dtype, seed=s1))
+                                                          forget_bias=forget_bias, dtype=dtype, seed=s1, **ranks))
         self.drop = self.add_child("", Dropout(dropout, seed=s2))
         self.head = self.add_child("head.", Linear(hidden_size, num_classes, dtype=dtype, seed=s3))
         if self.front is not None:
