@@ -43,7 +43,7 @@ from gatedrnn.errors import UserError
 
 MANIFEST, NEW, OLD, STAGE = ".gatedrnn-run.json", ".gatedrnn-run.new", ".gatedrnn-run.old", ".gatedrnn-run"
 FORMAT = "gatedrnn-run"
-LOCK = ".lock"            # gatedrnn.train.lock's file: the folder's, not the run's
+LOCK = ".lock"            # gatedrnn.run_lock's file: the folder's, not the run's
 _DEFERRED = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
 
 

@@ -29,7 +29,7 @@ from gatedrnn.train.checkpoint import (
     resolve_checkpoint,
     save_checkpoint,
 )
-from gatedrnn.train.lock import run_lock
+from gatedrnn.run_lock import run_lock
 
 TINY = ["--level", "char", "--embed-size", "8", "--hidden-size", "12", "--batch-size", "4", "--time-size", "8",
         "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress"]

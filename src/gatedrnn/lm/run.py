@@ -32,7 +32,7 @@ from gatedrnn.optim import make_optimizer, make_schedule
 from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger, TimeLimit, ValidateEvery
 from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
 from gatedrnn.train.distributed import communicator, digest
-from gatedrnn.train.lock import run_lock
+from gatedrnn.run_lock import run_lock
 from gatedrnn.train.trainer import Trainer, say
 
 # what may change when a run is resumed; everything else must stay as the run started

@@ -23,7 +23,7 @@ from gatedrnn.checkpoint_io import save_checkpoint as _save_folder
 from gatedrnn.errors import UserError, show
 from gatedrnn.run_folder import NEW as RUN_NEW
 from gatedrnn.run_folder import recover as recover_run
-from gatedrnn.train.lock import run_lock
+from gatedrnn.run_lock import run_lock
 
 __all__ = ["FORMAT", "VERSION", "build_model", "load_checkpoint", "locate_checkpoint", "read_checkpoint",
            "recover_checkpoint", "recover_checkpoints", "remove_checkpoint", "resolve_checkpoint", "save_checkpoint"]

@@ -1,5 +1,5 @@
 """How a command other than ``train`` (``forecast`` in every mode, ``classify``) writes its run folder: as one
-process, holding the folder's lock (``train.lock``), through ``gatedrnn.run_folder.open_run`` (the whole run
+process, holding the folder's lock (``run_lock``), through ``gatedrnn.run_folder.open_run`` (the whole run
 swapped in at the end, or nothing).
 
 These commands do not train data-parallel: under an MPI launcher that started more than one process (the
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from gatedrnn.errors import UserError
 from gatedrnn.run_folder import check_out_folder, open_run
 from gatedrnn.train.distributed import launcher_rank, launcher_size
-from gatedrnn.train.lock import run_lock
+from gatedrnn.run_lock import run_lock
 
 
 def refuse_launcher(command: str) -> None:
