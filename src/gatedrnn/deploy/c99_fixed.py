@@ -19,8 +19,9 @@ bit for bit: ``deploy/fixed_stream.py``.
 Each layer is the float export's structure (``deploy/c99.py``) in integers: the pre-activation starts from the Q16
 bias row, then each stored int16 block of input and recurrent rows adds its product sum, shifted into Q16; the
 unit's gate math is the cell's own ``q15_step`` (C statements in its file in ``layers/``, next to its NumPy twin
-``q15_update``). A block is stored dense, or in compressed sparse rows (8-bit column indices up to 256 inputs,
-else 16-bit; 16-bit row starts) when that is smaller. Weights are ``static const`` (flash); labels and the
+``q15_update``). A low-rank matrix W = A B (``fixed_stream``: a layer's ``factors``) is two products, t = v A into
+the int32 scratch ``s->t`` (Q16), then g += t B. A block is stored dense, or in compressed sparse rows (8-bit
+column indices up to 256 inputs, else 16-bit; 16-bit row starts) when that is smaller. Weights are ``static const`` (flash); labels and the
 checkpoint's path reach the C text only as escaped literals (``deploy/c_text.py``).
 """
 
@@ -31,7 +32,7 @@ import re
 import numpy
 
 from gatedrnn.deploy.c99 import c_array, check_prefix
-from gatedrnn.deploy.c99_fixed_kernels import ARITH, DOT, DOT_CSR, SIGMOID, TANH
+from gatedrnn.deploy.c99_fixed_kernels import ARITH, DOT, DOT_CSR, KINDS, SIGMOID, TANH
 from gatedrnn.deploy.c_text import MAX_LITERAL, c_comment, strings_section, utf8
 from gatedrnn.deploy.fixed_point import G_FRAC, H_FRAC, TABLE_SHIFT, TABLE_SIZE, X_FRAC, tanh_table
 from gatedrnn.deploy.fixed_stream import FixedModel
@@ -52,22 +53,24 @@ def csr_or_dense(q: numpy.ndarray) -> tuple[str, int]:
     return "dense", dense
 
 
-def _matrix(p: str, name: str, q, x: str, g: str, shift: int, arrays: list, calls: list) -> tuple[str, int]:
-    """Store ``q`` (outputs, inputs) and call its kernel into ``g`` from ``x``; -> (the storage, multiplies)."""
+def _matrix(p: str, name: str, q, x: str, g: str, shift: int, arrays: list, calls: list,
+            wide: str = "") -> tuple[tuple[str, str], int]:
+    """Store ``q`` (outputs, inputs) and call its kernel into ``g`` from ``x`` (int16, or int32 with ``wide`` "32");
+    -> ((the storage, ``wide``): the kernel, multiplies)."""
     how, _ = csr_or_dense(q)
     n_out, n_in = q.shape
     if how == "dense":
         arrays += c_array("int16_t", f"{p}_{name}_w", q)
-        calls.append(f"    {p}_dot({g}, {p}_{name}_w, {x}, {n_in}, {n_out}, {shift}, &s->saturated);")
-        return how, q.size
+        calls.append(f"    {p}_dot{wide}({g}, {p}_{name}_w, {x}, {n_in}, {n_out}, {shift}, &s->saturated);")
+        return (how, wide), q.size
     rows, cols = numpy.nonzero(q)                 # row-major order: by output, then by input
     starts = numpy.concatenate([[0], numpy.cumsum(numpy.bincount(rows, minlength=n_out))])
     arrays += c_array("int16_t", f"{p}_{name}_v", q[rows, cols])
     arrays += c_array("uint8_t" if how == "csr8" else "uint16_t", f"{p}_{name}_c", cols)
     arrays += c_array("uint16_t", f"{p}_{name}_r", starts)
-    calls.append(f"    {p}_dot_{how}({g}, {p}_{name}_v, {p}_{name}_c, {p}_{name}_r, {x}, {n_out}, {shift}, "
+    calls.append(f"    {p}_dot{wide}_{how}({g}, {p}_{name}_v, {p}_{name}_c, {p}_{name}_r, {x}, {n_out}, {shift}, "
                  f"&s->saturated);")
-    return how, len(rows)
+    return (how, wide), len(rows)
 
 
 def _bias(p: str, k: int, layer, arrays: list, calls: list) -> None:
@@ -94,6 +97,7 @@ def _body(fm: FixedModel, p: str, arrays: list, calls: list) -> tuple[set, int]:
             how, n = _matrix(p, f"{part}{k}_{m}", q.T, vec, f"s->g + {a}", shift, arrays, calls)
             used.add(how)
             macs += n
+        macs += _factors(p, k, layer, src, arrays, calls, used)
         calls.append(f"    {p}_cell(s->g, s->h[{k}], &s->saturated);")
         src = f"s->h[{k}]"
     if fm.head is None:
@@ -106,6 +110,21 @@ def _body(fm: FixedModel, p: str, arrays: list, calls: list) -> tuple[set, int]:
     how, n = _matrix(p, "head", q.T, src, "y", shift, arrays, calls)
     used.add(how)
     return used, macs + n
+
+
+def _factors(p: str, k: int, layer, src: str, arrays: list, calls: list, used: set) -> int:
+    """Layer k's low-rank matrices, two products each: s->t = (v A) in Q16, then g += t B; -> multiplies."""
+    macs = 0
+    for m, (part, a, b, q1, s1, q2, s2) in enumerate(layer.factors):
+        vec = src if part == "x" else f"s->h[{k}]"
+        calls.append(f"    for (j = 0; j < {q1.shape[1]}; ++j) s->t[j] = 0;")
+        how, n = _matrix(p, f"{part}{k}_f{m}a", q1.T, vec, "s->t", s1, arrays, calls)
+        used.add(how)
+        macs += n
+        how, n = _matrix(p, f"{part}{k}_f{m}b", q2.T, "s->t", f"s->g + {a}", s2, arrays, calls, wide="32")
+        used.add(how)
+        macs += n
+    return macs
 
 
 def _cell(fm: FixedModel, p: str) -> list[str]:
@@ -125,11 +144,12 @@ def _kernels(fm: FixedModel, p: str, used: set) -> list[str]:
         parts.append(TANH.format(p=p, size=TABLE_SIZE, shift=TABLE_SHIFT, mask=mask, half=half))
     if "q_sigmoid(" in code:
         parts.append(SIGMOID.format(p=p))
-    if "dense" in used:
-        parts.append(DOT.format(p=p))
-    for bits, ctype in ((8, "uint8_t"), (16, "uint16_t")):
-        if f"csr{bits}" in used:
-            parts.append(DOT_CSR.format(p=p, b=bits, t=ctype))
+    for wide, (xt, mt) in KINDS.items():
+        if ("dense", wide) in used:
+            parts.append(DOT.format(p=p, w=wide, xt=xt, mt=mt))
+        for bits, ctype in ((8, "uint8_t"), (16, "uint16_t")):
+            if (f"csr{bits}", wide) in used:
+                parts.append(DOT_CSR.format(p=p, b=bits, t=ctype, w=wide, xt=xt, mt=mt))
     return "\n".join(parts).splitlines()
 
 
@@ -154,6 +174,8 @@ def header_text(fm: FixedModel, p: str, note: str, strings: list[str]) -> str:
              f"    int32_t g[{fm.width}];          /* scratch: one layer's pre-activations, Q16 */"]
     if fm.standardize is not None:
         state.append(f"    int16_t x[{fm.input_size}];          /* scratch: the standardised input, Q12 */")
+    if fm.rank:
+        state.append(f"    int32_t t[{fm.rank}];          /* scratch: a low-rank product's middle, Q16 */")
     state += ["    uint32_t saturated;       /* values clamped since the reset */", f"}} {p}_state;"]
     lines = [f"/* {note}", f" * {p}_reset(&s) zeroes the state; {p}_step(&s, x, y): {P}_INPUT_SIZE int16 in, x = "
              f"round(value * 2^{P}_INPUT_FRAC),", f" * {what}; {P}_OUTPUT_SIZE int32 out with {P}_OUTPUT_FRAC "

@@ -1,8 +1,12 @@
 """The C helpers of the fixed-point export (``deploy/c99_fixed.py``), the twins of ``deploy/fixed_point.py``: as
-format strings of the prefix ``p`` (and, for the sparse kernel, ``b``: the index bits, ``t``: their type). Every
-product is taken in int32 (int16 operands) and summed in int64, so nothing overflows; a right shift of a negative
+format strings of the prefix ``p`` (the product kernels: ``w`` their name's suffix, ``xt`` the input's type,
+``mt`` the product's; for the sparse kernel, ``b``: the index bits, ``t``: their type). Every product of int16
+operands is taken in int32, of an int16 weight and an int32 input (a low-rank product's middle) in int64, and
+summed in int64, so nothing overflows; a right shift of a negative
 number is written as ``~(~v >> s)`` (floor, whatever the compiler does with a negative ``>>``); a left shift is a
 multiplication (a negative value shifted left is undefined in C99)."""
+
+KINDS = {"": ("int16_t", "int32_t"), "32": ("int32_t", "int64_t")}    # kernel suffix -> (input, product) types
 
 ARITH = """\
 static int64_t q_floor(int64_t v, int s)    /* floor(v / 2^s), never shifting a negative number */
@@ -55,27 +59,27 @@ static int32_t q_sigmoid(int64_t v)    /* v in Q16 -> sigmoid(v) = (1 + tanh(v /
 """
 
 DOT = """\
-static void {p}_dot(int32_t *g, const int16_t *w, const int16_t *x, int k, int n, int sh, uint32_t *sat)
+static void {p}_dot{w}(int32_t *g, const int16_t *w, const {xt} *x, int k, int n, int sh, uint32_t *sat)
 {{    /* g[j] += (w[j][.] . x) / 2^sh for j < n; w (n, k) row-major */
     int i, j;
     for (j = 0; j < n; ++j) {{
         const int16_t *wj = w + (long)j * k;
         int64_t acc = 0;
-        for (i = 0; i < k; ++i) acc += (int32_t)wj[i] * x[i];
+        for (i = 0; i < k; ++i) acc += ({mt})wj[i] * x[i];
         g[j] = q_sat32((int64_t)g[j] + q_round(acc, sh), sat);
     }}
 }}
 """
 
 DOT_CSR = """\
-static void {p}_dot_csr{b}(int32_t *g, const int16_t *v, const {t} *col, const uint16_t *row, const int16_t *x,
+static void {p}_dot{w}_csr{b}(int32_t *g, const int16_t *v, const {t} *col, const uint16_t *row, const {xt} *x,
                         int n, int sh, uint32_t *sat)
 {{    /* the same in compressed sparse rows: row j's values v[row[j]..row[j + 1]) at inputs col[.] */
     int32_t i;
     int j;
     for (j = 0; j < n; ++j) {{
         int64_t acc = 0;
-        for (i = row[j]; i < (int32_t)row[j + 1]; ++i) acc += (int32_t)v[i] * x[col[i]];
+        for (i = row[j]; i < (int32_t)row[j + 1]; ++i) acc += ({mt})v[i] * x[col[i]];
         g[j] = q_sat32((int64_t)g[j] + q_round(acc, sh), sat);
     }}
 }}

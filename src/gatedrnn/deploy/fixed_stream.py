@@ -6,8 +6,10 @@ writes and computes, in NumPy int64, bit for bit (formats and rules: ``deploy/fi
 (pooling "last"), a ``SequenceRegressor`` or a bare recurrent stack. Each layer's fused step matrix
 ``[W_ih; W_hh; b]`` (``layer.step_weights()``) becomes a Q16 bias row and, for each run of column blocks of H that
 holds a weight, an int16 block of its input rows and one of its recurrent rows, each with its own fractional bits;
-the head likewise. Without ``standardize`` a step takes the standardised input in Q12; with ``standardize=(mean,
-std)`` (a ``Classifier``'s scaling) it takes raw int16 samples with ``rf`` fractional bits (``raw_frac``, or
+the head likewise. A low-rank matrix (``layer.step_factors()``: W = A B) stays two int16 factors: the step computes
+t = v A into Q16 (int32, saturated) and adds t B, so it stores and multiplies r (rows + H) weights, not rows H.
+Without ``standardize`` a step takes the standardised input in Q12; with ``standardize=(mean, std)`` (a
+``Classifier``'s scaling) it takes raw int16 samples with ``rf`` fractional bits (``raw_frac``, or
 given) and standardises them inside. Outputs are int32 in Q16 (the class logits, the regression, or a stack's top
 hidden state).
 
@@ -44,6 +46,7 @@ class FixedLayer:
     hidden_size: int
     bias: numpy.ndarray
     blocks: list = field(default_factory=list)
+    factors: list = field(default_factory=list)    # (part, a, b, q1, shift1, q2, shift2): (v q1) q2 into [a, b)
 
 
 @dataclass
@@ -62,6 +65,11 @@ class FixedModel:
         """Columns of the pre-activation scratch (the widest layer's)."""
         return max(len(layer.bias) for layer in self.layers)
 
+    @property
+    def rank(self) -> int:
+        """Entries of the low-rank products' scratch (the largest rank; 0 without factors)."""
+        return max((f[3].shape[1] for layer in self.layers for f in layer.factors), default=0)
+
     def encode(self, xs) -> numpy.ndarray:
         """Float inputs (raw ones for a model that standardises) -> the int16 inputs of a step (int64)."""
         bits = self.standardize["rf"] if self.standardize is not None else fp.X_FRAC
@@ -75,11 +83,21 @@ def _layer(layer, in_frac: int, k: int) -> FixedLayer:
     if not numpy.isfinite(W).all():
         raise UserError("fixed-point export: expected finite weights, got NaN or Inf (a diverged training?)")
     out = FixedLayer(type(layer), D, H, fp.quantize_q16(W[D + H], f"layer {k} biases and scalars"))
-    for part, rows, frac in (("x", slice(0, D), in_frac), ("h", slice(D, D + H), fp.H_FRAC)):
-        for a, b in _blocks(W[rows], H):
-            q, shift = fp.quantize_block(W[rows, a:b], frac, f"layer {k} {'input' if part == 'x' else 'recurrent'} "
-                                                          "weights")
+    rows = {"x": slice(0, D), "h": slice(D, D + H)}
+    factors = layer.step_factors() if hasattr(layer, "step_factors") else []
+    for part, a, b, _, _ in factors:              # a low-rank matrix: its two factors instead of its product
+        W[rows[part], a:b] = 0.0
+    for part, frac in (("x", in_frac), ("h", fp.H_FRAC)):
+        what = f"layer {k} {'input' if part == 'x' else 'recurrent'} weights"
+        for a, b in _blocks(W[rows[part]], H):
+            q, shift = fp.quantize_block(W[rows[part], a:b], frac, what)
             out.blocks.append((part, a, b, q, shift))
+    for part, a, b, A, B in factors:
+        frac = in_frac if part == "x" else fp.H_FRAC
+        what = f"layer {k} {'input' if part == 'x' else 'recurrent'} low-rank factor"
+        q1, s1 = fp.quantize_block(A, frac, f"{what} 1")               # (x A) into Q16, int32
+        q2, s2 = fp.quantize_block(B, fp.G_FRAC, f"{what} 2")          # then times B into Q16
+        out.factors.append((part, a, b, q1, s1, q2, s2))
     return out
 
 
@@ -148,6 +166,9 @@ class FixedStream:
             for part, a, b, q, shift in layer.blocks:
                 v = src if part == "x" else self.h[k]
                 g[a:b] = ops.clip(g[a:b] + fp.round_shift(v @ q, shift), fp.INT32)
+            for part, a, b, q1, s1, q2, s2 in layer.factors:      # low rank: two products, the middle in int32
+                t = ops.clip(fp.round_shift((src if part == "x" else self.h[k]) @ q1, s1), fp.INT32)
+                g[a:b] = ops.clip(g[a:b] + fp.round_shift(t @ q2, s2), fp.INT32)
             self.h[k] = layer.cls.q15_update(g, self.h[k], fp.H_FRAC, ops)
             src = self.h[k]
         if self.fm.head is None:

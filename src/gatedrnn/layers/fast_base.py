@@ -133,6 +133,18 @@ class FastLayer(RecurrentLayer):
                 out[D + H, col:col + H] = numpy.asarray(to_numpy(self.param(name)), dtype=numpy.float64)
         return out
 
+    def step_factors(self) -> list:
+        """The low-rank matrices of the step as their factors, ``(part, a, b, A, B)`` in float64: the rows of ``part``
+        ("x": input, "h": recurrent) and columns [a, b) of ``step_weights()`` equal A @ B (the shared W or U feeds
+        block 0). The fixed-point C export computes them as two products, (x A) B."""
+        out = []
+        for part, which in (("x", "ih"), ("h", "hh")):
+            idx = self._factors[which]
+            if len(idx) == 2:
+                A, B = (numpy.asarray(to_numpy(self.params[i]), dtype=numpy.float64) for i in idx)
+                out.append((part, 0, self.hidden_size, A, B))
+        return out
+
     def weight_matrices(self):
         """``(name, array)`` of the matrices (what sparsity and the size count treat as weights)."""
         return [(n, p) for n, p in zip(self.names, self.params) if n.startswith("weight_")]
