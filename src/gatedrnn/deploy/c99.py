@@ -24,7 +24,9 @@ Weights are ``static const`` arrays (flash on a microcontroller). Each layer's p
 fused step matrix ``[W_ih; W_hh; b]`` (``layer.step_weights()``, the columns as the cell's one-step update wants
 them), applied as "bias, plus the input rows times x, plus the recurrent rows times h"; column blocks of H that
 are all zero in the input or recurrent rows are not stored (the GRU's candidate split, the min cells' missing
-recurrent matrix). The gate math of one unit is the cell's own ``c_step`` (C statements in its file in
+recurrent matrix). A low-rank matrix (``layer.step_factors()``: W = A B, FastGRNN and FastRNN with ranks) is stored
+as its two factors and applied as two products, (v A) B, with float32 weights (int8 weights quantise the
+product). The gate math of one unit is the cell's own ``c_step`` (C statements in its file in
 ``layers/``, the twin of its ``step_update``: the body of ``for (j = 0; j < H; ++j)`` reading ``g[k * H + j]``,
 ``h[j]``, ``c[j]`` and writing ``h[j]``, ``c[j]``): no cell is named here. Its tanh is ``fast_tanh``, defined in
 the generated file: a rational function within 3.5e-7 of tanh (Eigen's), several times faster than glibc's
@@ -157,9 +159,12 @@ def _layer(s: _Spec, k: int, out: list, calls: list, src: str) -> int:
     """Append layer k's arrays to ``out`` and its step to ``calls``; returns its widest scratch need."""
     p, layer = s.prefix, s.rnn.layers[k]
     D, H = layer.input_size, layer.hidden_size
-    W = numpy.asarray(layer.step_weights(), dtype=numpy.float64)
+    W = numpy.array(layer.step_weights(), dtype=numpy.float64)
     N = W.shape[1]
     bias = W[D + H] if s.quantized is None else s.quantized["layers"][k]["b"]
+    factors = layer.step_factors() if s.quantized is None and hasattr(layer, "step_factors") else []
+    for part, a, b, _, _ in factors:              # low rank (float32): the two factors instead of their product
+        W[slice(0, D) if part == "x" else slice(D, D + H), a:b] = 0.0
     out += c_array("float", f"{p}_b{k}", bias)
     calls.append(f"    for (j = 0; j < {N}; ++j) s->g[j] = {p}_b{k}[j];")
     widest = 0
@@ -174,6 +179,12 @@ def _layer(s: _Spec, k: int, out: list, calls: list, src: str) -> int:
                 out += c_array("signed char", f"{name}_q", q[:, a:b]) + c_array("float", f"{name}_s", scale[a:b])
                 calls.append(f"    {p}_axpy8(s->g + {a}, {name}_q, {name}_s, {vec}, {n_in}, {b - a}, s->acc);")
                 widest = max(widest, b - a)
+    for m, (part, a, b, A, B) in enumerate(factors):     # g += (v A) B, the middle in a local of r floats
+        name, r = f"{p}_{part}{k}_f{m}", A.shape[1]
+        out += c_array("float", f"{name}a", A.astype(numpy.float32)) + c_array("float", f"{name}b", B.astype(numpy.float32))
+        calls += [f"    {{ float t[{r}] = {{0.0f}};",
+                  f"      {p}_axpy(t, {name}a, {src if part == 'x' else f's->h[{k}]'}, {A.shape[0]}, {r});",
+                  f"      {p}_axpy(s->g + {a}, {name}b, t, {r}, {b - a}); }}"]
     calls.append(f"    {p}_cell(s->g, s->h[{k}], {'s->c[%d]' % k if layer.has_cell else '0'});")
     return widest
 
