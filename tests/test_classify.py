@@ -10,15 +10,18 @@ import numpy as np
 import pytest
 
 import gatedrnn as g
-from gatedrnn.classify import Classifier, ClassifyConfig, format_table, make_config, pad
-from gatedrnn.classify import run as classify_run
+from gatedrnn.classify import Classifier, ClassifyConfig
 from gatedrnn.classify.baselines import EXTRA_NOTE
+from gatedrnn.classify.config import make_config
+from gatedrnn.classify.model import pad
+from gatedrnn.classify.run import format_table
+from gatedrnn.classify.run import run as classify_run
 from gatedrnn.cli import main
 from gatedrnn.errors import UserError
 from gatedrnn.layers import CELLS, SoftmaxCrossEntropy
 from gatedrnn.models import MODELS, Padded, SequenceClassifier
 
-RUN = importlib.import_module("gatedrnn.classify.run")   # the module (the package exports its run function)
+RUN = importlib.import_module("gatedrnn.classify.run")
 
 
 def _toy(n, rng, D=2):
@@ -71,7 +74,7 @@ def test_fit_predict_score_save_load(tmp_path, rng):
     clf.save(tmp_path / "clf")
     back = Classifier.load(tmp_path / "clf")
     np.testing.assert_allclose(back.predict_proba(Xt), p, atol=1e-6)
-    assert isinstance(g.load(tmp_path / "clf"), SequenceClassifier) and "SequenceClassifier" in MODELS
+    assert isinstance(g.load(tmp_path / "clf"), Classifier) and "SequenceClassifier" in MODELS   # the whole estimator
 
 
 def test_bad_input(rng):

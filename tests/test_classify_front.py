@@ -170,7 +170,7 @@ def test_crop_longer_than_the_shortest_sequence_is_one_line(rng):
 def test_seed_ensemble_row(tmp_path):
     import importlib
     run = importlib.import_module("gatedrnn.classify.run")
-    from gatedrnn.classify import make_config
+    from gatedrnn.classify.config import make_config
     rng = np.random.default_rng(0)
     head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true down up\n@data\n"
     for split in ("TRAIN", "TEST"):

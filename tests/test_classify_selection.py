@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gatedrnn.classify import Classifier, ClassifyConfig, make_config
+from gatedrnn.classify import Classifier, ClassifyConfig
+from gatedrnn.classify.config import make_config
 from gatedrnn.classify.selection import FOLD_BELOW, plan
 from gatedrnn.cli import main
 from gatedrnn.errors import UserError

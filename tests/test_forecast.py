@@ -9,15 +9,9 @@ import pytest
 
 from gatedrnn.cli import main
 from gatedrnn.errors import UserError
-from gatedrnn.forecast import (
-    ForecastConfig,
-    mae,
-    make_config,
-    naive_forecast,
-    rmse,
-    run,
-    seasonal_naive_forecast,
-)
+from gatedrnn.forecast import ForecastConfig, mae, naive_forecast, rmse, seasonal_naive_forecast
+from gatedrnn.forecast.config import make_config
+from gatedrnn.forecast.experiment import run
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.train.checkpoint import save_checkpoint
@@ -96,7 +90,7 @@ def test_too_short_a_series_and_bad_settings(tmp_path):
 
 def test_arima_rule_picks_d_by_the_adf_test_and_undoes_the_seasonal_difference(rng):
     pytest.importorskip("statsmodels", reason="the ARIMA baseline needs statsmodels (the forecast extra)")
-    from gatedrnn.forecast import arima_forecast, fit_arima
+    from gatedrnn.forecast.arima import arima_forecast, fit_arima
 
     ar = np.zeros(120)
     for t in range(1, 120):

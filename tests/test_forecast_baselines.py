@@ -9,8 +9,8 @@ import pytest
 
 from gatedrnn.cli import main
 from gatedrnn.errors import UserError
-from gatedrnn.forecast import ForecastConfig, baselines_sf, run
-from gatedrnn.forecast.experiment import selection
+from gatedrnn.forecast import ForecastConfig, baselines_sf
+from gatedrnn.forecast.experiment import run, selection
 
 
 def write_series(tmp_path, n=120):

@@ -155,3 +155,42 @@ def test_no_pickle():
     for path, rel, tree in _modules():
         text = path.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, rel
+
+
+# the meta.json keys that say (or, before the ``kind`` field, said) what a checkpoint is: read to decide a kind only
+# by the registry of checkpoint kinds
+KIND_KEYS = {"kind", "forecaster", "classifier", "series"}
+KIND_REGISTRY = Path("models/io.py")
+
+
+def _meta_key_reads(node):
+    """(key, line) for each ``<meta>[K]``, ``<meta>.get(K)`` and ``K in <meta>`` under ``node`` (a name holding
+    ``meta``), K a constant string."""
+    for n in ast.walk(node):
+        key, target = None, None
+        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant):
+            key, target = n.slice.value, n.value
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "get" and n.args \
+                and isinstance(n.args[0], ast.Constant):
+            key, target = n.args[0].value, n.func.value
+        elif isinstance(n, ast.Compare) and isinstance(n.left, ast.Constant) and \
+                any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops):
+            key, target = n.left.value, n.comparators[0]
+        if isinstance(key, str) and target is not None and "meta" in ast.unparse(target):
+            yield key, n.lineno
+
+
+def test_no_meta_kind_sniffing_outside_the_registry():
+    """Only gatedrnn.models.io decides what a checkpoint is: elsewhere no branch tests a meta key that names a kind
+    (``if "classifier" in meta``, ``isinstance(meta.get("forecaster"), dict)``) and nothing reads ``kind`` itself;
+    reading an application's own entry (``meta["forecaster"]`` in forecast/saved.py) is no sniffing."""
+    wrong = []
+    for _, rel, tree in _modules():
+        if rel == KIND_REGISTRY:
+            continue
+        tests = [n.test for n in ast.walk(tree) if isinstance(n, (ast.If, ast.IfExp, ast.While, ast.Assert))]
+        tests += [c for n in ast.walk(tree) if isinstance(n, ast.comprehension) for c in n.ifs]
+        for test in tests:
+            wrong += [f"{rel}:{line} tests meta {key!r}" for key, line in _meta_key_reads(test) if key in KIND_KEYS]
+        wrong += [f"{rel}:{line} reads meta 'kind'" for key, line in _meta_key_reads(tree) if key == "kind"]
+    assert not wrong, "\n".join(sorted(set(wrong)))

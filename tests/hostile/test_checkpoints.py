@@ -21,6 +21,7 @@ from gatedrnn.cli import main
 from gatedrnn.errors import UserError
 from gatedrnn.lm.run import resume_config
 from gatedrnn.models import SequenceRegressor
+from gatedrnn.run_lock import run_lock
 from gatedrnn.train.checkpoint import (
     load_checkpoint,
     locate_checkpoint,
@@ -29,7 +30,6 @@ from gatedrnn.train.checkpoint import (
     resolve_checkpoint,
     save_checkpoint,
 )
-from gatedrnn.run_lock import run_lock
 
 TINY = ["--level", "char", "--embed-size", "8", "--hidden-size", "12", "--batch-size", "4", "--time-size", "8",
         "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress"]

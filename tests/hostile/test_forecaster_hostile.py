@@ -23,7 +23,8 @@ from hypothesis.extra import numpy as hnp
 
 from gatedrnn.cli import main
 from gatedrnn.errors import UserError
-from gatedrnn.forecast import Forecaster, backtest, backtest_scores, make_config
+from gatedrnn.forecast import Forecaster, backtest, backtest_scores
+from gatedrnn.forecast.config import make_config
 
 pd = pytest.importorskip("pandas")
 

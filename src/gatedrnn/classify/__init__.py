@@ -6,11 +6,17 @@ the standardisation), ``checks`` (the settings and a saved meta.json), ``model``
 ``predict``, ``predict_proba``, ``score``, ``save``, ``load``), ``baselines`` (aeon's 1-NN DTW and MiniRocket),
 ``selection`` (the steps, chosen on validation cases carved from the training set), ``augment`` (scaling, window
 crops), ``run`` (the experiment and its table: the test file read once, after every model is fitted).
+
+The names below are the package's public face; the command's machinery (``run.run``, ``run.format_table``,
+``config.make_config``) is imported from its module. Importing the package registers the checkpoint kind
+``classifier`` (``gatedrnn.models.io``): ``gatedrnn.load`` of a ``Classifier.save`` folder gives the Classifier.
 """
 
-from gatedrnn.classify.config import ClassifyConfig, gated_cells, make_config
+from gatedrnn.classify.config import ClassifyConfig
 from gatedrnn.classify.inputs import as_sequences
-from gatedrnn.classify.model import Classifier, pad
-from gatedrnn.classify.run import format_table, run
+from gatedrnn.classify.model import Classifier
+from gatedrnn.models.io import register_kind
 
-__all__ = ["ClassifyConfig", "Classifier", "as_sequences", "format_table", "gated_cells", "make_config", "pad", "run"]
+register_kind("classifier", Classifier, Classifier.load)
+
+__all__ = ["ClassifyConfig", "Classifier", "as_sequences"]

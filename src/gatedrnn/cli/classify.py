@@ -3,7 +3,7 @@
 
 The flags are generated from ``gatedrnn.classify.ClassifyConfig``; ``--config FILE`` (JSON or TOML, e.g. a run's
 ``config.json``) gives the fields first and flags override it. This module only parses and calls
-``gatedrnn.classify.run``.
+``gatedrnn.classify.run.run``.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def register(sub):
 
 
 def run(args):
-    from gatedrnn.classify import ClassifyConfig, make_config
-    from gatedrnn.classify import run as experiment
+    from gatedrnn.classify.config import ClassifyConfig, make_config
+    from gatedrnn.classify.run import run as experiment
     from gatedrnn.config import given_flags
 
     cfg = make_config(args.config, given_flags(ClassifyConfig, args))

@@ -49,8 +49,9 @@ def register(sub):
 
 def run(args):
     from gatedrnn.config import given_flags
-    from gatedrnn.forecast import ForecastConfig, default_out, make_config
-    from gatedrnn.forecast import run as experiment
+    from gatedrnn.forecast.config import ForecastConfig, make_config
+    from gatedrnn.forecast.experiment import default_out
+    from gatedrnn.forecast.experiment import run as experiment
     from gatedrnn.forecast.future import predict_future
     from gatedrnn.forecast.m4 import CHEAP, DATASET, run_m4
 

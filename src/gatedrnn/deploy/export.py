@@ -1,13 +1,13 @@
 """A checkpoint to ONNX or C99, checked (what ``gatedrnn export CHECKPOINT --onnx FILE | --c DIR`` runs).
 
 ``export_checkpoint(checkpoint, onnx_path, with_state=False)`` loads the checkpoint
-(``train.checkpoint.resolve_checkpoint``), builds its graph (``deploy.onnx.build_onnx``, checked by
+(``models.io.resolve_checkpoint``), builds its graph (``deploy.onnx.build_onnx``, checked by
 ``onnx.checker``) and, when onnxruntime is installed, runs gatedrnn and onnxruntime on one random input (batch 2,
 16 steps; with a random start state for ``with_state``) before the file is written: the largest difference over
 the outputs and the final state is reported, and one that is not finite is an error with nothing written. Where
 it may write is ``deploy/targets.py``'s rule: never a folder, a special file or a path inside the checkpoint
 folder; an existing file only when an earlier export wrote it, or with ``overwrite``. A folder written by
-``forecast.Forecaster.save`` (its checkpoints' meta holds ``forecaster``) is exported whole, every ensemble member
+``forecast.Forecaster.save`` (of kind ``forecaster``, ``models.io.checkpoint_kind``) is exported whole, every ensemble member
 with the normalisation, the season features, the base and the de-normalisation in one graph
 (``deploy.forecaster_onnx``: raw values in, forecasts in the series' units out), checked against
 ``Forecaster.quantile_forecast`` on its series' last windows.
@@ -41,8 +41,8 @@ from gatedrnn.deploy.onnx import build_onnx, write_checked
 from gatedrnn.deploy.onnx_front import export_front_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
+from gatedrnn.models.io import checkpoint_kind, load_checkpoint, resolve_checkpoint
 from gatedrnn.models.stream import model_parts
-from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
 from gatedrnn.train.sparsity import compressed_bytes
 
 BATCH, STEPS = 2, 16

@@ -1,8 +1,8 @@
 """A checkpoint on a pipe: observations read from a text stream one line at a time, each prediction written at
 once (what ``gatedrnn stream CHECKPOINT < values.txt`` runs).
 
-``stream_checkpoint(path, stdin, stdout)`` loads the checkpoint (``train.checkpoint.resolve_checkpoint``: a
-checkpoint folder or a run folder) and picks by what it holds:
+``stream_checkpoint(path, stdin, stdout)`` loads the checkpoint (``models.io.resolve_checkpoint``: a
+checkpoint folder or a run folder) and picks by its kind (``models.io.checkpoint_kind``):
 
 * a folder written by ``forecast.Forecaster.save`` (every ``gatedrnn forecast`` run): a new value per line
   (``id,value`` for a panel), the next
@@ -35,9 +35,9 @@ from gatedrnn.data.numbers import is_number
 from gatedrnn.deploy.forecast_pipe import stream_forecaster
 from gatedrnn.errors import UserError
 from gatedrnn.models.block_lm import BlockLM
+from gatedrnn.models.io import checkpoint_kind, load_checkpoint, resolve_checkpoint
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.stream import Stream
-from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
 
 
 def _lines(lines):

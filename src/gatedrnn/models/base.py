@@ -1,8 +1,9 @@
 """What every model adds to a layer: the metadata of the checkpoint it came from, and ``save``.
 
 A model is a ``Layer`` with a ``config`` dict (the keyword arguments that rebuild it) registered by class name in
-``gatedrnn.models.MODELS``. ``model.save(path)`` writes a checkpoint folder (``model.npz`` + ``meta.json``) that
-``gatedrnn.load(path)`` reads back, and that ``gatedrnn eval``/``generate`` (a language model whose ``meta``
+``gatedrnn.models.MODELS`` (the registry of checkpoint kinds' ``gatedrnn.models.io.NETWORKS``).
+``model.save(path)`` writes a checkpoint folder (``model.npz`` + ``meta.json``) that ``gatedrnn.load(path)`` reads
+back, and that ``gatedrnn eval``/``generate`` (a language model whose ``meta``
 holds its vocabulary and corpus), ``gatedrnn stream`` and ``gatedrnn export`` read like a training run's.
 """
 
@@ -12,9 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gatedrnn.checkpoint_io import save_checkpoint
-from gatedrnn.errors import UserError
 from gatedrnn.layers.base import Layer
+from gatedrnn.models.io import save_checkpoint
 
 # meta.json keys that describe a training run's position (optimizer slots, random generators, ...): they belong
 # to a checkpoint written by the Trainer, with its extra arrays, and are not written by ``save``
@@ -40,13 +40,10 @@ class Model(Layer):
 
         ``meta`` (default: ``self.meta``; without the training state either way) is stored in ``meta.json`` beside the
         model's class and config: keep a language model's ``vocab`` and ``corpus`` there for ``gatedrnn eval``
-        and ``generate``, a forecaster's ``series`` for ``gatedrnn stream``. Any JSON-able dict will do.
+        and ``generate``, a forecaster's ``series`` for ``gatedrnn stream``. Any JSON-able dict will do. Its
+        ``kind`` (``gatedrnn.models.io.save_checkpoint``) is the meta's own when it names an application's (else the
+        one its keys imply), a network's always its class's.
         """
-        from gatedrnn.models import MODELS  # the registry of this package, filled once every model module is loaded
-
-        if type(self).__name__ not in MODELS:
-            raise UserError(f"save: expected a model of a registered class {sorted(MODELS)} (gatedrnn.models.MODELS), "
-                            f"got {type(self).__name__}")
         doc = self.meta if meta is None else meta
         skip = FORMAT_KEYS + TRAINING_STATE_KEYS
         return save_checkpoint(path, self, meta={k: v for k, v in doc.items() if k not in skip})
