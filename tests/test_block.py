@@ -125,8 +125,8 @@ def test_block_input_checks():
 
 def test_arch_block_language_model_run(tmp_path):
     """``gatedrnn train --arch block``: config checks, a short run (AdamW, carried state), its checkpoint evaluated."""
-    from gatedrnn.lm import train_command
     from gatedrnn.lm.config import LMConfig
+    from gatedrnn.lm.run import train_command
 
     with pytest.raises(UserError, match="arch block"):
         LMConfig(arch="block", cell="gru").validate()

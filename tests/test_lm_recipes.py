@@ -11,7 +11,7 @@ from gatedrnn.cli import main
 from gatedrnn.data.synthetic import toy_sentences
 from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.plateau import PlateauWarning, check_step, unigram_perplexity
-from gatedrnn.lm.presets import make_config
+from gatedrnn.lm.presets import preset_config
 from gatedrnn.lm.run import make_run_config
 from gatedrnn.train.checkpoint import load_checkpoint
 
@@ -45,10 +45,10 @@ def test_init_uniform_draws_every_parameter_in_range(preset):
 
 
 def test_explicit_biases_win_over_the_draw():
-    cfg = make_config("small", init="uniform", forget_bias=1.0, output_bias="zero", hidden_size=8, embed_size=8)
+    cfg = preset_config("small", init="uniform", forget_bias=1.0, output_bias="zero", hidden_size=8, embed_size=8)
     model = build_language_model(cfg, 50)
     assert np.all(model.rnn.layers[0].b_ih[8:16] == 1.0) and not model.out.b.any()
-    unigram = build_language_model(make_config("small", init="uniform", output_bias="unigram", hidden_size=8,
+    unigram = build_language_model(preset_config("small", init="uniform", output_bias="unigram", hidden_size=8,
                                                embed_size=8), 50, train_ids=[0, 0, 1])
     assert unigram.out.b[0] > unigram.out.b[1] > unigram.out.b[2]
 
@@ -97,7 +97,7 @@ def test_the_plateau_warning_is_quiet_for_a_learning_run():
 ])
 def test_the_example_recipes_are_the_presets_configs(name, preset, changes, toy, tmp_path, capsys):
     path = EXAMPLES / f"{name}.toml"
-    assert make_run_config(config_file=path) == make_config(preset, **changes)
+    assert make_run_config(config_file=path) == preset_config(preset, **changes)
     small = ["--corpus", str(toy), "--max-steps", "20", "--embed-size", "16", "--hidden-size", "16", *TINY]
     for i, source in enumerate((["--config", str(path)], ["--preset", preset] + _flags(changes))):
         assert main(["train", *source, *small, "--out", str(tmp_path / str(i))]) == 0

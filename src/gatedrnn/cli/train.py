@@ -36,7 +36,8 @@ def register(sub):
 
 def run(args):
     from gatedrnn.config import given_flags
-    from gatedrnn.lm import LMConfig, train_command
+    from gatedrnn.lm import LMConfig
+    from gatedrnn.lm.run import train_command
 
     train_command(flags=given_flags(LMConfig, args), config_file=args.config, preset=args.preset, out=args.out,
                   resume=args.resume, overwrite=args.overwrite, data_dir=args.data_dir, progress=not args.no_progress)

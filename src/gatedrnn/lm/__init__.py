@@ -1,21 +1,19 @@
 """Language modelling, the book's chapter 6: the run configuration and its presets, the model they build, training
-runs end to end, and the checkpoint-side helpers (evaluate, generate)."""
+runs end to end, and the checkpoint-side helpers (evaluate, generate).
 
-from gatedrnn.lm.build import book_init, build_language_model, unigram_bias
+One idea per module: ``config`` (``LMConfig``), ``presets`` (``PRESETS``, ``preset_config``: a preset with some
+fields changed), ``build`` (the model a config describes), ``run`` (a training run end to end: ``make_run_config``
+for the preset, a config file and the flags, ``train_language_model``, ``train_command``, resuming), ``infer``
+(``evaluate_checkpoint``, ``generate_text``, ``load_language_model``), ``plateau`` (the unigram-plateau warning),
+``block`` (the block architecture's model and optimizer). The names below are the package's public face; the command's
+machinery is imported from its module.
+"""
+
+from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.config import LMConfig
-from gatedrnn.lm.infer import (
-                               check_corpus_vocab,
-                               detokenize,
-                               evaluate_checkpoint,
-                               generate_text,
-                               iter_generated,
-                               load_language_model,
-                               print_generated,
-)
-from gatedrnn.lm.presets import PRESETS, make_config
-from gatedrnn.lm.run import make_run_config, resume_config, train_command, train_language_model
+from gatedrnn.lm.infer import evaluate_checkpoint, generate_text, load_language_model
+from gatedrnn.lm.presets import PRESETS, preset_config
+from gatedrnn.lm.run import train_language_model
 
-__all__ = ["LMConfig", "PRESETS", "book_init", "build_language_model", "check_corpus_vocab", "detokenize",
-           "iter_generated", "print_generated", "evaluate_checkpoint",
-           "generate_text", "load_language_model", "make_config", "make_run_config", "resume_config", "train_command",
-           "train_language_model", "unigram_bias"]
+__all__ = ["LMConfig", "PRESETS", "build_language_model", "evaluate_checkpoint", "generate_text",
+           "load_language_model", "preset_config", "train_language_model"]

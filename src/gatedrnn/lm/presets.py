@@ -63,7 +63,7 @@ def preset_values(preset: str, given: dict) -> dict:
     return values
 
 
-def make_config(preset: str = "small", **overrides) -> LMConfig:
+def preset_config(preset: str = "small", **overrides) -> LMConfig:
     """The preset's config with ``overrides`` applied (``None`` values leave the preset's)."""
     given = {k: v for k, v in overrides.items() if v is not None}
     return LMConfig.from_dict({**preset_values(preset, given), **given, "preset": preset})
