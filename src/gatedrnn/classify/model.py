@@ -37,10 +37,10 @@ from gatedrnn.classify.selection import AccuracyWatch, choose_steps
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models.classifier import Padded, SequenceClassifier
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gatedrnn.train.sparsity import IterativeHardThresholding, check_density, compressed_bytes
 from gatedrnn.train.trainer import Trainer
 
@@ -216,11 +216,13 @@ class Classifier:
 
     # -- files --------------------------------------------------------------------------------------------
     def save(self, path):
-        """A checkpoint folder (``gatedrnn.load`` reads the model); the labels and the scaling go in its meta."""
+        """A checkpoint folder of kind ``classifier`` (``gatedrnn.load`` gives back the Classifier); the labels and the
+        scaling go in its meta."""
         self._need_fit("save")
         classes = self.classes_.tolist()
         check_label_values("classes_", classes)
-        meta = {"classifier": {"classes": classes, "mean": self.mean_.tolist(), "std": self.std_.tolist()}}
+        meta = {"kind": "classifier",
+                "classifier": {"classes": classes, "mean": self.mean_.tolist(), "std": self.std_.tolist()}}
         return self.model.save(path, meta=meta)
 
     @classmethod
