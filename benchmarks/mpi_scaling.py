@@ -34,11 +34,11 @@ VOCAB = 10_000
 
 def _model(preset: str):
     from gatedrnn.layers import SoftmaxCrossEntropy
-    from gatedrnn.lm.presets import make_config
+    from gatedrnn.lm.presets import preset_config
     from gatedrnn.models import LanguageModel
     from gatedrnn.optim import SGD
 
-    c = make_config(preset)
+    c = preset_config(preset)
     model = LanguageModel(VOCAB, c.embed_size, c.hidden_size, c.num_layers, cell=c.cell, dropout=c.dropout,
                           tie_weights=c.tie_weights, seed=0)
     return c, model, SoftmaxCrossEntropy(), SGD(model.params, model.grads, lr=c.lr)
@@ -143,9 +143,9 @@ def main() -> None:
         print(f"| {name} | {r['step_s']:.3f} s | {r['tokens_per_s']:,.0f} | {r['compute_cpu_s']:.3f} s | {ar} | "
               f"{alone} | {nbytes} |")
     one = runs["1 rank, 1 thread"]
-    from gatedrnn.lm.presets import make_config
+    from gatedrnn.lm.presets import preset_config
 
-    c = make_config(a.preset)
+    c = preset_config(a.preset)
     print(f"\nN machines, one rank each with the measured 1-thread step ({one['step_s']:.2f} s for {c.batch_size} "
           f"streams), gradient {one['grad_bytes'] / 1e6:.1f} MB, ring all-reduce (global batch {c.batch_size} x N):\n")
     print("\n".join(ring_table(one["step_s"], c.batch_size, one["grad_bytes"], c.batch_size * c.time_size)))

@@ -29,7 +29,7 @@ def main(argv=None):
     from gatedrnn.data.batching import TBPTTBatches
     from gatedrnn.data.corpus import load_corpus
     from gatedrnn.layers import SoftmaxCrossEntropy
-    from gatedrnn.lm import build_language_model, make_config
+    from gatedrnn.lm import build_language_model, preset_config
     from gatedrnn.optim import make_optimizer
     from gatedrnn.train.trainer import Trainer, evaluate
 
@@ -42,7 +42,7 @@ def main(argv=None):
     la = os.getloadavg()
     print(f"# {os.cpu_count()} cores, load average {la[0]:.2f} at start; BLAS {blas_s}")
 
-    config = make_config(args.preset, cell=args.cell, epochs=1, max_steps=args.max_steps)
+    config = preset_config(args.preset, cell=args.cell, epochs=1, max_steps=args.max_steps)
     corpus = load_corpus("ptb", None, args.data_dir, allow_download=False, progress=False)
     model = build_language_model(config, len(corpus.vocab), corpus.train)
     optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr)
