@@ -83,17 +83,19 @@ def test_missing_onnx_is_a_clear_message(monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(CELLS))
-def test_operator_and_gate_order_come_from_the_cell_class(name):
+def test_operator_and_gate_order_come_from_the_deploy_table(name):
+    from gatedrnn.deploy.cells import onnx_cell
     from gatedrnn.deploy.onnx import build_onnx
 
     stack = CELLS[name](2, 3, 1, seed=0)
     cls = stack.layer_class
+    spec = onnx_cell(cls)
     proto = build_onnx(stack)
-    (op,) = [n for n in proto.graph.node if n.op_type == cls.onnx_op]
+    (op,) = [n for n in proto.graph.node if n.op_type == spec.op]
     attrs = {a.name: a.i for a in op.attribute}
-    if not hasattr(stack.layers[0], "onnx_nodes"):  # (a cell that writes its own nodes: test_min_cells.py)
-        assert attrs == {"hidden_size": 3, **cls.onnx_attrs}
-        assert sorted(cls.onnx_gate_order) == list(range(cls.gates))
+    if spec.nodes is None:  # (a cell that writes its own nodes: test_min_cells.py)
+        assert attrs == {"hidden_size": 3, **spec.attrs}
+        assert sorted(spec.gate_order) == list(range(cls.gates))
     props = {p.key: p.value for p in proto.metadata_props}
     assert props["gatedrnn.cell"] == name
     assert [o.name for o in proto.graph.output] == ["output", "h_n"] + (["c_n"] if cls.has_cell else [])

@@ -9,9 +9,9 @@
 
 Per block: the norm (LayerNorm, or RMSNorm without centring), one step of the causal depthwise conv (its last k-1
 inputs shift along a buffer, oldest first), the min cell's pre-activation ``b + W c`` over its fused step matrix
-(``layer.step_weights()``: its recurrent rows are zero, no gate of a min cell reads h) and its own ``c_step``, the
-projection and the residual, then the feed-forward part (norm, fc1, GELU in its tanh form or SiLU, fc2, residual);
-then the last norm and the output layer. The state is ``L (E d + (k-1) d)`` floats, as ``BlockStream``'s.
+(``layer.step_weights()``: its recurrent rows are zero, no gate of a min cell reads h) and its C step
+(``deploy/cells/``), the projection and the residual, then the feed-forward part (norm, fc1, GELU in its tanh
+form or SiLU, fc2, residual); then the last norm and the output layer. The state is ``L (E d + (k-1) d)`` floats, as ``BlockStream``'s.
 Matrices are stored (inputs, outputs) and applied by ``deploy/c99_kernels.py``'s axpy; tanh is ``fast_tanh``.
 Labels never occur; the checkpoint's path and the note reach the text only through ``deploy/c_text.py``.
 """
@@ -24,6 +24,7 @@ from gatedrnn.backend import to_numpy
 from gatedrnn.deploy.c99 import _blocks, _num, c_array, check_prefix
 from gatedrnn.deploy.c99_kernels import KERNELS, TANH
 from gatedrnn.deploy.c_text import c_comment, strings_section
+from gatedrnn.deploy.cells import c_step
 from gatedrnn.errors import UserError
 
 NORM = """\
@@ -115,7 +116,7 @@ def _check(model) -> None:
     acts = {type(b.ff.act).__name__ for b in blocks}
     if not acts <= set(ACT) or len(acts) != 1:
         raise UserError(f"C export of a block model: expected GELU or SiLU feed-forward blocks, got {sorted(acts)}")
-    if not all(getattr(b.rnn.layer_class, "c_step", None) for b in blocks):
+    if not all(c_step(b.rnn.layer_class) for b in blocks):
         raise UserError(f"C export of a block model: expected cells with a C step, got {blocks[0].rnn.name}")
     if not all(numpy.isfinite(to_numpy(a)).all() for _, a, _ in model.named_params()):
         raise UserError("C export: expected finite weights, got NaN or Inf (a diverged training?)")
@@ -156,7 +157,7 @@ def block_sources(model, *, prefix: str = "model", note: str = "", origin: str =
              f"static void {p}_act(float *a, int n)", "{", "    int j;", f"    for (j = 0; j < n; ++j) {act}", "}", "",
              f"static void {p}_cell(float *g, float *h, float *c)", "{", f"    const int H = {st.hidden_size};",
              "    int j;", "    (void)H;", "    (void)c;", "    for (j = 0; j < H; ++j) {"] + \
-        ["        " + line for line in cell.c_step.strip().splitlines()] + ["    }", "}", ""]
+        ["        " + line for line in str(c_step(type(cell))).strip().splitlines()] + ["    }", "}", ""]
     zero = ["    for (i = 0; i < (int)(sizeof s->h / sizeof(float)); ++i) (&s->h[0][0])[i] = 0.0f;"]
     if st.k > 1:
         zero.append("    for (i = 0; i < (int)(sizeof s->buf / sizeof(float)); ++i) (&s->buf[0][0][0])[i] = 0.0f;")

@@ -37,6 +37,7 @@ from gatedrnn.deploy.c99 import _cell, _head, _layer, _Spec, c_array, check_pref
 from gatedrnn.deploy.c99_block import NORM
 from gatedrnn.deploy.c99_kernels import HEAD8, KERNELS, KERNELS8, TANH
 from gatedrnn.deploy.c_text import MAX_LITERAL, c_comment, strings_section, utf8
+from gatedrnn.deploy.cells import c_step
 from gatedrnn.errors import UserError
 from gatedrnn.models.classifier import SequenceClassifier
 from gatedrnn.models.quantize import QuantizedStream, quantize_stream
@@ -73,7 +74,7 @@ def _check(model, labels, standardize):
         raise UserError(f"C export of a front end: expected a SequenceClassifier with a front end, got "
                         f"{type(model).__name__}")
     cls = model.rnn.layer_class
-    if not getattr(cls, "c_step", None):
+    if not c_step(cls):
         raise UserError(f"C export: expected a cell with a C mapping, got {cls.name}")
     if not all(numpy.isfinite(to_numpy(a)).all() for _, a, _ in model.named_params()):
         raise UserError("C export: expected finite weights, got NaN or Inf (a diverged training?)")

@@ -14,13 +14,12 @@ The graph, batch first like gatedrnn (dimensions ``batch`` and ``seq`` are symbo
     outputs also h_n (and c_n), (num_layers, batch, hidden), like gatedrnn's final state;
     with ``with_state=True`` inputs h_0 (and c_0) of that shape start the sequence (to continue a stream).
 
-Each cell's layer class says how it maps (its own file explains the conversion): ``onnx_op`` (the operator),
-``onnx_gate_order`` (ONNX's block k is the cell's block ``onnx_gate_order[k]``: gate orders differ),
-``onnx_attrs`` (extra operator attributes) and ``has_cell`` (a c state). ``B`` is ``[Wb; Rb]`` =
-``[b_ih; b_hh]`` reordered the same way. A cell that no ONNX recurrent operator fits (minGRU, minLSTM: no
-recurrent matrix, a candidate activation ONNX does not list) has a method ``onnx_nodes(g, x, h0, tag) -> (y,
-h_n)`` on its layers that adds its own full-sequence nodes to the graph (layers/scan.py: an ONNX ``Scan``).
-Opset 17.
+How each cell maps is ``deploy/cells/``' table, keyed by the cell's registry name (``onnx_cell``): an
+operator (``op``), its gate order (ONNX's block k is the cell's block ``gate_order[k]``: gate orders differ) and
+extra attributes (``attrs``); the layer class says whether it has a c state (``has_cell``). ``B`` is
+``[Wb; Rb]`` = ``[b_ih; b_hh]`` reordered the same way. A cell that no ONNX recurrent operator fits (minGRU,
+minLSTM: no recurrent matrix, a candidate activation ONNX does not list) writes its own full-sequence nodes
+(``OnnxCell.nodes``; ``deploy/onnx_min.py``: an ONNX ``Scan``). Opset 17.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
+from gatedrnn.deploy.cells import onnx_cell
 from gatedrnn.errors import UserError, require
 
 OPSET = 17
@@ -86,18 +86,20 @@ def _inputs(g: _Graph, embed, rnn, with_state: bool) -> str:
 def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
     """One ONNX recurrent operator per layer -> (top layer's (seq, batch, H) output, h_n names, c_n names)."""
     cls, H, f32 = rnn.layer_class, rnn.hidden_size, numpy.float32
-    order, has_cell = cls.onnx_gate_order, cls.has_cell
+    spec = onnx_cell(cls)
+    if spec is None:
+        raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
+    order, has_cell = spec.gate_order, cls.has_cell
     sd = rnn.state_dict()
     axis1 = None
     hs, cs = [], []
     for k in range(rnn.num_layers):
-        own = getattr(rnn.layers[k], "onnx_nodes", None)
-        if own is not None:   # a cell no ONNX recurrent operator fits writes its own full-sequence nodes
+        if spec.nodes is not None:   # a cell no ONNX recurrent operator fits writes its own full-sequence nodes
             h0 = None
             if with_state:
                 idx = g.const(f"layer_{k}", numpy.array([k], dtype=numpy.int64))
                 h0 = g.node("Gather", ["h_0", idx], [f"h_0_l{k}"], axis=0)
-            x, h_n = own(g, x, h0, f"l{k}")
+            x, h_n = spec.nodes(rnn.layers[k], g, x, h0, f"l{k}")
             hs.append(h_n)
             continue
         W = _reorder(sd[f"weight_ih_l{k}"], order, H)[None].astype(f32)
@@ -111,7 +113,7 @@ def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
             if has_cell:
                 ins.append(g.node("Gather", ["c_0", idx], [f"c_0_l{k}"], axis=0))
         outs = [f"Y_l{k}", f"h_n_l{k}"] + ([f"c_n_l{k}"] if has_cell else [])
-        g.node(cls.onnx_op, ins, outs, hidden_size=H, **cls.onnx_attrs)
+        g.node(spec.op, ins, outs, hidden_size=H, **spec.attrs)
         hs.append(outs[1])
         if has_cell:
             cs.append(outs[2])
@@ -150,7 +152,7 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
 
     embed, rnn, head = model_parts(model)
     cls = rnn.layer_class
-    if cls.onnx_op is None:
+    if onnx_cell(cls) is None:
         raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
     g = _Graph(helper, numpy_helper, TensorProto)
     x = _inputs(g, embed, rnn, with_state)

@@ -2,7 +2,7 @@
 
     input (batch, seq) int64 token ids -> Gather(embedding)
       per block:  LayerNormalization (or RMSNorm as ReduceMean/Sqrt/Mul) -> Pad k-1 zeros in front -> Conv (depthwise,
-                  group d: the causal conv) -> the min cell's own full-sequence nodes (its ``onnx_nodes``: the
+                  group d: the causal conv) -> the min cell's own full-sequence nodes (``deploy/onnx_min.py``: the
                   pre-activations, the gate math and a ``Scan``) -> MatMul + bias (projection) -> residual Add
                   -> norm -> MatMul + bias -> GELU (tanh form, as nodes) or SiLU -> MatMul + bias -> residual Add
       -> norm -> MatMul + bias -> output (batch, seq, vocab) logits
@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import to_numpy
+from gatedrnn.deploy.cells import own_nodes
 from gatedrnn.deploy.onnx import _Graph, _require_onnx, checked_model
 from gatedrnn.errors import UserError
 
@@ -82,7 +83,7 @@ def _block(g: _Graph, block, x: str, k: int, i: int) -> tuple[str, str, str | No
     tag = f"blocks.{i}"
     u, buf = _conv(g, block.conv, _norm(g, block.norm, x, f"{tag}.norm"), k, f"{tag}.conv")
     seq = g.node("Transpose", [u], [f"{tag}_seq"], perm=[1, 0, 2])
-    r, h_n = block.rnn.layers[0].onnx_nodes(g, seq, None, f"b{i}")
+    r, h_n = own_nodes(block.rnn.layers[0], g, seq, None, f"b{i}")
     r = g.node("Transpose", [r], [f"{tag}_r"], perm=[1, 0, 2])
     x = g.node("Add", [x, _linear(g, block.proj, r, f"{tag}.proj")], [f"{tag}_res1"])
     ff = block.ff

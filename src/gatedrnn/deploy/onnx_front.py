@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy
 
+from gatedrnn.deploy.cells import onnx_cell
 from gatedrnn.deploy.onnx import _Graph, _output, _recurrent, _require_onnx, finish_graph, write_checked
 from gatedrnn.deploy.onnx_block import _act, _conv, _linear
 from gatedrnn.errors import UserError
@@ -74,7 +75,7 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
         raise UserError(f"ONNX export of a front end: expected a SequenceClassifier with a front end, got "
                         f"{type(model).__name__}")
     cls = rnn.layer_class
-    if cls.onnx_op is None and not hasattr(rnn.layers[0], "onnx_nodes"):
+    if onnx_cell(cls) is None:
         raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
     g = _Graph(helper, numpy_helper, TensorProto)
     g.inputs.append(g.value("input", ["batch", "seq", f.input_size]))

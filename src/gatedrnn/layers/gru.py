@@ -20,16 +20,10 @@ One step at a time (``step_update``, what ``Stream`` runs): the candidate needs 
 reset gate multiplies it), so the fused matrix has four blocks of columns, (r, z) | ``W_in x + b_in`` |
 ``W_hn h + b_hn`` (zeros against x), the sigmoid columns halved for the tanh form of the sigmoid.
 
-ONNX: operator ``GRU``, gate order (z, r, h), with ``linear_before_reset=1``: ONNX's default applies the reset
-gate before the recurrent product, ``h = tanh(W x + R (r * h) + ...)``; PyTorch's formulation, followed here, is
-``tanh(W x + b_in + r * (R h + b_hn))``, and that is what ``linear_before_reset=1`` computes.
-
-C (``deploy/c99.py``): ``c_step``, the step's arithmetic for one unit over the same four column blocks.
+Its ONNX mapping (operator ``GRU``) and its C step are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
-
-import types
 
 import numpy
 
@@ -43,9 +37,6 @@ class GRULayer(RecurrentLayer):
     name = "gru"
     gates = 3
     step_width = 4
-    onnx_op = "GRU"
-    onnx_gate_order = (1, 0, 2)
-    onnx_attrs = types.MappingProxyType({"linear_before_reset": 1})
 
     def step_weights(self):
         """Blocks (r, z) | W_in x + b_in | W_hn h + b_hn, the (r, z) columns halved."""
@@ -58,11 +49,6 @@ class GRULayer(RecurrentLayer):
         W[:D, 2 * H:3 * H], W[D + H, 2 * H:3 * H] = Wx[:, 2 * H:], bi[2 * H:]
         W[D:D + H, 3 * H:], W[D + H, 3 * H:] = Wh[:, 2 * H:], bh[2 * H:]
         return W
-
-    # C export (deploy/c99.py): the same step for unit j, the body of ``for (j = 0; j < H; ++j)``
-    c_step = ("const float r = 0.5f * fast_tanh(g[j]) + 0.5f, z = 0.5f * fast_tanh(g[H + j]) + 0.5f;\n"
-              "const float n = fast_tanh(g[2 * H + j] + r * g[3 * H + j]);\n"
-              "h[j] = n + z * (h[j] - n);")
 
     @staticmethod
     def step_update(g, h, c, tmp):

@@ -34,8 +34,7 @@ copy of ``W_hh`` have their sigmoid columns halved, and each step is one ``tanh`
 activation derivatives computed in whole-range passes first (``_local_gradients``); per step it makes 9 NumPy
 calls (forward: 10), the weight gradients being single GEMMs after the loop.
 
-ONNX: operator ``LSTM``, whose gate order is (i, o, f, c); ``B`` is ``[Wb; Rb]`` = ``[b_ih; b_hh]``; no
-peepholes. C (``deploy/c99.py``): ``c_step``, the step's arithmetic for one unit over the same fused columns.
+Its ONNX mapping (operator ``LSTM``) and its C step are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
@@ -66,8 +65,6 @@ class LSTMLayer(RecurrentLayer):
     has_cell = True
     forget_gate = 1
     step_width = 4
-    onnx_op = "LSTM"
-    onnx_gate_order = (0, 3, 1, 2)
     CHUNK = 8192   # backward's range of steps, in values of h (B * H per step): ~400 KiB of arrays touched
 
     def __init__(self, input_size, hidden_size, *, dtype, rng, forget_bias: float = 1.0):
@@ -80,12 +77,6 @@ class LSTMLayer(RecurrentLayer):
         W = super().step_weights()[:, numpy.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]]
         W[:, :3 * H] *= 0.5
         return W
-
-    # C export (deploy/c99.py): the same step for unit j, the body of ``for (j = 0; j < H; ++j)``
-    c_step = ("const float i = 0.5f * fast_tanh(g[j]) + 0.5f, f = 0.5f * fast_tanh(g[H + j]) + 0.5f;\n"
-              "const float o = 0.5f * fast_tanh(g[2 * H + j]) + 0.5f, u = fast_tanh(g[3 * H + j]);\n"
-              "c[j] = f * c[j] + i * u;\n"
-              "h[j] = o * fast_tanh(c[j]);")
 
     @staticmethod
     def step_update(g, h, c, tmp):

@@ -3,7 +3,7 @@ gates and without the candidate's tanh, so that all steps can be computed at onc
 
     z_t = sigmoid(W_iz x_t + b_iz)                update gate, from x_t alone
     h~_t = g(W_ih x_t + b_ih)                     candidate; g(v) = v + 0.5 (v >= 0), sigmoid(v) (v < 0): h > 0
-    h_t = (1 - z_t) * h_{t-1} + z_t * h~_t        a linear recurrence in h: ``layers/scan.py``
+    h_t = (1 - z_t) * h_{t-1} + z_t * h~_t        a linear recurrence in h: ``layers/min_base.py``
 
 Parameters: ``weight_ih_l{k}`` (2H, D) in block order (z, h) and ``bias_ih_l{k}`` (2H,), PyTorch's
 ``nn.Linear`` layout and default initialisation U(-1/sqrt(D), 1/sqrt(D)). No ``weight_hh``: nothing is
@@ -16,15 +16,13 @@ One step at a time (``step_update``, what ``Stream`` runs): ``step_weights`` is 
 computes a = sigmoid(-p_z) = (1 + tanh(-p_z / 2)) / 2, v = g(p_h) and h = a h + (1 - a) v, the same arithmetic as
 the batch forward and its scan.
 
-ONNX: no ONNX recurrent operator has this form (ONNX's GRU always multiplies h by R, and g is none of its
-activations), so the export writes the full-sequence graph itself: MatMul + Add for all steps, Sigmoid(-p_z) for
-a, ``Sigmoid(Min(p, 0)) + Relu(p)`` for g, and the recurrence as an ONNX ``Scan`` node (``scan.onnx_scan``).
+Its ONNX graph and its C step are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
 
 from gatedrnn.backend import xp
-from gatedrnn.layers.scan import MinLayer, MinStack, candidate_
+from gatedrnn.layers.min_base import MinLayer, MinStack, candidate_
 
 
 class MinGRULayer(MinLayer):
@@ -35,10 +33,6 @@ class MinGRULayer(MinLayer):
     step_width = 2
     pre_scale = (-0.5, 1.0)                          # the z block as -p_z / 2, ready for the tanh form
     keep_in_place = True
-    # one unit of the step in C99 (deploy/c99.py), over the same fused columns as step_update: a = 1 - z, v = g(p_h)
-    c_step = ("const float a = 0.5f * fast_tanh(g[j]) + 0.5f, p = g[H + j];\n"
-              "const float v = (p > 0.0f ? p : 0.0f) + (0.5f * fast_tanh(0.5f * (p < 0.0f ? p : 0.0f)) + 0.5f);\n"
-              "h[j] = h[j] * a + (1.0f - a) * v;")
 
     def _gates(self, P, A):
         xp.tanh(A, out=A)                            # a = 1 - z = sigmoid(-p_z) = 0.5 tanh(-p_z / 2) + 0.5, in
@@ -61,16 +55,13 @@ class MinGRULayer(MinLayer):
         h *= a
         h += tmp
 
-    def _onnx_gates(self, g, blocks, tag):
-        return g.node("Sigmoid", [g.node("Neg", [blocks[0]], [f"{tag}_negz"])], [f"{tag}_a"])
-
 
 class MinGRU(MinStack):
     """Multi-layer minGRU over batch-first input ``(batch, time, input_size)``.
 
     ``MinGRU(input_size, hidden_size, num_layers=1, *, dropout=0.0, dtype=float32, seed=None, scan="loop")``;
     ``forward(x, state=None) -> (y, h)`` with ``h`` of shape ``(num_layers, batch, hidden)``;
-    ``backward(dy, dstate=None) -> dx``. ``scan`` is how the recurrence runs over time (``scan.SCANS``).
+    ``backward(dy, dstate=None) -> dx``. ``scan`` is how the recurrence runs over time (``layers.scan.SCANS``).
     """
 
     layer_class = MinGRULayer

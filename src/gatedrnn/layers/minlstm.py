@@ -4,12 +4,12 @@ gates, without the output gate and the cell, its two remaining gates normalised 
     f_t = sigmoid(W_if x_t + b_if),  i_t = sigmoid(W_ii x_t + b_ii)       forget and input gates, from x_t alone
     h~_t = g(W_ih x_t + b_ih)                       candidate; g(v) = v + 0.5 (v >= 0), sigmoid(v) (v < 0)
     f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t) = 1 - f'_t
-    h_t = f'_t * h_{t-1} + i'_t * h~_t              a linear recurrence in h: ``layers/scan.py``
+    h_t = f'_t * h_{t-1} + i'_t * h~_t              a linear recurrence in h: ``layers/min_base.py``
 
 Parameters: ``weight_ih_l{k}`` (3H, D) in block order (f, i, h) and ``bias_ih_l{k}`` (3H,), ``nn.Linear``'s
 layout and initialisation, except that the forget block of the bias starts at ``forget_bias`` (default 1.0, as
 the LSTM's: f' starts above 1/2, so the memory starts long). The gates use the exp form of the sigmoid
-(``scan.sigmoid_of_negated_``): the ratio f / (f + i) needs both gates' relative precision in their lower
+(``min_base.sigmoid_of_negated_``): the ratio f / (f + i) needs both gates' relative precision in their lower
 tails, which the tanh form loses in float32 below about -9. Where both gates are exactly 0 (pre-activations
 below about -88 in float32) the sum is held at the smallest normal number, so f' = 0. Backward, with a = f'
 and da from the shared reverse scan::
@@ -18,8 +18,7 @@ and da from the shared reverse scan::
 
 One step at a time: ``step_weights`` is ``[W_ih; 0; b_ih]`` in blocks (f, i, h), the f and i columns negated
 (``pre_scale``, as ``forward`` computes them); the step computes f', v and h = f' h + (1 - f') v as the batch
-forward does. ONNX: as minGRU (no ONNX operator fits), the full-sequence graph with a ``Scan`` node; the gates
-as ``Sigmoid`` and ``Div``.
+forward does. Its ONNX graph and its C step are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.backend import xp
-from gatedrnn.layers.scan import MinLayer, MinStack, candidate_, sigmoid_of_negated_
+from gatedrnn.layers.min_base import MinLayer, MinStack, candidate_, sigmoid_of_negated_
 
 
 class MinLSTMLayer(MinLayer):
@@ -38,11 +37,6 @@ class MinLSTMLayer(MinLayer):
     forget_gate = 0
     step_width = 3
     pre_scale = (-1.0, -1.0, 1.0)                    # f and i blocks negated, ready for exp(-p)
-    # one unit of the step in C99 (deploy/c99.py): f' = f / (f + i), v = g(p_h), h = f' h + (1 - f') v
-    c_step = ("const float f = 1.0f / (1.0f + expf(g[j])), i = 1.0f / (1.0f + expf(g[H + j]));\n"
-              "const float s = f + i, a = f / (s > 1.17549435e-38f ? s : 1.17549435e-38f), p = g[2 * H + j];\n"
-              "const float v = (p > 0.0f ? p : 0.0f) + (0.5f * fast_tanh(0.5f * (p < 0.0f ? p : 0.0f)) + 0.5f);\n"
-              "h[j] = h[j] * a + (1.0f - a) * v;")
 
     def __init__(self, input_size, hidden_size, *, dtype, rng, scan="loop", forget_bias: float = 1.0):
         super().__init__(input_size, hidden_size, dtype=dtype, rng=rng, scan=scan)
@@ -78,11 +72,6 @@ class MinLSTMLayer(MinLayer):
         tmp *= v
         h *= f
         h += tmp
-
-    def _onnx_gates(self, g, blocks, tag):
-        f = g.node("Sigmoid", [blocks[0]], [f"{tag}_f"])
-        i = g.node("Sigmoid", [blocks[1]], [f"{tag}_i"])
-        return g.node("Div", [f, g.node("Add", [f, i], [f"{tag}_fi"])], [f"{tag}_a"])
 
 
 class MinLSTM(MinStack):

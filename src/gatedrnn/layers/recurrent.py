@@ -17,16 +17,13 @@ conversion (a transpose, the gate order being PyTorch's) is the only place that 
 
 A cell also describes itself to the code above the layers, so that nothing there names a cell: its registry
 ``name``, whether it has a memory cell (``has_cell``) and a forget gate (``forget_gate``), its one-step update
-for streaming inference (``step_width``, ``step_weights``, ``step_update``: what ``models/stream.py`` runs) and
-its mapping onto ONNX's recurrent operators (``onnx_op``, ``onnx_gate_order``, ``onnx_attrs``) and onto C99
-(``c_step``, the statements of one unit's step, for ``gatedrnn export --c``).
+for streaming inference (``step_width``, ``step_weights``, ``step_update``: what ``models/stream.py`` runs). Its
+ONNX and C99 forms are deploy's, keyed by the registry name (``deploy/cells/``).
 """
 
 from __future__ import annotations
 
 import math
-import types
-from collections.abc import Mapping
 
 import numpy
 
@@ -50,10 +47,6 @@ class RecurrentLayer(Layer):
     has_cell = False               # a memory cell c besides h: the state is a pair (h, c)
     forget_gate: int | None = None  # index of the forget-gate block, for cells that have one
     step_width: int | None = None  # columns of the one-step pre-activation buffer, in blocks of hidden_size
-    onnx_op: str | None = None     # ONNX operator (``LSTM``, ``GRU``, ``RNN``)
-    onnx_gate_order: tuple = (0,)  # ONNX block k is this cell's block onnx_gate_order[k]
-    onnx_attrs: Mapping[str, int] = types.MappingProxyType({})  # the operator's attributes besides hidden_size
-    c_step: str | None = None  # C99 body of one unit's step over the fused columns (deploy/c99.py); None: no C export
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype, rng: numpy.random.Generator):
         super().__init__()

@@ -12,8 +12,8 @@ geometrically when the largest singular value of W_hh is below 1 (vanishing grad
 is above (exploding gradients; Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013).
 Weights and biases start U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default.
 
-One step at a time (``step_update``): ``h = tanh([x, h, 1] @ [W_ih; W_hh; b_ih + b_hh])``. ONNX: operator
-``RNN``, one block, its default activation Tanh. C (``deploy/c99.py``): ``c_step``, the same for one unit.
+One step at a time (``step_update``): ``h = tanh([x, h, 1] @ [W_ih; W_hh; b_ih + b_hh])``. Its ONNX mapping
+(operator ``RNN``) and its C step are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ class RNNLayer(RecurrentLayer):
     name = "rnn"
     gates = 1
     step_width = 1
-    onnx_op = "RNN"
-
-    c_step = "h[j] = fast_tanh(g[j]);"   # C export (deploy/c99.py): the body of ``for (j = 0; j < H; ++j)``
 
     @staticmethod
     def step_update(g, h, c, tmp):
