@@ -62,8 +62,7 @@ def run(a, cell: str, layers: int) -> dict:
     callbacks = [evaluation] + ([TimeLimit(a.time_limit, "cpu")] if a.time_limit else [])
     trainer = Trainer(model, SoftmaxCrossEntropy(), opt,
                       train_data=lambda epoch: (batch(cfg, cfg.batch_size, rng) for _ in range(cfg.max_steps)),
-                      clip=1.0, carry_state=False, progress=False, perplexity=False, callbacks=callbacks,
-                      echo=lambda *s: None)
+                      clip=1.0, carry_state=False, callbacks=callbacks)
     c0, w0 = time.process_time(), time.perf_counter()
     summary = trainer.fit()
     return {"cell": cell + (" (bare)" if a.bare else ""), "layers": layers, "params": model.num_params(), "steps": trainer.step,

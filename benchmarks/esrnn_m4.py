@@ -24,6 +24,7 @@ from gatedrnn.models.esrnn import ESRNN
 from gatedrnn.models.esrnn_loss import ESRNNLoss
 from gatedrnn.optim import param_groups
 from gatedrnn.optim.schedules import CosineDecay
+from gatedrnn.train.console import EpochLines
 from gatedrnn.train.trainer import Trainer
 
 # wall time per seed, measured on a shared, loaded 2-core machine under nice, one thread: tiny ~10 s, small ~2 min,
@@ -87,8 +88,8 @@ def fit_one(args, y, ids, seed, echo):
                 for i in range(0, n, args.batch_size)]
 
     trainer = Trainer(model, loss, opt, train_data=batches, carry_state=False, epochs=args.epochs, clip=1.0,
-                      schedule=CosineDecay(opt, total_steps=args.epochs * per_epoch), progress=False, plot=False,
-                      log_every=per_epoch, echo=echo)
+                      schedule=CosineDecay(opt, total_steps=args.epochs * per_epoch), plot=False,
+                      callbacks=[EpochLines(echo)], echo=echo)
     trainer.fit()
     fc = np.concatenate([model.forecast(yf[i:i + 64], np.arange(i, min(i + 64, n))) for i in range(0, n, 64)])
     return fc.astype(np.float64), model.levels

@@ -52,7 +52,7 @@ def worker(preset: str, steps: int, warmup: int) -> None:
     c, model, loss, opt = _model(preset)
     ids = numpy.random.default_rng(0).integers(0, VOCAB, size=c.batch_size * c.time_size * (steps + warmup) + 1)
     data = TBPTTBatches(ids, c.batch_size, c.time_size, drop_last=True)
-    trainer = Trainer(model, loss, opt, train_data=data, clip=c.clip, progress=False, plot=False)
+    trainer = Trainer(model, loss, opt, train_data=data, clip=c.clip, plot=False)
     comm, spent, spent_cpu = trainer.comm, [], []
     if comm.size > 1:  # time the all-reduce inside the step
         inner = comm._collective

@@ -50,8 +50,7 @@ def main(argv=None):
     valid = TBPTTBatches(corpus.valid, config.eval_batch_size, config.time_size)
     loss = SoftmaxCrossEntropy()
     trainer = Trainer(model, loss, optimizer, train_data=train, valid_data=None, clip=config.clip or None,
-                      carry_state=True, epochs=1, max_steps=config.max_steps, progress=False, plot=False,
-                      echo=lambda *a, **k: None)
+                      carry_state=True, epochs=1, max_steps=config.max_steps, plot=False)
     print(f"# preset {args.preset} ({config.cell}, embed {config.embed_size}, hidden {config.hidden_size} x "
           f"{config.num_layers}, vocab {len(corpus.vocab)}), {len(train)} training windows of "
           f"{config.batch_size} x {config.time_size}, {len(valid)} validation windows of {config.eval_batch_size} x {config.time_size}")

@@ -68,8 +68,8 @@ def test_load_reads_a_training_run_folder_and_save_drops_the_training_state(tmp_
     x, t = rng.standard_normal((4, 6, 2)).astype(np.float32), rng.standard_normal((4, 6, 1)).astype(np.float32)
     model = g.SequenceRegressor(2, 4, 1, seed=0)
     trainer = g.Trainer(model, g.MSE(), g.Adam(model.params, model.grads, lr=0.01), train_data=[(x, t)],
-                        valid_data=[(x, t)], epochs=2, out_dir=tmp_path / "run", progress=False, plot=False,
-                        meta={"note": "kept"}, echo=lambda *a: None)
+                        valid_data=[(x, t)], epochs=2, out_dir=tmp_path / "run", plot=False,
+                        meta={"note": "kept"})
     trainer.fit()
     back = g.load(tmp_path / "run")  # the run folder: its best/ checkpoint
     assert back.checkpoint == tmp_path / "run" / "best"

@@ -29,8 +29,7 @@ def _contradiction(**kw):
     Y = X.sum(axis=(1, 2))[:, None] * 0.3
     model = SequenceRegressor(2, 8, 1, many_to_one=True, seed=0)
     return Trainer(model, MSE(), Adam(model.params, model.grads, lr=0.02), carry_state=False, epochs=10,
-                   train_data=[(X[i:i + 16], Y[i:i + 16]) for i in range(0, 64, 16)], valid_data=[(X, -Y)],
-                   progress=False, echo=lambda *a: None, **kw)
+                   train_data=[(X[i:i + 16], Y[i:i + 16]) for i in range(0, 64, 16)], valid_data=[(X, -Y)], **kw)
 
 
 class Snapshots(Callback):

@@ -70,7 +70,7 @@ def test_training_with_its_own_rate_for_the_series_and_forecasting(rng):
 
     first = loss.forward(model.forward((y[:, :-4], None))[0])
     trainer = Trainer(model, loss, opt, train_data=batches, carry_state=False, epochs=30, clip=1.0,
-                      schedule=CosineDecay(opt, total_steps=90), progress=False, plot=False, echo=lambda line: None)
+                      schedule=CosineDecay(opt, total_steps=90), plot=False)
     trainer.fit()
     after = loss.forward(model.forward((y[:, :-4], None))[0])
     assert after < 0.7 * first, (first, after)

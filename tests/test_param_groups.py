@@ -61,8 +61,7 @@ def test_the_trainer_runs_and_resumes_with_groups(rng, tmp_path):
         model = SequenceRegressor(2, 4, 1, many_to_one=True, dtype=np.float64, seed=0)
         opt = param_groups("adam", model.names, model.params, model.grads, lr=1e-2, rates={"head.": 3e-2})
         trainer = Trainer(model, MSE(), opt, train_data=[(x[:8], t[:8]), (x[8:], t[8:])], carry_state=False,
-                          epochs=3, max_steps=steps, out_dir=out, progress=False, plot=False,
-                          echo=lambda line: None)
+                          epochs=3, max_steps=steps, out_dir=out, plot=False)
         if resume:
             trainer.load(out / "last")
         trainer.fit()

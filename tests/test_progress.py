@@ -1,5 +1,6 @@
-"""Progress that works everywhere: piped, in a log file or under nohup the trainer prints one plain line every
-``log_every`` steps (the tqdm bar only on a terminal); a run stopped by ``max_steps`` still draws its curves."""
+"""Progress that works everywhere: with the ``Console`` callback, piped, in a log file or under nohup a run prints one
+plain line every ``log_every`` steps (the tqdm bar only on a terminal); a run stopped by ``max_steps`` still draws
+its curves."""
 
 import json
 import re
@@ -9,17 +10,19 @@ import pytest
 
 import gatedrnn as g
 from gatedrnn.data.batching import TBPTTBatches
-from gatedrnn.train import trainer as trainer_module
+from gatedrnn.train import console as console_module
+from gatedrnn.train.console import Console
 
 LINE = re.compile(r"^step (\d+)/(\d+)  epoch (\d+)/(\d+)  loss [\d.]+  ppl [\d.]+  [\d,]+ tok/s  \|g\| \S+  lr \S+  ETA \S+$")
 
 
-def _lm_trainer(tmp_path=None, **kwargs):
+def _lm_trainer(tmp_path=None, echo=None, console=True, **kwargs):
     ids = np.random.default_rng(0).integers(0, 12, size=2_000)
     model = g.LanguageModel(12, 6, 8, seed=0)
     return g.Trainer(model, g.SoftmaxCrossEntropy(), g.SGD(model.params, model.grads, lr=1.0),
                      train_data=TBPTTBatches(ids, 4, 10, drop_last=True),  # 49 windows per epoch
-                     out_dir=tmp_path, **kwargs)
+                     out_dir=tmp_path, perplexity=True, echo=echo,
+                     callbacks=[Console(echo or console_module.say)] if console else [], **kwargs)
 
 
 def test_piped_training_prints_a_plain_line_every_log_every_steps(capsys):
@@ -40,25 +43,26 @@ def test_the_total_is_max_steps_when_it_comes_first_and_no_eta_without_a_total(c
 
     ids = np.random.default_rng(0).integers(0, 12, size=500)
     model = g.LanguageModel(12, 6, 8, seed=0)
-    g.Trainer(model, g.SoftmaxCrossEntropy(), g.SGD(model.params, model.grads, lr=1.0), log_every=5,
-              train_data=lambda epoch: iter(list(TBPTTBatches(ids, 4, 10, drop_last=True)))).fit()  # no len()
+    g.Trainer(model, g.SoftmaxCrossEntropy(), g.SGD(model.params, model.grads, lr=1.0), log_every=5, perplexity=True,
+              train_data=lambda epoch: iter(list(TBPTTBatches(ids, 4, 10, drop_last=True))),  # no len()
+              callbacks=[Console()]).fit()
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
     assert lines and all("ETA" not in line and re.match(r"step \d+  epoch", line) for line in lines)
 
 
-def test_no_progress_means_no_lines(capsys):
-    _lm_trainer(epochs=1, log_every=10, progress=False).fit()
+def test_no_console_means_no_lines(capsys):
+    _lm_trainer(epochs=1, log_every=10, console=False).fit()
     assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
 
 
 def test_on_a_terminal_the_bar_replaces_the_lines(capsys, monkeypatch):
-    monkeypatch.setattr(trainer_module, "_on_terminal", lambda: True)
+    monkeypatch.setattr(console_module, "_on_terminal", lambda: True)
     _lm_trainer(epochs=1, log_every=10).fit()
     assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
 
 
 def test_eta_reads_as_a_clock():
-    assert [trainer_module._clock(s) for s in (0.4, 42, 187, 7500)] == ["0s", "42s", "3m07s", "2h05m"]
+    assert [console_module._clock(s) for s in (0.4, 42, 187, 7500)] == ["0s", "42s", "3m07s", "2h05m"]
 
 
 def test_a_run_stopped_by_max_steps_before_an_epoch_ends_still_draws_its_curves(tmp_path):

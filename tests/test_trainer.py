@@ -27,8 +27,8 @@ def _trainer(out_dir, loss=None, **kw):
     opt = Momentum(model.params, model.grads, lr=0.5, momentum=0.9)
     sched = make_schedule("plateau", opt, factor=2.0)
     return Trainer(model, loss or SoftmaxCrossEntropy(), opt, train_data=train, valid_data=valid, clip=1.0,
-                   schedule=sched, epochs=3, out_dir=out_dir, checkpoint_every=7, log_every=5, progress=False,
-                   perplexity=True, plot=False, echo=lambda *a: None, **kw)
+                   schedule=sched, epochs=3, out_dir=out_dir, checkpoint_every=7, log_every=5,
+                   perplexity=True, plot=False, **kw)
 
 
 def _weights(model):
@@ -130,8 +130,8 @@ def test_exploding_regression_without_clipping_is_caught():
     X = rng.standard_normal((64, 10, 1)).astype(np.float32)
     Y = 10 * X.sum(axis=1)
     m = SequenceRegressor(1, 16, 1, cell="rnn", many_to_one=True, seed=0)
-    tr = Trainer(m, MSE(), SGD(m.params, m.grads, lr=1.0), carry_state=False, epochs=50, progress=False,
-                 train_data=[(X[i:i + 16], Y[i:i + 16]) for i in range(0, 64, 16)], echo=lambda *a: None)
+    tr = Trainer(m, MSE(), SGD(m.params, m.grads, lr=1.0), carry_state=False, epochs=50,
+                 train_data=[(X[i:i + 16], Y[i:i + 16]) for i in range(0, 64, 16)])
     with pytest.raises(TrainingDiverged, match=r"training diverged at step \d+ .*gradient norm .*turn on gradient "
                                                r"clipping .*or lower the learning rate; no checkpoint"):
         tr.fit()
@@ -149,8 +149,7 @@ def test_regression_with_mse_and_a_callable_data_source(tmp_path):
 
     model = SequenceRegressor(1, 16, 1, many_to_one=True, seed=0)
     tr = Trainer(model, MSE(), Adam(model.params, model.grads, lr=0.01), clip=1.0, train_data=batches,
-                 valid_data=[(X[:64], Y[:64])], carry_state=False, epochs=12, out_dir=tmp_path, progress=False,
-                 echo=lambda *a: None)
+                 valid_data=[(X[:64], Y[:64])], carry_state=False, epochs=12, out_dir=tmp_path)
     summary = tr.fit()
     assert "val_ppl" not in summary and summary["val_loss"] < 0.02
     assert tr.history[-1]["train_loss"] < tr.history[0]["train_loss"] / 5

@@ -39,8 +39,7 @@ def _trainer(out_dir, **kw):
     opt = Momentum(model.params, model.grads, lr=0.5, momentum=0.9)
     return Trainer(model, SoftmaxCrossEntropy(), opt, train_data=TBPTTBatches(ids, 4, 8, drop_last=True),
                    valid_data=TBPTTBatches(ids[:120], 2, 8), clip=1.0, schedule=make_schedule("plateau", opt, factor=2.0),
-                   epochs=2, out_dir=out_dir, log_every=5, progress=False, perplexity=True, plot=False,
-                   echo=lambda *a: None, **kw)
+                   epochs=2, out_dir=out_dir, log_every=5, perplexity=True, plot=False, **kw)
 
 
 class Faults:

@@ -41,6 +41,7 @@ from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
+from gatedrnn.train.console import EpochLines
 from gatedrnn.train.sparsity import IterativeHardThresholding, check_density, compressed_bytes
 from gatedrnn.train.trainer import Trainer
 
@@ -152,8 +153,9 @@ class Classifier:
             callbacks = [*callbacks, IterativeHardThresholding(self.density, steps)]
         trainer = Trainer(model, SoftmaxCrossEntropy(), opt, train_data=batches, valid_data=valid,
                           clip=self.clip or None, schedule=CosineDecay(opt, total_steps=self.max_steps),
-                          carry_state=False, epochs=math.ceil(steps / per_epoch), max_steps=steps, progress=False,
-                          plot=False, log_every=10**9, callbacks=callbacks, echo=self.echo or (lambda *a: None))
+                          carry_state=False, epochs=math.ceil(steps / per_epoch), max_steps=steps,
+                          plot=False, callbacks=[*callbacks, *([EpochLines(self.echo)] if self.echo else [])],
+                          echo=self.echo)
         summary = trainer.fit()
         model.eval()
         return summary

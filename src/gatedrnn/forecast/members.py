@@ -35,6 +35,7 @@ from gatedrnn.optim import Adam
 from gatedrnn.optim.member_clip import MemberClip
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import Callback
+from gatedrnn.train.console import EpochLines
 from gatedrnn.train.trainer import Trainer
 
 
@@ -124,8 +125,8 @@ def train_members(f, panel: Panel, echo=None, *, batched: bool | None = None,
     losses = MemberLosses(loss)
     trainer = Trainer(net, loss, opt, train_data=data.epoch, clip=None,
                       schedule=CosineDecay(opt, total_steps=f.max_steps), carry_state=False, epochs=1,
-                      max_steps=f.max_steps, progress=False, plot=False, log_every=f.max_steps,
-                      callbacks=[losses], echo=echo or (lambda line: None))
+                      max_steps=f.max_steps, plot=False, callbacks=[losses, *([EpochLines(echo)] if echo else [])],
+                      echo=echo)
     summary = trainer.fit()
     means = losses.means()
     history = [{"seed": s, "train_loss": means[k] if trainer.history else None, "steps": summary.get("step")}

@@ -20,6 +20,7 @@ from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
+from gatedrnn.train.console import EpochLines
 from gatedrnn.train.trainer import Trainer
 
 VALID_BATCH = 256          # held-out windows per validation batch
@@ -63,8 +64,8 @@ def train_network(f, panel: Panel, seed: int, echo=None, *, valid=None, every: i
     callbacks = [] if valid is None else [stop] + ([TimeLimit(limit, clock)] if limit else [])
     trainer = Trainer(model, FuturePinball(qs, out) if cov else Pinball(qs), opt, train_data=data.epoch,
                       valid_data=valid, clip=f.clip or None, schedule=CosineDecay(opt, total_steps=f.max_steps),
-                      carry_state=False, epochs=rounds, max_steps=f.max_steps, progress=False, plot=False,
-                      log_every=f.max_steps, callbacks=callbacks, echo=echo or (lambda line: None))
+                      carry_state=False, epochs=rounds, max_steps=f.max_steps, plot=False,
+                      callbacks=callbacks + ([EpochLines(echo)] if echo else []), echo=echo)
     summary = trainer.fit()
     record = {"seed": seed, "train_loss": trainer.history[-1]["train_loss"] if trainer.history else None,
               "steps": summary.get("step")}

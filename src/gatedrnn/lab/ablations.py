@@ -33,10 +33,6 @@ from gatedrnn.train.callbacks import StepRecorder
 from gatedrnn.train.trainer import Trainer, TrainingDiverged
 
 
-def _quiet(*args) -> None:
-    pass
-
-
 # -- forget-gate bias ------------------------------------------------------------------------------------
 @dataclass
 class ForgetBiasConfig(TaskConfig):
@@ -200,7 +196,7 @@ def _clip_run(cfg: ClipConfig, clip: float | None, batches, valid, echo) -> Clip
     recorder = StepRecorder()
     trainer = Trainer(model, MSE(), SGD(model.params, model.grads, lr=cfg.lr), clip=clip, train_data=batches,
                       valid_data=valid, carry_state=False, epochs=math.ceil(cfg.max_steps / per_epoch),
-                      max_steps=cfg.max_steps, progress=False, callbacks=[recorder], echo=_quiet)
+                      max_steps=cfg.max_steps, callbacks=[recorder])
     echo(f"-- {run.label}: {cfg.cell.upper()} {cfg.hidden_size} units, adding problem T={cfg.length}, SGD lr {cfg.lr:g}, "
          f"up to {cfg.max_steps} steps")
     t0 = time.perf_counter()

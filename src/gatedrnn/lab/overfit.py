@@ -28,6 +28,7 @@ from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import LanguageModel, SequenceRegressor
 from gatedrnn.optim import Adam
 from gatedrnn.train.callbacks import Callback
+from gatedrnn.train.stop import StopReason
 from gatedrnn.train.trainer import Trainer
 
 SENTENCE = "the cat sat on the mat and the dog sat on the log because the dog liked the log"
@@ -59,7 +60,7 @@ class OverfitResult:
 
 
 class BelowThreshold(Callback):
-    """Stops the run (``"threshold"``) at the first step whose loss is below ``threshold``; keeps that loss and
+    """Stops the run (``StopReason.TARGET``) at the first step whose loss is below ``threshold``; keeps that loss and
     step (or the last ones) and prints the loss at step 1 and every ``every`` steps."""
 
     def __init__(self, threshold: float, every: int, fmt, echo=None):
@@ -71,13 +72,13 @@ class BelowThreshold(Callback):
         if self.echo and (self.step == 1 or self.step % self.every == 0):
             self.echo(f"  step {self.step:4d}  {self.fmt(self.loss)}")
         if self.loss < self.threshold:
-            trainer.stop("threshold")
+            trainer.stop(StopReason.TARGET)
 
 
 def _fit(model, loss, lr, clip, batch, max_steps, stopper) -> None:
     """``max_steps`` steps at most on the one ``batch``, until ``stopper`` stops the run."""
     Trainer(model, loss, Adam(model.params, model.grads, lr=lr), train_data=[batch] * max_steps, clip=clip,
-            carry_state=False, progress=False, perplexity=False, callbacks=[stopper], echo=lambda *a: None).fit()
+            carry_state=False, callbacks=[stopper]).fit()
 
 
 def overfit_sentence(cell: str = "lstm", seed: int = 0, max_steps: int = 300, echo=None) -> OverfitResult:

@@ -61,8 +61,7 @@ def run(cfg: QuickstartConfig | None = None, echo=print) -> dict:
     data = TBPTTBatches(ids, 32, 48, drop_last=True)
     losses = LossLine(echo)
     Trainer(model, SoftmaxCrossEntropy(), Adam(model.params, model.grads, lr=0.005), train_data=data, clip=5.0,
-            epochs=math.ceil(cfg.max_steps / len(data)), max_steps=cfg.max_steps, progress=False, callbacks=[losses],
-            echo=lambda *a: None).fit()
+            epochs=math.ceil(cfg.max_steps / len(data)), max_steps=cfg.max_steps, callbacks=[losses]).fit()
     first, final = losses.losses[0], float(numpy.mean(losses.losses[-20:]))
     out = sample(model, [chars.index(c) for c in "the "], 160, rng, temperature=0.6)
     text_out = "the " + "".join(chars[i] for i in out)

@@ -43,6 +43,7 @@ from gatedrnn.layers import MSE, SoftmaxCrossEntropy
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.optim import OPTIMIZERS, make_optimizer
 from gatedrnn.train.callbacks import Callback, TimeLimit
+from gatedrnn.train.stop import StopReason
 from gatedrnn.train.trainer import Trainer
 
 TASKS = ("adding", "copy", "selective")
@@ -266,7 +267,7 @@ class TaskEvaluation(Callback):
     def on_step_end(self, trainer, logs):
         step, cfg = logs["step"], self.cfg
         self.window.append(logs["loss"])
-        if step % cfg.eval_every and step != cfg.max_steps and trainer.stop_reason != "time_limit":
+        if step % cfg.eval_every and step != cfg.max_steps and trainer.stop_reason != StopReason.TIME_LIMIT:
             return
         with trainer.evaluating():                             # not part of a --time-limit budget
             self.error, self.accuracy = evaluate(trainer.model, cfg, self.test)
@@ -276,11 +277,7 @@ class TaskEvaluation(Callback):
         if self.hit is None and cfg.target is not None and self.error < cfg.target:
             self.hit = step
             self.echo(f"reached test {'MSE' if cfg.task == 'adding' else 'CE'} < {cfg.target:g} at step {step}")
-            trainer.stop("target")
-
-
-def _quiet(*args) -> None:
-    pass
+            trainer.stop(StopReason.TARGET)
 
 
 def train(cfg: TaskConfig, echo=print) -> TaskResult:
@@ -296,9 +293,8 @@ def train(cfg: TaskConfig, echo=print) -> TaskResult:
     evaluation = TaskEvaluation(cfg, test, echo)
     trainer = Trainer(model, loss, make_optimizer(cfg.optimizer, model.params, model.grads, cfg.lr),
                       train_data=lambda epoch: (_data(cfg, cfg.batch_size, rng) for _ in range(cfg.max_steps)),
-                      clip=cfg.clip, carry_state=False, progress=False, perplexity=False,
-                      callbacks=[TimeLimit(cfg.time_limit, cfg.time_clock), evaluation] if cfg.time_limit else [evaluation],
-                      echo=_quiet)
+                      clip=cfg.clip, carry_state=False,
+                      callbacks=[TimeLimit(cfg.time_limit, cfg.time_clock), evaluation] if cfg.time_limit else [evaluation])
     trainer.fit()
     baseline = ADDING_BASELINE if cfg.task == "adding" else math.log(cfg.alphabet)
     return TaskResult(cfg, evaluation.curve, evaluation.error, evaluation.accuracy, baseline, evaluation.hit,

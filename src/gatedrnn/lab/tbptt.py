@@ -54,10 +54,6 @@ class TBPTTRun:
     curve: list = field(default_factory=list)   # (tokens seen, training perplexity) per log window
 
 
-def _quiet(*args) -> None:
-    pass
-
-
 def _one_length(corpus, cfg: TBPTTConfig, T: int, valid, echo) -> TBPTTRun:
     steps = cfg.max_steps or max(1, cfg.tokens // (cfg.batch_size * T))
     data = TBPTTBatches(corpus.train, cfg.batch_size, T, drop_last=True)
@@ -65,7 +61,7 @@ def _one_length(corpus, cfg: TBPTTConfig, T: int, valid, echo) -> TBPTTRun:
     memory, recorder = PeakStepMemory(steps=1), StepRecorder()
     trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.params, model.grads, lr=cfg.lr), clip=cfg.clip,
                       train_data=data, valid_data=valid, max_steps=steps, epochs=max(1, math.ceil(steps / len(data))),
-                      progress=False, callbacks=[memory, recorder], echo=_quiet)
+                      callbacks=[memory, recorder])
     echo(f"-- TBPTT {T}: {steps} steps of batch {cfg.batch_size} x {T} ({steps * cfg.batch_size * T:,} tokens)")
     t0 = time.perf_counter()
     summary = trainer.fit()

@@ -29,14 +29,19 @@ from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
 from gatedrnn.lm.plateau import PlateauWarning, check_step, unigram_perplexity
 from gatedrnn.lm.presets import preset_values
 from gatedrnn.optim import make_optimizer, make_schedule
+from gatedrnn.run_lock import run_lock
 from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger, TimeLimit, ValidateEvery
 from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
+from gatedrnn.train.console import Console, EpochLines, say
 from gatedrnn.train.distributed import communicator, digest
-from gatedrnn.run_lock import run_lock
-from gatedrnn.train.trainer import Trainer, say
+from gatedrnn.train.stop import StopReason
+from gatedrnn.train.trainer import Trainer
 
 # what may change when a run is resumed; everything else must stay as the run started
 RESUMABLE = ("epochs", "max_steps", "log_every", "checkpoint_every", "patience", "min_delta", "tensorboard")
+# how a run ended: finished (a time limit too, but --resume may continue it), and so its best weights tested
+FINISHED = (StopReason.DONE, StopReason.EARLY_STOPPING)
+TESTED = FINISHED + (StopReason.TIME_LIMIT,)
 # everything a run writes into its folder: --overwrite removes all of it first
 RUN_FILES = ("last", "best", "log.jsonl", "epochs.csv", "curves.png", "vocab.json", "config.json", "results.json",
              "tensorboard")
@@ -88,7 +93,7 @@ def default_out(config: LMConfig) -> str:
     return f"runs/{name}-{config.preset}-{config.cell}"
 
 
-def _callbacks(config: LMConfig, out_dir: Path, corpus, steps_per_epoch: int) -> list:
+def _callbacks(config: LMConfig, out_dir: Path, corpus, steps_per_epoch: int, progress: bool, echo) -> list:
     cbs: list[Callback] = [CSVLogger(out_dir / "epochs.csv"),
                            PlateauWarning(unigram_perplexity(corpus.train, len(corpus.vocab)), check_step(steps_per_epoch))]
     if config.patience is not None:
@@ -99,7 +104,8 @@ def _callbacks(config: LMConfig, out_dir: Path, corpus, steps_per_epoch: int) ->
         cbs.append(ValidateEvery(config.eval_every, config.time_clock))
     if config.time_limit:
         cbs.append(TimeLimit(config.time_limit, config.time_clock))
-    return cbs
+    # the console last, so that the others keep their places in the checkpoints' callback states
+    return cbs + [Console(echo) if progress else EpochLines(echo)]
 
 
 def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo) -> Trainer:
@@ -120,8 +126,8 @@ def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo)
                                            name=f"valid split of corpus {corpus.name}", batch_name="eval_batch_size"),
                    clip=config.clip or None, schedule=schedule, carry_state=True, epochs=config.epochs,
                    max_steps=config.max_steps, out_dir=out_dir, checkpoint_every=config.checkpoint_every,
-                   log_every=config.log_every, progress=progress, meta=meta,
-                   callbacks=_callbacks(config, out_dir, corpus, len(train_batches)), echo=echo)
+                   log_every=config.log_every, perplexity=True, meta=meta,
+                   callbacks=_callbacks(config, out_dir, corpus, len(train_batches), progress, echo), echo=echo)
 
 
 def _start(trainer: Trainer, config: LMConfig, corpus, out_dir: Path, overwrite: bool) -> None:
@@ -182,9 +188,9 @@ def _train_locked(config: LMConfig, out_dir: Path, data_dir, resume: bool, overw
          f"checkpoints in {out_dir}")
     summary = trainer.fit()
     summary["out_dir"] = str(out_dir)
-    if summary["stopped"] in ("done", "early_stopping", "time_limit") and comm.is_root:
+    if summary["stopped"] in TESTED and comm.is_root:
         _test(trainer, config, corpus, out_dir, summary, data_dir, time.perf_counter() - t0, echo)
-    elif summary["stopped"] == "max_steps" and comm.is_root:
+    elif summary["stopped"] == StopReason.MAX_STEPS and comm.is_root:
         _stopped_results(trainer, config, out_dir, summary, time.perf_counter() - t0)
     return summary
 
@@ -192,7 +198,7 @@ def _train_locked(config: LMConfig, out_dir: Path, data_dir, resume: bool, overw
 def _stopped_results(trainer, config, out_dir: Path, summary: dict, wall: float) -> None:
     """``results.json`` for a run stopped by ``max_steps``: what it has (the validation perplexity at the stop),
     no test perplexity (the run is not finished: ``--resume`` continues it and writes the final results)."""
-    results = {"stopped": "max_steps", "val_ppl": summary.get("val_ppl"), "val_loss": summary.get("val_loss"),
+    results = {"stopped": StopReason.MAX_STEPS, "val_ppl": summary.get("val_ppl"), "val_loss": summary.get("val_loss"),
                "best_val_ppl": math.exp(trainer.best_val) if math.isfinite(trainer.best_val) else None,
                "steps": trainer.step, "epochs": trainer.epoch, "wall_seconds_this_process": wall,
                "train_seconds": summary["train_seconds"], "cores": os.cpu_count(), "checkpoint": str(out_dir / "last"),
@@ -241,6 +247,6 @@ def _train_command(*, flags: dict, config_file, preset, out, resume: bool, overw
     out = out or default_out(config)
     summary = train_language_model(config, out, data_dir=data_dir, resume=resume, overwrite=overwrite,
                                    progress=progress, echo=echo)
-    if summary["stopped"] not in ("done", "early_stopping"):
+    if summary["stopped"] not in FINISHED:
         echo(f"stopped at step {summary['step']}; continue with: gatedrnn train --out {out} --resume")
     return summary

@@ -1,16 +1,18 @@
 """Callbacks: what the training loop does besides training, each in one object the ``Trainer`` calls.
 
 A callback overrides any of the hooks of ``Callback``. Each hook receives the trainer (its ``model``, ``step``,
-``epoch``, ``history``, ``optimizer``) and a plain dict; a callback can ask the run to stop with
-``trainer.stop(reason)``, which takes effect after the current step (or at the end of the epoch when asked at
-validation). ``state_dict``/``load_state_dict`` let a callback's counters travel in checkpoints, so that a
-resumed run decides as an uninterrupted one would.
+``epoch``, ``history``, ``optimizer``, ``report``) and a plain dict; a callback can ask the run to stop with
+``trainer.stop(reason)`` (a ``StopReason``), which takes effect after the current step (or at the end of the epoch
+when asked at validation). ``state_dict``/``load_state_dict`` let a callback's counters travel in checkpoints, so
+that a resumed run decides as an uninterrupted one would. A callback with ``root_only = True`` (those that write
+files or print) runs on rank 0 alone when the run is data-parallel (``gatedrnn.train.distributed``).
 
 Shipped here: ``JSONLinesLogger`` (the run's ``log.jsonl``), ``CSVLogger`` (one row per epoch),
 ``TensorBoardLogger`` (with ``tensorboardX``, an optional extra), ``CurvesPlot`` (``curves.png``, with
-matplotlib), ``EarlyStopping``, ``ValidateEvery`` (a validation record every N steps, for learning curves
-finer than an epoch), ``TimeLimit`` (stop after a wall-clock budget), ``StepRecorder`` (every step's loss and
-gradient norm) and ``PeakStepMemory`` (tracemalloc's peak over a training step).
+matplotlib), ``StepLog`` (the log's step records, which the trainer always adds), ``EarlyStopping``,
+``ValidateEvery`` (a validation record every N steps, for learning curves finer than an epoch), ``TimeLimit``
+(stop after a wall-clock budget), ``StepRecorder`` (every step's loss and gradient norm) and ``PeakStepMemory``
+(tracemalloc's peak over a training step). What a run prints is a callback too: ``gatedrnn.train.console``.
 """
 
 from __future__ import annotations
@@ -24,13 +26,21 @@ from pathlib import Path
 
 from gatedrnn.backend import to_numpy
 from gatedrnn.errors import check_choice, check_int, check_positive, require
+from gatedrnn.train.stop import StopReason
 
 
 class Callback:
-    """The hooks, in the order the trainer calls them; every one does nothing by default."""
+    """The hooks, in the order the trainer calls them; every one does nothing by default. ``root_only``: run on
+    rank 0 alone under MPI (a callback that writes files or prints)."""
+
+    root_only = False
 
     def on_train_begin(self, trainer) -> None:
         """Before the first step of ``fit`` (also when resuming)."""
+
+    def on_epoch_begin(self, trainer, logs: dict) -> None:
+        """Before an epoch's first step (or its next one when resuming): ``logs`` has epoch (counted from 1), steps
+        (the epoch's batches, None when the data has no length) and pos (batches of it already done)."""
 
     def on_step_begin(self, trainer) -> None:
         """Before a step's forward pass."""
@@ -61,6 +71,8 @@ class Callback:
 class JSONLinesLogger(Callback):
     """Appends every log record to ``path`` as one JSON object per line (the run's ``log.jsonl``)."""
 
+    root_only = True
+
     def __init__(self, path):
         self.path = Path(path)
 
@@ -70,10 +82,42 @@ class JSONLinesLogger(Callback):
             f.write(json.dumps(record) + "\n")
 
 
+class StepLog(Callback):
+    """Every ``every`` steps of an epoch, one record for the log: ``{"event": "step", "step", "epoch", "loss" (the
+    mean over those steps), "grad_norm" (the last step's), "lr", "<unit>_per_s" (throughput: ``trainer.report.unit``,
+    targets or tokens per second) (, "ppl")}``; the count starts again with each epoch. The trainer adds one, with
+    its ``log_every``, after every other callback."""
+
+    def __init__(self, every: int = 50):
+        self.every = check_int("StepLog every", every)
+        self._start()
+
+    def _start(self) -> None:
+        self._loss, self._steps, self._targets, self._t0 = 0.0, 0, 0, time.perf_counter()
+
+    def on_epoch_begin(self, trainer, logs):
+        self._start()
+
+    def on_step_end(self, trainer, logs):
+        self._loss += logs["loss"]
+        self._steps += 1
+        self._targets += logs["targets"]
+        if self._steps < self.every:
+            return
+        report, mean = trainer.report, self._loss / self._steps
+        rate = self._targets / max(time.perf_counter() - self._t0, 1e-9)
+        trainer.log({"event": "step", "step": logs["step"], "epoch": logs["epoch"], "loss": mean,
+                     "grad_norm": logs["grad_norm"], "lr": logs["lr"], report.unit.replace("/", "_per_"): rate,
+                     **report.extra("ppl", mean)})
+        self._start()
+
+
 class CSVLogger(Callback):
     """One row per epoch in ``path`` (header from the first epoch's record; readable by the ``csv`` module).
 
     A new run (step 0 at the start) starts the file afresh; a resumed run appends to it."""
+
+    root_only = True
 
     def __init__(self, path):
         self.path = Path(path)
@@ -106,6 +150,8 @@ class TensorBoardLogger(Callback):
     a language model) and every epoch (train and validation). Needs ``tensorboardX``
     (``pip install -e ".[tensorboard]"``)."""
 
+    root_only = True
+
     def __init__(self, logdir):
         self.logdir = str(logdir)
         self._tbx = require("tensorboardX", "the TensorBoard logger", "tensorboard")
@@ -135,6 +181,8 @@ class CurvesPlot(Callback):
     Drawn at most every ``every`` seconds during the run and always when it ends; a run stopped before its first
     epoch ended (``max_steps``, Ctrl-C) draws its logged steps instead."""
 
+    root_only = True
+
     def __init__(self, path, every: float = 30.0):
         self.path, self.every = Path(path), float(every)
         self._last = time.perf_counter()
@@ -158,7 +206,7 @@ class CurvesPlot(Callback):
         self._last = time.perf_counter()
         if not trainer.history and not self._steps:
             return
-        if not plot_curves(trainer.history, self.path, perplexity=trainer.perplexity, steps=self._steps) and not self._noted:
+        if not plot_curves(trainer.history, self.path, perplexity=trainer.report.perplexity, steps=self._steps) and not self._noted:
             trainer.echo("note: matplotlib is not installed, so no curves.png (pip install matplotlib)")
             self._noted = True
 
@@ -187,7 +235,7 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= max(self.patience, 1):
             self.stopped_step = trainer.step
-            trainer.stop("early_stopping")
+            trainer.stop(StopReason.EARLY_STOPPING)
 
     def on_train_end(self, trainer, summary):
         if self.restore_best_weights and self._weights is not None and self.best_step != trainer.step:
@@ -247,11 +295,10 @@ class ValidateEvery(Callback):
         val = trainer.evaluate()
         rec = {"event": "valid", "step": logs["step"], "epoch": logs["epoch"], "val_loss": val,
                "train_loss": self._sum / self._count, "seconds": _training_seconds(trainer, self._t0, self.clock)}
-        if trainer.perplexity:
-            rec.update(val_ppl=trainer.metric(val), train_ppl=trainer.metric(rec["train_loss"]))
+        rec.update({**trainer.report.extra("val_ppl", val), **trainer.report.extra("train_ppl", rec["train_loss"])})
         self._sum, self._count = 0.0, 0
         trainer.log(rec)
-        trainer.echo(f"step {logs['step']}  validation {trainer.fmt(val)}  ({rec['seconds']:.0f} s)")
+        trainer.echo(f"step {logs['step']}  validation {trainer.report.fmt(val)}  ({rec['seconds']:.0f} s)")
 
 
 class TimeLimit(Callback):
@@ -271,7 +318,7 @@ class TimeLimit(Callback):
 
     def on_step_end(self, trainer, logs):
         if _training_seconds(trainer, self._t0, self.clock) >= self.seconds:
-            trainer.stop("time_limit")
+            trainer.stop(StopReason.TIME_LIMIT)
 
 
 class StepRecorder(Callback):

@@ -10,12 +10,14 @@ rank and keeps its own rows (``RowSlicedGenerator``), so N ranks draw what one p
 the same way and its (loss sum, target count) summed. The carried TBPTT state is per stream: a checkpoint gathers
 every rank's rows, and a resume under any number of ranks re-splits them.
 
-Rank 0 alone writes (checkpoints, logs, progress); ``together()`` makes an error on any rank end every rank at
+Rank 0 alone writes checkpoints and runs the callbacks that declare ``root_only`` (the loggers, the plot, the
+console); ``together()`` makes an error on any rank end every rank at
 the same point with one line on rank 0. A collective that gets no answer within ``GATEDRNN_MPI_TIMEOUT`` seconds
 (default 300), or the launcher's SIGTERM after another rank died, ends the process with one line on stderr.
 
-A process not started by an MPI launcher (none of ``LAUNCHER_VARS`` set to more than 1) gets ``SingleProcess``,
-which does nothing, and never imports ``mpi4py``.
+``MPICommunicator`` answers the interface of ``gatedrnn.train.parallel`` (what the ``Trainer`` and the commands ask
+of a communicator); a process not started by an MPI launcher (none of ``LAUNCHER_VARS`` set to more than 1) gets
+that module's ``SingleProcess`` instead, which sends nothing and never imports this module or ``mpi4py``.
 """
 
 from __future__ import annotations
@@ -25,20 +27,22 @@ import json
 import os
 import re
 import sys
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 
 import numpy
 
 from gatedrnn.backend import asarray, to_numpy
 from gatedrnn.errors import UserError, check_positive, require
-from gatedrnn.train.callbacks import CSVLogger, CurvesPlot, JSONLinesLogger, TensorBoardLogger
+from gatedrnn.train.parallel import (  # noqa: F401 (communicator, launcher_rank: re-exported)
+    LAUNCHER_VARS,
+    SingleProcess,
+    communicator,
+    launcher_rank,
+    launcher_size,
+)
 from gatedrnn.train.sharding import RowSlicedGenerator
 from gatedrnn.train.watchdog import Watchdog
 
-# world size as Open MPI, MPICH / Intel MPI (Hydra) and MVAPICH set it in each process they start
-LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
-# callbacks that write files: rank 0 alone runs them (a callback with ``root_only = True`` is one too)
-ROOT_ONLY = (JSONLinesLogger, CSVLogger, TensorBoardLogger, CurvesPlot)
 _MESSAGE_BYTES = 1024
 
 
@@ -47,29 +51,6 @@ class RankExit(SystemExit):
 
     def __init__(self):
         super().__init__(2)
-
-
-# the rank as Open MPI, MPICH / Intel MPI (Hydra) and MVAPICH set it
-RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK")
-
-
-def _launcher_number(names, default: int) -> int:
-    """The first of the environment variables ``names`` that holds a whole number, else ``default``."""
-    for var in names:
-        v = os.environ.get(var, "").strip()
-        if v.isdigit():
-            return int(v)
-    return default
-
-
-def launcher_size() -> int:
-    """The number of processes an MPI launcher says it started (1 when none did)."""
-    return _launcher_number(LAUNCHER_VARS, 1)
-
-
-def launcher_rank() -> int:
-    """This process's rank as the launcher says (0 when none says)."""
-    return _launcher_number(RANK_VARS, 0)
 
 
 def digest(*parts) -> bytes:
@@ -82,53 +63,6 @@ def digest(*parts) -> bytes:
         else:
             h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True, default=str).encode())
     return h.digest()
-
-
-class SingleProcess:
-    """The communicator of a run without MPI: one rank, nothing to send; every method is a no-op."""
-
-    size, rank, is_root = 1, 0, True
-
-    def together(self):
-        return nullcontext()
-
-    def quiet(self):
-        return nullcontext()
-
-    def check_same(self, what: str, value: bytes) -> None:
-        pass
-
-    def even_split(self, name: str, n: int) -> int:
-        return n
-
-    def root_echo(self, echo):
-        return echo
-
-    def callbacks(self, callbacks: list) -> list:
-        return callbacks
-
-    @contextmanager
-    def on_root(self, cm):
-        with cm as value:
-            yield value
-
-    def attach(self, model):
-        return self
-
-    def share(self, x, t, mask, carry_state: bool = True):
-        return x, t, mask, 1.0
-
-    def reduce_gradients(self, grads, loss: float, weight: float) -> float:
-        return loss
-
-    def agree_stop(self, trainer) -> None:
-        pass
-
-    def save(self, trainer, path, write):
-        return write(trainer, path)
-
-    def loaded(self, trainer, meta: dict) -> dict:
-        return meta
 
 
 class MPICommunicator(SingleProcess):
@@ -236,12 +170,6 @@ class MPICommunicator(SingleProcess):
     def root_echo(self, echo):
         return echo if self.is_root else (lambda *args: None)
 
-    def callbacks(self, callbacks: list) -> list:
-        """The callbacks this rank runs: all of them on rank 0, those that write no files elsewhere."""
-        if self.is_root:
-            return callbacks
-        return [cb for cb in callbacks if not (isinstance(cb, ROOT_ONLY) or getattr(cb, "root_only", False))]
-
     # -- the data ------------------------------------------------------------------------------------
     def rows(self, n: int, name: str = "batch") -> tuple[int, int]:
         """This rank's rows ``[lo, hi)`` of ``n``."""
@@ -307,13 +235,12 @@ class MPICommunicator(SingleProcess):
         self._collective("summing the validation loss", self.comm.Allreduce, self.MPI.IN_PLACE, buf, self.MPI.SUM)
         return [float(v) for v in buf]
 
-    def agree_stop(self, trainer) -> None:
-        """Every rank stops after the same step: a Ctrl-C or a callback's ``stop`` on any rank stops them all."""
-        flags = numpy.array([trainer._stop_requested, trainer.stop_reason is not None], dtype=numpy.int32)
+    def agree_stop(self, interrupted: bool, stopping: bool) -> tuple[bool, bool]:
+        """Every rank stops after the same step: a Ctrl-C or a callback's ``stop`` on any rank stops them all.
+        Returns (interrupted on some rank, asked to stop on some rank)."""
+        flags = numpy.array([interrupted, stopping], dtype=numpy.int32)
         self._collective("agreeing on stopping", self.comm.Allreduce, self.MPI.IN_PLACE, flags, self.MPI.MAX)
-        trainer._stop_requested = bool(flags[0])
-        if flags[1] and trainer.stop_reason is None:
-            trainer.stop_reason = "stopped on another rank"
+        return bool(flags[0]), bool(flags[1])
 
     # -- the carried state in checkpoints --------------------------------------------------------------
     def gather_state(self, state):
@@ -351,22 +278,14 @@ class MPICommunicator(SingleProcess):
             mine.append(a[..., lo:hi, :].copy())
         return mine[0] if not isinstance(state, (tuple, list)) else type(state)(mine)
 
-    def loaded(self, trainer, meta: dict) -> dict:
-        """After ``load_training_state``: keep this rank's rows of the carried state the checkpoint holds."""
-        trainer.state = self.local_state(trainer.state)
-        return meta
-
-    def save(self, trainer, path, write):
-        """``write(trainer, path)`` on rank 0 with every rank's carried state; every rank learns whether it worked."""
-        full = self.gather_state(trainer.state)
+    def save(self, state, write):
+        """``write(state)`` on rank 0 with every rank's rows of the carried ``state``; every rank learns whether it
+        worked."""
+        full = self.gather_state(state)
         out = None
         with self.together():
             if self.is_root:
-                mine, trainer.state = trainer.state, full
-                try:
-                    out = write(trainer, path)
-                finally:
-                    trainer.state = mine
+                out = write(full)
         return out
 
 
@@ -376,15 +295,3 @@ def _targets(t, mask) -> int:
 
 def _launcher_var() -> str:
     return next((v for v in LAUNCHER_VARS if os.environ.get(v)), LAUNCHER_VARS[0])
-
-
-_COMM = None
-
-
-def communicator():
-    """The communicator of this process, made once: ``MPICommunicator`` under an MPI launcher that started more
-    than one process, else ``SingleProcess`` (``mpi4py`` is not imported then)."""
-    global _COMM
-    if _COMM is None:
-        _COMM = MPICommunicator() if launcher_size() > 1 else SingleProcess()
-    return _COMM

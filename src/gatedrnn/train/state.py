@@ -48,10 +48,11 @@ def _callback_key(k: int, cb) -> str:
     return f"{k}.{type(cb).__name__}"
 
 
-def save_training_state(trainer, path):
-    """Write ``trainer``'s model and everything needed to resume it to the checkpoint folder ``path``."""
+def save_training_state(trainer, path, carried):
+    """Write ``trainer``'s model and everything needed to resume it to the checkpoint folder ``path``; ``carried``:
+    the carried recurrent state to save (the whole one under MPI, which the trainer's communicator gathers)."""
     scalars, slots = trainer.optimizer.state_dict()
-    kind, state_arrays = _flatten_state(trainer.state)
+    kind, state_arrays = _flatten_state(carried)
     arrays = {f"optim.{k}": v for k, v in slots.items()}
     arrays.update({f"state.{i}": a for i, a in enumerate(state_arrays)})
     rng = {"model": [g.bit_generator.state for g in model_generators(trainer.model)],

@@ -4,9 +4,12 @@
 
 Language model, Truncated BPTT (state carried across windows)::
 
+    from gatedrnn.train.console import Console
+
     trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.params, model.grads, lr=20.0), clip=0.25,
                       train_data=TBPTTBatches(train_ids, 20, 35, drop_last=True),
-                      valid_data=TBPTTBatches(valid_ids, 10, 35), epochs=4, out_dir="runs/ptb")
+                      valid_data=TBPTTBatches(valid_ids, 10, 35), epochs=4, out_dir="runs/ptb",
+                      perplexity=True, callbacks=[Console()])   # ppl and tok/s; a bar, or a line per log_every steps
     summary = trainer.fit()            # {'val_loss': ..., 'val_ppl': ..., 'step': ..., ...}
 
 Regression with MSE (independent windows, no state carried, a fresh shuffle every epoch), stopped early::
@@ -19,8 +22,8 @@ Regression with MSE (independent windows, no state carried, a fresh shuffle ever
 
     trainer = Trainer(model, MSE(), Adam(model.params, model.grads, lr=1e-3), clip=1.0,
                       train_data=batches, valid_data=[(Xv, Yv)], carry_state=False, epochs=100,
-                      callbacks=[EarlyStopping(patience=5), CSVLogger("runs/sine/epochs.csv")], progress=False)
-    summary = trainer.fit()            # summary['stopped'] == 'early_stopping' when it stopped early
+                      callbacks=[EarlyStopping(patience=5), CSVLogger("runs/sine/epochs.csv")])
+    summary = trainer.fit()            # summary['stopped'] == StopReason.EARLY_STOPPING when it stopped early
 
 ``train_data`` is a sequence of ``(x, t)`` or ``(x, t, mask)`` batches (``len`` and iteration), or a callable
 ``epoch -> iterable`` that must be a deterministic function of ``epoch`` for ``resume`` to be exact (seed any
@@ -31,14 +34,21 @@ Every step: forward, loss, backward, global-norm clipping (the norm before clipp
 schedule, optimizer step. A non-finite loss, gradient norm or updated weight raises ``TrainingDiverged`` on the
 step it happens, naming the step and the gradient norm, and leaves the last good checkpoint in place.
 
-Everything else is a callback (``gatedrnn.train.callbacks``). With ``out_dir`` the trainer writes checkpoints,
+The trainer prints nothing: everything else is a callback (``gatedrnn.train.callbacks``), a console included
+(``gatedrnn.train.console``: ``EpochLines``, ``Console``); ``echo`` is where callbacks say things (default:
+nowhere). ``perplexity=True`` reports the loss as a perplexity and the throughput in tokens per second
+(``gatedrnn.train.report``). Every ``log_every`` steps a ``StepLog`` record (mean loss, throughput) goes to the
+callbacks' ``on_log``. Why the run ended is a ``StopReason`` (``gatedrnn.train.stop``). With ``out_dir`` the
+trainer writes checkpoints,
 ``out_dir/last`` (every ``checkpoint_every`` steps, at each epoch end and when stopped: what ``load`` resumes
 from) and ``out_dir/best`` (lowest validation loss), and adds the ``JSONLinesLogger`` (``log.jsonl``) and, with
 ``plot``, the ``CurvesPlot`` (``curves.png``) callbacks. A run stopped (``max_steps``, Ctrl-C) and resumed with
 ``load(out_dir / 'last')`` ends with exactly the weights of an uninterrupted run.
 
 Under ``mpiexec -n N`` (or with ``comm=``) the same trainer is data-parallel: each rank trains on its rows of every
-batch, one ``Allreduce`` per step sums the gradients, rank 0 alone writes (``gatedrnn.train.distributed``).
+batch, one ``Allreduce`` per step sums the gradients, rank 0 alone writes checkpoints and runs the ``root_only``
+callbacks (``gatedrnn.train.distributed``). The trainer asks its communicator only what
+``gatedrnn.train.parallel`` lists, and imports no MPI module.
 """
 
 from __future__ import annotations
@@ -46,7 +56,6 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
-import sys
 import threading
 import time
 from itertools import islice
@@ -54,28 +63,17 @@ from pathlib import Path
 
 from gatedrnn.backend import xp
 from gatedrnn.errors import UserError, check_int, check_positive
-from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.optim.clip import clip_grad_norm
-from gatedrnn.train.callbacks import CurvesPlot, JSONLinesLogger
-from gatedrnn.train.distributed import communicator
+from gatedrnn.train.callbacks import CurvesPlot, JSONLinesLogger, StepLog
 from gatedrnn.train.evaluation import _unpack, evaluate  # noqa: F401 (evaluate: re-exported)
+from gatedrnn.train.parallel import communicator
+from gatedrnn.train.report import LOSS, PERPLEXITY
 from gatedrnn.train.state import finite_or_none, load_training_state, save_training_state
+from gatedrnn.train.stop import UNFINISHED, StopReason
 
 
-def say(*args) -> None:
-    """``print`` that flushes, so that a log file redirected from stdout follows the run."""
-    print(*args, flush=True)
-
-
-def _on_terminal() -> bool:
-    """Both output streams are terminals: the live bar; else (a pipe, a log file, nohup) plain progress lines."""
-    return sys.stderr.isatty() and sys.stdout.isatty()
-
-
-def _clock(seconds: float) -> str:
-    """``42s``, ``3m07s``, ``2h05m``."""
-    s = max(0, round(seconds))
-    return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
+def _silent(*args) -> None:
+    """The default ``echo``: the trainer and its callbacks say nothing unless asked."""
 
 
 class TrainingDiverged(UserError):
@@ -92,9 +90,9 @@ class Trainer:
 
     def __init__(self, model, loss, optimizer, *, train_data, valid_data=None, clip: float | None = None,
                  schedule=None, carry_state: bool = True, epochs: int = 1, max_steps: int | None = None,
-                 out_dir=None, checkpoint_every: int = 0, log_every: int = 50, progress: bool = True,
-                 perplexity: bool | None = None, meta: dict | None = None, rngs: dict | None = None,
-                 plot: bool = True, callbacks=(), echo=say, comm=None):
+                 out_dir=None, checkpoint_every: int = 0, log_every: int = 50, perplexity: bool = False,
+                 meta: dict | None = None, rngs: dict | None = None, plot: bool = True, callbacks=(), echo=None,
+                 comm=None):
         check_int("Trainer epochs", epochs)
         check_int("Trainer max_steps", max_steps, none_ok=True)
         check_positive("Trainer clip", clip, zero_ok=True, none_ok=True)
@@ -106,8 +104,8 @@ class Trainer:
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.checkpoint_every = check_int("Trainer checkpoint_every", int(checkpoint_every or 0), 0)
         self.log_every = max(1, int(log_every))
-        self.progress, self.echo = progress and self.comm.is_root, self.comm.root_echo(echo)  # under MPI: rank 0
-        self.perplexity = isinstance(loss, SoftmaxCrossEntropy) if perplexity is None else perplexity
+        self.echo = echo if echo is not None and self.comm.is_root else _silent   # what callbacks say; rank 0 only
+        self.report = PERPLEXITY if perplexity else LOSS                         # loss or perplexity, targets or tok/s
         self.meta, self.rngs = dict(meta or {}), dict(rngs or {})
         self.callbacks = list(callbacks) + self._default_callbacks(plot)
         # where the run is: all of this goes into checkpoints
@@ -121,36 +119,39 @@ class Trainer:
         self.eval_seconds = 0.0                            # of which spent in ``evaluate`` (this process)
         self.eval_cpu_seconds = 0.0                        # the same in this process's CPU time
         self._t_mark: float | None = None
-        self._stop_requested = False                       # Ctrl-C
-        self.stop_reason: str | None = None                # a callback's trainer.stop(reason)
+        self._stop_requested = False                          # Ctrl-C
+        self.stop_reason: StopReason | None = None         # a callback's trainer.stop(reason)
 
     def _default_callbacks(self, plot: bool) -> list:
-        if self.out_dir is None:
-            return []
-        return [JSONLinesLogger(self.out_dir / "log.jsonl")] + ([CurvesPlot(self.out_dir / "curves.png")] if plot else [])
+        files = [] if self.out_dir is None else [JSONLinesLogger(self.out_dir / "log.jsonl")] + (
+            [CurvesPlot(self.out_dir / "curves.png")] if plot else [])
+        return files + [StepLog(self.log_every)]
 
     # -- helpers --------------------------------------------------------------------------------------
+    @property
+    def perplexity(self) -> bool:
+        """The loss is reported as a perplexity (``report``)."""
+        return self.report.perplexity
+
     def metric(self, loss: float) -> float:
         """Perplexity for a language model, else the loss itself."""
-        return math.exp(min(loss, 700.0)) if self.perplexity else loss
+        return self.report.value(loss)
 
     def fmt(self, loss: float) -> str:
-        if not self.perplexity:
-            return f"loss {loss:.4g}"
-        ppl = self.metric(loss)
-        return f"ppl {ppl:.2f}" if ppl < 1e6 else f"ppl {ppl:.3g}"
+        return self.report.fmt(loss)
 
     def _call(self, hook: str, *args) -> None:
-        for cb in self.comm.callbacks(self.callbacks):  # under MPI, rank 0 alone runs the writers
-            getattr(cb, hook)(self, *args)
+        for cb in self.callbacks:
+            if self.comm.is_root or not getattr(cb, "root_only", False):  # under MPI, rank 0 alone runs the writers
+                getattr(cb, hook)(self, *args)
 
     def log(self, record: dict) -> None:
         """Hand one record to every callback's ``on_log`` (the JSON-lines log writes it to ``log.jsonl``)."""
         self._call("on_log", record)
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: StopReason) -> None:
         """Ask the run to stop after the current step (a callback's way to end training)."""
-        self.stop_reason = reason
+        self.stop_reason = StopReason.of(reason)
 
     def evaluate(self, data=None) -> float:
         """Mean loss over ``data`` (default: the validation data)."""
@@ -217,7 +218,7 @@ class Trainer:
         previous = signal.getsignal(signal.SIGINT)
 
         def on_sigint(signum, frame):
-            if self._stop_requested:       # second Ctrl-C: stop at once
+            if self._stop_requested:          # second Ctrl-C: stop at once
                 signal.signal(signal.SIGINT, previous)
                 raise KeyboardInterrupt
             self._stop_requested = True
@@ -229,65 +230,54 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
 
     def _fit(self) -> dict:
-        from tqdm.auto import tqdm
-
         t_start = self._t_mark = time.perf_counter()
         self.stop_reason, stopped = None, None
         self._call("on_train_begin")
         while self.epoch < self.epochs and stopped is None:
             data = self.train_data(self.epoch) if callable(self.train_data) else self.train_data
-            n = len(data) if hasattr(data, "__len__") else None
             if self.pos == 0:
                 self.state = None
-            # a live bar on a terminal; piped, in a log file or under nohup a plain line every log_every steps
-            bar = tqdm(total=n, initial=self.pos, desc=f"epoch {self.epoch + 1}/{self.epochs}",
-                       disable=not (self.progress and _on_terminal()), mininterval=0.5, dynamic_ncols=True)
-            try:
-                stopped = self._run_epoch(data, n, bar)
-            finally:
-                bar.close()
+            self._call("on_epoch_begin", {"epoch": self.epoch + 1, "pos": self.pos,
+                                          "steps": len(data) if hasattr(data, "__len__") else None})
+            stopped = self._run_epoch(data)
             if stopped is None:
                 self._end_epoch()
                 stopped = self.stop_reason
-        return self._finish(stopped, t_start)
+        return self._finish(stopped or StopReason.DONE, t_start)
 
-    def _finish(self, stopped, t_start) -> dict:
-        summary = {"step": self.step, "epoch": self.epoch, "stopped": stopped or "done",
+    def _finish(self, stopped: StopReason, t_start) -> dict:
+        summary = {"step": self.step, "epoch": self.epoch, "stopped": stopped,
                    "seconds": time.perf_counter() - t_start, "train_seconds": self._tick(),
                    "best_val_loss": finite_or_none(self.best_val)}
-        if stopped in ("max_steps", "interrupted", "time_limit"):
+        if stopped in UNFINISHED:
             # one stop record either way: the running train loss of this epoch (and the validation loss after
             # max_steps), which is what the curves draw for a run stopped before its first epoch ended
             rec = {"event": "stop", "reason": stopped, "step": self.step, "epoch": self.epoch + 1}
             if self._epoch_count:
                 rec["train_loss"] = self._epoch_sum / self._epoch_count
-            if self.valid_data is not None and stopped != "interrupted":
+            if self.valid_data is not None and stopped != StopReason.INTERRUPTED:
                 val = rec["val_loss"] = summary["val_loss"] = self.evaluate()
-                if stopped == "time_limit" and val < self.best_val:
+                if stopped == StopReason.TIME_LIMIT and val < self.best_val:
                     self.best_val = val
                     self.save("best")
                 self._call("on_validation_end", {"epoch": self.epoch + 1, "step": self.step, "val_loss": val})
-                rec.update({"val_ppl": self.metric(val)} if self.perplexity else {})
-                self.echo(f"stopped after step {self.step} ({stopped}): validation {self.fmt(val)}")
+                rec.update(self.report.extra("val_ppl", val))
             self.log(rec)
             self.save("last")
-            if stopped == "interrupted":
-                self.echo(f"interrupted at step {self.step}; resume from {self.out_dir / 'last' if self.out_dir else '(no out_dir)'}")
+            if stopped == StopReason.INTERRUPTED:
                 raise KeyboardInterrupt
         elif self.history:
             summary["val_loss"] = self.history[-1].get("val_loss")
-        if summary.get("val_loss") is not None and self.perplexity:
-            summary["val_ppl"] = self.metric(summary["val_loss"])
+        if summary.get("val_loss") is not None:
+            summary.update(self.report.extra("val_ppl", summary["val_loss"]))
         self._call("on_train_end", summary)
         return summary
 
-    def _run_epoch(self, data, n, bar) -> str | None:
+    def _run_epoch(self, data) -> StopReason | None:
         """The steps of the current epoch from ``self.pos``; returns why it stopped early, or None."""
-        unit = "tok/s" if self.perplexity else "targets/s"
-        window = {"loss": 0.0, "steps": 0, "targets": 0, "t0": time.perf_counter()}
         for batch in islice(iter(data), self.pos, None):
             if self.max_steps is not None and self.step >= self.max_steps:
-                return "max_steps"
+                return StopReason.MAX_STEPS
             x, t, mask, targets = _unpack(batch)
             self._call("on_step_begin")
             loss, norm = self.train_step(x, t, mask)
@@ -296,40 +286,16 @@ class Trainer:
             self._epoch_count += targets
             self._call("on_step_end", {"step": self.step, "epoch": self.epoch + 1, "loss": loss, "grad_norm": norm,
                                        "lr": self.optimizer.lr, "targets": targets})
-            window["loss"] += loss
-            window["steps"] += 1
-            window["targets"] += targets
-            bar.update(1)
-            if window["steps"] == self.log_every:
-                self._log_window(window, norm, unit, n, bar)
             if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                 self.save("last")
-            self.comm.agree_stop(self)  # under MPI every rank stops after the same step
+            # under MPI every rank stops after the same step: a Ctrl-C or a stop on any rank stops them all
+            self._stop_requested, stopping = self.comm.agree_stop(self._stop_requested, self.stop_reason is not None)
             if self._stop_requested:
-                return "interrupted"
-            if self.stop_reason is not None:
+                return StopReason.INTERRUPTED
+            if stopping:
+                self.stop_reason = self.stop_reason or StopReason.OTHER_RANK
                 return self.stop_reason
         return None
-
-    def _log_window(self, w: dict, norm: float, unit: str, n, bar) -> None:
-        """The record of the last ``log_every`` steps: mean loss, throughput; off a terminal (no bar) a plain line
-        with the step, loss, perplexity, throughput and the time left when the total number of steps is known."""
-        dt = max(time.perf_counter() - w["t0"], 1e-9)
-        mean, rate = w["loss"] / w["steps"], w["targets"] / dt
-        rec = {"event": "step", "step": self.step, "epoch": self.epoch + 1, "loss": mean,
-               "grad_norm": norm, "lr": self.optimizer.lr, unit.replace("/", "_per_"): rate}
-        if self.perplexity:
-            rec["ppl"] = self.metric(mean)
-        self.log(rec)
-        status = f"{self.fmt(mean)} {rate:,.0f} {unit} |g| {norm:.3g} lr {self.optimizer.lr:.3g}"
-        bar.set_postfix_str(status, refresh=False)
-        if self.progress and not _on_terminal():
-            total = min(t for t in (self.max_steps, None if n is None else self.epochs * n, math.inf) if t is not None)
-            left = f"  ETA {_clock((total - self.step) * dt / w['steps'])}" if math.isfinite(total) else ""
-            ppl = f"  {self.fmt(mean)}" if self.perplexity else ""
-            self.echo(f"step {self.step}{'' if math.isinf(total) else f'/{total}'}  epoch {self.epoch + 1}/{self.epochs}"
-                      f"  loss {mean:.4f}{ppl}  {rate:,.0f} {unit}  |g| {norm:.3g}  lr {self.optimizer.lr:.3g}{left}")
-        w.update(loss=0.0, steps=0, targets=0, t0=time.perf_counter())
 
     def _tick(self) -> float:
         """Add the time since the last tick to ``self.seconds``; returns the total."""
@@ -346,23 +312,19 @@ class Trainer:
         self._epoch_sum, self._epoch_count = 0.0, 0
         rec = {"epoch": self.epoch, "step": self.step, "train_loss": train_loss, "lr": self.optimizer.lr,
                "seconds": self._tick()}
-        line = f"epoch {self.epoch}/{self.epochs}  step {self.step}  train {self.fmt(train_loss)}"
         if self.valid_data is not None:
             val = rec["val_loss"] = self.evaluate()
-            line += f"  valid {self.fmt(val)}"
             if self.schedule is not None:
                 self.schedule.on_epoch_end(self.epoch, val)
             if val < self.best_val:
                 self.best_val = val
                 self.save("best")
             self._call("on_validation_end", {"epoch": self.epoch, "step": self.step, "val_loss": val})
-        if self.perplexity:
-            rec["train_ppl"] = self.metric(train_loss)
-            if "val_loss" in rec:
-                rec["val_ppl"] = self.metric(rec["val_loss"])
+        rec.update(self.report.extra("train_ppl", train_loss))
+        if "val_loss" in rec:
+            rec.update(self.report.extra("val_ppl", rec["val_loss"]))
         self.history.append(rec)
         self.log({"event": "epoch", **rec})
-        self.echo(f"{line}  lr {rec['lr']:g}  ({rec['seconds']:.0f}s)")
         self._call("on_epoch_end", rec)
         self.save("last")
 
@@ -383,9 +345,14 @@ class Trainer:
 
     def save(self, name: str = "last") -> Path | None:
         """Write a checkpoint to ``out_dir/name`` (atomically); returns its path (None without ``out_dir``)."""
-        return None if self.out_dir is None else self.comm.save(self, self.out_dir / name, save_training_state)
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / name   # under MPI: written on rank 0 with every rank's rows of the carried state
+        return self.comm.save(self.state, lambda carried: save_training_state(self, path, carried))
 
     def load(self, path) -> dict:
         """Restore weights, optimizer, schedule, random generators, callbacks, carried state and position from a
         checkpoint written by this trainer; returns its meta."""
-        return self.comm.loaded(self, load_training_state(self, path))
+        meta = load_training_state(self, path)
+        self.state = self.comm.local_state(self.state)   # under MPI: this rank's rows of the whole carried state
+        return meta
