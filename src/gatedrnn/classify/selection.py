@@ -26,6 +26,7 @@ import numpy
 
 from gatedrnn.backend import to_numpy
 from gatedrnn.train.callbacks import Callback
+from gatedrnn.train.stop import StopReason
 
 FOLD_BELOW = 100          # fewer training cases than this: k-fold instead of one holdout
 VALID_FRACTION = 0.2      # of each class, in the holdout
@@ -112,7 +113,7 @@ def choose_steps(clf, seqs: list, targets, time_budget: float | None = None) -> 
     for train, valid in splits:
         summary = clf.fit_split([seqs[i] for i in train], targets[train], [seqs[i] for i in valid], targets[valid],
                                 patience_steps=PATIENCE_STEPS, seconds=share)
-        cut = summary.get("stopped") == "time_limit"
+        cut = summary.get("stopped") == StopReason.TIME_LIMIT
         censored += cut
         best.append(clf.max_steps if cut else int(summary.get("best_step") or summary.get("step") or 1))
         losses.append(float(summary.get("best_val", math.nan)))
