@@ -125,7 +125,7 @@ def run_dataset(name: str, args) -> dict:
     base = {b["method"]: [100 * a for a in b["accs"]] for b in run_baselines(train, test, list(range(args.seeds)),
                                                                               lambda s: None)} if available() else {}
     rocket = statistics.mean(base["MiniRocket (aeon)"]) if base else None
-    out = {"dataset": train.name, "baselines": base, "budget": args.budget,
+    out = {"dataset": train.name, "source": name, "baselines": base, "budget": args.budget,
            "candidates": [{k: v for k, v in r.items() if k != "fitted"} for r in rows],
            "chosen": chosen["spec"] if chosen else None}
     if chosen is not None and args.fixed:
@@ -157,7 +157,7 @@ def report(out: dict, rows: list, chosen, rocket) -> None:
     print(f"smallest candidate within 2 points (a reading of the test results): {what}", flush=True)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", action="append", default=[], help=f"repeatable; default {', '.join(DATASETS)}")
     ap.add_argument("--seeds", type=int, default=5)
@@ -166,10 +166,12 @@ def main():
     ap.add_argument("--folds", type=int, default=5, help="validation folds below 100 training cases")
     ap.add_argument("--fixed", action="store_true", help="also the chosen candidate's Q15 C accuracy")
     ap.add_argument("--json", help="write every figure here")
-    args = ap.parse_args()
-    results = [run_dataset(name, args) for name in args.dataset or DATASETS]
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    args = ap.parse_args(argv)
+    results = []
+    for name in args.dataset or DATASETS:
+        results.append(run_dataset(name, args))
+        if args.json:                            # after each dataset: a long run cut short keeps what it did
+            Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

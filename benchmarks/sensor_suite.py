@@ -10,7 +10,7 @@ them (the same seeds and settings: the same models), and then
 * accuracy: the float32 model's test accuracy (``Classifier.score``) and the compiled Q15 C step's (raw int16
   inputs, ``benchmarks/fixed_point.py``: checked equal to its Python reference on every test sequence), mean ±
   sample std over the seeds, and the float -> int change; MiniRocket and 1-NN DTW from the JSON (the same run as
-  the choice);
+  the choice), or run here for a ``--model DATASET=SPEC`` (aeon: the same seeds give the same figures);
 * size, of the first seed's model: parameters (non-zero), weights (float32, CSR where smaller, as the classify
   table counts them), the Q15 C step's flash (text + data at -Os) and RAM (its state struct: states and
   scratch), and multiplies per step;
@@ -37,6 +37,7 @@ import edge  # noqa: E402
 from fixed_point import fixed_accuracy  # noqa: E402
 from kilobyte import ms, parse  # noqa: E402
 
+from gatedrnn.classify.baselines import available, run_baselines  # noqa: E402
 from gatedrnn.classify.model import Classifier  # noqa: E402
 from gatedrnn.data.uea import load_uea  # noqa: E402
 from gatedrnn.deploy.c99 import export_c  # noqa: E402
@@ -88,10 +89,12 @@ def torch_module(model):
 
 
 def time_torch(model, xs, repeats, timer, n=2000):
+    step = torch_module(model)
+    if step is None:
+        return None
     import torch
 
     torch.set_num_threads(1)
-    step = torch_module(model)
     H = model.rnn.hidden_size
     steps = [torch.tensor(np.asarray(x, np.float32)).reshape(1, -1) for x in xs[:n]]
     with torch.no_grad():                   # the reference first: equal to Stream
@@ -130,7 +133,7 @@ def speeds(clf, folder: Path, args) -> dict:
 
 
 def dataset_row(entry: dict, args) -> dict:
-    train, test = load_uea(entry["dataset"])
+    train, test = load_uea(entry.get("source", entry["dataset"]))
     kw = parse(entry["chosen"], train.dimensions)
     f32, q15, first = [], [], None
     for seed in range(args.seeds):
@@ -142,11 +145,15 @@ def dataset_row(entry: dict, args) -> dict:
         if first is None:
             first = (clf, r)
     clf, r = first
+    base = entry.get("baselines")
+    if not base and available():                  # not in the JSON: run here, the same seeds
+        base = {b["method"]: [100 * a for a in b["accs"]]
+                for b in run_baselines(train, test, list(range(args.seeds)), lambda line: None)}
     with tempfile.TemporaryDirectory() as tmp:
         us = speeds(clf, Path(tmp), args)
     nnz = sum(int(np.count_nonzero(p)) for p in clf.model.params)
     return {"dataset": train.name, "model": entry["chosen"], "options": kw, "float32": f32, "q15": q15,
-            "baselines": entry["baselines"], "params": nnz, "weights": clf.weight_bytes, "flash": r["flash"],
+            "baselines": base or {}, "params": nnz, "weights": clf.weight_bytes, "flash": r["flash"],
             "ram": r["ram"], "macs": r["macs"], "us": us}
 
 
@@ -167,15 +174,18 @@ def print_rows(rows: list) -> None:
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("results", help="the --json of benchmarks/kilobyte.py")
+    ap.add_argument("results", nargs="?", help="the --json of benchmarks/kilobyte.py")
+    ap.add_argument("--model", action="append", default=[], help="DATASET=HIDDEN:RANK_IH:RANK_HH:DENSITY:MAX_STEPS "
+                    "instead of the JSON's choice (the baselines then run here)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--steps", type=int, default=20000, help="steps per C timing (the others run 2000)")
     ap.add_argument("--json", help="write every figure here")
-    args = ap.parse_args()
-    entries = [e for e in json.loads(Path(args.results).read_text()) if e.get("chosen")]
+    args = ap.parse_args(argv)
+    entries = [e for e in json.loads(Path(args.results).read_text()) if e.get("chosen")] if args.results else []
+    entries += [{"dataset": spec.split("=")[0], "chosen": spec.split("=")[1]} for spec in args.model]
     rows = []
     for entry in entries:
         rows.append(dataset_row(entry, args))
