@@ -33,11 +33,10 @@ import numpy
 
 from gatedrnn.backend import asarray, to_numpy
 from gatedrnn.errors import UserError, check_positive, require
-from gatedrnn.train.parallel import (  # noqa: F401 (communicator, launcher_rank: re-exported)
+from gatedrnn.train.parallel import (  # noqa: F401 (communicator: re-exported, the one of this process)
     LAUNCHER_VARS,
     SingleProcess,
     communicator,
-    launcher_rank,
     launcher_size,
 )
 from gatedrnn.train.sharding import RowSlicedGenerator

@@ -3,7 +3,7 @@ process, holding the folder's lock (``run_lock``), through ``gatedrnn.run_folder
 swapped in at the end, or nothing).
 
 These commands do not train data-parallel: under an MPI launcher that started more than one process (the
-variables ``train.distributed`` reads) they are refused before anything is read or written: one line and exit
+variables ``train.parallel`` reads) they are refused before anything is read or written: one line and exit
 status 2 on rank 0 (the launcher's status), while the other ranks leave quietly with status 0 (a rank leaving
 with an error first would make the launcher end rank 0 before it could say why).
 """
@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 from gatedrnn.errors import UserError
 from gatedrnn.run_folder import check_out_folder, open_run
-from gatedrnn.train.distributed import launcher_rank, launcher_size
 from gatedrnn.run_lock import run_lock
+from gatedrnn.train.parallel import launcher_rank, launcher_size
 
 
 def refuse_launcher(command: str) -> None:
