@@ -38,12 +38,13 @@ The trainer prints nothing: everything else is a callback (``gatedrnn.train.call
 (``gatedrnn.train.console``: ``EpochLines``, ``Console``); ``echo`` is where callbacks say things (default:
 nowhere). ``perplexity=True`` reports the loss as a perplexity and the throughput in tokens per second
 (``gatedrnn.train.report``). Every ``log_every`` steps a ``StepLog`` record (mean loss, throughput) goes to the
-callbacks' ``on_log``. Why the run ended is a ``StopReason`` (``gatedrnn.train.stop``). With ``out_dir`` the
-trainer writes checkpoints,
-``out_dir/last`` (every ``checkpoint_every`` steps, at each epoch end and when stopped: what ``load`` resumes
-from) and ``out_dir/best`` (lowest validation loss), and adds the ``JSONLinesLogger`` (``log.jsonl``) and, with
-``plot``, the ``CurvesPlot`` (``curves.png``) callbacks. A run stopped (``max_steps``, Ctrl-C) and resumed with
-``load(out_dir / 'last')`` ends with exactly the weights of an uninterrupted run.
+callbacks' ``on_log``. Why the run ended is a ``StopReason`` (``gatedrnn.train.stop``).
+
+With ``out_dir`` the trainer writes checkpoints, ``out_dir/last`` (every ``checkpoint_every`` steps, at each
+epoch end and when stopped: what ``load`` resumes from) and ``out_dir/best`` (lowest validation loss), and adds
+the ``JSONLinesLogger`` (``log.jsonl``) and, with ``plot``, the ``CurvesPlot`` (``curves.png``) callbacks. A run
+stopped (``max_steps``, Ctrl-C) and resumed with ``load(out_dir / 'last')`` ends with exactly the weights of an
+uninterrupted run.
 
 Under ``mpiexec -n N`` (or with ``comm=``) the same trainer is data-parallel: each rank trains on its rows of every
 batch, one ``Allreduce`` per step sums the gradients, rank 0 alone writes checkpoints and runs the ``root_only``
@@ -97,7 +98,7 @@ class Trainer:
         check_int("Trainer max_steps", max_steps, none_ok=True)
         check_positive("Trainer clip", clip, zero_ok=True, none_ok=True)
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
-        self.comm = (comm or communicator()).attach(model)   # MPI data parallelism (train/distributed.py)
+        self.comm = (comm or communicator()).attach(model)   # one process, or MPI ranks (train/parallel.py)
         self.train_data, self.valid_data = train_data, valid_data
         self.clip = clip if clip else None
         self.carry_state, self.epochs, self.max_steps = carry_state, int(epochs), max_steps
@@ -119,7 +120,7 @@ class Trainer:
         self.eval_seconds = 0.0                            # of which spent in ``evaluate`` (this process)
         self.eval_cpu_seconds = 0.0                        # the same in this process's CPU time
         self._t_mark: float | None = None
-        self._stop_requested = False                          # Ctrl-C
+        self._stop_requested = False                       # Ctrl-C
         self.stop_reason: StopReason | None = None         # a callback's trainer.stop(reason)
 
     def _default_callbacks(self, plot: bool) -> list:
