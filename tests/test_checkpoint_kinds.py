@@ -10,7 +10,7 @@ import pytest
 import gatedrnn as g
 from gatedrnn.deploy.pipe import stream_checkpoint
 from gatedrnn.errors import UserError
-from gatedrnn.models import BlockLM, BlockRegressor, LanguageModel, SequenceClassifier, SequenceRegressor
+from gatedrnn.models import MODELS, BlockLM, BlockRegressor, LanguageModel, SequenceClassifier, SequenceRegressor
 from gatedrnn.models.io import KINDS, checkpoint_kind
 
 NETWORKS = {
@@ -96,13 +96,15 @@ def test_a_classifier_folder_comes_back_as_the_classifier(tmp_path, old):
 
 
 def test_every_kind_is_registered_with_the_class_load_returns():
-    assert sorted(KINDS) == sorted([*NETWORKS, "forecaster", "classifier"])
+    assert set(NETWORKS) | {"forecaster", "classifier"} <= set(KINDS)
     assert KINDS["forecaster"].cls is g.Forecaster and KINDS["classifier"].cls is g.Classifier
     assert all(KINDS[k].network and KINDS[k].cls is type(NETWORKS[k]()) for k in NETWORKS)
+    assert all(issubclass(k.cls, g.Model) for k in KINDS.values() if k.network)     # a network kind is a Model
+    assert set(MODELS) == {k.cls.__name__ for k in KINDS.values() if k.network}     # and every Model a kind
 
 
 @pytest.mark.parametrize("kind, match", [
-    ("nonsense", "kind: expected one of block_lm, block_regressor, classifier, forecaster"),
+    ("nonsense", "kind: expected one of block_lm, block_regressor, classifier, .*got .nonsense."),
     (7, "kind: expected one of"),
     ("language_model", "kind: expected 'regressor' for a SequenceRegressor network, got 'language_model'"),
 ])

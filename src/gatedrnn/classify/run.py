@@ -100,16 +100,21 @@ def _score_cell(row: dict, test, folder, ensemble: bool) -> list:
     return [row, both]
 
 
-def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print, *, overwrite: bool = False, inputs=()) -> dict:
+def run(cfg: ClassifyConfig, out=None, data_dir=None, echo=print, *, overwrite: bool = False, inputs=(),
+        progress: bool = True) -> dict:
     """The experiment of ``cfg``; returns ``{"dataset", "rows", "table", "note"}`` (rows as in ``format_table``).
     With ``out``, the run folder is written whole or not at all (``gatedrnn.run_folder``; ``overwrite``: replace
     what is there; ``inputs``: more files the run reads, e.g. its --config file). One process only: refused under
-    an MPI launcher."""
+    an MPI launcher. ``progress=False``: only the table (and its note) through ``echo``."""
     cfg.validate()
     files = locate_uea(str(cfg.dataset), data_dir)
     known = ("results.json", "config.json", *CELLS)
     with writing_run(out, COMMAND, known=known, overwrite=overwrite, inputs=[*files, *inputs]) as folder:
-        result = _experiment(cfg, data_dir, folder, echo)
+        result = _experiment(cfg, data_dir, folder, echo if progress else (lambda *_: None))
+        if not progress:
+            for line in (result["table"], result["note"]):
+                if line:
+                    echo(line)
         if folder is not None:
             folder.write_json("results.json", result, f"dataset {result['dataset']}")
             folder.write_json("config.json", cfg.to_dict())

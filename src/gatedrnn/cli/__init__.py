@@ -14,6 +14,7 @@ import os
 import pkgutil
 import sys
 import traceback
+from typing import Any
 
 from gatedrnn.errors import UserError
 
@@ -33,6 +34,20 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+# the flags every sub-command takes (added here unless its module declared the flag itself): (flags, keywords)
+COMMON_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--no-progress",), {"action": "store_true",
+                          "help": "no progress bar or progress lines, only the results (a command that shows none "
+                                  "ignores it)"})]
+
+
+def add_common_flags(parser: argparse.ArgumentParser) -> None:
+    """``COMMON_FLAGS`` on a sub-command's parser, each unless the sub-command declared it already."""
+    for flags, kwargs in COMMON_FLAGS:
+        if not any(f in parser._option_string_actions for f in flags):
+            parser.add_argument(*flags, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatedrnn",
@@ -45,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "register"):
             module.register(sub)
+    for command in sub.choices.values():
+        add_common_flags(command)
     return parser
 
 

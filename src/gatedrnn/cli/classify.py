@@ -40,5 +40,6 @@ def run(args):
     from gatedrnn.config import given_flags
 
     cfg = make_config(args.config, given_flags(ClassifyConfig, args))
-    experiment(cfg, out=args.out, data_dir=args.data_dir, overwrite=args.overwrite, inputs=[args.config])
+    experiment(cfg, out=args.out, data_dir=args.data_dir, overwrite=args.overwrite, inputs=[args.config],
+               progress=not args.no_progress)
     return 0
