@@ -36,8 +36,8 @@ from gatedrnn.deploy.c99 import c_array, c_sources, check_folder, check_prefix, 
 from gatedrnn.deploy.c99_kernels import TANH
 from gatedrnn.deploy.c_text import c_comment, strings_section
 from gatedrnn.errors import UserError, show
-from gatedrnn.forecast.checks import VALUE_LIMIT
-from gatedrnn.forecast.features import base_values
+from gatedrnn.forecast.esrnn_choice import refuse_export
+from gatedrnn.forecast.export_adapter import VALUE_LIMIT, base_positions
 from gatedrnn.models.quantize import quantize_columns
 
 
@@ -107,14 +107,6 @@ def _features(f, prefix: str) -> list[str]:
     return lines + ["}"]
 
 
-def _base_index(f) -> list[int] | None:
-    """The window position ``features.base_values`` reads for each step ahead (None for base "none")."""
-    if f.base == "none":
-        return None
-    pos = numpy.arange(f.window, dtype=numpy.float64)[None]
-    return [int(v) for v in base_values(pos, f.season, f.horizon, f.base)[0]]
-
-
 def _state(f, prefix: str, K: int, H: int) -> list[str]:
     W, Q, N_OUT = f.window, len(f.quantiles), f.horizon * len(f.quantiles)
     members = " ".join(f"{prefix}_m{k}_state m{k};" for k in range(K))
@@ -133,10 +125,10 @@ def _state(f, prefix: str, K: int, H: int) -> list[str]:
             f"}} {prefix}_state;"]
 
 
-def _api(f, prefix: str, K: int) -> tuple[list[str], list[int] | None, int, int]:
+def _api(f, prefix: str, K: int) -> tuple[list[str], numpy.ndarray | None, int, int]:
     p, W, S, Q = prefix, f.window, f.season or 0, len(f.quantiles)
     N_OUT = f.horizon * Q
-    idx = _base_index(f)
+    idx = base_positions(f)
     lines = [f"void {p}_reset({p}_state *s, long start)", "{", "    int j;",
              f"    for (j = 0; j < {W}; ++j) s->ring[j] = 0.0;", "    s->next = 0;", "    s->count = 0;",
              f"    s->pos = {f'(int)(((start % {S}) + {S}) % {S})' if S else '0'};", "    s->first = 0;",
@@ -210,6 +202,7 @@ def forecaster_c_sources(f, *, prefix: str = "model", int8: bool = False, origin
 def export_forecaster_c(f, folder, *, prefix: str = "model", int8: bool = False, origin: str = "") -> dict:
     """Write ``<prefix>.h`` and ``<prefix>.c`` into ``folder`` (both made first, each through a temporary name):
     ``{"header", "source"}`` paths, ``"bytes"`` (both files) and ``"weight_bytes"`` (its constant arrays)."""
+    refuse_export(f, "export --c")
     out = check_folder(folder)
     header, source = forecaster_c_sources(f, prefix=prefix, int8=int8, origin=origin)
     return write_sources(out, prefix, header, source)

@@ -22,7 +22,7 @@ import numpy
 from gatedrnn.deploy.c99_forecaster import export_forecaster_c
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.errors import UserError
-from gatedrnn.forecast.forecaster import Forecaster
+from gatedrnn.forecast.export_adapter import load_folder
 
 PUSHES = 1000
 
@@ -111,7 +111,7 @@ def check_forecaster_c(f, folder, prefix: str = "model", *, pushes: int = PUSHES
 def export_forecaster_c_folder(ck: Path, out: Path, *, int8: bool = False, prefix: str = "model", echo=print) -> dict:
     """``gatedrnn export FOLDER --c DIR`` of a ``Forecaster.save`` folder (``ck``: its first member's checkpoint):
     write, then (with a C compiler) compile in a temporary folder and compare over ``PUSHES`` values."""
-    f = Forecaster.load(ck.parent)
+    f = load_folder(ck)
     result = export_forecaster_c(f, out, prefix=prefix, int8=int8, origin=str(ck.parent))
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes, weights "
          f"{result['weight_bytes']:,}): Forecaster, {str(f.cell).upper()} {f.hidden_size} units x {f.num_layers}, "

@@ -20,14 +20,13 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.classify.checks import read_meta
+from gatedrnn.deploy.adapters import adapter_for
 from gatedrnn.deploy.c99 import check_folder, write_sources
 from gatedrnn.deploy.c99_front import describe_front, front_sources
 from gatedrnn.deploy.c99_run import CLibrary, _sizes, compile_c, compile_copy
 from gatedrnn.errors import UserError
 from gatedrnn.models.quantize import QuantizedStream
 from gatedrnn.models.stream import Stream
-from gatedrnn.train.checkpoint import checkpoint_kind
 
 C_STEPS = 4000
 
@@ -124,11 +123,10 @@ def export_front_c(model, meta: dict, ck: Path, out: Path, *, int8: bool = False
                    echo=print) -> dict:
     """Export a classifier with a front end (from checkpoint ``ck``, its ``meta``) into ``out`` and check it ->
     ``write_sources``' dict with ``"max_abs_diff"`` and ``"state_bytes"`` (None without a C compiler)."""
-    standardize = labels = None
     what = describe_front(model, int8)
-    if checkpoint_kind(meta) == "classifier":     # a Classifier's scaling and labels, checked against the network
-        classes, mean, std = read_meta(ck, model, meta)
-        standardize, labels = (mean, std), classes.tolist()
+    io = adapter_for(meta).io(ck, model, meta)    # its application's scaling and labels (deploy/adapters.py)
+    standardize, labels = io.standardize, io.labels
+    if standardize is not None:
         what += ", raw samples standardised inside"
     header, source = front_sources(model, prefix=prefix, int8=int8, standardize=standardize, labels=labels,
                                    origin=str(ck))

@@ -7,8 +7,8 @@
 the outputs and the final state is reported, and one that is not finite is an error with nothing written. Where
 it may write is ``deploy/targets.py``'s rule: never a folder, a special file or a path inside the checkpoint
 folder; an existing file only when an earlier export wrote it, or with ``overwrite``. A folder written by
-``forecast.Forecaster.save`` (of kind ``forecaster``, ``models.io.checkpoint_kind``) is exported whole, every ensemble member
-with the normalisation, the season features, the base and the de-normalisation in one graph
+``forecast.Forecaster.save`` is exported whole (its adapter, ``deploy/adapters.py``), every ensemble member with
+the normalisation, the season features, the base and the de-normalisation in one graph
 (``deploy.forecaster_onnx``: raw values in, forecasts in the series' units out), checked against
 ``Forecaster.quantile_forecast`` on its series' last windows.
 
@@ -31,17 +31,15 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.classify.checks import read_meta
+from gatedrnn.deploy.adapters import adapter_for
 from gatedrnn.deploy.c99 import check_prefix, describe, export_c
-from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
 from gatedrnn.deploy.c99_front_run import export_front_c
 from gatedrnn.deploy.c99_run import check_export, compile_copy
-from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.deploy.onnx import build_onnx, write_checked
 from gatedrnn.deploy.onnx_front import export_front_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
-from gatedrnn.models.io import checkpoint_kind, load_checkpoint, resolve_checkpoint
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.models.stream import model_parts
 from gatedrnn.train.sparsity import compressed_bytes
 
@@ -67,12 +65,12 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
     "bytes", "max_abs_diff"}`` (``max_abs_diff`` None without onnxruntime; for a Forecaster ``max_rel_diff``)."""
     ck = resolve_checkpoint(checkpoint)
     model, meta, _ = load_checkpoint(ck)
-    if checkpoint_kind(meta) == "forecaster":
-        target = onnx_target(onnx_path, ck.parent, overwrite=overwrite)    # the members are ck's siblings
+    whole = adapter_for(meta).whole
+    if whole is not None:                 # an application's object exported whole (deploy/adapters.py)
+        target = onnx_target(onnx_path, whole.folder(ck), overwrite=overwrite)
         if with_state:
-            raise UserError("--with-state: expected a network checkpoint, got a Forecaster folder (every forecast "
-                            "starts from the zero state on its window)")
-        return export_forecaster_folder(ck, target, echo=echo)
+            raise UserError(f"--with-state: expected a network checkpoint, got {whole.what} ({whole.stateless})")
+        return whole.onnx(ck, target, echo=echo)
     target = onnx_target(onnx_path, ck, overwrite=overwrite)
     if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/onnx_front.py
         return export_front_onnx(model, target, with_state=with_state, echo=echo)
@@ -107,18 +105,17 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     ck = resolve_checkpoint(checkpoint)
     out = c_targets(folder, check_prefix(prefix), ck, overwrite=overwrite)
     model, meta, _ = load_checkpoint(ck)
-    if checkpoint_kind(meta) == "forecaster":     # the whole forecaster: deploy/c99_forecaster.py (members are ck's siblings)
-        out = c_targets(folder, prefix, ck.parent, overwrite=overwrite)
-        return export_forecaster_c_folder(ck, out, int8=int8, prefix=prefix, echo=echo)
+    adapter = adapter_for(meta)
+    if adapter.whole is not None:         # an application's object exported whole (deploy/adapters.py)
+        out = c_targets(folder, prefix, adapter.whole.folder(ck), overwrite=overwrite)
+        return adapter.whole.c(ck, out, int8=int8, prefix=prefix, echo=echo)
     if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/c99_front_run.py
         return export_front_c(model, meta, ck, out, int8=int8, prefix=prefix, echo=echo)
     what = describe(model, int8)
-    standardize, labels = None, None
-    if checkpoint_kind(meta) == "classifier":     # a Classifier's scaling and labels, checked against the network
-        classes, mean, std = read_meta(ck, model, meta)
-        standardize, labels = (mean, std), classes.tolist()
-        shown = ", ".join(_printable(label) for label in labels)
-        what += f", raw inputs standardised inside; logits of the classes {shown}"[:400]
+    io = adapter.io(ck, model, meta)      # its application's pre- and post-processing (a Classifier's scaling, labels)
+    standardize, labels = io.standardize, io.labels
+    what += ((", raw inputs standardised inside" if standardize is not None else "") +
+             ("; logits of the classes " + ", ".join(map(_printable, labels)) if labels is not None else ""))[:400]
     # nothing read from the checkpoint goes into the C text but through deploy/c_text.py: the labels and the path
     # become escaped string literals, the comment holds only the generator's own description
     result = export_c(model, out, prefix=prefix, int8=int8, standardize=standardize,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gatedrnn.classify.checks import read_meta
+from gatedrnn.deploy.adapters import adapter_for
 from gatedrnn.deploy.c99 import check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_fixed import fixed_sources
 from gatedrnn.deploy.c99_fixed_run import check_fixed, flash_bytes
@@ -23,7 +23,7 @@ from gatedrnn.deploy.c99_run import compile_copy
 from gatedrnn.deploy.fixed_stream import fixed_model
 from gatedrnn.deploy.targets import c_targets
 from gatedrnn.errors import UserError
-from gatedrnn.train.checkpoint import checkpoint_kind, load_checkpoint, resolve_checkpoint
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 
 CHECK_STEPS, CHECK_SEQ = 10_000, 25
 
@@ -36,13 +36,12 @@ def export_fixed_checkpoint(checkpoint, folder, *, prefix: str = "model", overwr
     ck = resolve_checkpoint(checkpoint)
     out = c_targets(folder, check_prefix(prefix), ck, overwrite=overwrite)
     model, meta, _ = load_checkpoint(ck)
-    if checkpoint_kind(meta) == "forecaster":
-        raise UserError("--fixed q15: expected a classifier, regressor or recurrent stack checkpoint, got a "
-                        "Forecaster folder (its C export is float: drop --fixed)")
-    standardize, labels = None, None
-    if checkpoint_kind(meta) == "classifier":
-        classes, mean, std = read_meta(ck, model, meta)
-        standardize, labels = (mean, std), classes.tolist()
+    adapter = adapter_for(meta)
+    if adapter.whole is not None:
+        raise UserError(f"--fixed q15: expected a classifier, regressor or recurrent stack checkpoint, got "
+                        f"{adapter.whole.what} ({adapter.whole.no_fixed})")
+    io = adapter.io(ck, model, meta)      # its application's pre- and post-processing (a Classifier's scaling, labels)
+    standardize, labels = io.standardize, io.labels
     fm = fixed_model(model, standardize)
     header, source, info = fixed_sources(fm, prefix=prefix, labels=labels, origin=str(ck))
     result = write_sources(check_folder(out), prefix, header, source)

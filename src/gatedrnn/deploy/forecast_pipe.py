@@ -22,8 +22,7 @@ from pathlib import Path
 
 from gatedrnn.data.numbers import is_number
 from gatedrnn.errors import UserError
-from gatedrnn.forecast.forecaster import Forecaster
-from gatedrnn.forecast.live import check_streamable
+from gatedrnn.forecast.export_adapter import check_streamable, load_folder
 
 
 def parse_line(text: str, panel: bool) -> tuple[str | None, float | None, str | None]:
@@ -48,7 +47,7 @@ def stream_forecaster(found: Path, lines, emit, warn=None) -> None:
     """Stream the lines ``lines`` (``(line number, text)``) through the forecaster saved beside ``found`` (its first
     member's checkpoint); see the module docstring."""
     warn = warn or (lambda text: print(text, file=sys.stderr, flush=True))
-    f = Forecaster.load(found.parent)
+    f = load_folder(found)
     check_streamable(f, f"stream {found.parent}")
     s = f.stream()
     panel = len(s.ids) > 1

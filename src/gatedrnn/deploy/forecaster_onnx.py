@@ -36,7 +36,8 @@ import numpy
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.errors import UserError, require
-from gatedrnn.forecast.forecaster import Forecaster, interval_columns
+from gatedrnn.forecast.esrnn_choice import refuse_export
+from gatedrnn.forecast.export_adapter import base_positions, columns, load_folder
 
 F64, I64 = numpy.float64, numpy.int64
 
@@ -54,11 +55,6 @@ def check_exportable(f) -> None:
     if getattr(f, "mask", False):
         raise UserError("Forecaster ONNX export: expected a forecaster without the mask input (fitted on series "
                         "all at least window + horizon long, or mask=False), got mask=True")
-
-
-def columns(f) -> list:
-    """[(output name, quantile index)]: ``y_hat`` (the median) then the interval columns, as ``predict``."""
-    return [("y_hat", f.quantiles.index(0.5)), *interval_columns(f.quantiles)]
 
 
 def input_layout(f) -> str:
@@ -126,21 +122,11 @@ def _members(g: _Graph, f, x: str) -> str:
     return g.node("Mul", [g.node("Add", [lo, hi], ["mid_sum"]), g.const("half", F64(0.5))], ["net_out"])
 
 
-def _base_index(f) -> numpy.ndarray | None:
-    """The window positions ``features.base_values`` reads for each horizon step (None for base "none")."""
-    if f.base == "none":
-        return None
-    if f.base == "naive" or not f.season:
-        return numpy.full(f.horizon, f.window - 1, dtype=I64)
-    k = numpy.arange(1, f.horizon + 1)
-    return (f.window - f.season * numpy.ceil(k / f.season).astype(int) + k - 1).astype(I64)
-
-
 def _outputs(g: _Graph, f, net: str, level: str, scale: str, z: str) -> None:
     """Base added, units put back, quantiles sorted; the ``quantiles`` output and one output per column."""
     Q = len(f.quantiles)
     q = g.node("Reshape", [net, g.const("q_shape", numpy.array([-1, f.horizon, Q], dtype=I64))], ["net_q"])
-    idx = _base_index(f)
+    idx = base_positions(f)
     if idx is not None:
         base = g.node("Gather", [z, g.const("base_index", idx)], ["base"], axis=1)
         q = g.node("Add", [q, g.node("Unsqueeze", [base, "axis_2"], ["base_col"])], ["with_base"])
@@ -162,8 +148,9 @@ def metadata(f) -> dict:
             "outputs": json.dumps(["quantiles"] + [name for name, _ in columns(f)]), "inputs": input_layout(f)}
 
 
-def build_forecaster_onnx(f: Forecaster):
+def build_forecaster_onnx(f):
     """-> ``onnx.ModelProto`` of the fitted forecaster ``f`` (module docstring), checked by ``onnx.checker``."""
+    refuse_export(f, "export --onnx")
     check_exportable(f)
     onnx = require("onnx", "ONNX export", "onnx")
     from onnx import TensorProto, helper, numpy_helper
@@ -178,7 +165,7 @@ def build_forecaster_onnx(f: Forecaster):
     return checked_model(onnx, g, "gatedrnn_forecaster", metadata(f))
 
 
-def export_forecaster_onnx(f: Forecaster, path) -> Path:
+def export_forecaster_onnx(f, path) -> Path:
     """Write the forecaster's graph to ``path`` (temporary file, then rename); returns the path."""
     return write_bytes_atomic(path, build_forecaster_onnx(f).SerializeToString())
 
@@ -198,7 +185,7 @@ def run_forecaster_onnx(path_or_proto, y, start=None) -> dict:
     return dict(zip(names, sess.run(None, feed)))
 
 
-def max_rel_diff(f: Forecaster, path_or_proto, tails, starts) -> float:
+def max_rel_diff(f, path_or_proto, tails, starts) -> float:
     """Largest |onnxruntime - quantile_forecast| / |quantile_forecast| over every quantile of every row."""
     ours = f.quantile_forecast(numpy.asarray(tails, dtype=F64), numpy.asarray(starts))
     theirs = run_forecaster_onnx(path_or_proto, tails, starts)["quantiles"]
@@ -209,7 +196,7 @@ def export_forecaster_folder(ck: Path, target: Path, echo=print) -> dict:
     """``gatedrnn export`` of a checkpoint ``ck`` written by ``Forecaster.save``: every member (``ck``'s folder
     holds ``model``, ``model-1`` ...) in one graph, checked in onnxruntime on the saved tails of its series
     before it is written: a difference that is not a finite number is an error and nothing is written."""
-    f = Forecaster.load(ck.parent)
+    f = load_folder(ck)
     proto = build_forecaster_onnx(f)
     diff, note = None, "note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")"
     if importlib.util.find_spec("onnxruntime") is not None:

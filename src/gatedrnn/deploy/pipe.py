@@ -2,14 +2,14 @@
 once (what ``gatedrnn stream CHECKPOINT < values.txt`` runs).
 
 ``stream_checkpoint(path, stdin, stdout)`` loads the checkpoint (``models.io.resolve_checkpoint``: a
-checkpoint folder or a run folder) and picks by its kind (``models.io.checkpoint_kind``):
+checkpoint folder or a run folder) and picks by its application's adapter (``deploy/adapters.py``):
 
 * a folder written by ``forecast.Forecaster.save`` (every ``gatedrnn forecast`` run): a new value per line
   (``id,value`` for a panel), the next
   ``horizon`` forecasts of that series with their intervals after each (``deploy/forecast_pipe.py``, where a bad
   line is one line on stderr and the stream goes on);
 * a checkpoint written by ``Classifier.save``: ``input_size`` raw numbers per line, standardised with the mean and
-  std saved beside the network (``classify.checks.read_meta`` checks them), as ``Classifier`` does; prints the
+  std saved beside the network (``classify/export_adapter.py`` checks them), as ``Classifier`` does; prints the
   logits after each step (the last equal ``Classifier.decision_function`` of the whole sequence);
 * any other sequence regressor: ``input_size`` numbers per line; prints its outputs;
 * a language model: token ids; prints the most likely next id (and its token when the vocabulary is known).
@@ -30,12 +30,11 @@ import sys
 
 import numpy
 
-from gatedrnn.classify.checks import read_meta
 from gatedrnn.data.numbers import is_number
-from gatedrnn.deploy.forecast_pipe import stream_forecaster
+from gatedrnn.deploy.adapters import adapter_for
 from gatedrnn.errors import UserError
 from gatedrnn.models.block_lm import BlockLM
-from gatedrnn.models.io import checkpoint_kind, load_checkpoint, resolve_checkpoint
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.stream import Stream
 
@@ -102,16 +101,13 @@ def stream_checkpoint(checkpoint, stdin=None, stdout=None) -> None:
 
 def _run(model, meta, found, stdin, emit) -> None:
     """Pick what the checkpoint holds (see the module docstring) and stream ``stdin`` through it."""
-    kind = checkpoint_kind(meta)
-    if kind == "forecaster":
-        stream_forecaster(found, _lines(stdin), emit)
+    adapter = adapter_for(meta)
+    if adapter.whole is not None:                           # an application's object, streamed whole
+        adapter.whole.stream(found, _lines(stdin), emit)
     elif isinstance(model, (LanguageModel, BlockLM)):        # token ids in, the next token out
         _next_tokens(Stream(model), (meta.get("vocab") or {}).get("tokens"), stdin, emit)
-    elif kind == "classifier":                              # raw values in, standardised as the Classifier does
-        _, mean, std = read_meta(found, model, meta)
-        _regress(Stream(model, standardize=(mean, std)), stdin, emit)
-    else:
-        _regress(Stream(model), stdin, emit)
+    else:                                                   # values in, through the application's pre-processing
+        _regress(Stream(model, standardize=adapter.io(found, model, meta).standardize), stdin, emit)
 
 
 def _next_tokens(s, tokens, stdin, emit) -> None:

@@ -1,0 +1,31 @@
+"""A saved Classifier's export adapter: what every export and stream of its network adds around it.
+
+Pre-processing: the raw inputs standardised with the mean and std saved beside the network; post-processing: the
+class labels, one per logit. Both are read from the folder's ``meta.json`` and checked against the network
+(``checks.read_meta``), so that an export of a ``Classifier.save`` folder takes the values ``Classifier`` takes and
+names its outputs as ``Classifier.predict`` does. ``deploy/adapters.py`` asks for it by the checkpoint's kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy
+
+from gatedrnn.classify.checks import read_meta
+
+
+@dataclass(frozen=True)
+class ClassifierIO:
+    """The Classifier's pre-processing (``standardize``: the saved (mean, std) of its raw inputs) and
+    post-processing (``labels``: one class per output)."""
+
+    standardize: tuple[numpy.ndarray, numpy.ndarray]
+    labels: list
+
+
+def classifier_io(found, model, meta: dict) -> ClassifierIO:
+    """The adapter of the Classifier saved in ``found`` (its network ``model``, its ``meta``), checked; one line
+    for a meta that does not fit the network."""
+    classes, mean, std = read_meta(found, model, meta)
+    return ClassifierIO((mean, std), classes.tolist())

@@ -1,0 +1,47 @@
+"""A Forecaster's export adapter: its pre- and post-processing as an exporter needs them, said by the forecast side
+once, so that deploy's emitters (the C step, ``deploy/c99_forecaster.py``; the ONNX graph,
+``deploy/forecaster_onnx.py``; the pipe, ``deploy/forecast_pipe.py``) write the computation ``Forecaster.predict``
+does instead of re-deriving it.
+
+* ``base_positions(f)``: the window position the base (``features.base_values``: seasonal naive or naive) reads
+  for each step ahead, taken from ``base_values`` itself run on the positions; None for ``base="none"``.
+* ``columns(f)``: the outputs' names and quantile indices, as ``predict`` and ``Forecaster.stream`` name them.
+* ``VALUE_LIMIT``: the largest magnitude of a raw value the forecaster accepts (``checks.VALUE_LIMIT``).
+* ``load_folder(found)``: the Forecaster of a checkpoint ``found`` of its folder (its members are siblings), and
+  ``check_streamable``: what a stream of it needs (``live.check_streamable``).
+
+The window's normalisation (mean and standard deviation, floored) and the inputs (the normalised value, sin/cos of
+the season position, the mask input) are ``features.normalise`` and ``features.inputs``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy
+
+from gatedrnn.forecast.checks import VALUE_LIMIT
+from gatedrnn.forecast.features import base_values
+from gatedrnn.forecast.forecaster import Forecaster
+from gatedrnn.forecast.live import check_streamable, stream_columns
+
+__all__ = ["VALUE_LIMIT", "base_positions", "check_streamable", "columns", "load_folder"]
+
+
+def load_folder(found: Path) -> Forecaster:
+    """The Forecaster saved in the folder whose member checkpoint is ``found`` (``Forecaster.save``)."""
+    return Forecaster.load(Path(found).parent)
+
+
+def base_positions(f) -> numpy.ndarray | None:
+    """(horizon,) int64: the window position ``features.base_values`` reads for each step ahead of the forecaster
+    ``f``; None for base "none" (nothing is added)."""
+    if f.base == "none":
+        return None
+    pos = numpy.arange(f.window, dtype=numpy.float64)[None]
+    return base_values(pos, f.season, f.horizon, f.base)[0].astype(numpy.int64)
+
+
+def columns(f) -> list:
+    """[(output name, quantile index)]: ``y_hat`` (the median) then the interval columns, as ``predict``."""
+    return stream_columns(f)
