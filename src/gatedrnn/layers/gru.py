@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy
 
-from gatedrnn.backend import sigmoid_, xp
+from gatedrnn.backend import xp
 from gatedrnn.layers.recurrent import RecurrentLayer, RecurrentStack
 
 
@@ -37,6 +37,7 @@ class GRULayer(RecurrentLayer):
     name = "gru"
     gates = 3
     step_width = 4
+    CHUNK = 8192   # backward's range of steps, in values of h (B * H per step)
 
     def step_weights(self):
         """Blocks (r, z) | W_in x + b_in | W_hn h + b_hn, the (r, z) columns halved."""
@@ -66,25 +67,42 @@ class GRULayer(RecurrentLayer):
         xp.add(n, tmp, out=h)
 
     def forward(self, x, h0, c0=None):
-        """x (T, B, D) contiguous, h0 (B, H) -> (h_1..h_T as (T, B, H), h_T, None)."""
+        """x (T, B, D) contiguous, h0 (B, H) -> (h_1..h_T as (T, B, H), h_T, None). The (r, z) sums are halved
+        (the input projection's and W_hh's columns: exact), so that one ``tanh``, ``* 0.5``, ``+ 0.5`` is their
+        sigmoid; ``b_hh``'s (r, z) part is added with ``b_ih`` before the loop."""
         T, B, D = x.shape
         H = self.hidden_size
-        A = (x.reshape(T * B, D) @ self.Wx).reshape(T, B, 3 * H)  # input projection: one GEMM
-        A += self.b_ih
+        half = xp.ones(3 * H, dtype=self.Wx.dtype)
+        half[:2 * H] = 0.5
+        bias = self.b_ih.copy()
+        bias[:2 * H] += self.b_hh[:2 * H]
+        A = self._scratch("A", (T, B, 3 * H), x.dtype)  # the layer's work arrays (_scratch); Hs is the output
+        Wx = xp.multiply(self.Wx, half, out=self._scratch("Wx", self.Wx.shape, x.dtype))
+        xp.matmul(x.reshape(T * B, D), Wx, out=A.reshape(T * B, 3 * H))  # input projection: one GEMM
+        A += bias * half
         Hs = xp.empty((T + 1, B, H), dtype=A.dtype)
-        HN = xp.empty((T, B, H), dtype=A.dtype)       # W_hn h_{t-1} + b_hn, needed by backward
+        HN = self._scratch("HN", (T, B, H), A.dtype)  # W_hn h_{t-1} + b_hn, needed by backward
         Hs[0] = h0
-        rec = xp.empty((B, 3 * H), dtype=A.dtype)
-        tmp = xp.empty((B, H), dtype=A.dtype)
-        Wh, bh = self._hh_for_loop(), self.b_hh
+        trans = self._transposed_loop(B)             # h W_hh as W_hh^T h^T (RecurrentLayer)
+        if trans:
+            Wh = self._hh_transposed(half)
+        else:
+            Wh = self._hh_for_loop()
+            Wh = xp.multiply(Wh, half, out=self._scratch("Wh", Wh.shape, Wh.dtype) if Wh is self.Wh else Wh)
+        rec = xp.empty((3 * H, B) if trans else (B, 3 * H), dtype=A.dtype)
+        rc, tmp, bhn = (rec.T if trans else rec), xp.empty((B, H), dtype=A.dtype), self.b_hh[2 * H:]
         for t in range(T):
             a = A[t]
-            xp.matmul(Hs[t], Wh, out=rec)
-            rec += bh
+            if trans:
+                xp.matmul(Wh, Hs[t].T, out=rec)
+            else:
+                xp.matmul(Hs[t], Wh, out=rec)
             rz = a[:, :2 * H]
-            rz += rec[:, :2 * H]
-            sigmoid_(rz)
-            HN[t] = rec[:, 2 * H:]
+            rz += rc[:, :2 * H]
+            xp.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5                                   # r, z = sigmoid of the whole sums
+            xp.add(rc[:, 2 * H:], bhn, out=HN[t])
             n = a[:, 2 * H:]
             xp.multiply(a[:, :H], HN[t], out=tmp)
             n += tmp
@@ -95,40 +113,52 @@ class GRULayer(RecurrentLayer):
         self.cache = (x, A, Hs, HN)
         return Hs[1:], Hs[T], None
 
+    @staticmethod
+    def _local_gradients(A, H0, HN, dA, dR):
+        """Before the loop, in whole-array passes, each step's factors of ``dh``: into ``dA[..., 2H:]``
+        (1 - z)(1 - n^2), the n pre-activation's; into ``dR[..., H:2H]`` (h_{t-1} - n) z (1 - z), z's; into
+        ``dR[..., :H]`` hn r (1 - r), r's factor of dn_pre. ``A`` the activated gates, ``H0`` h_{t-1} (T, B, H)."""
+        H = HN.shape[-1]
+        r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]
+        q, s, pz, pr = dA[..., 2 * H:], dA[..., :H], dR[..., H:2 * H], dR[..., :H]   # s: scratch
+        xp.multiply(n, n, out=q)
+        xp.subtract(1.0, q, out=q)
+        xp.subtract(1.0, z, out=s)
+        q *= s
+        xp.multiply(s, z, out=pz)
+        xp.subtract(H0, n, out=s)
+        pz *= s
+        xp.subtract(1.0, r, out=pr)
+        pr *= r
+        pr *= HN
+
     def backward(self, dY, dhT, dcT=None):
-        """dY (T, B, H) or None, dhT (B, H) or None -> (dx (T, B, D), dh0, None)."""
+        """dY (T, B, H) or None, dhT (B, H) or None -> (dx (T, B, D), dh0, None). Per step: the factors of
+        ``_local_gradients`` times dh, the recurrent product, 8 NumPy calls."""
         x, A, Hs, HN = self._need_cache()
         T, B, _ = x.shape
         H = self.hidden_size
-        dA = xp.empty_like(A)                          # starts as activation derivatives, all steps at once
-        xp.subtract(1.0, A[..., :2 * H], out=dA[..., :2 * H])
-        dA[..., :2 * H] *= A[..., :2 * H]
-        nn = dA[..., 2 * H:]
-        xp.multiply(A[..., 2 * H:], A[..., 2 * H:], out=nn)
-        xp.subtract(1.0, nn, out=nn)
-        dR = xp.empty_like(A)                          # gradient of the recurrent pre-activations
+        dA = self._scratch("dA", A.shape, A.dtype)    # gradient of the input pre-activations
+        dR = self._scratch("dR", A.shape, A.dtype)    # gradient of the recurrent pre-activations
         dh = xp.zeros((B, H), dtype=A.dtype) if dhT is None else xp.array(dhT, dtype=A.dtype)
         tmp = xp.empty((B, H), dtype=A.dtype)
         dh_tr = xp.empty((H, B), dtype=A.dtype)
-        Wh = self.Wh
+        Wh, n = self.Wh, max(1, self.CHUNK // max(1, B * H))   # steps per range, as the LSTM's backward
         for t in range(T - 1, -1, -1):
+            if t % n == n - 1 or t == T - 1:            # a range's factors, just before its steps (in the cache)
+                lo = t - t % n
+                self._local_gradients(A[lo:t + 1], Hs[lo:t + 1], HN[lo:t + 1], dA[lo:t + 1], dR[lo:t + 1])
             if dY is not None:
                 dh += dY[t]
-            a, d, r = A[t], dA[t], dR[t]
-            z, n = a[:, H:2 * H], a[:, 2 * H:]
-            xp.subtract(1.0, z, out=tmp)                 # dn_pre = dh (1 - z) (1 - n^2)
-            tmp *= dh
-            d[:, 2 * H:] *= tmp
-            xp.subtract(Hs[t], n, out=tmp)               # dz_pre = dh (h_prev - n) z (1 - z)
-            tmp *= dh
-            d[:, H:2 * H] *= tmp
-            xp.multiply(d[:, 2 * H:], HN[t], out=tmp)    # dr_pre = dn_pre * hn * r (1 - r)
-            d[:, :H] *= tmp
-            r[:, :2 * H] = d[:, :2 * H]
-            xp.multiply(d[:, 2 * H:], a[:, :H], out=r[:, 2 * H:])
-            xp.multiply(dh, z, out=tmp)
-            xp.matmul(Wh, r.T, out=dh_tr)                # r W_hh^T as its transpose (see RecurrentLayer)
-            xp.add(dh_tr.T, tmp, out=dh)
+            dn, d = dA[t, :, 2 * H:], dR[t]
+            dn *= dh                                    # dn_pre = dh (1 - z) (1 - n^2)
+            d[:, H:2 * H] *= dh                         # dz_pre = dh (h_prev - n) z (1 - z)
+            d[:, :H] *= dn                              # dr_pre = dn_pre hn r (1 - r)
+            xp.multiply(dn, A[t, :, :H], out=d[:, 2 * H:])  # d(W_hn h + b_hn) = dn_pre r
+            xp.multiply(dh, A[t, :, H:2 * H], out=tmp)
+            xp.matmul(Wh, d.T, out=dh_tr)               # d W_hh^T as its transpose (see RecurrentLayer)
+            xp.add(dh_tr.T, tmp, out=dh)                # dh_{t-1} = dh z + d W_hh^T
+        dA[..., :2 * H] = dR[..., :2 * H]
         dx = self._accumulate(x, Hs, dA, dR)
         return dx, dh, None
 

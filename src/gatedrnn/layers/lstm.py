@@ -96,39 +96,45 @@ class LSTMLayer(RecurrentLayer):
         T, B, D = x.shape
         H = self.hidden_size
         half, shift = gate_affine(self.hidden_size, self.Wx.dtype)
-        fast = usable(x) and T * B > 0
-        if fast and D <= NARROW:                    # a narrow input: each compiled step projects its own x_t
-            proj = (x, self.Wx * half, (self.b_ih + self.b_hh) * half)
-            G = xp.empty((T, B, 4 * H), dtype=x.dtype)
-        else:
-            proj = None
-            G = (x.reshape(T * B, D) @ (self.Wx * half)).reshape(T, B, 4 * H)  # input projection: one GEMM, halved
-            G += (self.b_ih + self.b_hh) * half
-        Wh = self._hh_for_loop()                    # W_hh itself or the layer's own padded copy: halve a copy
-        Wh = Wh * half if Wh is self.Wh else xp.multiply(Wh, half, out=Wh)
+        fast, bias = usable(x) and T * B > 0, self.b_ih + self.b_hh   # compiled: C halves the sums (exact)
+        G = self._scratch("G", (T, B, 4 * H), x.dtype)  # the layer's work arrays (_scratch); Hs is the output
+        proj = (x, self.Wx, bias) if fast and D <= NARROW else None  # narrow: each compiled step projects x_t
+        if proj is None:                            # the input projection: one GEMM (halved for the NumPy loop)
+            Wx = self.Wx if fast else xp.multiply(self.Wx, half, out=self._scratch("Wx", self.Wx.shape, x.dtype))
+            xp.matmul(x.reshape(T * B, D), Wx, out=G.reshape(T * B, 4 * H))
+            G += bias if fast else bias * half
         Hs = xp.empty((T + 1, B, H), dtype=G.dtype)
-        Cs = xp.empty((T + 1, B, H), dtype=G.dtype)
-        TC = xp.empty((T, B, H), dtype=G.dtype)
+        Cs = self._scratch("C", (T + 1, B, H), G.dtype)
+        TC = self._scratch("TC", (T, B, H), G.dtype)
         Hs[0], Cs[0] = h0, c0
-        if fast:
-            forward_loop(G, Wh, Hs, Cs, TC, proj)   # compiled (lstm_fast.py)
+        if fast:                                    # lstm_fast.py; C makes the transposed copy
+            trans = self._transposed_loop(B)
+            forward_loop(G, self.Wh if trans else self._hh_for_loop(), Hs, Cs, TC, proj, trans)
+        elif self._transposed_loop(B):             # W_hh^T h^T from a halved transposed copy (RecurrentLayer)
+            self._forward_loop(G, self._hh_transposed(half), Hs, Cs, TC, half, shift, True)
         else:
-            self._forward_loop(G, Wh, Hs, Cs, TC, half, shift)
+            Wh = self._hh_for_loop()                # W_hh itself or the layer's own padded copy: halve a copy
+            out = self._scratch("Wh", Wh.shape, Wh.dtype) if Wh is self.Wh else Wh
+            self._forward_loop(G, xp.multiply(Wh, half, out=out), Hs, Cs, TC, half, shift)
         self.cache = (x, G, Hs, Cs, TC)
-        return Hs[1:], Hs[T], Cs[T]
+        return Hs[1:], Hs[T], Cs[T].copy()
 
-    def _forward_loop(self, G, Wh, Hs, Cs, TC, half, shift):
+    def _forward_loop(self, G, Wh, Hs, Cs, TC, half, shift, transposed=False):
         """The time loop: G (T, B, 4H) the halved input pre-activations, becoming the activated gates; writes
-        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]; ``half``, ``shift`` from ``gate_affine``.
-        (lstm_fast.forward_loop: the same in C.)"""
+        h_t = Hs[t + 1], c_t = Cs[t + 1] and tanh(c_t) = TC[t]; ``half``, ``shift`` from ``gate_affine``; ``Wh``
+        the halved W_hh, or its transpose (4H, H) when ``transposed``. (lstm_fast.forward_loop: the same in C.)"""
         T, B, G4 = G.shape
         H = G4 // 4
-        rec = xp.empty((B, 4 * H), dtype=G.dtype)
+        rec = xp.empty((4 * H, B) if transposed else (B, 4 * H), dtype=G.dtype)
         ig = xp.empty((B, H), dtype=G.dtype)
         for t in range(T):
             g = G[t]
-            xp.matmul(Hs[t], Wh, out=rec)
-            g += rec
+            if transposed:
+                xp.matmul(Wh, Hs[t].T, out=rec)
+                g += rec.T
+            else:
+                xp.matmul(Hs[t], Wh, out=rec)
+                g += rec
             xp.tanh(g, out=g)
             g *= half                                   # i, f, o = sigmoid; g = tanh
             g += shift
@@ -169,7 +175,7 @@ class LSTMLayer(RecurrentLayer):
         T, B, G4 = G.shape
         H = G4 // 4
         n = max(1, self.CHUNK // max(1, B * H))         # steps per range
-        dG = xp.empty_like(G)                           # activation derivatives, then times dc and dh in the loop
+        dG = self._scratch("dG", G.shape, G.dtype)      # activation derivatives, then times dc and dh in the loop
         OT = xp.empty((min(n, T), B, H), dtype=G.dtype)
         P = xp.empty((min(n, T), B, 3, H), dtype=G.dtype)
         dG4 = dG.reshape(T, B, 4, H)
@@ -209,8 +215,10 @@ class LSTMLayer(RecurrentLayer):
         dc = xp.zeros((B, H), dtype=G.dtype) if dcT is None else xp.array(dcT, dtype=G.dtype)
         if dY is not None and T:
             dh += dY[T - 1]
-        loop = backward_loop if usable(G) and G.size else self._backward_loop
-        dG = loop(G, Hs, Cs, TC, self.Wh, dY, dC, dh, dc)
+        if usable(G) and G.size:
+            dG = backward_loop(G, Hs, Cs, TC, self.Wh, dY, dC, dh, dc, self._scratch("dG", G.shape, G.dtype))
+        else:
+            dG = self._backward_loop(G, Hs, Cs, TC, self.Wh, dY, dC, dh, dc)
         dx = self._accumulate(x, Hs, dG)
         return dx, dh, dc
 

@@ -2,9 +2,8 @@
 called through cffi (extra ``fast``: ``pip install "gatedrnn[fast]"``). The NumPy loops of lstm.py stay the
 reference; the two agree to float32 rounding (tests/test_lstm_fast.py).
 
-What it replaces: the forward and backward time loops become one C call each, a pass over each step's values
-(gates, c_t, tanh(c_t), h_t; their gradients) between products with ``W_hh`` by NumPy's own ``cblas_sgemm``
-(per-step C calls around NumPy's ``matmul`` where that is not found); the GEMMs outside the loops stay NumPy's.
+What it replaces: each time loop becomes one C call, a pass over each step's values between products with
+``W_hh`` by NumPy's own ``cblas_sgemm`` (else per-step C calls around ``matmul``); other GEMMs stay NumPy's.
 
 When it is used: when asked for (``GATEDRNN_FAST=1`` in the environment, or ``lstm_fast.enabled = True``), for
 float32 arrays on the NumPy backend, once the library is loaded. The NumPy path stays the default: its float32
@@ -22,8 +21,8 @@ key it was built with, and one whose key differs is not used. A build writes a t
 
 Tanh in C: ``(1 - e) / (1 + e)`` with ``e = exp(-2x)``, the exponential by range reduction (x = k ln 2 + r) and
 a degree-7 Taylor polynomial of e^r, |r| <= ln(2)/2: within 1.4e-7 of tanh over float32 (NumPy's own float32
-tanh: 6e-8); the sigmoid is ``0.5 tanh(x/2) + 0.5`` on the halved pre-activations, as in the NumPy loop. The
-functions are built for AVX-512, AVX2 and baseline x86-64 (GCC's ``target_clones``, picked at load time).
+tanh: 6e-8); the sigmoid is ``0.5 tanh(x/2) + 0.5``, the sums halved in C (exact: the NumPy loop's halved weights
+give the same values). Built for AVX-512, AVX2 and baseline x86-64 (GCC's ``target_clones``, picked at load).
 """
 
 from __future__ import annotations
@@ -75,32 +74,36 @@ static inline __attribute__((always_inline)) float tanh_(float x)
     return (1.0f - e) / (1.0f + e);
 }
 
-/* Step t of the forward: G[t] (B, 4H) holds the halved pre-activations less h_{t-1} W_hh (in rec) and receives
-   the activated gates (i, f, g, o); writes c_t = Cs[t + 1], tanh(c_t) = TC[t] and h_t = Hs[t + 1]. */
-CLONES static void forward_step(int t, int B, int H, float *restrict G, const float *restrict rec,
-                                float *restrict Cs, float *restrict TC, float *restrict Hs,
-                                const float *restrict X, const float *restrict Wx, const float *restrict bias, int D)
+/* Step t of the forward: G[t] (B, 4H) holds x_t W_ih + b and receives the activated gates (i, f, g, o); rec holds
+   h_{t-1} W_hh, (B, 4H), or its transpose (4H, B) when rt; the sigmoid gates' sums are halved here (exact);
+   writes c_t = Cs[t + 1], tanh(c_t) = TC[t] and h_t = Hs[t + 1]. */
+CLONES void lstm_forward_step(int t, int B, int H, float *restrict G, const float *restrict rec, int rt,
+                              float *restrict Cs, float *restrict TC, float *restrict Hs,
+                              const float *restrict X, const float *restrict Wx, const float *restrict bias, int D)
 {
-    size_t BH = (size_t)B * H;
+    size_t BH = (size_t)B * H, H4 = 4 * (size_t)H;
+    float *Gt = G + (size_t)t * H4 * B;
     for (int b = 0; b < B && X; ++b) {         /* a narrow input: G[t] = x_t W_ih + b here, not as a GEMM */
-        float *g = G + (size_t)t * 4 * BH + (size_t)b * 4 * H;
         const float *x = X + ((size_t)t * B + b) * D;
-        memcpy(g, bias, sizeof(float) * 4 * (size_t)H);
+        memcpy(Gt + b * H4, bias, sizeof(float) * H4);
         for (int d = 0; d < D; ++d)
-            for (int j = 0; j < 4 * H; ++j)
-                g[j] += x[d] * Wx[(size_t)d * 4 * H + j];
+            for (size_t j = 0; j < H4; ++j)
+                Gt[b * H4 + j] += x[d] * Wx[d * H4 + j];
     }
+    for (size_t j0 = 0; j0 < H4 && rt; j0 += 16)   /* in blocks of 16 values of a row: rows 4 KiB apart alias */
+        for (int b = 0; b < B; ++b)
+            for (size_t j = j0; j < j0 + 16 && j < H4; ++j)
+                Gt[b * H4 + j] += rec[j * B + b];
+    for (size_t k = 0; k < H4 * B && !rt; ++k)
+        Gt[k] += rec[k];
     for (int b = 0; b < B; ++b) {
-        float *g = G + (size_t)t * 4 * BH + (size_t)b * 4 * H;
-        const float *r = rec + (size_t)b * 4 * H;
+        float *g = Gt + b * H4;
         const float *c0 = Cs + t * BH + (size_t)b * H;
         float *c1 = Cs + (t + 1) * BH + (size_t)b * H, *tc = TC + t * BH + (size_t)b * H;
         float *h = Hs + (t + 1) * BH + (size_t)b * H;
         for (int j = 0; j < H; ++j) {
-            float i = 0.5f * tanh_(g[j] + r[j]) + 0.5f;
-            float f = 0.5f * tanh_(g[H + j] + r[H + j]) + 0.5f;
-            float u = tanh_(g[2 * H + j] + r[2 * H + j]);
-            float o = 0.5f * tanh_(g[3 * H + j] + r[3 * H + j]) + 0.5f;
+            float i = 0.5f * tanh_(0.5f * g[j]) + 0.5f, f = 0.5f * tanh_(0.5f * g[H + j]) + 0.5f;
+            float u = tanh_(g[2 * H + j]), o = 0.5f * tanh_(0.5f * g[3 * H + j]) + 0.5f;
             float c = f * c0[j] + i * u, tt = tanh_(c);
             g[j] = i; g[H + j] = f; g[2 * H + j] = u; g[3 * H + j] = o; c1[j] = c; tc[j] = tt; h[j] = o * tt;
         }
@@ -110,7 +113,7 @@ CLONES static void forward_step(int t, int B, int H, float *restrict G, const fl
 /* Step t of the backward: dh (B, H) is the gradient reaching h_t, or, when dhtr is given, it is set first to
    dhtr^T (H, B: the previous step's dG W_hh^T) plus dY[t] (when given); dc (B, H) the gradient reaching c_t,
    plus dC[t] when given. Writes dG[t] (B, 4H), the pre-activation gradients, and leaves dc_{t-1} in dc. */
-CLONES static void backward_step(int t, int B, int H, const float *restrict G, const float *restrict Cs,
+CLONES void lstm_backward_step(int t, int B, int H, const float *restrict G, const float *restrict Cs,
                                  const float *restrict TC, const float *restrict dhtr, const float *restrict dY,
                                  const float *restrict dC, float *restrict dh, float *restrict dc,
                                  float *restrict dG)
@@ -141,18 +144,6 @@ CLONES static void backward_step(int t, int B, int H, const float *restrict G, c
     }
 }
 
-CLONES void lstm_forward_step(int t, int B, int H, float *G, const float *rec, float *Cs, float *TC, float *Hs,
-                              const float *X, const float *Wx, const float *bias, int D)
-{
-    forward_step(t, B, H, G, rec, Cs, TC, Hs, X, Wx, bias, D);
-}
-
-CLONES void lstm_backward_step(int t, int B, int H, const float *G, const float *Cs, const float *TC,
-                               const float *dhtr, const float *dY, const float *dC, float *dh, float *dc, float *dG)
-{
-    backward_step(t, B, H, G, Cs, TC, dhtr, dY, dC, dh, dc, dG);
-}
-
 /* The whole loops, the products with W_hh by the caller's cblas_sgemm (NumPy's own BLAS; ilp64: 64-bit ints). */
 typedef void (*gemm64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t, const float *,
                          int64_t, float, float *, int64_t);
@@ -163,19 +154,24 @@ static void gemm(void *fn, int ilp64, int transb, int M, int N, int K, const flo
                  int ldb, float *C, int ldc)
 {
     int tb = transb ? 112 : 111;                 /* CblasTrans : CblasNoTrans; 101: CblasRowMajor */
-    if (ilp64)
-        ((gemm64_t)fn)(101, 111, tb, M, N, K, 1.0f, A, lda, Bm, ldb, 0.0f, C, ldc);
-    else
-        ((gemm32_t)fn)(101, 111, tb, M, N, K, 1.0f, A, lda, Bm, ldb, 0.0f, C, ldc);
+    if (ilp64) ((gemm64_t)fn)(101, 111, tb, M, N, K, 1.0f, A, lda, Bm, ldb, 0.0f, C, ldc);
+    else ((gemm32_t)fn)(101, 111, tb, M, N, K, 1.0f, A, lda, Bm, ldb, 0.0f, C, ldc);
 }
 
-CLONES void lstm_forward(int T, int B, int H, float *G, const float *Wh, int ldw, float *rec, float *Cs,
-                         float *TC, float *Hs, const float *X, const float *Wx, const float *bias, int D,
+/* WhT (when given): W_hh^T (4H, H), copied here, for the product as W_hh^T h^T (RecurrentLayer._transposed_loop) */
+CLONES void lstm_forward(int T, int B, int H, float *G, const float *Wh, int ldw, float *WhT, int ldt, float *rec,
+                         float *Cs, float *TC, float *Hs, const float *X, const float *Wx, const float *bias, int D,
                          void *fn, int ilp64)
 {
+    for (int j0 = 0; j0 < 4 * H && WhT; j0 += 16)
+        for (int i = 0; i < H; ++i)
+            for (int j = j0; j < j0 + 16 && j < 4 * H; ++j)
+                WhT[(size_t)j * ldt + i] = Wh[(size_t)i * ldw + j];
     for (int t = 0; t < T; ++t) {
-        gemm(fn, ilp64, 0, B, 4 * H, H, Hs + (size_t)t * B * H, H, Wh, ldw, rec, 4 * H);
-        forward_step(t, B, H, G, rec, Cs, TC, Hs, X, Wx, bias, D);
+        const float *h = Hs + (size_t)t * B * H;
+        if (WhT) gemm(fn, ilp64, 1, 4 * H, B, H, WhT, ldt, h, H, rec, B);
+        else gemm(fn, ilp64, 0, B, 4 * H, H, h, H, Wh, ldw, rec, 4 * H);
+        lstm_forward_step(t, B, H, G, rec, WhT != NULL, Cs, TC, Hs, X, Wx, bias, D);
     }
 }
 
@@ -184,7 +180,7 @@ CLONES void lstm_backward(int T, int B, int H, const float *G, const float *Cs, 
                           void *fn, int ilp64)
 {
     for (int t = T - 1; t >= 0; --t) {
-        backward_step(t, B, H, G, Cs, TC, t == T - 1 ? NULL : dhtr, dY, dC, dh, dc, dG);
+        lstm_backward_step(t, B, H, G, Cs, TC, t == T - 1 ? NULL : dhtr, dY, dC, dh, dc, dG);
         gemm(fn, ilp64, 1, H, B, 4 * H, Wh, 4 * H, dG + (size_t)t * B * 4 * H, 4 * H, dhtr, B);
     }
     for (int b = 0; b < B; ++b)
@@ -195,12 +191,12 @@ CLONES void lstm_backward(int T, int B, int H, const float *G, const float *Cs, 
 
 CDEF = """
 const char *gatedrnn_key(void);
-void lstm_forward_step(int, int, int, float *, const float *, float *, float *, float *, const float *,
+void lstm_forward_step(int, int, int, float *, const float *, int, float *, float *, float *, const float *,
                        const float *, const float *, int);
 void lstm_backward_step(int, int, int, const float *, const float *, const float *, const float *,
                         const float *, const float *, float *, float *, float *);
-void lstm_forward(int, int, int, float *, const float *, int, float *, float *, float *, float *, const float *,
-                  const float *, const float *, int, void *, int);
+void lstm_forward(int, int, int, float *, const float *, int, float *, int, float *, float *, float *, float *,
+                  const float *, const float *, const float *, int, void *, int);
 void lstm_backward(int, int, int, const float *, const float *, const float *, const float *, const float *,
                    const float *, float *, float *, float *, float *, void *, int);
 """
@@ -312,13 +308,13 @@ def _gemm_agrees() -> bool:
     G0, Wh = (rng.standard_normal(s).astype(numpy.float32) for s in ((T, B, 4 * H), (H, 4 * H)))
     dY = rng.standard_normal((T, B, H)).astype(numpy.float32)
     out = []
-    for whole in (False, True):
+    for whole, transposed in ((False, False), (True, False), (True, True)):
         _loaded["gemm"] = _loaded["found"] if whole else None
         G, Hs, Cs, TC = G0.copy(), *(numpy.zeros((n, B, H), numpy.float32) for n in (T + 1, T + 1, T))
-        forward_loop(G, Wh, Hs, Cs, TC)
+        forward_loop(G, Wh, Hs, Cs, TC, None, transposed)
         dh, dc = dY[T - 1].copy(), numpy.zeros((B, H), numpy.float32)
         out.append([Hs, Cs, backward_loop(G, Hs, Cs, TC, Wh, dY, None, dh, dc), dh, dc])
-    return all(numpy.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(*out))
+    return all(numpy.allclose(a, b, rtol=1e-5, atol=1e-6) for other in out[1:] for a, b in zip(out[0], other))
 
 
 def library():
@@ -353,35 +349,40 @@ def usable(a) -> bool:
     return enabled and xp is numpy and a.dtype == numpy.float32 and library() is not None
 
 
-def forward_loop(G, Wh, Hs, Cs, TC, proj=None) -> None:
-    """``LSTMLayer._forward_loop`` with the gate arithmetic in C; the same arguments, all C-contiguous float32.
-    ``proj`` = (x (T, B, D), W_ih (D, 4H), bias (4H,)), all halved like G, optional: G is then only a buffer and
-    each step computes its own ``x_t W_ih + bias`` first (for inputs of at most ``NARROW`` values, where the
-    GEMM over all steps is slow)."""
-    ffi, lib = library()
-    T, B, G4 = G.shape
-    rec = numpy.empty((B, G4), dtype=G.dtype)
-    p = [ffi.from_buffer("float[]", a) for a in (G, rec, Cs, TC, Hs)]
-    proj = None if proj is None else [numpy.ascontiguousarray(a, dtype=G.dtype) for a in proj]
-    X, Wx, bias = (ffi.NULL,) * 3 if proj is None else (ffi.from_buffer("float[]", a) for a in proj)
-    D = 0 if proj is None else proj[0].shape[-1]
-    step, H = lib.lstm_forward_step, G4 // 4
-    if _loaded["gemm"] is not None and Wh.strides[1] == Wh.itemsize:   # rows may be padded, not columns
-        w = ffi.cast("float *", Wh.ctypes.data)
-        lib.lstm_forward(T, B, H, p[0], w, Wh.strides[0] // Wh.itemsize, *p[1:], X, Wx, bias, D, *_loaded["gemm"])
-        return
-    for t in range(T):
-        numpy.matmul(Hs[t], Wh, out=rec)
-        step(t, B, H, *p, X, Wx, bias, D)
-
-
-def backward_loop(G, Hs, Cs, TC, Wh, dY, dC, dh, dc):
-    """``LSTMLayer._backward_loop`` with the gate arithmetic in C: -> dG; ``dh``, ``dc`` (B, H) are updated in
-    place to the gradients of h_0 and c_0 (``dh`` must hold dh_T + dY[T-1] on entry)."""
+def forward_loop(G, Wh, Hs, Cs, TC, proj=None, transposed=False) -> None:
+    """``LSTMLayer._forward_loop`` with the gate arithmetic in C; its arguments but G and Wh not halved (C halves
+    the sigmoid gates' sums), all C-contiguous float32 (Wh's rows may be padded). ``proj`` = (x (T, B, D),
+    W_ih (D, 4H), bias (4H,)), optional: G is then only a buffer and each step computes its own
+    ``x_t W_ih + bias`` first (inputs of at most ``NARROW`` values, where the GEMM over all steps is slow).
+    ``transposed``: the products as ``W_hh^T h^T`` from a transposed copy made in C (whole loops only)."""
     ffi, lib = library()
     T, B, G4 = G.shape
     H = G4 // 4
-    dG = numpy.empty_like(G)
+    proj = None if proj is None else [numpy.ascontiguousarray(a, dtype=G.dtype) for a in proj]
+    X, Wx, bias = (ffi.NULL,) * 3 if proj is None else (ffi.from_buffer("float[]", a) for a in proj)
+    D = 0 if proj is None else proj[0].shape[-1]
+    if _loaded["gemm"] is not None and Wh.strides[1] == Wh.itemsize:   # rows may be padded, not columns
+        ldt = H + (16 if H * 4 % 4096 == 0 else 0)
+        WhT, rec = (numpy.empty((G4, ldt), G.dtype), numpy.empty((G4, B), G.dtype)) if transposed else (None, None)
+        rec = numpy.empty((B, G4), dtype=G.dtype) if rec is None else rec
+        p = [ffi.from_buffer("float[]", a) for a in (G, rec, Cs, TC, Hs)]
+        w, wt = ffi.cast("float *", Wh.ctypes.data), ffi.NULL if WhT is None else ffi.from_buffer("float[]", WhT)
+        lib.lstm_forward(T, B, H, p[0], w, Wh.strides[0] // Wh.itemsize, wt, ldt, *p[1:], X, Wx, bias, D,
+                         *_loaded["gemm"])
+        return
+    rec = numpy.empty((B, G4), dtype=G.dtype)
+    p = [ffi.from_buffer("float[]", a) for a in (G, rec, Cs, TC, Hs)]
+    for t in range(T):
+        numpy.matmul(Hs[t], Wh, out=rec)
+        lib.lstm_forward_step(t, B, H, p[0], p[1], 0, *p[2:], X, Wx, bias, D)
+
+
+def backward_loop(G, Hs, Cs, TC, Wh, dY, dC, dh, dc, dG=None):
+    """``LSTMLayer._backward_loop`` with the gate arithmetic in C: -> dG; ``dh``, ``dc`` (B, H) are updated in
+    place to the gradients of h_0 and c_0 (``dh`` must hold dh_T + dY[T-1] on entry)."""
+    ffi, lib = library()
+    (T, B, G4), dG = G.shape, numpy.empty_like(G) if dG is None else dG   # dG: the caller's buffer, optional
+    H = G4 // 4
     dh_tr = numpy.empty((H, B), dtype=G.dtype)
     buf = lambda a: ffi.NULL if a is None else ffi.from_buffer("float[]", a)   # noqa: E731
     dY, dC = (None if a is None else numpy.ascontiguousarray(a, dtype=G.dtype) for a in (dY, dC))
