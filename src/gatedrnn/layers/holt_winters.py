@@ -14,6 +14,9 @@ The additive form is the same with ``strip(y, a, b) = y - a - b``. The parameter
 (S_0 .. S_{M-1}): their logarithms in the multiplicative form (``s = exp(raw)``, always positive), the offsets
 themselves in the additive one.
 
+``season=None``: no season (the level alone; ``season`` then holds the neutral index, 1 or 0, and gamma and the
+initial indices are no parameters; a second season needs the first).
+
 ``forward(y, rows=None) -> (level, season, season2)``: ``y`` (batch, T) positive values (multiplicative) or any
 finite ones (additive); ``rows`` (batch,) the series of each row (default: all ``n_series`` in order). ``level`` is
 (batch, T), ``season`` (batch, T + m): s_0 .. s_{T+m-1}, the last m being the indices for the next m steps;
@@ -61,13 +64,15 @@ class HoltWinters(Layer):
     """Per-series Holt-Winters smoothing (module docstring). ``alpha``, ``gamma`` are the starting smoothing
     coefficients of every series; ``series_names`` (one per series) name a series in error messages."""
 
-    def __init__(self, n_series: int, season: int, season2: int | None = None, *,
+    def __init__(self, n_series: int, season: int | None, season2: int | None = None, *,
                  seasonality: str = "multiplicative", alpha: float = 0.5, gamma: float = 0.5, dtype=numpy.float64,
                  series_names=None):
         super().__init__()
         check_int("HoltWinters n_series", n_series)
-        check_int("HoltWinters season", season)
+        check_int("HoltWinters season", season, none_ok=True)
         check_int("HoltWinters season2", season2, none_ok=True)
+        if season is None and season2 is not None:
+            raise UserError(f"HoltWinters season2: expected none without a first season, got {season2}")
         self.form = check_choice("seasonality", seasonality, FORMS)
         self.n_series, self.season, self.season2 = n_series, season, season2
         self.dtype = resolve_dtype(dtype)
@@ -76,12 +81,20 @@ class HoltWinters(Layer):
             raise UserError(f"HoltWinters series_names: expected {n_series} names, got {len(names)}")
         self.series_names = names
         self.alpha_raw = self.add_param("alpha", xp.full(n_series, _logit(alpha), dtype=self.dtype))
-        self.gamma_raw = self.add_param("gamma", xp.full(n_series, _logit(gamma), dtype=self.dtype))
-        self.init_raw = self.add_param("season_init", xp.zeros((n_series, season), dtype=self.dtype))
+        if season is not None:
+            self.gamma_raw = self.add_param("gamma", xp.full(n_series, _logit(gamma), dtype=self.dtype))
+            self.init_raw = self.add_param("season_init", xp.zeros((n_series, season), dtype=self.dtype))
         if season2 is not None:
             self.gamma2_raw = self.add_param("gamma2", xp.full(n_series, _logit(gamma), dtype=self.dtype))
             self.init2_raw = self.add_param("season2_init", xp.zeros((n_series, season2), dtype=self.dtype))
         self.cache = None
+        self.touched = numpy.zeros(n_series, dtype=bool)    # rows with a gradient since ``take_rows`` (sparse Adam)
+
+    def take_rows(self):
+        """The rows whose parameters got a gradient since the last call (``optim.sparse``), then none."""
+        rows = numpy.flatnonzero(self.touched)
+        self.touched[:] = False
+        return rows
 
     # -- the parameters as the recursion reads them --------------------------------------------------
     def _initial(self, raw):
@@ -119,13 +132,16 @@ class HoltWinters(Layer):
         B, T = y.shape
         rows = self._rows(rows, B)
         self.check_values(y, rows)
-        m, M, two = self.season, self.season2 or 1, self.season2 is not None
-        a, g = sigmoid(self.alpha_raw[rows]), sigmoid(self.gamma_raw[rows])
+        m, M, two = self.season or 1, self.season2 or 1, self.season2 is not None
+        neutral = 1.0 if self.form == "multiplicative" else 0.0
+        a = sigmoid(self.alpha_raw[rows])
+        g = sigmoid(self.gamma_raw[rows]) if self.season else xp.zeros(B, dtype=self.dtype)
         g2 = sigmoid(self.gamma2_raw[rows]) if two else None
         lev = xp.empty((B, T), dtype=self.dtype)
-        s = xp.empty((B, T + m), dtype=self.dtype)
-        s[:, :m] = self._initial(self.init_raw[rows])
-        S = xp.full((B, T + M), 1.0 if self.form == "multiplicative" else 0.0, dtype=self.dtype)
+        s = xp.full((B, T + m), neutral, dtype=self.dtype)
+        if self.season:
+            s[:, :m] = self._initial(self.init_raw[rows])
+        S = xp.full((B, T + M), neutral, dtype=self.dtype)
         if two:
             S[:, :M] = self._initial(self.init2_raw[rows])
         for t in range(T):
@@ -144,7 +160,7 @@ class HoltWinters(Layer):
         y, rows, a, g, g2, lev, s, S = self.cache
         self.cache = None
         B, T = y.shape
-        m, M, two = self.season, self.season2 or 1, self.season2 is not None
+        m, M, two = self.season or 1, self.season2 or 1, self.season2 is not None
         dl = self._grad_or_zeros(dlevel, lev.shape)
         ds = self._grad_or_zeros(dseason, s.shape)
         dS = self._grad_or_zeros(dseason2 if two else None, S.shape)
@@ -185,12 +201,15 @@ class HoltWinters(Layer):
     def _accumulate(self, rows, a, g, g2, da, dg, dg2, ds0, dS0, s0, S0):
         """Chain the gradients of alpha, gamma(2) and the initial indices to the raw parameters, per row."""
         mult = self.form == "multiplicative"
-        xp.add.at(self.grads[0], rows, da * a * (1.0 - a))
-        xp.add.at(self.grads[1], rows, dg * g * (1.0 - g))
-        xp.add.at(self.grads[2], rows, ds0 * s0 if mult else ds0)
+        self.touched[numpy.asarray(to_numpy(rows))] = True
+        grads = iter(self.grads)                     # alpha, (gamma, season_init), (gamma2, season2_init)
+        xp.add.at(next(grads), rows, da * a * (1.0 - a))
+        if self.season:
+            xp.add.at(next(grads), rows, dg * g * (1.0 - g))
+            xp.add.at(next(grads), rows, ds0 * s0 if mult else ds0)
         if dS0 is not None:
-            xp.add.at(self.grads[3], rows, dg2 * g2 * (1.0 - g2))
-            xp.add.at(self.grads[4], rows, dS0 * S0 if mult else dS0)
+            xp.add.at(next(grads), rows, dg2 * g2 * (1.0 - g2))
+            xp.add.at(next(grads), rows, dS0 * S0 if mult else dS0)
 
     # -- a starting point from the data --------------------------------------------------------------
     def initialise(self, y, rows=None, cycles: int = 4) -> None:
@@ -201,6 +220,8 @@ class HoltWinters(Layer):
         rows = self._rows(rows, y.shape[0])
         self.check_values(y, rows)
         check_int("cycles", cycles)
+        if self.season is None:
+            return
         mult, m, B = self.form == "multiplicative", self.season, y.shape[0]
         k = min(cycles, y.shape[1] // m)
         if k < 1:

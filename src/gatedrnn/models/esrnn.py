@@ -21,6 +21,11 @@ de-seasonalised (the ablation of the hybrid's one idea).
 ``backward((dpred, dtarget, dlevel))`` runs everything back to the per-series parameters (named ``es.*``, for
 their own learning rate: ``optim.param_groups``). The ``state`` is there for the ``Trainer`` and must be None:
 every forward runs the whole series.
+
+``season=None``: no season (the level alone). ``scales`` (additive form only; None: each row's mean absolute value
+of the values given): a fixed scale per series, so that the space does not move as a series grows (what the
+forecaster sets, for a stream that equals predict). ``models/esrnn_step.py`` runs the same model one value at a
+time.
 """
 
 from __future__ import annotations
@@ -50,15 +55,15 @@ def _check_dilations(dilations) -> tuple:
 class ESRNN(Model):
     """The hybrid (module docstring). ``window`` defaults to ``season``; ``series_names`` name the series in errors."""
 
-    def __init__(self, n_series: int, horizon: int, season: int, season2: int | None = None, *,
+    def __init__(self, n_series: int, horizon: int, season: int | None, season2: int | None = None, *,
                  window: int | None = None, cell: str = "lstm", hidden_size: int = 40, dilations=((1, 4), (24, 168)),
                  quantiles=QUANTILES, seasonality: str = "multiplicative", es: bool = True, dtype=None,
                  seed: int | None = None, series_names=None):
         super().__init__()
         check_int("n_series", n_series)
         check_int("horizon", horizon)
-        check_int("season", season)
-        window = season if window is None else check_int("window", window)
+        check_int("season", season, none_ok=True)
+        window = (season or horizon) if window is None else check_int("window", window)
         check_int("hidden_size", hidden_size)
         check_choice("cell", cell, sorted(CELLS))
         check_choice("seasonality", seasonality, FORMS)
@@ -89,6 +94,7 @@ class ESRNN(Model):
                                                        seed=int(rng.integers(2**63))))
         self.head = self.add_child("head.", Linear(hidden_size, horizon * len(self.quantiles), dtype=self.dtype,
                                                    seed=int(rng.integers(2**63))))
+        self.scales = None    # (n_series,) fixed additive scales, or None (module docstring)
         self.cache = None
         self._a = None        # the tanh layer's output, for its backward
         self._last = None     # (level, future seasons, space) after the last step of the last forward, for forecast
@@ -115,12 +121,12 @@ class ESRNN(Model):
     def _smooth(self, y, rows):
         """-> (space, smoothing output or None, D (B, T), level (B, T), future seasons (B, horizon)), in the space."""
         T = y.shape[1]
-        space = Space(y, self.mult)
+        space = Space(y, self.mult, None if self.scales is None else xp.asarray(self.scales, dtype=self.dtype)[rows])
         Fy = space.forward(y)
         if self.es is None:
             return space, None, Fy, Fy, xp.zeros((y.shape[0], self.horizon), dtype=self.dtype)
         lev, s, S = self.es.forward(y, rows)
-        Ls = space.forward(extend(s, T, self.season, T + self.horizon))
+        Ls = space.forward(extend(s, T, self.season or 1, T + self.horizon))
         D, fut = Fy - Ls[:, :T], Ls[:, T:]
         if S is not None:
             LS = space.forward(extend(S, T, self.season2, T + self.horizon))

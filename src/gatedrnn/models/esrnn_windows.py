@@ -1,7 +1,7 @@
 """The ES-RNN's view of a series: windows de-seasonalised and divided by the level, in a log (or scaled) space.
 
 ``Space`` is the map F into the network's space and back: ``log`` in the multiplicative form, ``v / c`` in the
-additive one (c: the mean absolute value of each row, a constant of the data). With ``D_t = F(y_t) - F(s_t) -
+additive one (c: the mean absolute value of each row, a constant of the data, or the ``scales`` given). With ``D_t = F(y_t) - F(s_t) -
 F(S_t)`` (the de-seasonalised series) and ``W`` the window, position ``p`` (the window ending at step ``e = p + W -
 1``) gives the network the inputs ``x[p, j] = D_{p+j} - F(l_e)`` (j < W) and, as its targets, the next ``horizon``
 values in the same space, ``D_{e+1+k} - F(l_e)``. The forecast after step e is
@@ -19,9 +19,12 @@ from gatedrnn.backend import xp
 class Space:
     """F (module docstring) for the rows of ``y`` (batch, T): ``forward(v)``, its derivative ``grad(v)``, its inverse."""
 
-    def __init__(self, y, multiplicative: bool):
+    def __init__(self, y, multiplicative: bool, scales=None):
         self.mult = multiplicative
-        self.c = None if multiplicative else xp.abs(y).mean(axis=1, keepdims=True) + 1e-8
+        if multiplicative:
+            self.c = None
+        else:
+            self.c = xp.abs(y).mean(axis=1, keepdims=True) + 1e-8 if scales is None else scales.reshape(-1, 1)
 
     def forward(self, v):
         return xp.log(v) if self.mult else v / self._scale(v)
