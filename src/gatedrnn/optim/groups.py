@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from gatedrnn.errors import UserError, check_positive, show
 from gatedrnn.optim.base import Optimizer
+from gatedrnn.optim.sparse import SparseAdam
 
 
 class ParamGroups:
@@ -66,11 +67,14 @@ class ParamGroups:
         self.t = int(scalars["t"])
 
 
-def param_groups(name: str, names, params, grads, lr: float, rates: dict, **kwargs) -> ParamGroups:
+def param_groups(name: str, names, params, grads, lr: float, rates: dict, sparse: dict | None = None,
+                 **kwargs) -> ParamGroups:
     """The optimizer ``name`` (``gatedrnn.optim.OPTIMIZERS``) in groups: the parameters whose name starts with a
     prefix of ``rates`` train at that prefix's learning rate (the first prefix that matches), the others at ``lr``
     (the first group; when no parameter is left for it, the first prefix's group is first). ``kwargs`` go to every
-    group's optimizer. A prefix that matches nothing is an error."""
+    group's optimizer. A prefix that matches nothing is an error. ``sparse`` maps a prefix of ``rates`` to
+    ``(rows, n_rows)``: that group is a ``SparseAdam`` (``optim/sparse.py``: only the rows present in the batch,
+    ``rows()``, step; Adam only)."""
     from gatedrnn.optim import make_optimizer  # the registry of this package, in its __init__
 
     check_positive("lr", lr)
@@ -86,6 +90,15 @@ def param_groups(name: str, names, params, grads, lr: float, rates: dict, **kwar
     empty = [k for k in prefixes if not buckets[k][0]]
     if empty:
         raise UserError(f"param_groups rates: expected prefixes of parameter names, got {empty} matching none")
-    opts = [make_optimizer(name, buckets[k][0], buckets[k][1], lr=lr if k is None else rates[k], **kwargs)
-            for k in [None] + prefixes if buckets[k][0]]
-    return ParamGroups(opts)
+    sparse = dict(sparse or {})
+    wrong = [k for k in sparse if k not in prefixes]
+    if wrong or (sparse and name != "adam"):
+        raise UserError(f"param_groups sparse: expected prefixes of rates with the adam optimizer, got {wrong or name}")
+
+    def make(k):
+        if k in sparse:
+            rows, n_rows = sparse[k]
+            return SparseAdam(buckets[k][0], buckets[k][1], rows, n_rows, lr=rates[k], **kwargs)
+        return make_optimizer(name, buckets[k][0], buckets[k][1], lr=lr if k is None else rates[k], **kwargs)
+
+    return ParamGroups([make(k) for k in [None] + prefixes if buckets[k][0]])
