@@ -79,10 +79,6 @@ class _Spec:
     standardize: tuple | None = None
 
     @property
-    def kind(self) -> str:
-        return "lm" if self.embed is not None else ("regressor" if self.head is not None else "stack")
-
-    @property
     def step_code(self) -> str:   # _spec refused a cell without one
         code = c_step(self.rnn.layer_class)
         if code is None:
@@ -214,9 +210,10 @@ def _head(s: _Spec, out: list, calls: list, y: str) -> None:
 
 
 def _entry(s: _Spec, out: list) -> tuple[list, list, str]:
-    """(the step's first lines, its last lines, layer 0's input) for the model's kind."""
+    """(the step's first lines, its last lines, layer 0's input): a token id through the embedding, or float inputs
+    (standardised first when the step has a ``standardize``)."""
     p, E = s.prefix, None
-    if s.kind == "lm" and s.embed is not None:   # the kind "lm" is a model with an embedding
+    if s.embed is not None:
         V, E = s.embed.W.shape
         first = [f"    if (token < 0 || token >= {V}) return -1;"]
         if s.quantized is None:
@@ -245,7 +242,7 @@ def describe(model, int8: bool = False) -> str:
 
 def _strings(s: _Spec, labels, origin) -> tuple[list[str], list[str]]:
     n_out = s.head.out_features if s.head is not None else None
-    if labels is not None and (s.kind != "regressor" or len(labels) != n_out):
+    if labels is not None and (s.embed is not None or s.head is None or len(labels) != n_out):
         raise UserError(f"C export labels: expected one label per output of a classifier ({n_out}), got "
                         f"{len(labels)} for a {type(s.model).__name__}")
     for i, label in enumerate(labels or ()):
