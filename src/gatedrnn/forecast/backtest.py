@@ -80,6 +80,8 @@ def forecast_after(f: Forecaster, y, ends, h: int) -> numpy.ndarray:
     (any layout of ``to_panel``), without refitting: the last ``window`` values before each end are the input
     (with covariates, the long DataFrame's covariate rows of the window and of the horizon after it, the last
     row carried on past the series' end)."""
+    if hasattr(f, "forecast_after"):             # model="esrnn": each fitted span runs further (esrnn_forecaster.py)
+        return f.forecast_after(y, ends, h)
     panel = to_panel(y)
     w = f.window
     cut = real_array("ends", ends, numpy.int64).reshape(-1)

@@ -20,6 +20,7 @@ from gatedrnn.errors import (
     show,
 )
 from gatedrnn.forecast.checks import STRATEGIES, check_sizes
+from gatedrnn.forecast.esrnn_choice import MODELS
 from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES
 from gatedrnn.layers import CELLS
 from gatedrnn.train.callbacks import CLOCKS
@@ -72,6 +73,9 @@ class ForecastConfig(Config):
                                  "start)", check=check_optional_int, group="series")
     holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
                                  check=check_optional_int, group="series")
+    model: str = option("window", "window: the network reading each window normalised by itself; esrnn: the hybrid "
+                        "ES-RNN (per-series Holt-Winters smoothing learned with a dilated network along whole series: "
+                        "gatedrnn.forecast.esrnn_forecaster)", choices=MODELS, group="model")
     cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
     hidden_size: int | None = option(None, "hidden units per layer (none: chosen from the data)",
                                      check=check_optional_int, group="model")
@@ -163,7 +167,7 @@ class ForecastConfig(Config):
         s = season if season is not None else self.season
         s = s if s and s > 1 else None
         need = s * -(-(h if self.strategy == "direct" else 1) // s) if s else 1
-        return {"cell": self.cell, "horizon": h, "season": s,
+        return {"model": self.model, "cell": self.cell, "horizon": h, "season": s,
                 "window": None if self.window is None else max(self.window, need), "hidden_size": self.hidden_size,
                 "num_layers": self.num_layers, "max_steps": self.max_steps, "batch_size": self.batch_size,
                 "lr": self.lr, "clip": self.clip, "seed": self.seed, "n_models": self.n_models,

@@ -71,6 +71,7 @@ from gatedrnn.forecast.checks import (
     select_ids,
 )
 from gatedrnn.forecast.covariates import covariate_inputs, covariate_stats, frame_covariates, future_covariates
+from gatedrnn.forecast.esrnn_choice import ModelChoice, hybrid, hybrid_saved
 from gatedrnn.forecast.features import PURPOSE, Panel, base_values, inputs, normalise, to_panel
 from gatedrnn.forecast.members import train_members
 from gatedrnn.forecast.panel import last_windows, resolve_mask
@@ -95,7 +96,7 @@ def interval_columns(qs: list) -> list:
     return [(f"{side}-{lv}", k) for lv, i, j in sorted(cols) for side, k in (("lo", i), ("hi", j))]
 
 
-class Forecaster:
+class Forecaster(ModelChoice):
     """A global quantile forecaster (module docstring). ``window``, ``hidden_size`` and ``max_steps`` left at None
     are chosen from the data at ``fit`` (``selection.py``, within ``time_limit`` seconds on ``time_clock``);
     ``season=1`` means no season; ``mask``: ``panel.py``. ``stream()``: forecasts after each new value, in fixed
@@ -106,7 +107,7 @@ class Forecaster:
                  batch_size: int = 64, lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
                  quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto", strategy: str = "direct",
                  covariates=None, mask: bool | None = None, time_limit: float | None = None,
-                 time_clock: str = "wall"):
+                 time_clock: str = "wall", model: str = "window"):
         check_choice("cell", cell, list(CELLS))
         check_int("horizon", horizon)
         season = None if check_int("season", season, 1, none_ok=True) == 1 else season    # 1: no season
@@ -384,6 +385,8 @@ class Forecaster:
         found = resolve_checkpoint(path)
         first, meta, _ = load_checkpoint(found)
         first.meta = meta
+        if hybrid_saved(first):                  # model="esrnn" reads its own entry (esrnn_saved.py)
+            return hybrid().load(path)
         where = f"Forecaster {found / 'meta.json'}"
         n = saved_settings(saved_entry(meta, where), where, SETTINGS)["n_models"]
         missing = [f"model-{k}" for k in range(1, n) if locate_checkpoint(path / f"model-{k}") is None]

@@ -115,12 +115,13 @@ def _try(f, cand: dict, full: Panel, part: Panel, backs: list, limit: float) -> 
     c.mask = resolve_mask(f.mask_choice, part, c.window, c.output_horizon, "")
     t0 = _now(f.time_clock)
     c.max_steps = steps_within(c, part, limit) if "max_steps" in f.auto else f.max_steps
-    valid = validation_batches(c, full, numpy.float32, backs)
+    train = getattr(c, "network_trainer", train_network)     # model="esrnn": its own (esrnn_training.py)
+    valid = None if hasattr(c, "held_out_score") else validation_batches(c, full, numpy.float32, backs)
     # a schedule fitted to the share runs whole (the held-out score often improves only as the rate anneals); an
     # explicit max_steps keeps the patience
     patience = c.max_steps // EVERY if "max_steps" in f.auto else PATIENCE
-    model, rec = train_network(c, part, f.seed, valid=valid, every=EVERY, patience=patience, limit=limit,
-                               clock=f.time_clock, score=lambda net: held_out_score(c, net, full, part, backs))
+    model, rec = train(c, part, f.seed, valid=valid, every=EVERY, patience=patience, limit=limit,
+                       clock=f.time_clock, score=lambda net: held_out_score(c, net, full, part, backs))
     return {**cand, "schedule": c.max_steps, "best_step": rec["best_step"], "steps_run": rec["steps"], "stopped": rec["stopped"],
             "score": held_out_score(c, model, full, part, backs), "seconds": round(_now(f.time_clock) - t0, 2)}
 
@@ -135,7 +136,7 @@ def steps_within(c, part: Panel, limit: float) -> int:
         probe = copy.copy(c)
         probe.max_steps = steps
         t0 = _now(c.time_clock)
-        train_network(probe, part, c.seed)
+        getattr(c, "network_trainer", train_network)(probe, part, c.seed)
         took.append(_now(c.time_clock) - t0)
     per_step = max((took[1] - took[0]) / PROBE, took[1] / (4 * PROBE), 1e-6)
     return int(min(MAX_STEPS, max(2 * EVERY, EVERY * int(0.8 * limit / per_step / EVERY))))
@@ -144,6 +145,8 @@ def steps_within(c, part: Panel, limit: float) -> int:
 def held_out_score(c, model, full: Panel, part: Panel, backs: list) -> float:
     """``scaled_mae`` of the candidate ``c`` with the network ``model``: its median forecasts of the held-out
     values from every origin (what the search ranks by, and what early stopping watches)."""
+    if hasattr(c, "held_out_score"):             # model="esrnn" runs whole series (esrnn_forecaster.py)
+        return c.held_out_score(model, full, part, backs)
     c.models = [model]
     h, truth, fcs, train = c.horizon, [], [], []
     for b in backs:
