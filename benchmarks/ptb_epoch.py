@@ -54,16 +54,19 @@ def main(argv=None):
     print(f"# preset {args.preset} ({config.cell}, embed {config.embed_size}, hidden {config.hidden_size} x "
           f"{config.num_layers}, vocab {len(corpus.vocab)}), {len(train)} training windows of "
           f"{config.batch_size} x {config.time_size}, {len(valid)} validation windows of {config.eval_batch_size} x {config.time_size}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = trainer.fit()
-    t_train = time.perf_counter() - t0
-    t1 = time.perf_counter()
+    t_train, c_train = time.perf_counter() - t0, time.process_time() - c0
+    t1, c1 = time.perf_counter(), time.process_time()
     val = evaluate(model, loss, valid)
-    t_valid = time.perf_counter() - t1
+    t_valid, c_valid = time.perf_counter() - t1, time.process_time() - c1
     steps = summary["step"]
-    print(f"training pass   {t_train:6.1f} s  ({steps} steps, {1e3 * t_train / max(steps, 1):.1f} ms/step)")
-    print(f"validation pass {t_valid:6.1f} s  (validation perplexity after the epoch {math.exp(val):.1f})")
-    print(f"epoch total     {t_train + t_valid:6.1f} s = {(t_train + t_valid) / 60:.2f} min")
+    print(f"training pass   {t_train:6.1f} s  ({steps} steps, {1e3 * t_train / max(steps, 1):.1f} ms/step; "
+          f"process CPU {c_train:.1f} s)")
+    print(f"validation pass {t_valid:6.1f} s  (validation perplexity after the epoch {math.exp(val):.1f}; "
+          f"process CPU {c_valid:.1f} s)")
+    print(f"epoch total     {t_train + t_valid:6.1f} s = {(t_train + t_valid) / 60:.2f} min; process CPU "
+          f"{c_train + c_valid:.1f} s (on a loaded machine the figure to compare)")
 
 
 if __name__ == "__main__":
