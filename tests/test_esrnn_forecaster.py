@@ -187,6 +187,3 @@ def test_cli_streams_the_hybrid_folder(fitted, tmp_path, monkeypatch, capsys):
     assert rel(got[:, 0], last["y_hat"]) < 1e-9 and "stdin line 3" in cap.err
 
 
-def test_export_is_refused_in_one_line(fitted, tmp_path):
-    fitted.save(tmp_path / "x")
-    assert main(["export", str(tmp_path / "x"), "--c", str(tmp_path / "c")]) == 2

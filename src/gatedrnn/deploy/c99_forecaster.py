@@ -36,6 +36,7 @@ from gatedrnn.deploy.c99 import c_array, c_sources, check_folder, check_prefix, 
 from gatedrnn.deploy.c99_kernels import TANH
 from gatedrnn.deploy.c_text import c_comment, strings_section
 from gatedrnn.errors import UserError, show
+from gatedrnn.forecast.esrnn_choice import refuse_export
 from gatedrnn.forecast.export_adapter import VALUE_LIMIT, base_positions
 from gatedrnn.models.quantize import quantize_columns
 
@@ -201,6 +202,7 @@ def forecaster_c_sources(f, *, prefix: str = "model", int8: bool = False, origin
 def export_forecaster_c(f, folder, *, prefix: str = "model", int8: bool = False, origin: str = "") -> dict:
     """Write ``<prefix>.h`` and ``<prefix>.c`` into ``folder`` (both made first, each through a temporary name):
     ``{"header", "source"}`` paths, ``"bytes"`` (both files) and ``"weight_bytes"`` (its constant arrays)."""
+    refuse_export(f, "export_forecaster_c", "its C is deploy/c99_esrnn.py")
     out = check_folder(folder)
     header, source = forecaster_c_sources(f, prefix=prefix, int8=int8, origin=origin)
     return write_sources(out, prefix, header, source)

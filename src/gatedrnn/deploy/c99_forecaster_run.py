@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy
 
+from gatedrnn.deploy.c99_esrnn import export_esrnn_c_folder
 from gatedrnn.deploy.c99_forecaster import export_forecaster_c
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.errors import UserError
@@ -112,6 +113,8 @@ def export_forecaster_c_folder(ck: Path, out: Path, *, int8: bool = False, prefi
     """``gatedrnn export FOLDER --c DIR`` of a ``Forecaster.save`` folder (``ck``: its first member's checkpoint):
     write, then (with a C compiler) compile in a temporary folder and compare over ``PUSHES`` values."""
     f = load_folder(ck)
+    if f.model == "esrnn":                       # the hybrid's own C (deploy/c99_esrnn.py)
+        return export_esrnn_c_folder(f, out, prefix=prefix, int8=int8, origin=str(ck.parent), echo=echo)
     result = export_forecaster_c(f, out, prefix=prefix, int8=int8, origin=str(ck.parent))
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes, weights "
          f"{result['weight_bytes']:,}): Forecaster, {str(f.cell).upper()} {f.hidden_size} units x {f.num_layers}, "

@@ -36,6 +36,7 @@ import numpy
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.errors import UserError, require
+from gatedrnn.forecast.esrnn_choice import refuse_export
 from gatedrnn.forecast.export_adapter import base_positions, columns, load_folder
 
 F64, I64 = numpy.float64, numpy.int64
@@ -149,6 +150,7 @@ def metadata(f) -> dict:
 
 def build_forecaster_onnx(f):
     """-> ``onnx.ModelProto`` of the fitted forecaster ``f`` (module docstring), checked by ``onnx.checker``."""
+    refuse_export(f, "export --onnx", "its ONNX export is not built; gatedrnn export --c writes its C99")
     check_exportable(f)
     onnx = require("onnx", "ONNX export", "onnx")
     from onnx import TensorProto, helper, numpy_helper

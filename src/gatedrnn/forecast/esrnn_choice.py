@@ -44,8 +44,7 @@ class ModelChoice:
         return obj
 
 
-def refuse_export(f, what: str) -> None:
-    """One line when ``f`` is the hybrid: its C99 and ONNX exports are not built (``gatedrnn stream`` runs it)."""
+def refuse_export(f, what: str, why: str) -> None:
+    """One line when ``f`` is the hybrid, which this export of the window model does not write (``why``)."""
     if getattr(f, "model", "window") == "esrnn":
-        raise UserError(f"{what}: expected a Forecaster of model 'window', got model 'esrnn' (its C99 and ONNX "
-                        f"exports are not built yet; gatedrnn stream FOLDER runs it value by value)")
+        raise UserError(f"{what}: expected a Forecaster of model 'window', got model 'esrnn' ({why})")
