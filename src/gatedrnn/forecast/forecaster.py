@@ -100,7 +100,7 @@ class Forecaster(ModelChoice):
     """A global quantile forecaster (module docstring). ``window``, ``hidden_size`` and ``max_steps`` left at None
     are chosen from the data at ``fit`` (``selection.py``, within ``time_limit`` seconds on ``time_clock``);
     ``season=1`` means no season; ``mask``: ``panel.py``. ``stream()``: forecasts after each new value, in fixed
-    memory (``live.ForecastStream``)."""
+    memory (``live.ForecastStream``). ``model``: "window" (this network) or "esrnn" (``esrnn_forecaster.py``)."""
 
     def __init__(self, cell: str = "lstm", horizon: int = 1, season: int | None = None, window: int | None = None,
                  hidden_size: int | None = None, num_layers: int = 1, max_steps: int | None = None,
