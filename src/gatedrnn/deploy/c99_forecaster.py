@@ -36,8 +36,7 @@ from gatedrnn.deploy.c99 import c_array, c_sources, check_folder, check_prefix, 
 from gatedrnn.deploy.c99_kernels import TANH
 from gatedrnn.deploy.c_text import c_comment, strings_section
 from gatedrnn.errors import UserError, show
-from gatedrnn.forecast.esrnn_choice import refuse_export
-from gatedrnn.forecast.export_adapter import VALUE_LIMIT, base_positions
+from gatedrnn.forecast.export_adapter import VALUE_LIMIT, base_positions, refuse_export
 from gatedrnn.models.quantize import quantize_columns
 
 

@@ -36,8 +36,7 @@ import numpy
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.errors import UserError, require
-from gatedrnn.forecast.esrnn_choice import refuse_export
-from gatedrnn.forecast.export_adapter import base_positions, columns, load_folder
+from gatedrnn.forecast.export_adapter import base_positions, columns, load_folder, refuse_export
 
 F64, I64 = numpy.float64, numpy.int64
 

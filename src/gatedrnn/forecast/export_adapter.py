@@ -7,8 +7,9 @@ does instead of re-deriving it.
   for each step ahead, taken from ``base_values`` itself run on the positions; None for ``base="none"``.
 * ``columns(f)``: the outputs' names and quantile indices, as ``predict`` and ``Forecaster.stream`` name them.
 * ``VALUE_LIMIT``: the largest magnitude of a raw value the forecaster accepts (``checks.VALUE_LIMIT``).
-* ``load_folder(found)``: the Forecaster of a checkpoint ``found`` of its folder (its members are siblings), and
-  ``check_streamable``: what a stream of it needs (``live.check_streamable``).
+* ``load_folder(found)``: the Forecaster of a checkpoint ``found`` of its folder (its members are siblings),
+  ``check_streamable``: what a stream of it needs (``live.check_streamable``), and ``refuse_export``: one line for
+  the hybrid (``model="esrnn"``) where an export writes the window model only (``esrnn_choice.refuse_export``).
 
 The window's normalisation (mean and standard deviation, floored) and the inputs (the normalised value, sin/cos of
 the season position, the mask input) are ``features.normalise`` and ``features.inputs``.
@@ -21,11 +22,12 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.forecast.checks import VALUE_LIMIT
+from gatedrnn.forecast.esrnn_choice import refuse_export
 from gatedrnn.forecast.features import base_values
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.live import check_streamable, stream_columns
 
-__all__ = ["VALUE_LIMIT", "base_positions", "check_streamable", "columns", "load_folder"]
+__all__ = ["VALUE_LIMIT", "base_positions", "check_streamable", "columns", "load_folder", "refuse_export"]
 
 
 def load_folder(found: Path) -> Forecaster:
