@@ -11,7 +11,8 @@ from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_positive, check_probability, show
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
-from gatedrnn.models.front import NORMS
+from gatedrnn.models.front import MAX_CONV_LAYERS, NORMS
+from gatedrnn.models.front_blocks import CONV_NORMS
 from gatedrnn.train.sparsity import check_density
 
 
@@ -26,6 +27,13 @@ def gated_cells():
 
 def _folds(name, v):
     return check_int(name, v, 2)
+
+
+def _layers(name, v):
+    check_int(name, v)
+    if v > MAX_CONV_LAYERS:
+        raise UserError(f"{name}: expected an integer in [1, {MAX_CONV_LAYERS}], got {show(v)}")
+    return v
 
 
 def _some(name, v):
@@ -53,6 +61,12 @@ class ClassifyConfig(Config):
     conv: int = option(0, "front end: channels of a causal convolution over the samples (pointwise, depthwise over "
                        "conv_kernel samples, SiLU), 0 = none", check=check_count, group="model")
     conv_kernel: int = option(4, "front end: samples each convolution filter reads", check=check_int, group="model")
+    conv_layers: int = option(1, "front end: causal convolution blocks stacked (each pointwise, depthwise over "
+                              "conv_kernel samples, conv_norm, SiLU), at most 16", check=_layers, group="model")
+    conv_norm: str = option("none", "front end: 'layer' normalises each step's conv channels (LayerNorm, no state "
+                            "in time) before each SiLU", choices=CONV_NORMS, group="model")
+    conv_residual: bool = option(False, "front end: add each conv block's input to its output (blocks after the "
+                                 "first)", group="model")
     norm: str = option("none", "front end: 'running' scales each sample by its own sequence's mean and std so far",
                        choices=NORMS, group="model")
     max_steps: int = option(500, "training steps (Adam, cosine-decayed to 0 over them)", check=check_int,
@@ -106,6 +120,7 @@ class ClassifyConfig(Config):
         """The keyword arguments of ``Classifier`` for one cell and one seed."""
         return dict(cell=cell, hidden_size=self.hidden_size, num_layers=self.num_layers, pooling=self.pooling,
                     dropout=self.dropout, frame=self.frame, conv=self.conv, conv_kernel=self.conv_kernel, norm=self.norm,
+                    conv_layers=self.conv_layers, conv_norm=self.conv_norm, conv_residual=self.conv_residual,
                     max_steps=self.max_steps, batch_size=self.batch_size, lr=self.lr,
                     clip=self.clip, seed=seed, standardize=self.standardize, noise=self.noise, scale=self.scale, crop=self.crop,
                     select=self.select, density=self.density, rank_ih=self.rank_ih or None,

@@ -16,7 +16,8 @@ Every logit and probability returned is finite: a sequence that overflows the ne
 ``select=True`` chooses the number of steps (at most ``max_steps``) by early stopping on validation cases carved
 from the training set (``classify.selection``: a stratified holdout, ``folds``-fold below 100 cases,
 ``time_budget`` seconds at most) and refits on all of it for that many steps. ``frame``, ``conv``, ``conv_kernel``
-and ``norm`` add a front end for long inputs (``models.front``); ``scale`` and ``crop`` augment the training
+and ``norm`` add a front end for long inputs (``models.front``; ``conv_layers``, ``conv_norm`` and
+``conv_residual`` stack conv blocks); ``scale`` and ``crop`` augment the training
 sequences, ``crop`` also averaging the logits of windows at prediction (``classify.augment``). ``rank_ih`` and
 ``rank_hh`` (None: full) factor the input and recurrent matrices of a low-rank cell (FastGRNN, FastRNN) as two
 matrices of that rank; ``density`` < 1 trains every matrix sparse (``train.sparsity``).
@@ -37,6 +38,7 @@ from gatedrnn.classify.selection import AccuracyWatch, choose_steps
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models.classifier import Padded, SequenceClassifier
+from gatedrnn.models.front import check_blocks
 from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
@@ -63,10 +65,13 @@ class Classifier:
                  max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
                  clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
                  scale: float = 0.0, crop: int = 0, select: bool = False, folds: int = 5,
-                 time_budget: float | None = None, density: float = 1.0, rank_ih=None, rank_hh=None, echo=None):
+                 time_budget: float | None = None, density: float = 1.0, rank_ih=None, rank_hh=None, echo=None,
+                 conv_layers: int = 1, conv_norm: str = "none", conv_residual: bool = False):
         self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
                             dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm,
-                            rank_ih=rank_ih, rank_hh=rank_hh)
+                            rank_ih=rank_ih, rank_hh=rank_hh, conv_layers=conv_layers, conv_norm=conv_norm,
+                            conv_residual=conv_residual)
+        check_blocks(conv, conv_layers, conv_norm, conv_residual)     # the stacked conv blocks (models/front.py)
         self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
         self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
         self.select, self.folds, self.time_budget = select, folds, time_budget
@@ -235,7 +240,7 @@ class Classifier:
         classes, mean, std = read_meta(found, model, meta)
         c = model.config
         keys = ("cell", "hidden_size", "num_layers", "pooling", "dropout", "frame", "conv", "conv_kernel", "norm",
-                "rank_ih", "rank_hh")
+                "rank_ih", "rank_hh", "conv_layers", "conv_norm", "conv_residual")
         self = cls(**{k: c[k] for k in keys if k in c}, dtype=model.rnn.dtype.name)
         self.model = model.eval()
         self.classes_, self.mean_, self.std_ = classes, mean, std

@@ -17,7 +17,7 @@ from gatedrnn.backend import resolve_dtype, to_numpy, xp
 from gatedrnn.errors import UserError, check_choice, check_int
 from gatedrnn.layers import Dropout, Linear, make_recurrent
 from gatedrnn.models.base import Model
-from gatedrnn.models.front import FrontEnd, uses_front
+from gatedrnn.models.front import FrontEnd, block_options, check_blocks, uses_front
 
 POOLINGS = ("last", "mean")
 
@@ -52,7 +52,8 @@ class SequenceClassifier(Model):
     def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, *,
                  cell: str = "lstm", pooling: str = "last", dropout: float = 0.0, forget_bias: float = 1.0,
                  frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none", dtype=None, seed=None,
-                 rank_ih=None, rank_hh=None):
+                 rank_ih=None, rank_hh=None, conv_layers: int = 1, conv_norm: str = "none",
+                 conv_residual: bool = False):
         super().__init__()
         check_int("num_classes", num_classes, 2)
         check_choice("pooling", pooling, POOLINGS)
@@ -65,6 +66,8 @@ class SequenceClassifier(Model):
         ranks = {k: v for k, v in (("rank_ih", rank_ih), ("rank_hh", rank_hh)) if v is not None}
         self.config.update(ranks)               # low-rank W and U (cells with ``low_rank``); absent: full
         front: dict[str, Any] = dict(frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm)
+        check_blocks(conv, conv_layers, conv_norm, conv_residual)   # stacked conv blocks: only their non-defaults kept
+        front.update(block_options(dict(conv_layers=conv_layers, conv_norm=conv_norm, conv_residual=conv_residual)))
         self.front = None                       # models/front.py: frames, causal conv, running norm
         if uses_front(front):
             self.config.update(front)
