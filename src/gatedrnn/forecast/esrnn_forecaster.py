@@ -51,6 +51,7 @@ SETTINGS = ("model", "cell", "horizon", "season", "season2", "window", "hidden_s
             "batch_size", "lr", "es_lr", "penalty", "clip", "seed", "n_models", "snapshots", "quantiles",
             "seasonality", "length", "time_limit", "time_clock")
 HIDDEN, PENALTY, EPOCHS = 40, 100.0, 40        # Smyl's size; the penalty measured best; epochs without a search
+CHUNK = 64                                      # series per forward when forecasting
 
 
 def _dilations(dilations, season, season2) -> tuple:
@@ -185,10 +186,11 @@ class ESRNNForecaster(Forecaster):
         models = self.models if models is None else models
         out = numpy.empty((len(values), self.horizon, len(self.quantiles)))
         rows = numpy.asarray(rows, dtype=numpy.int64)
-        for _, ix in by_length(values):
-            Y = numpy.stack([values[i] for i in ix])
-            fc = [numpy.asarray(m.forecast(Y, rows[ix]), dtype=numpy.float64) for m in models]
-            out[ix] = numpy.sort(numpy.median(numpy.stack(fc), axis=0), axis=2) if len(fc) > 1 else fc[0]
+        for _, group in by_length(values):
+            for ix in numpy.array_split(group, -(-len(group) // CHUNK)):   # a bounded memory per forward
+                Y = numpy.stack([values[i] for i in ix])
+                fc = [numpy.asarray(m.forecast(Y, rows[ix]), dtype=numpy.float64) for m in models]
+                out[ix] = numpy.sort(numpy.median(numpy.stack(fc), axis=0), axis=2) if len(fc) > 1 else fc[0]
         bad = ~numpy.isfinite(out)
         if bad.any():
             i = int(numpy.argmax(bad.any(axis=(1, 2))))
