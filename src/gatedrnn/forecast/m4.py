@@ -144,7 +144,8 @@ def _evaluate(cfg, paths: dict, out: Path, baselines: list, echo):
     f = Forecaster(**settings).fit(train, echo=lambda line: echo("   " + line))
     p = f.predict()
     fit_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    rows = [score(f"gatedrnn {cfg.cell} x{n_models}", train, test, p["y_hat"], p["lo-95"], p["hi-95"], fit_s)]
+    name = f"gatedrnn {'ES-RNN ' if cfg.model == 'esrnn' else ''}{cfg.cell} x{n_models}"
+    rows = [score(name, train, test, p["y_hat"], p["lo-95"], p["hi-95"], fit_s)]
     rows += member_rows(f, cfg.cell, train, test) if n_models > 1 else []
     cheap = cheap_baselines(train)
     for name in [b for b in CHEAP if b in baselines or b == "naive2"]:
