@@ -13,10 +13,11 @@ only; ``-lm``; warning-free under ``cc -std=c99 -Wall -Wextra -pedantic``)::
 
 One step, in ``FrontStream.push``'s order: the sample standardised with the classifier's saved scaling (double);
 the running normalisation (count, sum and sum of squares per input, double, as ``layers/running_norm.py``); the
-value cast to float; with a convolution, the pointwise projection, one step of the causal depthwise conv
-(``deploy/c99_block.py``'s, on a buffer of its last k-1 inputs, oldest first) and SiLU, into the next slot of the
-frame; when the frame holds ``MODEL_FRAME`` samples, the recurrent layers (``deploy/c99.py``'s step, the frame as
-layer 0's input), the pooling (the top state, or the running mean of the top states over the frames so far) and
+value cast to float; with a convolution, for each conv block (``models/front_blocks.py``) the pointwise
+projection, one step of the causal depthwise conv (``deploy/c99_block.py``'s, on the block's own buffer of its last
+k-1 inputs, oldest first), its LayerNorm when it has one (``c99_block.py``'s), SiLU and its residual, the last
+block into the next slot of the frame; when the frame holds ``MODEL_FRAME`` samples, the recurrent layers
+(``deploy/c99.py``'s step, the frame as layer 0's input), the pooling (the top state, or the running mean of the top states over the frames so far) and
 the head. Every buffer is in the state struct: its size does not depend on how many samples went in.
 
 With ``int8=True`` the recurrent layers and the head are int8 as the plain export's (``models/quantize.py``); the
@@ -48,15 +49,25 @@ _CONV_START = "static void {p}_conv("
 if _CONV_START not in NORM:
     raise RuntimeError("deploy/c99_block.py: expected its NORM text to hold the conv step, got none")
 CONV = NORM[NORM.index(_CONV_START):]
+LAYER_NORM = NORM[:NORM.index(_CONV_START)]      # its LayerNorm step, for the conv blocks' conv_norm "layer"
 
 
 def describe_front(model, int8: bool = False) -> str:
     """One line: the classifier's front end, cell, sizes, pooling and precision."""
     f, rnn = model.front, model.rnn
     parts = (["running norm"] if f.norm is not None else []) + \
-        ([f"conv {f.channels} x {f.conv.k} taps"] if f.conv is not None else []) + [f"frame {f.frame_size}"]
+        ([f"conv {f.channels} x {f.conv.k} taps" + _blocks_text(f)] if f.conv is not None else []) + \
+        [f"frame {f.frame_size}"]
     return (f"SequenceClassifier, front end {' + '.join(parts)}, {str(rnn.name).upper()} {rnn.hidden_size} units x "
             f"{rnn.num_layers}, {model.pooling} pooling, {'int8' if int8 else 'float32'} recurrent weights")
+
+
+def _blocks_text(f) -> str:
+    """The conv blocks beyond the first one's channels and taps ("" for one plain block)."""
+    b = f.blocks[-1]
+    extra = ([f"{len(f.blocks)} blocks"] if len(f.blocks) > 1 else []) + \
+        (["LayerNorm"] if b.norm is not None else []) + (["residual"] if b.residual else [])
+    return f" ({', '.join(extra)})" if extra else ""
 
 
 def input_limit(model, int8: bool = False) -> float:
@@ -112,7 +123,9 @@ def _fields(s: _Spec, N: int, A: int) -> list[tuple[str, str, tuple[int, ...], s
                 ("double", "sum", (D,), "running norm: sum of each input", True),
                 ("double", "sq", (D,), "running norm: sum of its squares", True)]
     if f.conv is not None and f.conv.k > 1:
-        out.append(("float", "buf", (f.conv.k - 1, C), "conv: its last k-1 inputs, oldest first", True))
+        for i in range(len(f.blocks)):
+            out.append(("float", f"buf{i or ''}", (f.conv.k - 1, C), f"conv{f' block {i}' if i else ''}: its last "
+                        "k-1 inputs, oldest first", True))
     out.append(("float", "frame", (F * C,), "the frame being filled", True))
     if F > 1:
         out.append(("int", "slot", (), "samples in it so far", True))
@@ -126,6 +139,8 @@ def _fields(s: _Spec, N: int, A: int) -> list[tuple[str, str, tuple[int, ...], s
     if f.conv is not None:
         out += [("float", "x", (D,), "scratch: the sample as float", False),
                 ("float", "u", (C,), "scratch: its projection", False)]
+        if len(f.blocks) > 1:
+            out.append(("float", "a", (2, C), "scratch: the conv blocks' outputs before the last", False))
     return out
 
 
@@ -183,23 +198,42 @@ def _sample(s: _Spec, limit: float, arrays: list) -> list[str]:
 
 
 def _front(s: _Spec, arrays: list) -> list[str]:
-    """The sample (``v``) into the frame's next slot: as float, or projected, convolved and through SiLU."""
+    """The sample (``v``) into the frame's next slot: as float, or through each conv block (projected, convolved,
+    normalised, SiLU, residual)."""
     p, f = s.prefix, _classifier(s).front
     D, C, F = f.input_size, f.channels, f.frame_size
     slot = "s->frame + s->slot * %d" % C if F > 1 else "s->frame"
     if f.conv is None:
         return [f"    dst = {slot};", f"    for (j = 0; j < {D}; ++j) dst[j] = (float)v[j];"]
-    W = numpy.asarray(to_numpy(f.proj.W), dtype=numpy.float32).T                      # (D, C)
-    pb = numpy.zeros(C, numpy.float32) if f.proj.b is None else to_numpy(f.proj.b)
-    taps = numpy.asarray(to_numpy(f.conv.weight), dtype=numpy.float32)[:, 0, :].T     # (k, C)
-    cb = numpy.zeros(C, numpy.float32) if f.conv.bias is None else to_numpy(f.conv.bias)
-    arrays += c_array("float", f"{p}_proj_w", W) + c_array("float", f"{p}_proj_b", pb)
-    arrays += c_array("float", f"{p}_taps", taps) + c_array("float", f"{p}_conv_b", cb)
-    buf = "s->buf[0]" if f.conv.k > 1 else "0"
-    return [f"    dst = {slot};", f"    for (j = 0; j < {D}; ++j) s->x[j] = (float)v[j];",
-            f"    for (j = 0; j < {C}; ++j) s->u[j] = {p}_proj_b[j];", f"    {p}_axpy(s->u, {p}_proj_w, s->x, {D}, {C});",
-            f"    {p}_conv(s->u, {buf}, {p}_taps, {p}_conv_b, dst, {f.conv.k}, {C});",
-            f"    for (j = 0; j < {C}; ++j) dst[j] *= 0.5f * fast_tanh(0.5f * dst[j]) + 0.5f;    /* SiLU */"]
+    lines = [f"    dst = {slot};", f"    for (j = 0; j < {D}; ++j) s->x[j] = (float)v[j];"]
+    L = len(f.blocks)
+    for i, block in enumerate(f.blocks):
+        lines += _block(p, block, i, "s->x" if i == 0 else f"s->a[{(i - 1) % 2}]",
+                        "dst" if i == L - 1 else f"s->a[{i % 2}]", arrays)
+    return lines
+
+
+def _block(p: str, block, i: int, src: str, out: str, arrays: list) -> list[str]:
+    """One conv block from ``src`` into ``out`` (``models/front_blocks.py``; block 0's arrays keep their names)."""
+    n, C, k = str(i or ""), block.channels, block.conv.k
+    W = numpy.asarray(to_numpy(block.proj.W), dtype=numpy.float32).T                      # (in, C)
+    pb = numpy.zeros(C, numpy.float32) if block.proj.b is None else to_numpy(block.proj.b)
+    taps = numpy.asarray(to_numpy(block.conv.weight), dtype=numpy.float32)[:, 0, :].T     # (k, C)
+    cb = numpy.zeros(C, numpy.float32) if block.conv.bias is None else to_numpy(block.conv.bias)
+    arrays += c_array("float", f"{p}_proj{n}_w", W) + c_array("float", f"{p}_proj{n}_b", pb)
+    arrays += c_array("float", f"{p}_taps{n}", taps) + c_array("float", f"{p}_conv{n}_b", cb)
+    buf = f"s->buf{n}[0]" if k > 1 else "0"
+    lines = [f"    for (j = 0; j < {C}; ++j) s->u[j] = {p}_proj{n}_b[j];",
+             f"    {p}_axpy(s->u, {p}_proj{n}_w, {src}, {block.in_size}, {C});",
+             f"    {p}_conv(s->u, {buf}, {p}_taps{n}, {p}_conv{n}_b, {out}, {k}, {C});"]
+    if block.norm is not None:
+        arrays += c_array("float", f"{p}_norm{n}_w", to_numpy(block.norm.weight)) + \
+            c_array("float", f"{p}_norm{n}_b", to_numpy(block.norm.bias))
+        lines.append(f"    {p}_norm({out}, {p}_norm{n}_w, {p}_norm{n}_b, {float(block.norm.eps)!r}f, {out}, {C});")
+    lines.append(f"    for (j = 0; j < {C}; ++j) {out}[j] *= 0.5f * fast_tanh(0.5f * {out}[j]) + 0.5f;    /* SiLU */")
+    if block.residual:
+        lines.append(f"    for (j = 0; j < {C}; ++j) {out}[j] += {src}[j];    /* residual */")
+    return lines
 
 
 def _network(s: _Spec, arrays: list) -> tuple[list[str], int]:
@@ -243,6 +277,8 @@ def front_sources(model, *, prefix: str = "model", int8: bool = False, standardi
         kernels.append(HEAD8.format(p=p))
     if any("fast_tanh(" in line for line in code):
         kernels.append(TANH.format(p=p))
+    if any(b.norm is not None for b in model.front.blocks):
+        kernels.append(LAYER_NORM.format(p=p))
     if model.front.conv is not None:
         kernels.append(CONV.format(p=p))
     note = c_comment(note or describe_front(model, int8))

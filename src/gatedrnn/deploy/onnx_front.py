@@ -4,8 +4,9 @@
     input (batch, seq, input_size) float: the samples (standardised, as the plain classifier's graph takes them)
       -> running norm: Cast to double, CumSum of x and x*x and of ones over seq, mean and variance so far,
          (x - mean) / sqrt(max(var, 0) + eps), Cast to float (``layers/running_norm.py``)
-      -> conv: MatMul + bias (pointwise), Pad k-1 zeros in front + depthwise Conv (``deploy/onnx_block.py``'s causal
-         conv), x * Sigmoid(x)
+      -> conv, per block: MatMul + bias (pointwise), Pad k-1 zeros in front + depthwise Conv
+         (``deploy/onnx_block.py``'s causal conv), LayerNormalization (``conv_norm="layer"``), x * Sigmoid(x), Add
+         of the block's input (``conv_residual``)
       -> frames: Slice to a whole number of frames, Reshape (batch, seq // k, k * channels)
       -> Transpose to seq-major, the recurrent layers (``deploy/onnx.py``: ONNX's operators or the cell's own nodes)
       -> pooling "mean": CumSum over the frames / their count (the mean of the top states so far)
@@ -23,7 +24,7 @@ import numpy
 
 from gatedrnn.deploy.cells import onnx_cell
 from gatedrnn.deploy.onnx import _Graph, _output, _recurrent, _require_onnx, finish_graph, write_checked
-from gatedrnn.deploy.onnx_block import _act, _conv, _linear
+from gatedrnn.deploy.onnx_block import _act, _conv, _linear, _norm
 from gatedrnn.errors import UserError
 
 I64 = numpy.int64
@@ -43,6 +44,15 @@ def _running_norm(g: _Graph, norm, x: str) -> str:
     sd = g.node("Sqrt", [g.node("Add", [var, g.const("rn_eps", numpy.array(float(norm.eps)))], ["rn_ve"])], ["rn_sd"])
     z = g.node("Div", [g.node("Sub", [xd, mean], ["rn_xc"]), sd], ["rn_z"])
     return g.node("Cast", [z], ["rn_out"], to=T.FLOAT)
+
+
+def _block(g: _Graph, block, x: str, tag: str) -> str:
+    """One conv block (``models/front_blocks.py``): pointwise MatMul, causal depthwise Conv, LayerNorm, SiLU, Add."""
+    u, _ = _conv(g, block.conv, _linear(g, block.proj, x, f"{tag}.proj"), block.conv.k, f"{tag}.conv")
+    if block.norm is not None:
+        u = _norm(g, block.norm, u, f"{tag}.norm")
+    y = _act(g, block.act, u, f"{tag}.act")
+    return g.node("Add", [y, x], [f"{tag}_res"]) if block.residual else y
 
 
 def _frames(g: _Graph, x: str, k: int, C: int) -> str:
@@ -82,9 +92,8 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
     x = "input"
     if f.norm is not None:
         x = _running_norm(g, f.norm, x)
-    if f.conv is not None:
-        u, _ = _conv(g, f.conv, _linear(g, f.proj, x, "front.proj"), f.conv.k, "front.conv")
-        x = _act(g, f.act, u, "front.act")
+    for i, block in enumerate(f.blocks):
+        x = _block(g, block, x, "front" if i == 0 else f"front.block{i}")
     x = _frames(g, x, f.frame_size, f.channels)
     y, hs, cs = _recurrent(g, rnn, g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2]), False)
     if model.pooling == "mean":
