@@ -11,14 +11,15 @@ only; ``-lm``; warning-free under ``cc -std=c99 -Wall -Wextra -pedantic``)::
        r == 0: the sample went into the frame being filled, y untouched;
        r == -1: refused (a value not finite, or beyond MODEL_INPUT_LIMIT once standardised), state untouched */
 
-One step, in ``FrontStream.push``'s order: the sample standardised with the classifier's saved scaling (double);
-the running normalisation (count, sum and sum of squares per input, double, as ``layers/running_norm.py``); the
-value cast to float; with a convolution, for each conv block (``models/front_blocks.py``) the pointwise
-projection, one step of the causal depthwise conv (``deploy/c99_block.py``'s, on the block's own buffer of its last
-k-1 inputs, oldest first), its LayerNorm when it has one (``c99_block.py``'s), SiLU and its residual, the last
-block into the next slot of the frame; when the frame holds ``MODEL_FRAME`` samples, the recurrent layers
-(``deploy/c99.py``'s step, the frame as layer 0's input), the pooling (the top state, or the running mean of the top states over the frames so far) and
-the head. Every buffer is in the state struct: its size does not depend on how many samples went in.
+One step, in ``FrontStream.push``'s order: the sample standardised with the classifier's saved scaling (double); the
+running normalisation (count, sum and sum of squares per input, double, as ``layers/running_norm.py``); the value
+cast to float; with a convolution, for each conv block (``models/front_blocks.py``) the pointwise projection, one
+step of the causal depthwise conv (``deploy/c99_block.py``'s, on the block's own buffer of its last k-1 inputs,
+oldest first), its LayerNorm when it has one (``c99_block.py``'s), SiLU and its residual, the last block into the
+next slot of the frame; when the frame holds ``MODEL_FRAME`` samples, the recurrent layers (``deploy/c99.py``'s
+step, the frame as layer 0's input), the pooling (the top state, or the running mean of the top states over the
+frames so far) and the head. Every buffer is in the state struct: its size does not depend on how many samples went
+in.
 
 With ``int8=True`` the recurrent layers and the head are int8 as the plain export's (``models/quantize.py``); the
 front end stays float32 (``QuantizedStream`` computes the same). ``MODEL_INPUT_LIMIT`` is ``Stream``'s
