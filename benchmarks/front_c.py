@@ -86,8 +86,15 @@ def rows(run: Path, data_dir, repeats: int, cc: str) -> list[str]:
 def _front(m) -> str:
     f = m.front
     parts = (["norm running"] if f.norm is not None else []) + \
-        ([f"conv {f.channels}x{f.conv.k}"] if f.conv is not None else []) + [f"frame {f.frame_size}"]
+        ([f"conv {f.channels}x{f.conv.k}{_blocks(f)}"] if f.conv is not None else []) + [f"frame {f.frame_size}"]
     return ", ".join(parts) + f", {m.pooling} pooling"
+
+
+def _blocks(f) -> str:
+    """The stacked conv blocks (models/front_blocks.py): "" for one plain block, else " x3 blocks, layernorm, residual"."""
+    b = f.blocks[-1]
+    return "".join([f" x{len(f.blocks)} blocks" if len(f.blocks) > 1 else "", ", layernorm" if b.norm is not None else "",
+                    ", residual" if b.residual else ""])
 
 
 def main(argv=None) -> None:
