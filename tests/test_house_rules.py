@@ -194,3 +194,17 @@ def test_no_meta_kind_sniffing_outside_the_registry():
             wrong += [f"{rel}:{line} tests meta {key!r}" for key, line in _meta_key_reads(test) if key in KIND_KEYS]
         wrong += [f"{rel}:{line} reads meta 'kind'" for key, line in _meta_key_reads(tree) if key == "kind"]
     assert not wrong, "\n".join(sorted(set(wrong)))
+
+
+def test_reading_a_checkpoint_needs_no_train_package():
+    """Saving and loading live in the registry (gatedrnn.models.io): outside train/ nothing takes them from
+    train.checkpoint, which re-exports them for the Trainer (a run's resume may still use the folder readers)."""
+    registry = {"build_model", "checkpoint_kind", "load_checkpoint", "resolve_checkpoint", "save_checkpoint"}
+    wrong = []
+    for _, rel, tree in _modules():
+        if _room(rel) == "train":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "gatedrnn.train.checkpoint":
+                wrong += [f"{rel}:{node.lineno} {a.name}" for a in node.names if a.name in registry]
+    assert not wrong, wrong

@@ -24,8 +24,8 @@ from gatedrnn.deploy.onnx_block import build_block_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
 from gatedrnn.models import BlockLM
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.models.stream import Stream
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
 
 C_STEPS = 1000
 

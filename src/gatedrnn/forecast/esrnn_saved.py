@@ -25,7 +25,7 @@ from gatedrnn.forecast.checks import check_values
 from gatedrnn.forecast.features import Panel
 from gatedrnn.forecast.saved import KINDS, _dates, _list, saved_entry
 from gatedrnn.models.esrnn import ESRNN
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 
 
 def saved_doc(f) -> dict:

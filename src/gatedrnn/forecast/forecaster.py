@@ -78,7 +78,7 @@ from gatedrnn.forecast.panel import last_windows, resolve_mask
 from gatedrnn.forecast.saved import check_members, check_networks, saved_entry, saved_panel, saved_settings
 from gatedrnn.forecast.selection import AUTO, check_budget, choose_settings
 from gatedrnn.layers import CELLS
-from gatedrnn.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 
 SETTINGS = ("cell", "horizon", "season", "window", "hidden_size", "num_layers", "max_steps", "batch_size", "lr",
             "clip", "seed", "n_models", "quantiles", "base", "strategy", "covariates", "mask", "time_limit",

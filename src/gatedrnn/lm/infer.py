@@ -10,6 +10,7 @@ import sys
 
 import numpy
 
+from gatedrnn.checkpoint_io import read_checkpoint
 from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.corpus import EOS, load_corpus
 from gatedrnn.data.vocab import LEVELS, Vocab
@@ -17,7 +18,7 @@ from gatedrnn.errors import UserError, check_int, check_positive, show
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.lm.config import LMConfig
 from gatedrnn.models.generate import iter_sample
-from gatedrnn.train.checkpoint import build_model, read_checkpoint, resolve_checkpoint
+from gatedrnn.models.io import build_model, resolve_checkpoint
 from gatedrnn.train.trainer import evaluate
 
 
