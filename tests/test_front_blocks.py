@@ -155,3 +155,11 @@ def test_front_c_benchmark_names_the_blocks():
                            conv_residual=True)
     assert mod._front(m) == "conv 3x4 x3 blocks, layernorm, residual, frame 1, mean pooling"
     assert mod._front(SequenceClassifier(1, 4, 2, cell="gru", conv=3)) == "conv 3x4, frame 1, last pooling"
+
+
+def test_the_command_refuses_blocks_without_channels_in_one_line(capsys):
+    from gatedrnn.cli import main
+
+    assert main(["classify", "--dataset", "nowhere", "--conv-layers", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "conv_layers, conv_norm, conv_residual: expected conv > 0" in err[0]

@@ -11,7 +11,7 @@ from gatedrnn.config import Config, option
 from gatedrnn.errors import UserError, check_count, check_int, check_nonnegative, check_positive, check_probability, show
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
-from gatedrnn.models.front import MAX_CONV_LAYERS, NORMS
+from gatedrnn.models.front import MAX_CONV_LAYERS, NORMS, check_blocks
 from gatedrnn.models.front_blocks import CONV_NORMS
 from gatedrnn.train.sparsity import check_density
 
@@ -111,6 +111,7 @@ class ClassifyConfig(Config):
         if not isinstance(self.dataset, str):
             raise UserError(f"dataset: expected a dataset name or a path prefix, got {show(self.dataset)}")
         super().validate()
+        check_blocks(self.conv, self.conv_layers, self.conv_norm, self.conv_residual)   # the stacked conv blocks
         for cell in self.cell:                  # every cell of the run takes the ranks (classify.checks)
             check_ranks(dict(cell=cell, hidden_size=self.hidden_size, rank_ih=self.rank_ih or None,
                              rank_hh=self.rank_hh or None))
