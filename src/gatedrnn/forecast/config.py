@@ -21,7 +21,7 @@ from gatedrnn.errors import (
 )
 from gatedrnn.forecast.checks import STRATEGIES, check_sizes
 from gatedrnn.forecast.esrnn_choice import MODELS
-from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES
+from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES, VALUES_PER_SECOND
 from gatedrnn.layers import CELLS
 from gatedrnn.train.callbacks import CLOCKS
 
@@ -46,6 +46,10 @@ def _baselines(name, v):
 
 def _cells():
     return list(CELLS)
+
+
+def _optional_seconds(name, v):
+    return check_positive(name, v, none_ok=True)
 
 
 def _season(name, v):
@@ -86,8 +90,10 @@ class ForecastConfig(Config):
                            group="model")
     max_steps: int | None = option(None, "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
                                    "stopping on the held-out last horizon)", check=check_optional_int, group="training")
-    time_limit: float = option(DEFAULT_TIME_LIMIT, "seconds of the settings search (window, size, steps left at none: "
-                               "gatedrnn.forecast.selection)", check=check_positive, group="training")
+    time_limit: float | None = option(None, f"seconds of the settings search (window, size, steps left at none: "
+                                      f"gatedrnn.forecast.selection; none: {DEFAULT_TIME_LIMIT:g}, or a second per "
+                                      f"{VALUES_PER_SECOND:,} values of a bigger panel)", check=_optional_seconds,
+                                      group="training")
     time_clock: str = option("wall", "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
                              choices=CLOCKS, group="training")
     batch_size: int = option(64, "windows per step", check=check_int, group="training")
@@ -180,7 +186,7 @@ class ForecastConfig(Config):
     def chosen(self, f) -> "ForecastConfig":
         """This config with the settings the fitted Forecaster ``f`` chose (what a run's config.json records: it
         re-runs without the search, bit for bit)."""
-        return self.replace(window=f.window, hidden_size=f.hidden_size, max_steps=f.max_steps)
+        return self.replace(model=f.model, window=f.window, hidden_size=f.hidden_size, max_steps=f.max_steps)
 
 
 def make_config(config_file=None, flags: dict | None = None) -> ForecastConfig:

@@ -15,7 +15,7 @@ from typing import Any
 from gatedrnn.errors import UserError, check_choice
 from gatedrnn.models.esrnn import ESRNN
 
-MODELS = ("window", "esrnn")
+MODELS = ("window", "esrnn", "auto")     # auto: the settings search tries both (auto_model.py)
 
 
 def hybrid() -> Any:
@@ -40,7 +40,7 @@ class ModelChoice:
         if model == "esrnn" and not issubclass(cls, hybrid()):
             cls = hybrid()
         obj = super().__new__(cls)
-        obj.model = "esrnn" if issubclass(cls, hybrid()) else "window"
+        obj.model = "esrnn" if issubclass(cls, hybrid()) else model if model == "auto" else "window"
         return obj
 
 

@@ -182,6 +182,8 @@ class Forecaster(ModelChoice):
         self.models, self.history = [], []
         if self.auto:
             choose_settings(self, panel, echo or (lambda line: None))
+            if self.model == "esrnn":          # model="auto" chose the hybrid: it refits (auto_model.py)
+                return self.fit(y, echo)
         out = self.output_horizon
         self.mask = resolve_mask(self.mask_choice, panel, self.window, out, f"window {self.window} + " +
                                  (f"horizon {out}" if self.strategy == "direct" else "1 step (recursive)"))

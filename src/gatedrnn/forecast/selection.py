@@ -37,24 +37,32 @@ import time
 import numpy
 
 from gatedrnn.errors import UserError, check_choice, check_positive
+from gatedrnn.forecast.auto_model import adopt, try_hybrid, why_not
 from gatedrnn.forecast.features import Panel
 from gatedrnn.forecast.panel import last_windows, resolve_mask
 from gatedrnn.forecast.training import train_network, validation_batches
 from gatedrnn.train.callbacks import CLOCKS
 
 AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before fit)
-DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search
+DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search, at least (``budget``)
+VALUES_PER_SECOND = 1000                        # a bigger panel's budget: a second per thousand values
 SIZES = (16, 48)
 MAX_STEPS, EVERY, PATIENCE = 2000, 50, 5
 PROBE = 10                                      # steps timed to fit a candidate's schedule into its time share
 ORIGINS = 4                                     # held-out blocks of a panel of fewer series
 
 
-def check_budget(time_limit, clock: str) -> tuple[float, str]:
-    """``time_limit`` (None: ``DEFAULT_TIME_LIMIT``) a finite number of seconds > 0, ``clock`` wall or cpu."""
+def check_budget(time_limit, clock: str) -> tuple[float | None, str]:
+    """``time_limit`` None (``budget``, at fit) or a finite number of seconds > 0, ``clock`` wall or cpu."""
     check_positive("time_limit", time_limit, none_ok=True)
     check_choice("time_clock", clock, CLOCKS)
-    return float(DEFAULT_TIME_LIMIT if time_limit is None else time_limit), clock
+    return (None if time_limit is None else float(time_limit)), clock
+
+
+def budget(panel: Panel) -> float:
+    """The search's seconds when ``time_limit`` is None: ``DEFAULT_TIME_LIMIT``, or a second per
+    ``VALUES_PER_SECOND`` values for a bigger panel (M4 Hourly's 353,000 values: 353 s)."""
+    return float(max(DEFAULT_TIME_LIMIT, round(sum(v.size for v in panel.values) / VALUES_PER_SECOND)))
 
 
 def _now(clock: str) -> float:
@@ -163,6 +171,8 @@ def held_out_score(c, model, full: Panel, part: Panel, backs: list) -> float:
 
 def choose_settings(f, panel: Panel, echo) -> None:
     """Set ``f``'s settings left at None from the data (module docstring) and ``f.selection``."""
+    if f.time_limit is None:
+        f.time_limit = budget(panel)
     full, part, backs = _split(f, panel)
     if not full.ids:
         chosen = {k: getattr(f, k) for k in ("window", "hidden_size", "max_steps")}
@@ -172,32 +182,53 @@ def choose_settings(f, panel: Panel, echo) -> None:
         f.auto = ()
         return
     cands = candidates(f, max(v.size for v in part.values))
+    hybrid = why_not(f, panel) is None
+    cands = ([{"model": "esrnn"}] if hybrid else []) + cands        # the hybrid first, with half the time
     blocks = f" from {len(backs)} origins {backs[1]} apart" if len(backs) > 1 else ""
     echo(f"settings search: the last {f.horizon} values of {len(full.ids)} series held out{blocks}; {len(cands)} "
-         f"candidate(s) within {f.time_limit:g} s ({f.time_clock} clock)")
+         f"candidate(s){' (the ES-RNN among them)' if hybrid else ''} within {f.time_limit:g} s ({f.time_clock} clock)")
+    tried = _run(f, cands, panel, (full, part, backs), echo)
+    scored = [r for r in tried if r["score"] is not None and r["best_step"]]
+    if not scored:
+        raise UserError(f"time_limit: expected enough time to train one candidate, got {f.time_limit:g} s "
+                        f"({f.time_clock} clock)")
+    best = min(scored, key=lambda r: r["score"])
+    records = [{k: v for k, v in r.items() if k != "forecaster"} for r in tried]
+    if best.get("model") == "esrnn":
+        adopt(f, best["forecaster"])
+        chosen = {"model": "esrnn", "window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps}
+    else:
+        f.window, f.hidden_size = best["window"], best["hidden_size"]
+        if "max_steps" in f.auto:
+            f.max_steps = int(best["best_step"])
+        f.model = "window" if f.model == "auto" else f.model
+        chosen = {"window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps}
+    f.selection = {"holdout": f.horizon, "series": len(full.ids), "origins": backs, "time_limit": f.time_limit,
+                   "time_clock": f.time_clock, "score": "mean over the series of MAE / mean absolute (seasonal) "
+                   "difference of the training part", "candidates": records, "chosen": chosen}
+    echo(f"chose {chosen} (lowest held-out scaled MAE {best['score']:.4f}); refitting on all the data")
+    f.auto = ()
+
+
+def _run(f, cands: list, panel: Panel, split: tuple, echo) -> list:
+    """Each candidate's record, trained in turn, each given what is left of the time over the candidates left."""
+    full, part, backs = split
     t0, tried = _now(f.time_clock), []
     for k, cand in enumerate(cands):
         left = f.time_limit - (_now(f.time_clock) - t0)
         if left <= 0:
             tried.append({**cand, "score": None, "why": "time limit reached before it"})
             continue
-        tried.append(_try(f, cand, full, part, backs, left / (len(cands) - k)))
+        share = left / 2 if cand.get("model") == "esrnn" and len(cands) > 1 else left / (len(cands) - k)
+        if cand.get("model") == "esrnn":
+            tried.append(try_hybrid(f, panel, share, echo))
+            if tried[-1]["score"] is None:
+                echo(f"   ES-RNN: {tried[-1]['why']}")
+            continue
+        tried.append(_try(f, cand, full, part, backs, share))
         r = tried[-1]
         echo(f"   window {r['window']}, {r['hidden_size']} units: " + (r.get("why") or
              f"best held-out score at step {r['best_step']} of {r['steps_run']} ({r['stopped']}; a schedule of "
              f"{r['schedule']}), scaled MAE "
              f"{r['score']:.4f} ({r['seconds']:.1f} s)"))
-    scored = [r for r in tried if r["score"] is not None and r["best_step"]]
-    if not scored:
-        raise UserError(f"time_limit: expected enough time to train one candidate, got {f.time_limit:g} s "
-                        f"({f.time_clock} clock)")
-    best = min(scored, key=lambda r: r["score"])
-    f.window, f.hidden_size = best["window"], best["hidden_size"]
-    if "max_steps" in f.auto:
-        f.max_steps = int(best["best_step"])
-    chosen = {"window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps}
-    f.selection = {"holdout": f.horizon, "series": len(full.ids), "origins": backs, "time_limit": f.time_limit,
-                   "time_clock": f.time_clock, "score": "mean over the series of MAE / mean absolute (seasonal) "
-                   "difference of the training part", "candidates": tried, "chosen": chosen}
-    echo(f"chose {chosen} (lowest held-out scaled MAE {best['score']:.4f}); refitting on all the data")
-    f.auto = ()
+    return tried
