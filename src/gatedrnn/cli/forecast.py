@@ -57,7 +57,8 @@ def run(args):
 
     cfg = make_config(args.config, given_flags(ForecastConfig, args))
     cfg.check_command(args.predict, args.figure)     # flags this run would ignore: one line
-    common = {"out": args.out or default_out(cfg), "overwrite": args.overwrite, "inputs": [args.config]}
+    common = {"out": args.out or default_out(cfg), "overwrite": args.overwrite, "inputs": [args.config],
+              "progress": not args.no_progress}
     if cfg.dataset == DATASET:
         names = cfg.baseline_list()
         run_m4(cfg, data_dir=args.data_dir, baselines=list(CHEAP) if names == ["auto"] else names, **common)

@@ -46,7 +46,7 @@ from gatedrnn.forecast.config import ForecastConfig
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.metrics import mae, rmse
 from gatedrnn.forecast.plot import plot_forecast
-from gatedrnn.forecast.result import COMMAND, RUN_FILES, ForecastResult, format_table, input_files
+from gatedrnn.forecast.result import COMMAND, RUN_FILES, ForecastResult, format_table, indented, input_files
 from gatedrnn.output_paths import check_output
 from gatedrnn.run_folder import check_finite
 from gatedrnn.train.run_output import writing_run
@@ -253,7 +253,8 @@ def selection(cfg: ForecastConfig, period: int | None) -> tuple[list, str | None
     return [n for n in ORDER if n in names], note
 
 
-def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bool = False, inputs=()) -> ForecastResult:
+def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bool = False, inputs=(),
+        progress: bool = True) -> ForecastResult:
     """The whole experiment: prints the table and returns the numbers; with ``out`` writes the run's files, the
     whole run or nothing (``gatedrnn.run_folder``; ``figure``: where the PNG goes instead of ``out/forecast.png``;
     ``overwrite``: replace what is there; ``inputs``: more files the run reads, e.g. its --config file). One
@@ -262,7 +263,7 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bo
     reads = input_files(cfg, *inputs)
     with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=reads) as folder:
         target = figure_target(folder, figure, reads, overwrite) if folder is not None and cfg.plot else None
-        p, f, result = _experiment(cfg, echo)
+        p, f, result = _experiment(cfg, echo, progress)
         if folder is not None:
             wrote = save_run(folder, cfg.chosen(f), p, f, result, target, echo=echo)
     if folder is not None:
@@ -270,7 +271,7 @@ def run(cfg: ForecastConfig, out=None, figure=None, echo=print, *, overwrite: bo
     return result
 
 
-def _experiment(cfg: ForecastConfig, echo):
+def _experiment(cfg: ForecastConfig, echo, progress: bool = True):
     """Plan, fit, forecast from every origin, run the baselines, print the table: (plan, forecaster, result)."""
     p = plan(cfg)
     names, note = selection(cfg, p.series.period)
@@ -282,7 +283,7 @@ def _experiment(cfg: ForecastConfig, echo):
     seconds: dict = {}
     with one_blas_thread():
         t0 = time.perf_counter()
-        f.fit(p.train, echo=lambda line: echo("   " + line))
+        f.fit(p.train, echo=indented(echo) if progress else None)
         seconds["train"] = time.perf_counter() - t0
         name = model_name(f)
         forecasts = {name: model_forecasts(f, p)}

@@ -28,7 +28,7 @@ from gatedrnn.data.dates import PURPOSE, iso
 from gatedrnn.errors import check_int, require
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.plot import plot_future
-from gatedrnn.forecast.result import COMMAND, RUN_FILES, input_files
+from gatedrnn.forecast.result import COMMAND, RUN_FILES, indented, input_files
 from gatedrnn.train.run_output import writing_run
 
 
@@ -45,7 +45,7 @@ def future_time(series, h: int) -> tuple[numpy.ndarray, list]:
     return time, [f"{v:.6g}" for v in time]
 
 
-def predict_future(cfg, h: int, *, out, overwrite: bool = False, inputs=(), echo=print) -> Path:
+def predict_future(cfg, h: int, *, out, overwrite: bool = False, inputs=(), echo=print, progress: bool = True) -> Path:
     """Train on the whole series of ``cfg`` (a ``ForecastConfig``), write ``OUT/future.csv``, ``OUT/future.png``
     and ``OUT/forecaster`` (the whole run or nothing: ``gatedrnn.run_folder``); returns the CSV's path."""
     check_int("--predict", h)
@@ -53,7 +53,7 @@ def predict_future(cfg, h: int, *, out, overwrite: bool = False, inputs=(), echo
         series = cfg.load_series()
         settings = cfg.forecaster_settings(h, cfg.season_of(series) or 1)
         echo(f"{series.name}: {len(series)} values ({series.note}); forecasting the next {h} with {settings}")
-        f = Forecaster(**settings).fit(series.values, echo=lambda line: echo("   " + line))
+        f = Forecaster(**settings).fit(series.values, echo=indented(echo) if progress else None)
         p = f.predict()
         x, texts = future_time(series, h)
         cols = list(p)

@@ -24,7 +24,7 @@ from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasona
 from gatedrnn.forecast.baselines_sf import SF_METHODS, require_uncached, sf_forecasts
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.metrics import coverage, mase, msis, owa, smape
-from gatedrnn.forecast.result import COMMAND, RUN_FILES
+from gatedrnn.forecast.result import COMMAND, RUN_FILES, indented
 from gatedrnn.train.run_output import writing_run
 
 DATASET, HORIZON, SEASON = "m4-hourly", 48, 24
@@ -109,7 +109,8 @@ def format_table(rows: list, naive2: dict) -> str:
     return "\n".join(lines)
 
 
-def run_m4(cfg, *, out, data_dir=None, baselines=CHEAP, overwrite: bool = False, inputs=(), echo=print) -> dict:
+def run_m4(cfg, *, out, data_dir=None, baselines=CHEAP, overwrite: bool = False, inputs=(), echo=print,
+           progress: bool = True) -> dict:
     """Train, forecast, score and print the table (module docstring); returns {"rows", "settings", "seconds"}.
     ``cfg`` is the ``ForecastConfig``: the same defaults as any forecast (``forecaster_settings``: the window, the
     size and the steps left at none chosen from the data within ``time_limit``). The run folder ``out`` (the
@@ -120,7 +121,7 @@ def run_m4(cfg, *, out, data_dir=None, baselines=CHEAP, overwrite: bool = False,
         raise UserError(f"--baselines: expected names among {', '.join(CHEAP + SF_METHODS)}, got {unknown}")
     paths = find_files(data_dir)
     with writing_run(out, COMMAND, known=RUN_FILES, overwrite=overwrite, inputs=[*paths.values(), *inputs]) as folder:
-        f, ids, p, doc = _evaluate(cfg, paths, Path(out), list(baselines), echo)
+        f, ids, p, doc = _evaluate(cfg, paths, Path(out), list(baselines), echo, progress)
         write_outputs(folder, f, ids, p, doc)
         folder.write_json("config.json", cfg.chosen(f).to_dict())
     echo(f"wrote {folder.final('model')} (Forecaster.load), {folder.final('forecasts.csv')}, "
@@ -128,7 +129,7 @@ def run_m4(cfg, *, out, data_dir=None, baselines=CHEAP, overwrite: bool = False,
     return doc
 
 
-def _evaluate(cfg, paths: dict, out: Path, baselines: list, echo):
+def _evaluate(cfg, paths: dict, out: Path, baselines: list, echo, progress: bool = True):
     """Read the files, train and score everything, print the table: (forecaster, ids, its forecasts, results)."""
     tr, te = read_wide(paths["train"]), read_wide(paths["test"])
     ids = list(tr)
@@ -141,7 +142,7 @@ def _evaluate(cfg, paths: dict, out: Path, baselines: list, echo):
     settings, n_models = cfg.forecaster_settings(HORIZON, SEASON), cfg.n_models
     echo(f"M4 Hourly: {len(ids)} series, horizon {HORIZON}, season {SEASON}; forecaster {settings}")
     t0, c0 = time.perf_counter(), time.process_time()
-    f = Forecaster(**settings).fit(train, echo=lambda line: echo("   " + line))
+    f = Forecaster(**settings).fit(train, echo=indented(echo) if progress else None)
     p = f.predict()
     fit_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     name = f"gatedrnn {'ES-RNN ' if cfg.model == 'esrnn' else ''}{cfg.cell} x{n_models}"

@@ -12,6 +12,11 @@ RUN_FILES = ("model", "model-*", "forecaster", "results.json", "config.json", "f
              "future.png", "forecasts.csv")
 
 
+def indented(echo):
+    """``echo`` of the fit's own lines, indented under the run's (what ``--no-progress`` leaves out)."""
+    return lambda line: echo("   " + line)
+
+
 def input_files(cfg, *more) -> list:
     """The files a forecast reads (the dataset when it is a file, and ``more``: the --config file...), which no
     output may replace."""
