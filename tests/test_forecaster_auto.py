@@ -38,7 +38,7 @@ def test_auto_keeps_the_window_model_when_it_scores_better(monkeypatch):
     monkeypatch.setattr(selection, "try_hybrid", hybrid_loses)
     f = _auto().fit(_panel())
     assert type(f) is Forecaster and f.model == "window"
-    assert [r.get("model") for r in f.selection["candidates"]][-1] == "esrnn"
+    assert [r.get("model") for r in f.selection["candidates"]][0] == "esrnn"        # tried first
     assert "model" not in f.selection["chosen"]
 
 
