@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip insta
 @pytest.mark.parametrize("fast", [False, True])
 def test_what_forward_and_backward_return_is_not_reused(cls, fast, rng, monkeypatch):
     monkeypatch.setattr(lstm_fast, "enabled", fast)
-    m = cls(3, 70, 2, seed=0)
+    m = cls(3, 130, 2, seed=0)                      # batch 9, hidden 130: the transposed loops (both paths)
     x1, x2 = (rng.standard_normal((9, 5, 3)).astype(np.float32) for _ in range(2))
     y1, s1 = m.forward(x1)
     dx1 = m.backward(np.ones_like(y1))

@@ -1,6 +1,6 @@
 """The forward loop's product computed as its transpose, ``W_hh^T h^T`` from a transposed copy (RecurrentLayer.
-_transposed_loop: batch >= 8, hidden >= 64), against the plain ``h W_hh`` loop and against PyTorch, for the LSTM
-(both paths) and the GRU; and the GRU's backward (its per-step factors computed before the loop) in float32."""
+_transposed_loop: batch >= 8, hidden >= 128, or 64 in the compiled LSTM), against the plain ``h W_hh`` loop and
+against PyTorch, for the LSTM (both paths) and the GRU, and in float32 against float64."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from gatedrnn.layers import lstm_fast
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch (CI installs it)")
 
 PAIRS = {"lstm": (g.LSTM, torch.nn.LSTM), "gru": (g.GRU, torch.nn.GRU)}
-SHAPES = [(8, 5, 7, 64, 2), (9, 4, 3, 96, 1), (8, 3, 5, 256, 1)]   # B, T, D, H, layers; H=256: 4 KiB rows (float32)
+SHAPES = [(8, 5, 7, 128, 2), (9, 4, 3, 160, 1), (8, 3, 5, 256, 1)]  # B, T, D, H, layers; H=256: 4 KiB rows (float32)
 
 
 def _run(cls, dtype, x, dy, transposed, monkeypatch):
@@ -19,7 +19,7 @@ def _run(cls, dtype, x, dy, transposed, monkeypatch):
     H, L = dy.shape[-1], 2 if D == 7 else 1
     m = cls(D, H, L, dtype=dtype, seed=4)
     for layer in m.layers:
-        monkeypatch.setattr(layer, "_transposed_loop", lambda B, on=transposed: on)
+        monkeypatch.setattr(layer, "_transposed_loop", lambda B, compiled=False, on=transposed: on)
     y, state = m.forward(x)
     dx = m.backward(dy)
     return [y, *(state if isinstance(state, tuple) else (state,)), dx, *m.grad_dict().values()]
@@ -36,12 +36,13 @@ def test_transposed_product_equals_the_plain_one(cell, shape, rng, monkeypatch):
         assert np.abs(u - v).max() < 1e-12
     m = PAIRS[cell][0](D, H, 1, seed=0)
     assert m.layers[0]._transposed_loop(B)            # these shapes take the transposed loop by default
+    assert m.layers[0]._transposed_loop(B, compiled=True) and not m.layers[0]._transposed_loop(4, compiled=True)
 
 
 @pytest.mark.parametrize("cell", sorted(PAIRS))
 def test_transposed_loop_matches_torch(cell, rng):
     ours_cls, theirs_cls = PAIRS[cell]
-    B, T, D, H = 8, 6, 5, 64
+    B, T, D, H = 8, 6, 5, 128
     ours = ours_cls(D, H, 2, dtype=np.float64, seed=1)
     theirs = theirs_cls(D, H, 2, batch_first=True).double()
     theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()})

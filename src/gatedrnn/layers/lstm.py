@@ -108,7 +108,7 @@ class LSTMLayer(RecurrentLayer):
         TC = self._scratch("TC", (T, B, H), G.dtype)
         Hs[0], Cs[0] = h0, c0
         if fast:                                    # lstm_fast.py; C makes the transposed copy
-            trans = self._transposed_loop(B)
+            trans = self._transposed_loop(B, compiled=True)
             forward_loop(G, self.Wh if trans else self._hh_for_loop(), Hs, Cs, TC, proj, trans)
         elif self._transposed_loop(B):             # W_hh^T h^T from a halved transposed copy (RecurrentLayer)
             self._forward_loop(G, self._hh_transposed(half), Hs, Cs, TC, half, shift, True)

@@ -115,13 +115,15 @@ class RecurrentLayer(Layer):
             buf = self._bufs[key] = xp.empty(shape, dtype=dtype)
         return buf
 
-    def _transposed_loop(self, B: int) -> bool:
+    def _transposed_loop(self, B: int, compiled: bool = False) -> bool:
         """Whether the forward loop computes ``h_{t-1} W_hh`` as its transpose ``W_hh^T h_{t-1}^T`` from the copy
         ``_hh_transposed``: OpenBLAS reads the large operand ~1.3x faster with the summed axis contiguous (B=20,
         H=650: 0.98 against 1.29 ms per step; B=16, H=256: 0.11 against 0.17; B=64, H=96: 0.059 against 0.068),
-        while the copy costs one pass over W_hh per call. The product's float32 bits are those of ``h @ W_hh``
-        at the sizes checked (PTB's B=20 H=100 and B=20 H=650 among them), not at every size."""
-        return xp is numpy and B >= 8 and self.hidden_size >= 64
+        while the copy costs one pass over W_hh per call and NumPy's add of the (4H, B) product back into the
+        gates is a strided pass: in the NumPy loops a loss below H=128 (B20 H100: 2.6 against 2.2 ms forward),
+        in the compiled one (``compiled``) a gain from H=64. The float32 bits are those of ``h @ W_hh`` at the
+        sizes checked (B=20 H=650 among them), not at every size."""
+        return xp is numpy and B >= 8 and self.hidden_size >= (64 if compiled else 128)
 
     def _hh_transposed(self, scale=None):
         """``W_hh^T`` (G*H, H), times ``scale`` (G*H,) per row when given, in a buffer of the layer's (rows padded by
