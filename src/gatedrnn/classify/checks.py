@@ -1,8 +1,9 @@
 """The one place a ``Classifier``'s settings and a saved classifier's ``meta.json`` are checked.
 
-``check_settings(clf)`` checks every field of the estimator, one ``UserError`` line each (``Classifier.__init__``
-and ``fit`` call it, so a field changed after construction is checked too); the sizes within the bounds every
-config shares (``config.SIZE_LIMITS``: hidden_size, num_layers, batch_size). ``check_fits_memory`` refuses, before
+``check_settings(clf)`` checks what the estimator holds beyond its settings (its dtype, its echo, a noise that
+fits the dtype); the settings themselves are checked by their one declaration (``classify.config``:
+``ClassifierSettings``, in ``Classifier.__init__`` and again in ``fit``, so a field changed after construction is
+checked too). ``check_fits_memory`` refuses, before
 anything is allocated, a model and batch whose weights, gradients, optimizer state and activations would not fit
 in this machine's memory (a ``hidden_size`` of 1e12 is one line, not a MemoryError). ``read_meta(where, model,
 meta)`` checks what ``Classifier.save`` wrote beside the network (the labels, the input mean and std) against the
@@ -17,25 +18,18 @@ import os
 
 import numpy
 
+from gatedrnn.classify.config import ClassifierFields
 from gatedrnn.classify.inputs import check_label_values
-from gatedrnn.config import SIZE_LIMITS
 from gatedrnn.errors import (
     UserError,
-    check_choice,
-    check_count,
-    check_int,
-    check_nonnegative,
-    check_positive,
-    check_probability,
     is_finite_number,
     show,
 )
 from gatedrnn.layers import CELLS
-from gatedrnn.models.classifier import POOLINGS, SequenceClassifier
-from gatedrnn.models.front import NORMS
+from gatedrnn.models.classifier import SequenceClassifier
 
 META_KEYS = ("classes", "mean", "std")
-SIZE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "batch_size": 32}   # Classifier's
+SIZE_DEFAULTS = {k: getattr(ClassifierFields(), k) for k in ("hidden_size", "num_layers", "batch_size")}
 NOISE_ROOM = 100.0      # noise * a standard normal draw (beyond 10 once in 1e23 draws) stays within the dtype
 FALLBACK_MEMORY = 64 * 2**30       # where the machine's memory cannot be read (not Linux, macOS or BSD)
 
@@ -52,55 +46,14 @@ def check_dtype(name: str, v) -> numpy.dtype:
 
 
 def check_settings(clf) -> None:
-    """Every field of the ``Classifier`` ``clf`` (see the module docstring)."""
-    o = clf.options
-    check_choice("cell", o["cell"], list(CELLS))
-    for name, v in (("hidden_size", o["hidden_size"]), ("num_layers", o["num_layers"]), ("batch_size", clf.batch_size)):
-        check_int(name, v)
-        if v > SIZE_LIMITS[name]:              # the bound every config's size fields share
-            raise UserError(f"{name}: expected a positive integer of at most {SIZE_LIMITS[name]:,}, got {show(v)}")
-    check_choice("pooling", o["pooling"], POOLINGS)
-    check_probability("dropout", o["dropout"])
-    check_int("frame", o["frame"])
-    check_int("conv", o["conv"], 0)
-    check_int("conv_kernel", o["conv_kernel"])
-    check_choice("norm", o["norm"], NORMS)
-    check_ranks(o)
-    check_int("max_steps", clf.max_steps)
-    check_positive("lr", clf.lr)
-    check_positive("clip", clf.clip, zero_ok=True, none_ok=True)
-    check_count("seed", clf.seed)
-    if not isinstance(clf.standardize, (bool, numpy.bool_)):
-        raise UserError(f"standardize: expected true or false, got {show(clf.standardize)}")
-    check_nonnegative("noise", clf.noise)
-    check_nonnegative("scale", clf.scale)
-    check_int("crop", clf.crop, 0)
+    """What the ``Classifier`` ``clf`` checks beyond its settings' fields (those are ``ClassifierSettings``' checks,
+    in ``classify.config``): its ``dtype``, its ``echo``, and a ``noise`` that the noisy inputs fit in that dtype."""
     top = float(numpy.finfo(check_dtype("dtype", clf.dtype)).max) / NOISE_ROOM
     if clf.noise > top:
         raise UserError(f"noise: expected a std of at most {top:.3g} (the noisy standardised inputs must fit "
                         f"{numpy.dtype(clf.dtype).name}), got {show(clf.noise)}")
-    if not isinstance(clf.select, (bool, numpy.bool_)):
-        raise UserError(f"select: expected true or false, got {show(clf.select)}")
-    check_int("folds", clf.folds, 2)
-    check_positive("time_budget", clf.time_budget, none_ok=True)
     if clf.echo is not None and not callable(clf.echo):
         raise UserError(f"echo: expected a function of one string or None, got {show(clf.echo)}")
-
-
-def check_ranks(o: dict) -> None:
-    """``rank_ih``/``rank_hh``: None (full) or a positive integer, for a cell with low-rank matrices; ``rank_hh`` at
-    most ``hidden_size`` (``rank_ih`` is checked against the input's width when the network is built)."""
-    for name in ("rank_ih", "rank_hh"):
-        v = o.get(name)
-        if v is None:
-            continue
-        check_int(name, v)
-        if not getattr(CELLS[o["cell"]].layer_class, "low_rank", False):
-            low = ", ".join(n for n, s in CELLS.items() if getattr(s.layer_class, "low_rank", False))
-            raise UserError(f"{name}: expected a cell with low-rank matrices ({low}), got {o['cell']}")
-    if o.get("rank_hh") is not None and o["rank_hh"] > o["hidden_size"]:
-        raise UserError(f"rank_hh: expected an integer in [1, {o['hidden_size']}] (hidden_size, the recurrent "
-                        f"matrix's side), got {o['rank_hh']}")
 
 
 def check_frames(frame: int, seqs: list) -> None:

@@ -4,8 +4,9 @@
 ``X`` is a list of (length, dimensions) arrays whose lengths may differ (or one array (cases, length,
 dimensions)) of finite real numbers; ``y`` the labels: strings, integers, finite numbers or bools, all text or all
 numbers (what a checkpoint's JSON keeps; ``classes_`` holds them in sorted order). Both are checked by
-``classify.inputs``, every setting by ``classify.checks`` (in ``__init__`` and again in ``fit``), and a model that
-would not fit in memory is refused before it is built. Each input dimension is standardised with the mean and std
+``classify.inputs``, every setting by its one declaration (``classify.config.ClassifierSettings``: its default
+and its check; in ``__init__`` and again in ``fit``), and a model that would not fit in memory is refused before
+it is built. Each input dimension is standardised with the mean and std
 of all training steps (``standardize``; computed without overflow for values of any finite size). Training is a
 ``SequenceClassifier`` under the project's ``Trainer``: softmax cross-entropy, Adam with global-norm clipping and a
 cosine-decayed learning rate, for ``max_steps`` steps of ``batch_size`` sequences drawn without replacement each
@@ -13,9 +14,10 @@ epoch, every batch padded to its longest sequence and carried as ``Padded(x, len
 Gaussian noise of that std to the standardised training inputs, drawn afresh every epoch (data augmentation).
 Every logit and probability returned is finite: a sequence that overflows the network is one line naming it.
 
-``select=True`` chooses the number of steps (at most ``max_steps``) by early stopping on validation cases carved
-from the training set (``classify.selection``: a stratified holdout, ``folds``-fold below 100 cases,
-``time_budget`` seconds at most) and refits on all of it for that many steps. ``frame``, ``conv``, ``conv_kernel``
+``select=True`` (the default, as for ``gatedrnn classify``) chooses the number of steps (at most ``max_steps``)
+by early stopping on validation cases carved from the training set (``classify.selection``: a stratified
+holdout, ``folds``-fold below 100 cases, ``time_budget`` seconds at most) and refits on all of it for that many
+steps; ``select=False`` trains ``max_steps`` on all of it. ``frame``, ``conv``, ``conv_kernel``
 and ``norm`` add a front end for long inputs (``models.front``; ``conv_layers``, ``conv_norm`` and
 ``conv_residual`` stack conv blocks); ``scale`` and ``crop`` augment the training
 sequences, ``crop`` also averaging the logits of windows at prediction (``classify.augment``). ``rank_ih`` and
@@ -26,6 +28,7 @@ matrices of that rank; ``density`` < 1 trains every matrix sparse (``train.spars
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from typing import Any
 
 import numpy
@@ -33,18 +36,18 @@ import numpy
 from gatedrnn.backend import to_numpy
 from gatedrnn.classify.augment import augmented, check_crop, views
 from gatedrnn.classify.checks import check_fits_memory, check_frames, check_settings, read_meta
+from gatedrnn.classify.config import NETWORK, ClassifierSettings, settings_doc, settings_signature
 from gatedrnn.classify.inputs import as_labels, as_sequences, check_label_values, scaling, standardized
 from gatedrnn.classify.selection import AccuracyWatch, choose_steps
 from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.models.classifier import Padded, SequenceClassifier
-from gatedrnn.models.front import check_blocks
 from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
 from gatedrnn.train.console import EpochLines
-from gatedrnn.train.sparsity import IterativeHardThresholding, check_density, compressed_bytes
+from gatedrnn.train.sparsity import IterativeHardThresholding, compressed_bytes
 from gatedrnn.train.trainer import Trainer
 
 
@@ -58,25 +61,42 @@ def pad(seqs: list, dtype=numpy.float32) -> Padded:
 
 
 class Classifier:
-    """A recurrent sequence classifier with scikit-learn's methods; see the module docstring."""
+    """A recurrent sequence classifier with scikit-learn's methods; see the module docstring.
 
-    def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, *, pooling: str = "last",
-                 dropout: float = 0.3, frame: int = 1, conv: int = 0, conv_kernel: int = 4, norm: str = "none",
-                 max_steps: int = 500, batch_size: int = 32, lr: float = 1e-2,
-                 clip: float = 1.0, seed: int = 0, standardize: bool = True, noise: float = 0.3, dtype="float32",
-                 scale: float = 0.0, crop: int = 0, select: bool = False, folds: int = 5,
-                 time_budget: float | None = None, density: float = 1.0, rank_ih=None, rank_hh=None, echo=None,
-                 conv_layers: int = 1, conv_norm: str = "none", conv_residual: bool = False):
-        self.options: dict[str, Any] = dict(cell=cell, hidden_size=hidden_size, num_layers=num_layers, pooling=pooling,
-                            dropout=dropout, frame=frame, conv=conv, conv_kernel=conv_kernel, norm=norm,
-                            rank_ih=rank_ih, rank_hh=rank_hh, conv_layers=conv_layers, conv_norm=conv_norm,
-                            conv_residual=conv_residual)
-        check_blocks(conv, conv_layers, conv_norm, conv_residual)     # the stacked conv blocks (models/front.py)
-        self.max_steps, self.batch_size, self.lr, self.clip, self.seed = max_steps, batch_size, lr, clip, seed
-        self.standardize, self.noise, self.dtype, self.echo = standardize, noise, dtype, echo
-        self.select, self.folds, self.time_budget = select, folds, time_budget
-        self.scale, self.crop = scale, crop
-        self.density = check_density("density", density)   # < 1: sparse by iterative hard thresholding
+    ``Classifier(cell, hidden_size, num_layers, **settings)``, or ``Classifier.from_config(cfg)``: the settings are
+    the fields of ``classify.config.ClassifierSettings``, each with its one default and its one check (they are
+    checked there, at construction and again at ``fit``); ``dtype`` (float32 or float64) and ``echo`` (a function
+    of one line, for the training's lines) are not settings. The network's settings are kept in ``options``, the
+    training's as attributes. The settings and their defaults:
+
+{SETTINGS}
+    """
+
+    __doc__ = (__doc__ or "").replace("{SETTINGS}", settings_doc(ClassifierSettings))   # python -OO: none
+    __signature__ = settings_signature(ClassifierSettings, {"dtype": "float32", "echo": None})
+    # the training settings (``__init__`` sets them from ClassifierSettings; the network's are ``options``)
+    max_steps: int
+    batch_size: int
+    lr: float
+    clip: float
+    seed: int
+    standardize: bool
+    noise: float
+    scale: float
+    crop: int
+    density: float
+    select: bool
+    folds: int
+    time_budget: float | None
+
+    def __init__(self, *args: Any, dtype: Any = "float32", echo: Any = None, **settings: Any) -> None:
+        self.dtype, self.echo = dtype, echo
+        given = ClassifierSettings.given(args, settings).to_dict()
+        network = {f.name for f in fields(ClassifierSettings) if f.metadata["group"] == NETWORK}
+        self.options: dict[str, Any] = {k: v for k, v in given.items() if k in network}
+        for k, v in given.items():
+            if k not in network:
+                setattr(self, k, v)
         check_settings(self)
         self.selection_: dict | None = None
         self.model: Any = None
@@ -84,9 +104,29 @@ class Classifier:
         self.mean_: Any = None
         self.std_: Any = None
 
+    @classmethod
+    def from_config(cls, cfg, cell: str | None = None, seed: int | None = None, **extra) -> "Classifier":
+        """The classifier of a ``ClassifierSettings`` (its fields), or of a ``ClassifyConfig``
+        (``cfg.classifier_settings``: ``cell``, default its first, and ``seed``, default its first); ``extra``:
+        ``dtype``, ``echo``."""
+        if isinstance(cfg, ClassifierSettings):
+            return cls(**cfg.to_dict(), **extra)
+        return cls(**cfg.classifier_settings(cell or cfg.cell[0], cfg.seed if seed is None else seed), **extra)
+
+    def settings(self) -> dict:
+        """The settings as they are now (``Classifier(**clf.settings())`` builds the same classifier)."""
+        return {f.name: self.options[f.name] if f.name in self.options else getattr(self, f.name)
+                for f in fields(ClassifierSettings)}
+
+    def check(self) -> None:
+        """Every setting, as it is now (one ``UserError`` line): the settings' checks, then the classifier's own
+        (``classify.checks.check_settings``: dtype, echo, noise within the dtype)."""
+        ClassifierSettings.from_dict(self.settings())
+        check_settings(self)
+
     # -- training -----------------------------------------------------------------------------------------
     def fit(self, X, y) -> "Classifier":
-        check_settings(self)
+        self.check()
         seqs = as_sequences(X)
         y = as_labels(y, len(seqs))
         classes, targets = numpy.unique(y, return_inverse=True)
@@ -239,9 +279,8 @@ class Classifier:
         model, meta, _ = load_checkpoint(found)
         classes, mean, std = read_meta(found, model, meta)
         c = model.config
-        keys = ("cell", "hidden_size", "num_layers", "pooling", "dropout", "frame", "conv", "conv_kernel", "norm",
-                "rank_ih", "rank_hh", "conv_layers", "conv_norm", "conv_residual")
-        self = cls(**{k: c[k] for k in keys if k in c}, dtype=model.rnn.dtype.name)
+        network = [f.name for f in fields(ClassifierSettings) if f.metadata["group"] == NETWORK]
+        self = cls(**{k: c[k] for k in network if k in c}, dtype=model.rnn.dtype.name)
         self.model = model.eval()
         self.classes_, self.mean_, self.std_ = classes, mean, std
         return self

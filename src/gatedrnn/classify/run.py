@@ -70,7 +70,7 @@ def _fit_cell(cfg: ClassifyConfig, cell: str, train, echo) -> dict:
     t0 = time.perf_counter()
     fitted = []
     for seed in range(cfg.seed, cfg.seed + cfg.seeds):
-        clf = Classifier(**cfg.model_options(cell, seed)).fit(train.X, train.y)
+        clf = Classifier.from_config(cfg, cell, seed).fit(train.X, train.y)
         fitted.append(clf)
         sel = clf.selection_
         echo(f"   {cell} seed {seed}: fitted" + (f" for {sel['steps']} steps ({sel['note']})" if sel else ""))
