@@ -5,6 +5,7 @@ run into any folder."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from gatedrnn.config import Config, option
@@ -21,6 +22,7 @@ from gatedrnn.errors import (
 )
 from gatedrnn.forecast.checks import STRATEGIES, check_sizes
 from gatedrnn.forecast.esrnn_choice import MODELS
+from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES, VALUES_PER_SECOND
 from gatedrnn.layers import CELLS
 from gatedrnn.train.callbacks import CLOCKS
@@ -29,6 +31,8 @@ from gatedrnn.train.callbacks import CLOCKS
 M4 = "m4-hourly"
 # the fields an m4-hourly run does not read, at their defaults (a run given any other value would ignore it)
 M4_IGNORES = {"column": None, "date_column": None, "fill": "error", "season": None, "horizon": None, "holdout": None}
+# the Forecaster's own defaults: each field the run passes to it (forecaster_settings) takes its default from there
+F = {k: p.default for k, p in inspect.signature(Forecaster.__init__).parameters.items() if k != "self"}
 BASELINES = ("auto", "naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
 
 
@@ -71,35 +75,35 @@ class ForecastConfig(Config):
     season: int | None = option(None, "season length (none: the dataset's calendar season, co2 52, a CSV none; "
                                 "1 = none): the Forecaster's season input and seasonal naive base, the seasonal naive "
                                 "baseline and ARIMA's seasonal difference", check=_season, group="series")
-    window: int | None = option(None, "steps the model reads before forecasting (none: chosen from the data)",
+    window: int | None = option(F["window"], "steps the model reads before forecasting (none: chosen from the data)",
                                 check=check_optional_int, group="series")
     horizon: int | None = option(None, "steps forecast from each origin (none = the whole held-out tail from its "
                                  "start)", check=check_optional_int, group="series")
     holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
                                  check=check_optional_int, group="series")
-    model: str = option("window", "window: the network reading each window normalised by itself; esrnn: the hybrid "
+    model: str = option(F["model"], "window: the network reading each window normalised by itself; esrnn: the hybrid "
                         "ES-RNN (per-series Holt-Winters smoothing learned with a dilated network along whole series: "
                         "gatedrnn.forecast.esrnn_forecaster)", choices=MODELS, group="model")
-    cell: str = option("lstm", "recurrent cell", choices=_cells, group="model")
-    hidden_size: int | None = option(None, "hidden units per layer (none: chosen from the data)",
+    cell: str = option(F["cell"], "recurrent cell", choices=_cells, group="model")
+    hidden_size: int | None = option(F["hidden_size"], "hidden units per layer (none: chosen from the data)",
                                      check=check_optional_int, group="model")
-    num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
-    strategy: str = option("direct", "direct: the network outputs the whole horizon at once; recursive: one step, "
+    num_layers: int = option(F["num_layers"], "recurrent layers", check=check_int, group="model")
+    strategy: str = option(F["strategy"], "direct: the network outputs the whole horizon at once; recursive: one step, "
                            "applied again on its own forecasts", choices=STRATEGIES, group="model")
-    n_models: int = option(1, "networks trained with seeds seed..seed+K-1, combined by the median", check=check_int,
+    n_models: int = option(F["n_models"], "networks trained with seeds seed..seed+K-1, combined by the median", check=check_int,
                            group="model")
-    max_steps: int | None = option(None, "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
+    max_steps: int | None = option(F["max_steps"], "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
                                    "stopping on the held-out last horizon)", check=check_optional_int, group="training")
-    time_limit: float | None = option(None, f"seconds of the settings search (window, size, steps left at none: "
+    time_limit: float | None = option(F["time_limit"], f"seconds of the settings search (window, size, steps left at none: "
                                       f"gatedrnn.forecast.selection; none: {DEFAULT_TIME_LIMIT:g}, or a second per "
                                       f"{VALUES_PER_SECOND:,} values of a bigger panel)", check=_optional_seconds,
                                       group="training")
-    time_clock: str = option("wall", "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
+    time_clock: str = option(F["time_clock"], "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
                              choices=CLOCKS, group="training")
-    batch_size: int = option(64, "windows per step", check=check_int, group="training")
-    lr: float = option(3e-3, "Adam learning rate at the start", check=check_positive, group="training")
-    clip: float = option(1.0, "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
-    seed: int = option(0, "seed of the weights and of the batch order", check=check_count, group="training")
+    batch_size: int = option(F["batch_size"], "windows per step", check=check_int, group="training")
+    lr: float = option(F["lr"], "Adam learning rate at the start", check=check_positive, group="training")
+    clip: float = option(F["clip"], "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
+    seed: int = option(F["seed"], "seed of the weights and of the batch order", check=check_count, group="training")
     baselines: str = option("auto", "comma-separated baselines: naive (always run), snaive, naive2 (need a season), "
                             "arima (gatedrnn's order search, needs statsmodels), autoarima, autoets, autotheta "
                             "(statsforecast: pip install 'gatedrnn[baselines]'); auto = naive, snaive, arima and, when "

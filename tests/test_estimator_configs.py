@@ -1,0 +1,191 @@
+"""Estimators take their config (issue 28, move 2): one default per field, one set of checks, no hand copies.
+
+The ``Forecaster`` and ``ForecastConfig``, the ``Classifier`` and ``ClassifyConfig``: every field they share has one
+default, the same in the estimator's signature, in the config and in the command's ``--help`` (and in the README
+where it names one); the estimators are built from their config through the config's own method
+(``Forecaster(**cfg.forecaster_settings())``, ``Classifier(**cfg.classifier_settings(cell, seed))``,
+``Estimator.from_config(cfg)``); nothing in src/ passes a config's fields to an estimator one by one. The language
+model is built with its Trainer from its ``LMConfig`` in one function (``lm.run._make_trainer``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import re
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+import pytest
+
+from gatedrnn.classify import Classifier, ClassifyConfig
+from gatedrnn.classify.config import POSITIONAL, ClassifierFields, ClassifierSettings
+from gatedrnn.cli import build_parser
+from gatedrnn.errors import UserError
+from gatedrnn.forecast import ForecastConfig, Forecaster
+from gatedrnn.forecast.esrnn_choice import ModelChoice
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "gatedrnn"
+
+# fields a run resolves itself before the estimator sees them (the run's None means something the estimator's
+# default cannot know): the forecast run's horizon (none: the held-out tail) and season (none: the dataset's
+# calendar season); the classification run's cells (a list: one Classifier per cell)
+RUN_RESOLVED = {ForecastConfig: {"horizon", "season"}, ClassifyConfig: {"cell"}}
+PAIRS = [(Forecaster, ForecastConfig), (Classifier, ClassifyConfig)]
+
+
+def _default(f):
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def _estimator_defaults(estimator) -> dict:
+    params = inspect.signature(estimator).parameters if estimator is Classifier else \
+        inspect.signature(estimator.__init__).parameters
+    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+
+
+def _help_defaults(command: str) -> dict:
+    """The ``(default: ...)`` each flag of ``gatedrnn COMMAND`` shows in ``--help``."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    out = {}
+    for action in sub.choices[command]._actions:
+        m = re.search(r"\(default: (.*)\)$", action.help or "", re.S)
+        if m and action.dest != "help":
+            out[action.dest] = m.group(1)
+    return out
+
+
+@pytest.mark.parametrize("estimator, cfg_class", PAIRS, ids=["forecast", "classify"])
+def test_every_shared_field_has_one_default(estimator, cfg_class):
+    est, shown = _estimator_defaults(estimator), _help_defaults(cfg_class.__name__[:-6].lower())
+    shared = [f for f in fields(cfg_class) if f.name in est and f.name not in RUN_RESOLVED[cfg_class]]
+    assert len(shared) >= 13, [f.name for f in shared]
+    for f in shared:
+        assert est[f.name] == _default(f), f"{f.name}: {estimator.__name__} {est[f.name]!r}, config {_default(f)!r}"
+        assert type(est[f.name]) is type(_default(f)), f.name
+        assert shown[f.name] == repr(_default(f)).replace("%", "%%"), f.name
+
+
+def test_the_run_resolved_fields_reach_the_estimators_defaults():
+    settings = ForecastConfig(dataset="x").validate().forecaster_settings()
+    est = _estimator_defaults(Forecaster)
+    assert settings["horizon"] == est["horizon"] and settings["season"] == est["season"]
+    assert inspect.signature(ModelChoice.__new__).parameters["model"].default == est["model"]   # model= picks the class
+    cfg = ClassifyConfig(dataset="x")
+    assert _estimator_defaults(Classifier)["cell"] in cfg.cell
+    assert [f.metadata["choices"]() for f in fields(ClassifierSettings) if f.name == "cell"] == \
+        [f.metadata["choices"]() for f in fields(ClassifyConfig) if f.name == "cell"]
+
+
+def test_default_configs_build_the_default_estimators():
+    f = Forecaster.from_config(ForecastConfig(dataset="x").validate())
+    assert f.settings() == Forecaster().settings()
+    cfg = ClassifyConfig(dataset="x").validate()
+    c = Classifier.from_config(cfg)
+    assert c.settings() == Classifier(cfg.cell[0]).settings()
+    assert Classifier.from_config(cfg, "gru", 3).settings() == {**Classifier("gru").settings(), "seed": 3}
+    s = ClassifierSettings(cell="gru", hidden_size=8, select=False)
+    assert Classifier.from_config(s).settings() == s.to_dict() == Classifier(**s.to_dict()).settings()
+
+
+def test_classifier_settings_are_exactly_the_classifiers_fields():
+    cfg = ClassifyConfig(dataset="x", cell=["gru", "lstm"], seeds=2, time_budget=60.0, rank_ih=None).validate()
+    settings = cfg.classifier_settings("gru", 4)
+    assert set(settings) == {f.name for f in fields(ClassifierSettings)}
+    assert settings["time_budget"] == 15.0 and settings["seed"] == 4 and settings["cell"] == "gru"
+    assert {f.name for f in fields(ClassifierFields)} <= {f.name for f in fields(ClassifyConfig)}
+    assert Classifier(**settings).settings() == settings
+
+
+def test_the_classifier_signature_and_docstring_come_from_the_settings():
+    params = inspect.signature(Classifier).parameters
+    assert list(params)[1:4] == list(POSITIONAL)
+    for f in fields(ClassifierSettings):
+        assert params[f.name].default == _default(f)
+        assert f"``{f.name} = {_default(f)!r}``: {f.metadata['help']}" in Classifier.__doc__
+    assert Classifier("fastgrnn", 8, 2).settings()["num_layers"] == 2
+
+
+@pytest.mark.parametrize("args, kwargs, start", [
+    (("gru", 8, 1, "last"), {}, "Classifier: expected at most 3"),
+    (("gru",), {"cell": "lstm"}, "cell: expected one value"),
+    ((), {"hidden_sizes": 8}, "ClassifierSettings: expected keys among"),
+    ((), {"rank_ih": 0, "cell": "fastgrnn"}, "rank_ih: expected"),
+    ((), {"time_budget": 0.0}, "time_budget: expected"),
+])
+def test_the_classifier_refuses_in_one_line(args, kwargs, start):
+    with pytest.raises(UserError) as e:
+        Classifier(*args, **kwargs)
+    assert str(e.value).startswith(start) and "\n" not in str(e.value)
+
+
+def test_the_run_reads_older_zeros_as_none():
+    """``rank_ih``/``rank_hh`` 0 (full) and ``time_budget`` 0 (no bound), written by runs before they were none."""
+    cfg = ClassifyConfig.from_dict({"dataset": "x", "rank_ih": 0, "rank_hh": 0, "time_budget": 0.0})
+    assert (cfg.rank_ih, cfg.rank_hh, cfg.time_budget) == (None, None, None)
+
+
+def test_the_readme_names_the_same_defaults():
+    """The README's classify paragraph lists flags with their defaults (``--seeds 5``, ...): the config's."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    para = text[text.index("The flags are the fields of `gatedrnn.classify.ClassifyConfig`"):]
+    para = para[:para.index("\n\n")]
+    named = dict(re.findall(r"`--([a-z-]+) ([0-9.]+)`", para))
+    assert len(named) >= 4, named
+    defaults = {f.name: _default(f) for f in fields(ClassifyConfig)}
+    for flag, value in named.items():
+        assert float(value) == defaults[flag.replace("-", "_")], flag
+
+
+# -- the house rule: estimators get their settings from the config's method, never field by field --------------
+ESTIMATORS = {"Classifier", "Forecaster", "ESRNNForecaster"}
+CONFIG_FIELDS = {f.name for cls in (ForecastConfig, ClassifyConfig, ClassifierSettings) for f in fields(cls)}
+
+
+def _hand_copies(tree: ast.AST) -> list:
+    """Calls of an estimator (or ``cls(...)`` inside one) with a keyword argument ``name=X.name`` of a config field."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name not in ESTIMATORS | {"cls"}:
+            continue
+        for kw in node.keywords:
+            v = kw.value
+            if kw.arg in CONFIG_FIELDS and isinstance(v, ast.Attribute) and v.attr == kw.arg:
+                found.append(f"line {node.lineno}: {name}({kw.arg}=...{v.attr})")
+    return found
+
+
+def test_no_config_field_is_copied_into_an_estimator_by_hand():
+    wrong = [f"{p.relative_to(SRC)} {hit}" for p in sorted(SRC.rglob("*.py"))
+             for hit in _hand_copies(ast.parse(p.read_text(encoding="utf-8")))]
+    assert not wrong, wrong
+    assert _hand_copies(ast.parse("Classifier(cell=c, hidden_size=cfg.hidden_size)"))     # the rule does catch one
+
+
+def test_the_estimators_are_built_from_the_configs_method():
+    assert "cls(**cfg.forecaster_settings(" in inspect.getsource(Forecaster.from_config)
+    assert "cfg.classifier_settings(" in inspect.getsource(Classifier.from_config)
+    run = (SRC / "classify" / "run.py").read_text(encoding="utf-8")
+    assert "Classifier.from_config(cfg" in run and "Classifier(" not in run.replace("Classifier.from_config(", "")
+    for path in ("forecast/future.py", "forecast/m4.py", "forecast/experiment.py"):
+        text = (SRC / path).read_text(encoding="utf-8")
+        assert re.search(r"forecaster_settings\(|Forecaster\.from_config\(", text), path
+
+
+def test_the_language_model_is_built_in_one_function():
+    """``lm.run._make_trainer(config, corpus, ...)``: the model (``build_language_model``), the optimizer, the
+    batches, the schedule and the ``Trainer``, all from the ``LMConfig``; no other place in lm/ builds them."""
+    calls: dict = {}
+    for p in sorted((SRC / "lm").glob("*.py")):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Trainer", "build_language_model",
+                                                                                     "make_optimizer"):
+                    calls.setdefault(node.func.id, []).append(f"{p.name}:{fn.name}")
+    assert calls == {k: ["run.py:_make_trainer"] for k in ("Trainer", "build_language_model", "make_optimizer")}, calls
