@@ -1,9 +1,11 @@
 """``gatedrnn classify``: train recurrent sequence classifiers on a UEA/UCR dataset, print test accuracy next to
 1-NN DTW and MiniRocket.
 
-The flags are generated from ``gatedrnn.classify.ClassifyConfig``; ``--config FILE`` (JSON or TOML, e.g. a run's
-``config.json``) gives the fields first and flags override it. This module only parses and calls
-``gatedrnn.classify.run.run``.
+The flags are generated from ``gatedrnn.classify.ClassifyConfig``: the fields it shares with the ``Classifier``
+(``classify.config.ClassifierFields``, each with the one default ``Classifier(...)`` has too) and the run's own;
+``--config FILE`` (JSON or TOML, e.g. a run's ``config.json``) gives the fields first and flags override it. This
+module only parses and calls ``gatedrnn.classify.run.run``, which builds each Classifier with
+``Classifier.from_config``.
 """
 
 from __future__ import annotations
