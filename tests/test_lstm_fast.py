@@ -32,7 +32,8 @@ def _agree(a, b):
 
 
 @needs_fast
-@pytest.mark.parametrize("B,T,D,H,L", [(3, 7, 5, 8, 2), (1, 40, 16, 64, 1), (16, 6, 12, 256, 1), (5, 9, 2, 33, 2)])
+@pytest.mark.parametrize("B,T,D,H,L", [(3, 7, 5, 8, 2), (1, 40, 16, 64, 1), (16, 6, 12, 256, 1), (5, 9, 2, 33, 2),
+                                       (9, 5, 40, 96, 2)])   # B = 16 and 9 (>= 8): the transposed product
 @pytest.mark.parametrize("whole", [True, False])   # whole loops in C (NumPy's sgemm) or per-step C calls
 def test_compiled_path_equals_numpy_path(B, T, D, H, L, whole, rng, monkeypatch):
     if not whole:
@@ -161,3 +162,11 @@ def test_empty_batch_or_sequence(fast, B, T, monkeypatch):
     dx = m.backward(np.ones_like(y), (np.ones_like(h), np.ones_like(c)))
     assert y.shape == (B, T, 4) and dx.shape == (B, T, 3)
     np.testing.assert_array_equal(m.dstate[1], np.ones_like(c) if T == 0 else np.zeros_like(c))
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="CI only (CI=true): a developer may lack cffi or a compiler")
+def test_ci_runs_the_equality_tests(monkeypatch):
+    """Under CI the compiled path must load (cffi from the test extra, the machine's compiler), so that the
+    equality tests above run instead of skipping."""
+    monkeypatch.setattr(lstm_fast, "enabled", True)
+    assert lstm_fast.library() is not None, lstm_fast.describe()
