@@ -9,8 +9,7 @@ import pytest
 
 from gatedrnn.errors import UserError
 from gatedrnn.forecast import Forecaster
-from gatedrnn.forecast.features import to_panel
-from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, budget, candidates, origins, scaled_mae
+from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, candidates, origins, scaled_mae
 
 
 def seasonal(n, level=10.0, seed=0):
@@ -70,9 +69,7 @@ def test_time_budgets_and_clocks_are_checked():
         assert "\n" not in str(e.value)
     with pytest.raises(UserError, match="time_clock: expected one of"):
         Forecaster(horizon=2, time_clock="gpu")
-    assert Forecaster(horizon=2).time_limit is None          # resolved at fit (selection.budget)
-    small, big = to_panel([np.ones(500)]), to_panel([np.ones(1000)] * 400)
-    assert budget(small) == DEFAULT_TIME_LIMIT and budget(big) == 400.0
+    assert Forecaster(horizon=2).time_limit == DEFAULT_TIME_LIMIT
     from gatedrnn.forecast import ForecastConfig
 
     for bad in (0, -5.0, math.inf):

@@ -23,7 +23,7 @@ from gatedrnn.errors import (
 from gatedrnn.forecast.checks import STRATEGIES, check_sizes
 from gatedrnn.forecast.esrnn_choice import MODELS
 from gatedrnn.forecast.forecaster import Forecaster
-from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES, VALUES_PER_SECOND
+from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES
 from gatedrnn.layers import CELLS
 from gatedrnn.train.callbacks import CLOCKS
 
@@ -95,9 +95,8 @@ class ForecastConfig(Config):
     max_steps: int | None = option(F["max_steps"], "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
                                    "stopping on the held-out last horizon)", check=check_optional_int, group="training")
     time_limit: float | None = option(F["time_limit"], f"seconds of the settings search (window, size, steps left at none: "
-                                      f"gatedrnn.forecast.selection; none: {DEFAULT_TIME_LIMIT:g}, or a second per "
-                                      f"{VALUES_PER_SECOND:,} values of a bigger panel)", check=_optional_seconds,
-                                      group="training")
+                                      f"gatedrnn.forecast.selection; none: {DEFAULT_TIME_LIMIT:g})",
+                                      check=_optional_seconds, group="training")
     time_clock: str = option(F["time_clock"], "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
                              choices=CLOCKS, group="training")
     batch_size: int = option(F["batch_size"], "windows per step", check=check_int, group="training")

@@ -44,25 +44,18 @@ from gatedrnn.forecast.training import train_network, validation_batches
 from gatedrnn.train.callbacks import CLOCKS
 
 AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before fit)
-DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search, at least (``budget``)
-VALUES_PER_SECOND = 1000                        # a bigger panel's budget: a second per thousand values
+DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search
 SIZES = (16, 48)
 MAX_STEPS, EVERY, PATIENCE = 2000, 50, 5
 PROBE = 10                                      # steps timed to fit a candidate's schedule into its time share
 ORIGINS = 4                                     # held-out blocks of a panel of fewer series
 
 
-def check_budget(time_limit, clock: str) -> tuple[float | None, str]:
-    """``time_limit`` None (``budget``, at fit) or a finite number of seconds > 0, ``clock`` wall or cpu."""
+def check_budget(time_limit, clock: str) -> tuple[float, str]:
+    """``time_limit`` (None: ``DEFAULT_TIME_LIMIT``) a finite number of seconds > 0, ``clock`` wall or cpu."""
     check_positive("time_limit", time_limit, none_ok=True)
     check_choice("time_clock", clock, CLOCKS)
-    return (None if time_limit is None else float(time_limit)), clock
-
-
-def budget(panel: Panel) -> float:
-    """The search's seconds when ``time_limit`` is None: ``DEFAULT_TIME_LIMIT``, or a second per
-    ``VALUES_PER_SECOND`` values for a bigger panel (M4 Hourly's 353,000 values: 353 s)."""
-    return float(max(DEFAULT_TIME_LIMIT, round(sum(v.size for v in panel.values) / VALUES_PER_SECOND)))
+    return float(DEFAULT_TIME_LIMIT if time_limit is None else time_limit), clock
 
 
 def _now(clock: str) -> float:
@@ -171,8 +164,6 @@ def held_out_score(c, model, full: Panel, part: Panel, backs: list) -> float:
 
 def choose_settings(f, panel: Panel, echo) -> None:
     """Set ``f``'s settings left at None from the data (module docstring) and ``f.selection``."""
-    if f.time_limit is None:
-        f.time_limit = budget(panel)
     full, part, backs = _split(f, panel)
     if not full.ids:
         chosen = {k: getattr(f, k) for k in ("window", "hidden_size", "max_steps")}
