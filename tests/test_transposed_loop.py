@@ -59,11 +59,10 @@ def test_transposed_loop_matches_torch(cell, rng):
         assert np.abs(grads[name] - p.grad.numpy()).max() < 1e-9, name
 
 
-@pytest.mark.parametrize("cell", sorted(PAIRS))
-@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("cell,fast", [("gru", False), ("lstm", False), ("lstm", True)])   # compiled: the LSTM's
 def test_float32_transposed_agrees_with_float64(cell, fast, rng, monkeypatch):
-    if fast and (cell != "lstm" or lstm_fast.library() is None):
-        pytest.skip("the compiled path is the LSTM's, and needs cffi and a C compiler")
+    if fast and lstm_fast.library() is None:
+        pytest.skip(f"compiled LSTM path: {lstm_fast.describe()}")
     monkeypatch.setattr(lstm_fast, "enabled", fast)
     B, T, D, H = 16, 6, 20, 128
     x, dy = rng.standard_normal((B, T, D)), rng.standard_normal((B, T, H))
