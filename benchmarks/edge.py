@@ -13,7 +13,8 @@ touches besides its stack of a few locals); microseconds per step, median of ``-
 default, robust to other load; ``--clock wall``), for the C step (N steps in one C loop, called once through
 ctypes, so that the call's overhead is not counted), ``gatedrnn.deploy.Stream``, onnxruntime (the ONNX export
 with its state as inputs, one ``run`` per step: the same work a server would do) and PyTorch's ``LSTMCell`` /
-``GRUCell`` / ``RNNCell`` with the same head (``torch.no_grad``, one thread). Results are in benchmarks/README.md.
+``GRUCell`` / ``RNNCell`` with the same head (``torch.no_grad``, one thread), and for FastGRNN and FastRNN (no
+PyTorch cell) a module of the paper's equations (``fast_torch.py``). Results are in benchmarks/README.md.
 
 ``--forecast FOLDER`` (a ``Forecaster.save`` folder, such as ``gatedrnn forecast --dataset m4-hourly --out
 runs/m4`` writes) adds two rows, float32 and int8 weights, for the whole forecaster in C: a ring buffer of the
@@ -54,6 +55,9 @@ from gatedrnn.models import LanguageModel, SequenceRegressor  # noqa: E402
 from gatedrnn.models.quantize import QuantizedStream  # noqa: E402
 from gatedrnn.models.stream import Stream  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fast_torch  # noqa: E402
+
 
 def models():
     """name -> model: what runs on a microcontroller-sized budget (random weights: the timing does not depend on
@@ -64,6 +68,8 @@ def models():
         out[f"sensor {cell.upper()} 64, 6 in, 4 out"] = SequenceRegressor(6, 64, 4, cell=cell, seed=0)
     out["sensor LSTM 64 x 2, 6 in, 4 out"] = SequenceRegressor(6, 64, 4, num_layers=2, cell="lstm", seed=0)
     out["char LM LSTM 128, vocab 65, embed 32"] = LanguageModel(65, 32, 128, cell="lstm", seed=0)
+    for cell, label in (("fastgrnn", "FastGRNN"), ("fastrnn", "FastRNN")):   # issue 27's kilobyte cells
+        out[f"sensor {label} 32, 6 in, 4 out"] = SequenceRegressor(6, 32, 4, cell=cell, seed=0)
     return out
 
 
@@ -125,6 +131,8 @@ def time_torch(model, xs, repeats, timer, n=2000):
         import torch
     except ImportError:
         return None
+    if model.rnn.name in fast_torch.FAST_CELLS:             # no PyTorch cell: a module of the paper's equations
+        return fast_torch.time_torch(model, xs, repeats, timer, _median_us, n)
     torch.set_num_threads(1)
     kind = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[model.rnn.name]
     rnn, lm = model.rnn, isinstance(model, LanguageModel)
@@ -160,7 +168,7 @@ def edge_table(args):
     timer = clock(args.clock)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        ms = models()
+        ms = {k: m for k, m in models().items() if args.match is None or args.match in k}
         prefixes, wbytes = {}, {}
         for i, (name, m) in enumerate(ms.items()):
             for int8 in (False, True):
@@ -332,6 +340,7 @@ def main(argv=None):
     ap.add_argument("--classify", metavar="RUN", help="a gatedrnn classify --out run: int8's accuracy change on it")
     ap.add_argument("--data-dir", default=None, help="the folder holding uea/ and m4/ (default: GATEDRNN_DATA)")
     ap.add_argument("--no-table", action="store_true")
+    ap.add_argument("--match", help="only the table's models whose name holds this text (e.g. Fast)")
     args = ap.parse_args(argv)
     cc = find_cc()
     cc_version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[0] if cc else "none"
