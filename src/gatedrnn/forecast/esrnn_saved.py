@@ -23,7 +23,7 @@ from gatedrnn.data.arrays import real_array
 from gatedrnn.errors import UserError, is_integer, show
 from gatedrnn.forecast.checks import check_values
 from gatedrnn.forecast.features import Panel
-from gatedrnn.forecast.saved import KINDS, _dates, _list, saved_entry
+from gatedrnn.forecast.saved import _dates, _list, saved_entry, saved_ids
 from gatedrnn.models.esrnn import ESRNN
 from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 
@@ -59,13 +59,7 @@ def _settings(cls, doc: dict, where: str):
 
 
 def _panel(f, doc: dict, where: str) -> Panel:
-    ids = _list(doc, "ids", None, where)
-    n, kind = len(ids), doc["kind"]
-    if not ids or not all(isinstance(i, str) for i in ids) or len(set(ids)) != n:
-        raise UserError(f"{where}: ids: expected a non-empty list of distinct texts, got {show(ids)}")
-    if kind not in KINDS or (kind in ("array", "series") and n != 1):
-        raise UserError(f"{where}: kind: expected one of {', '.join(KINDS)} (array and series: one id), got "
-                        f"{show(kind)} with {n} id(s)")
+    ids, n, kind = saved_ids(doc, where)
     tails = [check_values(f"{where}: tails", real_array(f"{where}: tails", t)) for t in _list(doc, "tails", n, where)]
     if any(t.ndim != 1 for t in tails):
         raise UserError(f"{where}: tails: expected one list of values per series, got nested lists")

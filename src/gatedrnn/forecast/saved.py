@@ -114,8 +114,8 @@ def _dates(doc: dict, n: int, kind: str, where: str) -> list:
     return list(stamps)
 
 
-def saved_panel(f, doc: dict, where: str) -> Panel:
-    """The panel (each series its tail, NaN before it) of the checked entry; sets ``f``'s covariate statistics."""
+def saved_ids(doc: dict, where: str) -> tuple[list, int, str]:
+    """(ids, their number, the panel's kind) of a saved forecaster's entry, checked: distinct texts, a known kind."""
     ids = _list(doc, "ids", None, where)
     n, kind = len(ids), doc["kind"]
     if not ids or not all(isinstance(i, str) for i in ids) or len(set(ids)) != n:
@@ -123,6 +123,12 @@ def saved_panel(f, doc: dict, where: str) -> Panel:
     if kind not in KINDS or (kind in ("array", "series") and n != 1):
         raise UserError(f"{where}: kind: expected one of {', '.join(KINDS)} (array and series: one id), got "
                         f"{show(kind)} with {n} id(s)")
+    return ids, n, kind
+
+
+def saved_panel(f, doc: dict, where: str) -> Panel:
+    """The panel (each series its tail, NaN before it) of the checked entry; sets ``f``'s covariate statistics."""
+    ids, n, kind = saved_ids(doc, where)
     w, need = f.window, 1 if f.mask else f.window + f.output_horizon
     tails = _rows(_list(doc, "tails", n, where), (n, w), "tails", where)
     lengths = _list(doc, "lengths", n, where)
