@@ -94,8 +94,8 @@ CLONES void lstm_forward_step(int t, int B, int H, float *restrict G, const floa
         for (int b = 0; b < B; ++b)
             for (size_t j = j0; j < j0 + 16 && j < H4; ++j)
                 Gt[b * H4 + j] += rec[j * B + b];
-    for (size_t k = 0; k < H4 * B && !rt; ++k)
-        Gt[k] += rec[k];
+    if (!rt)                                   /* a plain loop: a condition in its header stops vectorising */
+        for (size_t k = 0; k < H4 * B; ++k) Gt[k] += rec[k];
     for (int b = 0; b < B; ++b) {
         float *g = Gt + b * H4;
         const float *c0 = Cs + t * BH + (size_t)b * H;
