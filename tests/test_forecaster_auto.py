@@ -69,3 +69,10 @@ def test_auto_becomes_the_hybrid_when_it_scores_better(monkeypatch, tmp_path):
 def test_an_unknown_model_is_one_line():
     with pytest.raises(Exception, match="model: expected one of"):
         Forecaster(horizon=6, model="arima")
+
+
+def test_the_tables_name_the_model_fitted():
+    from gatedrnn.forecast.experiment import model_name
+
+    assert model_name(Forecaster(model="esrnn", horizon=4, season=12)) == "ES-RNN (LSTM 40 units)"
+    assert model_name(Forecaster(horizon=4, hidden_size=16)) == "LSTM (16 units)"

@@ -110,8 +110,11 @@ def _announce(cfg: ForecastConfig, p: Plan, settings: dict, echo) -> None:
 
 
 def model_name(f: Forecaster) -> str:
-    """How the tables name the fitted forecaster: ``LSTM (16 units)``, ``GRU (32 units x 2), median of 3``."""
+    """How the tables name the fitted forecaster: ``LSTM (16 units)``, ``GRU (32 units x 2), median of 3``,
+    ``ES-RNN (LSTM 40 units)``."""
     layers = '' if f.num_layers == 1 else f' x {f.num_layers}'
+    if f.model == "esrnn":
+        return f"ES-RNN ({f.cell.upper()} {f.hidden_size} units)" + ("" if f.n_models == 1 else f", median of {f.n_models}")
     return (f"{f.cell.upper()} ({f.hidden_size} units{layers}{', recursive' if f.strategy == 'recursive' else ''})"
             + ("" if f.n_models == 1 else f", median of {f.n_models}"))
 
