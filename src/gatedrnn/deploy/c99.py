@@ -82,7 +82,7 @@ class _Spec:
     def step_code(self) -> str:   # _spec refused a cell without one
         code = c_step(self.rnn.layer_class)
         if code is None:
-            raise RuntimeError(f"C export: expected a cell with a c_step, got {self.rnn.layer_class.__name__}")
+            raise RuntimeError(f"C export: expected a cell with a C step (deploy/cells/), got {self.rnn.layer_class.__name__}")
         return code
 
 

@@ -18,8 +18,8 @@ bit for bit: ``deploy/fixed_stream.py``.
 
 Each layer is the float export's structure (``deploy/c99.py``) in integers: the pre-activation starts from the Q16
 bias row, then each stored int16 block of input and recurrent rows adds its product sum, shifted into Q16; the
-unit's gate math is the cell's own ``q15_step`` (C statements in its file in ``layers/``, next to its NumPy twin
-``q15_update``). A low-rank matrix W = A B (``fixed_stream``: a layer's ``factors``) is two products, t = v A into
+unit's gate math is the cell's ``Q15_STEP`` (C statements in its module in ``deploy/cells/``, next to its NumPy
+twin ``q15_update``). A low-rank matrix W = A B (``fixed_stream``: a layer's ``factors``) is two products, t = v A into
 the int32 scratch ``s->t`` (Q16), then g += t B. A block is stored dense, or in compressed sparse rows (8-bit
 column indices up to 256 inputs, else 16-bit; 16-bit row starts) when that is smaller. Weights are ``static const`` (flash); labels and the
 checkpoint's path reach the C text only as escaped literals (``deploy/c_text.py``).
@@ -34,6 +34,7 @@ import numpy
 from gatedrnn.deploy.c99 import c_array, check_prefix
 from gatedrnn.deploy.c99_fixed_kernels import ARITH, DOT, DOT_CSR, KINDS, SIGMOID, TANH
 from gatedrnn.deploy.c_text import MAX_LITERAL, c_comment, strings_section, utf8
+from gatedrnn.deploy.cells import q15_step
 from gatedrnn.deploy.fixed_point import G_FRAC, H_FRAC, TABLE_SHIFT, TABLE_SIZE, X_FRAC, tanh_table
 from gatedrnn.deploy.fixed_stream import FixedModel
 from gatedrnn.errors import UserError
@@ -130,14 +131,14 @@ def _factors(p: str, k: int, layer, src: str, arrays: list, calls: list, used: s
 def _cell(fm: FixedModel, p: str) -> list[str]:
     """The unit step of every layer (one cell, one width): the cell's ``q15_step`` in a loop over units."""
     layer = fm.layers[0]
-    code = layer.cls.q15_step.strip().splitlines()
+    code = str(q15_step(layer.cls)).strip().splitlines()
     return [f"static void {p}_cell(const int32_t *g, int16_t *h, uint32_t *sat)", "{",
             f"    const int H = {layer.hidden_size}, HF = {H_FRAC};", "    int j;", "    (void)HF;",
             "    for (j = 0; j < H; ++j) {"] + ["        " + line for line in code] + ["    }", "}", ""]
 
 
 def _kernels(fm: FixedModel, p: str, used: set) -> list[str]:
-    code = "".join(layer.cls.q15_step for layer in fm.layers)
+    code = "".join(str(q15_step(layer.cls)) for layer in fm.layers)
     parts = [ARITH.format(p=p)]
     if "q_tanh(" in code or "q_sigmoid(" in code:
         mask, half = (1 << TABLE_SHIFT) - 1, 1 << (TABLE_SHIFT - 1)

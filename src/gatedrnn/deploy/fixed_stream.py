@@ -1,8 +1,8 @@
 """A model in fixed point, and its Python reference step: what the fixed-point C export (``deploy/c99_fixed.py``)
 writes and computes, in NumPy int64, bit for bit (formats and rules: ``deploy/fixed_point.py``).
 
-``fixed_model(model, standardize=None)`` quantises a model whose cell has an integer step (``q15_step`` and its twin
-``q15_update`` in the cell's file; ``fixed_cells()``) and whose inputs are floats: a ``SequenceClassifier``
+``fixed_model(model, standardize=None)`` quantises a model whose cell has an integer step (its ``Q15_STEP`` and its twin
+``q15_update`` in ``deploy/cells/``; ``fixed_cells()``) and whose inputs are floats: a ``SequenceClassifier``
 (pooling "last"), a ``SequenceRegressor`` or a bare recurrent stack. Each layer's fused step matrix
 ``[W_ih; W_hh; b]`` (``layer.step_weights()``) becomes a Q16 bias row and, for each run of column blocks of H that
 holds a weight, an int16 block of its input rows and one of its recurrent rows, each with its own fractional bits;
@@ -27,14 +27,9 @@ import numpy
 from gatedrnn.backend import to_numpy
 from gatedrnn.deploy import fixed_point as fp
 from gatedrnn.deploy.c99 import _blocks
+from gatedrnn.deploy.cells import fixed_cells, q15_step, q15_update
 from gatedrnn.errors import UserError
-from gatedrnn.layers import CELLS
 from gatedrnn.models.stream import model_parts
-
-
-def fixed_cells() -> list[str]:
-    """The registry's cells that carry an integer step (``q15_step``)."""
-    return [name for name, stack in CELLS.items() if getattr(stack.layer_class, "q15_step", None)]
 
 
 @dataclass
@@ -108,7 +103,7 @@ def fixed_model(model, standardize=None, rf: int | None = None) -> FixedModel:
     if embed is not None:
         raise UserError(f"--fixed q15: expected a model with float inputs (a classifier, a regressor or a stack), got "
                         f"a {type(model).__name__} (token ids in)")
-    if not getattr(cls, "q15_step", None):
+    if not q15_step(cls):
         raise UserError(f"--fixed q15: expected a cell with an integer kernel ({', '.join(fixed_cells())}), got "
                         f"{cls.name}")
     layers = [_layer(layer, fp.X_FRAC if k == 0 else fp.H_FRAC, k) for k, layer in enumerate(rnn.layers)]
@@ -169,7 +164,7 @@ class FixedStream:
             for part, a, b, q1, s1, q2, s2 in layer.factors:      # low rank: two products, the middle in int32
                 t = ops.clip(fp.round_shift((src if part == "x" else self.h[k]) @ q1, s1), fp.INT32)
                 g[a:b] = ops.clip(g[a:b] + fp.round_shift(t @ q2, s2), fp.INT32)
-            self.h[k] = layer.cls.q15_update(g, self.h[k], fp.H_FRAC, ops)
+            self.h[k] = q15_update(layer.cls)(g, self.h[k], fp.H_FRAC, ops)
             src = self.h[k]
         if self.fm.head is None:
             return src * (1 << (fp.G_FRAC - fp.H_FRAC))

@@ -13,8 +13,8 @@ factor, ``dW1 = dW @ W2^T`` and ``dW2 = W1^T @ dW``.
 
 One step at a time (``step_weights``): the fused matrix ``[W; U; b]`` in blocks of H columns: W and U once (the
 shared pre-activation), then the biases and the scalars as blocks that only the bias row fills (a constant
-column per unit), so that the static ``step_update`` and the C ``c_step`` read them from ``g`` like any
-pre-activation, and the C export (which skips all-zero blocks of rows) stores W and U once.
+column per unit), so that the static ``step_update`` and the C step (``deploy/cells/``) read them from ``g`` like
+any pre-activation, and the C export (which skips all-zero blocks of rows) stores W and U once.
 """
 
 from __future__ import annotations
@@ -148,41 +148,3 @@ class FastLayer(RecurrentLayer):
     def weight_matrices(self):
         """``(name, array)`` of the matrices (what sparsity and the size count treat as weights)."""
         return [(n, p) for n, p in zip(self.names, self.params) if n.startswith("weight_")]
-
-    # -- ONNX: the whole step as the body of a Scan node -------------------------------------------------------
-    def onnx_body(self, node, const) -> None:
-        """Add the step's nodes: from ``p_t`` (W x_t) and ``rec`` (U h_prev) and ``h_prev`` to ``h_next``."""
-        raise NotImplementedError("a fast cell defines its ONNX step")
-
-    def onnx_nodes(self, g, x: str, h0: str | None, tag: str):
-        """ONNX: ``MatMul`` of all steps' inputs by W, then a ``Scan`` whose body is one step (U h_prev, the
-        cell's gate math) -> (output (seq, batch, H), final state (1, batch, H))."""
-        helper, nh, T = g.helper, g.numpy_helper, g.T
-        f32 = numpy.float32
-        P = g.node("MatMul", [x, g.const(f"{tag}_W", numpy.asarray(to_numpy(self.dense("ih")), dtype=f32))],
-                   [f"{tag}_P"])
-        if h0 is None:
-            shape = g.node("Shape", [P], [f"{tag}_shape"])
-            bh = g.node("Slice", [shape, g.const(f"{tag}_1", numpy.array([1], numpy.int64)),
-                                  g.const(f"{tag}_3", numpy.array([3], numpy.int64))], [f"{tag}_bh"])
-            h0 = g.node("ConstantOfShape", [bh], [f"{tag}_h0"], value=helper.make_tensor("zero", T.FLOAT, [1], [0.0]))
-        else:
-            h0 = g.node("Squeeze", [h0, g.const(f"{tag}_axis0", numpy.array([0], numpy.int64))], [f"{tag}_h0"])
-        nodes = []
-
-        def node(op, ins, out):
-            nodes.append(helper.make_node(op, ins, [out]))
-            return out
-
-        def const(name, value):
-            arr = numpy.asarray(value, dtype=f32)
-            nodes.append(helper.make_node("Constant", [], [name], value=nh.from_array(arr, name)))
-            return name
-
-        node("MatMul", ["h_prev", const("U", to_numpy(self.dense("hh")))], "rec")
-        self.onnx_body(node, const)
-        node("Identity", ["h_next"], "y_t")
-        v = [helper.make_tensor_value_info(n, T.FLOAT, None) for n in ("h_prev", "p_t", "h_next", "y_t")]
-        body = helper.make_graph(nodes, f"{tag}_step", v[:2], v[2:])
-        hn, y = g.node("Scan", [h0, P], [f"{tag}_hn", f"{tag}_Y"], body=body, num_scan_inputs=1)
-        return y, g.node("Unsqueeze", [hn, g.const(f"{tag}_axis0u", numpy.array([0], numpy.int64))], [f"{tag}_h_n"])

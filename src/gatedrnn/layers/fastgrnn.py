@@ -16,14 +16,12 @@ h), b_h 0. Backward, step t::
 
 One step at a time: ``step_weights`` is ``[W; U; b]`` in blocks (p | b_z | b_h | zeta | nu), W and U once, the
 biases and the scalars as constant columns; the step computes z = (1 + tanh((p + b_z) / 2)) / 2 (the tanh form of
-the sigmoid) and h~ = tanh(p + b_h). ONNX: the shared W and U and the
-(zeta, nu) mix are no ONNX recurrent operator (GRU has three blocks and no nu), so the layer writes its own
-``Scan`` whose body is one step (``fast_base.FastLayer.onnx_nodes``).
+the sigmoid) and h~ = tanh(p + b_h). Its C, fixed-point C and ONNX forms are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
 
-from gatedrnn.backend import sigmoid_, to_numpy, xp
+from gatedrnn.backend import sigmoid_, xp
 from gatedrnn.layers.fast_base import FastLayer
 from gatedrnn.layers.recurrent import RecurrentStack
 
@@ -34,26 +32,8 @@ class FastGRNNLayer(FastLayer):
     name = "fastgrnn"
     gates = 1                                        # one block of H columns in W and in U (shared)
     step_width = 5
-    onnx_op = "Scan"
     biases = (("bias_z", 1.0), ("bias_h", 0.0))
     scalars = (("zeta_logit", 1.0), ("nu_logit", -4.0))
-
-    # C export (deploy/c99.py): unit j of the step over the fused blocks (p | b_z | b_h | zeta | nu)
-    c_step = ("const float z = 0.5f * fast_tanh(0.5f * (g[j] + g[H + j])) + 0.5f, n = fast_tanh(g[j] + g[2 * H + j]);\n"
-              "h[j] = (g[3 * H + j] * (1.0f - z) + g[4 * H + j]) * n + z * h[j];")
-
-    # fixed-point C export (deploy/c99_fixed.py): the same step in integers, g in Q16, h in Q(HF), z and h~ in Q15;
-    # q15_update is its NumPy int64 twin (bit for bit), with the export's helpers in q
-    q15_step = ("const int32_t z = q_sigmoid((int64_t)g[j] + g[H + j]), n = q_tanh((int64_t)g[j] + g[2 * H + j]);\n"
-                "const int64_t a = (int64_t)g[3 * H + j] * (32768 - z) + (int64_t)g[4 * H + j] * 32768;\n"
-                "h[j] = q_h(a * n + (int64_t)z * h[j] * ((int64_t)1 << (31 - HF)), 46 - HF, sat);")
-
-    @staticmethod
-    def q15_update(g, h, HF: int, q):
-        H = h.shape[0]
-        z, n = q.sigmoid(g[:H] + g[H:2 * H]), q.tanh(g[:H] + g[2 * H:3 * H])
-        a = g[3 * H:4 * H] * (32768 - z) + g[4 * H:] * 32768
-        return q.h(a * n + z * h * (1 << (31 - HF)), 46 - HF)
 
     def step_weights(self):
         return self.fused(None, ("bias_z", "bias_h", "zeta_logit", "nu_logit"))
@@ -75,15 +55,6 @@ class FastGRNNLayer(FastLayer):
         tmp *= n
         h *= z
         h += tmp
-
-    def onnx_body(self, node, const):
-        pre = node("Add", ["p_t", "rec"], "pre")
-        z = node("Sigmoid", [node("Add", [pre, const("bz", to_numpy(self.param("bias_z")))], "pz")], "z")
-        c = node("Tanh", [node("Add", [pre, const("bh", to_numpy(self.param("bias_h")))], "pc")], "c")
-        keep = node("Sub", [const("one", 1.0), z], "keep")
-        mix = node("Add", [node("Mul", [const("zeta", self.scalar("zeta_logit")), keep], "zk"),
-                           const("nu", self.scalar("nu_logit"))], "mix")
-        node("Add", [node("Mul", [mix, c], "mc"), node("Mul", [z, "h_prev"], "zh")], "h_next")
 
     def forward(self, x, h0, c0=None):
         """x (T, B, D), h0 (B, H) -> (h_1..h_T as (T, B, H), h_T, None)."""

@@ -19,7 +19,7 @@ the leak (ONNX's RNN is h = tanh(...)), so the layer writes its own ``Scan`` who
 
 from __future__ import annotations
 
-from gatedrnn.backend import to_numpy, xp
+from gatedrnn.backend import xp
 from gatedrnn.layers.fast_base import FastLayer
 from gatedrnn.layers.recurrent import RecurrentStack
 
@@ -30,22 +30,8 @@ class FastRNNLayer(FastLayer):
     name = "fastrnn"
     gates = 1
     step_width = 3
-    onnx_op = "Scan"
     biases = (("bias", 0.0),)
     scalars = (("alpha_logit", -3.0), ("beta_logit", 3.0))
-
-    # C export (deploy/c99.py): unit j of the step over the fused blocks (a | alpha | beta)
-    c_step = "h[j] = g[H + j] * fast_tanh(g[j]) + g[2 * H + j] * h[j];"
-
-    # fixed-point C export (deploy/c99_fixed.py): the same step in integers, g in Q16, h in Q(HF), h~ in Q15;
-    # q15_update is its NumPy int64 twin (bit for bit), with the export's helpers in q
-    q15_step = ("h[j] = q_h((int64_t)g[H + j] * q_tanh(g[j]) + (int64_t)g[2 * H + j] * h[j] * ((int64_t)1 << (15 - HF)), "
-                "31 - HF, sat);")
-
-    @staticmethod
-    def q15_update(g, h, HF: int, q):
-        H = h.shape[0]
-        return q.h(g[H:2 * H] * q.tanh(g[:H]) + g[2 * H:] * h * (1 << (15 - HF)), 31 - HF)
 
     def step_weights(self):
         return self.fused("bias", ("alpha_logit", "beta_logit"))
@@ -58,12 +44,6 @@ class FastRNNLayer(FastLayer):
         a *= g[:, H:2 * H]
         h *= g[:, 2 * H:]
         h += a
-
-    def onnx_body(self, node, const):
-        c = node("Tanh", [node("Add", [node("Add", ["p_t", "rec"], "pre"), const("b", to_numpy(self.param("bias")))],
-                                   "a")], "c")
-        ac = node("Mul", [const("alpha", self.scalar("alpha_logit")), c], "ac")
-        node("Add", [ac, node("Mul", [const("beta", self.scalar("beta_logit")), "h_prev"], "bh")], "h_next")
 
     def forward(self, x, h0, c0=None):
         """x (T, B, D), h0 (B, H) -> (h_1..h_T as (T, B, H), h_T, None)."""
