@@ -12,9 +12,8 @@ start at -3 and 3. Backward, step t::
     dh_{t-1} = dh * beta + da @ U^T
 
 One step at a time: ``step_weights`` is ``[W; U; b]`` in blocks (pre-activation | alpha | beta), the scalars as
-constant columns, and the step is ``h = g_alpha * tanh(g_a) + g_beta * h``. ONNX: no recurrent operator has
-the leak (ONNX's RNN is h = tanh(...)), so the layer writes its own ``Scan`` whose body is one step
-(``fast_base.FastLayer.onnx_nodes``).
+constant columns, and the step is ``h = g_alpha * tanh(g_a) + g_beta * h``. Its C, fixed-point C and ONNX forms
+are deploy's (``deploy/cells/``).
 """
 
 from __future__ import annotations
