@@ -1,6 +1,6 @@
 """Run folders and checkpoints under faults (issue 11): readers after a killed save (item 1), --overwrite (item 2),
 two trainings into one folder and stale locks (item 4), a full disk, and the umask (item 14). The save killed at
-every disk call: tests/hostile/test_crash.py. Export over its own checkpoint (item 3): tests/test_cli_deploy.py."""
+every disk call: tests/hostile/test_crash.py. Export over its own checkpoint (item 3): tests/deploy/test_cli_deploy.py."""
 
 import errno
 import json

@@ -30,7 +30,7 @@ product). The gate math of one unit is the cell's C step (``deploy/cells/``, key
 registry name, the twin of its ``step_update``: the body of ``for (j = 0; j < H; ++j)`` reading ``g[k * H + j]``,
 ``h[j]``, ``c[j]`` and writing ``h[j]``, ``c[j]``): no cell is named here. Its tanh is ``fast_tanh``, defined in
 the generated file: a rational function within 3.5e-7 of tanh (Eigen's), several times faster than glibc's
-``tanhf``; the outputs stay within 1e-5 of ``Stream`` over 10 000 steps (tests/test_c99.py). With ``int8=True``
+``tanhf``; the outputs stay within 1e-5 of ``Stream`` over 10 000 steps (tests/deploy/test_c99.py). With ``int8=True``
 every weight matrix is int8 with a float32 scale per output unit (``models/quantize.py``); biases, activations
 and state stay float32, and each product is ``scale * sum(q * x)``.
 """

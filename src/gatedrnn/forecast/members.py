@@ -10,7 +10,7 @@ member the gradient of its own loss (the Trainer logs their mean), and ``optim.m
 each member's gradient by its own global norm (the Trainer's clipping is one norm over all parameters, which
 would tie the members together; so the Trainer gets ``clip=None`` and the wrapped optimizer clips). Adam is
 elementwise and the schedule the same for all, so member k ends with the weights of its sequential run to
-floating-point round-off (tests/test_forecast_members.py). The trained weights are unstacked into K ordinary
+floating-point round-off (tests/forecast/test_forecast_members.py). The trained weights are unstacked into K ordinary
 ``SequenceRegressor``s: predict, save, load, stream and the exports see no difference. Each member's history
 record is the one ``train_network`` writes (seed, its own mean training loss, steps).
 

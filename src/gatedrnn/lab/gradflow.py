@@ -12,7 +12,7 @@ library's own backward pass:
 For the LSTM, ``∂L/∂c_t`` is the gradient that reaches c_t along the cell path, from c_{t+1}
 (``dc_t = f_{t+1} * dc_{t+1}`` plus what step t+1's gates send back): the quantity the "constant error
 carousel" argument is about. Autograd's total ``c_t.grad`` also holds the path through h_t = o_t tanh(c_t) of
-the same step; ``tests/test_gradflow.py`` checks all three norms against PyTorch's autograd.
+the same step; ``tests/lab/test_gradflow.py`` checks all three norms against PyTorch's autograd.
 
 What it shows (Bengio, Simard & Frasconi 1994; Hochreiter & Schmidhuber 1997; Pascanu, Mikolov & Bengio 2013):
 the plain RNN multiplies the gradient by ``diag(1 - h^2) W_hh`` at every step, so it shrinks geometrically

@@ -2,7 +2,7 @@
 
 If a network cannot drive the loss on one sentence or one period of a sine to ~0, something is broken (a
 gradient, the optimizer, the data pipeline), and no amount of training on a real corpus will show it clearly.
-Two recipes, the ones ``tests/test_overfit.py`` runs, each trained by ``gatedrnn.train.trainer.Trainer`` on one
+Two recipes, the ones ``tests/lab/test_overfit.py`` runs, each trained by ``gatedrnn.train.trainer.Trainer`` on one
 batch repeated, stopped by the ``BelowThreshold`` callback:
 
 * ``sentence``: a one-layer LSTM language model (embedding 16, hidden 32) memorises a 19-word sentence,

@@ -9,11 +9,11 @@ none of them names a cell; the ONNX and C99 exporters read it with deploy's emit
 Adding a cell is one new file in this package plus its tests. The file is the cell's math: a ``RecurrentLayer``
 subclass with its ``name``, ``gates``, ``has_cell``/``forget_gate``, ``forward``/``backward``, its one-step update
 (``step_width``, ``step_weights`` when the plain fused layout does not fit, ``step_update``), and a
-``RecurrentStack`` subclass whose ``layer_class`` is that layer; no C or ONNX text (tests/test_emitters_in_deploy.py).
+``RecurrentStack`` subclass whose ``layer_class`` is that layer; no C or ONNX text (tests/project/test_emitters_in_deploy.py).
 Its exports are one more file, ``deploy/cells/<name>.py`` (its C step, its ONNX form). The registry is built by
 importing every module of this package and collecting those stacks, so the file needs no other line anywhere
 (import its stack here as well only to export the class by name). The tests that every cell must pass are
-registry-driven (tests/test_cells.py: one step equals the batch forward; test_gradcheck.py and
+registry-driven (tests/layers/test_cells.py: one step equals the batch forward; test_gradcheck.py and
 test_torch_parity.py list theirs by hand); add the cell's gradient check and reference.
 """
 

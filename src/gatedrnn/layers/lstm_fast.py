@@ -1,6 +1,6 @@
 """The LSTM's optional compiled path: ``LSTMLayer``'s time loops in C, built once with the system's C compiler and
 called through cffi (extra ``fast``: ``pip install "gatedrnn[fast]"``). The NumPy loops of lstm.py stay the
-reference; the two agree to float32 rounding (tests/test_lstm_fast.py).
+reference; the two agree to float32 rounding (tests/layers/test_lstm_fast.py).
 
 What it replaces: each time loop becomes one C call, a pass over each step's values between products with
 ``W_hh`` by NumPy's own ``cblas_sgemm`` (else per-step C calls around ``matmul``); other GEMMs stay NumPy's.

@@ -7,7 +7,7 @@ The sequence is ``(K, T, B, D)`` (member-major): step t of every member is ``x[:
 product is one stacked GEMM, ``h_{t-1} (K, B, H) @ W_hh (K, H, 4H)`` (NumPy's ``matmul`` over the member axis),
 so K members cost one time loop of NumPy calls instead of K. The input projection, the weight gradients and
 ``dx`` are one stacked GEMM each over all steps. Nothing mixes members: member k's outputs and gradients are
-those of ``LSTMLayer`` with member k's weights, to floating-point round-off (tests/test_lstm_members.py).
+those of ``LSTMLayer`` with member k's weights, to floating-point round-off (tests/layers/test_lstm_members.py).
 
 Backward, step t (lstm.py's, member by member)::
 

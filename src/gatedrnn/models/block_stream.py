@@ -5,7 +5,7 @@ vector (batch, E d) and the conv's last k-1 inputs (batch, k-1, d), allocated on
 of the token's vector, one conv step (``CausalConv1d.step``: a shift of the k-1 inputs), the min cell's one-step
 update (``step_update`` of its layer on ``x @ step_weights``: the same arithmetic as the scan's step), the
 projection, the residual and the feed-forward block; then the last norm and the output layer. Its logits equal the
-parallel forward over the same tokens (tests/test_block.py: < 1e-5 in float32 over 4,096 steps).
+parallel forward over the same tokens (tests/layers/test_block.py: < 1e-5 in float32 over 4,096 steps).
 
 A step at batch 1 is all call overhead, so ``refresh`` copies every weight once into the layout a step multiplies
 by (the transposes of the Linear weights, the conv's taps, the min cell's fused input columns) and the step writes

@@ -16,7 +16,7 @@ after the values it has seen:
 ``layers/holt_winters.py``, then, from the ``window``-th value on, one step of every layer; ``forecast(rows)`` is
 (B, horizon, Q) in the series' units, the quantiles sorted, after each row's last value. The arithmetic is the
 batch forward's, operation for operation (the per-step matrix products aside), so after the same values
-``forecast`` equals ``ESRNN.forecast`` to round-off (tests/test_esrnn_forecaster.py). The values are not checked
+``forecast`` equals ``ESRNN.forecast`` to round-off (tests/forecast/test_esrnn_forecaster.py). The values are not checked
 here (``ESRNNStream`` checks them first).
 """
 

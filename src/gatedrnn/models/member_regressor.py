@@ -6,7 +6,7 @@ about the price of one member: every step of every member is one stacked GEMM, `
 None)`` runs member k on its own batch ``x[k]``, ``backward(dy (K, B, out))`` accumulates every member's
 gradients, and ``unstack()`` writes the trained weights back into the K models, which stay ordinary
 ``SequenceRegressor``s (their save, load, stream and exports are unchanged). Member k computes what
-``models[k]`` computes, to floating-point round-off (tests/test_lstm_members.py). ``batchable(models)`` says
+``models[k]`` computes, to floating-point round-off (tests/layers/test_lstm_members.py). ``batchable(models)`` says
 whether a set of models fits: LSTM cells, many-to-one, no dropout, one configuration and dtype.
 
 Threads: the members are independent, so with ``threads`` > 1 (default ``GATEDRNN_NUM_THREADS``, else 1:

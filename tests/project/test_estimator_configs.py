@@ -26,7 +26,7 @@ from gatedrnn.errors import UserError
 from gatedrnn.forecast import ForecastConfig, Forecaster
 from gatedrnn.forecast.esrnn_choice import ModelChoice
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "gatedrnn"
 
 # fields a run resolves itself before the estimator sees them (the run's None means something the estimator's

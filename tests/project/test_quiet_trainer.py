@@ -25,7 +25,7 @@ from gatedrnn.train.parallel import SingleProcess
 from gatedrnn.train.stop import StopReason
 from gatedrnn.train.trainer import Trainer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "gatedrnn"
 # what the Trainer may ask of its communicator (gatedrnn.train.parallel's docstring)
 NARROW = {"is_root", "size", "attach", "share", "reduce_gradients", "agree_stop", "save", "local_state"}

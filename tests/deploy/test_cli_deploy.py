@@ -1,5 +1,5 @@
 """The forecast, stream and export commands end to end, and their one-line errors (exit status 2). (Without
-statsmodels the forecast command refuses before training: tests/test_forecast.py.)"""
+statsmodels the forecast command refuses before training: tests/forecast/test_forecast.py.)"""
 
 import io
 

@@ -1,5 +1,5 @@
 """The newcomer's second command (issue 28 item 6): the command .ci/run runs (README's second command:
-tests/test_api.py checks that they are one) takes PyTorch from its CPU wheels (no CUDA libraries for a NumPy
+tests/models/test_api.py checks that they are one) takes PyTorch from its CPU wheels (no CUDA libraries for a NumPy
 library's suite), and under CI every optional test dependency is there, so that no PyTorch parity test (nor any
 other) is skipped for a missing extra."""
 
@@ -15,7 +15,7 @@ try:
 except ImportError:                  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CPU_WHEELS = "--extra-index-url https://download.pytorch.org/whl/cpu"
 
 

@@ -163,7 +163,7 @@ def test_japanese_vowels_fixed_point_c_loses_at_most_half_a_point(tmp_path):
     from gatedrnn.classify.model import Classifier
     from gatedrnn.data.uea import load_uea
 
-    shared = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    shared = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
     if not (shared / "uea" / "JapaneseVowels").is_dir():
         pytest.skip(f"JapaneseVowels is not under {shared}/uea")
     train, test = load_uea("japanesevowels", shared)

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("statsmodels")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "forecast_origins.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_origins.py"
 
 
 @pytest.fixture(scope="module")

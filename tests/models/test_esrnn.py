@@ -116,10 +116,10 @@ def test_the_m4_benchmark_prints_its_table(capsys):
     import os
     from pathlib import Path
 
-    data = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    data = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
     if not (data / "m4" / "Hourly-train.csv").is_file():
         pytest.skip(f"M4 Hourly not found under {data}: set GATEDRNN_DATA to the folder holding m4/")
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "esrnn_m4.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "esrnn_m4.py"
     spec = importlib.util.spec_from_file_location("esrnn_m4", script)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

@@ -11,7 +11,7 @@ import pytest
 from gatedrnn.cli import main
 from gatedrnn.deploy.c99_run import find_cc
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "front_c.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "front_c.py"
 
 
 @pytest.mark.skipif(find_cc() is None, reason="no C compiler (cc, gcc or clang)")

@@ -13,7 +13,7 @@ import pytest
 from gatedrnn.deploy.c99_run import find_cc
 from gatedrnn.forecast import Forecaster
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "edge.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "edge.py"
 SETTINGS = {"horizon": 4, "season": 24, "window": 48, "hidden_size": 8, "max_steps": 10, "seed": 0}
 
 pytestmark = pytest.mark.skipif(find_cc() is None, reason="no C compiler (cc, gcc or clang)")

@@ -19,7 +19,7 @@ from gatedrnn.data.vocab import Vocab
 from gatedrnn.deploy.pipe import stream_checkpoint
 from gatedrnn.models import MODELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- __call__ ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from gatedrnn.deploy.c99_run import find_cc
 
-HERE = Path(__file__).resolve().parents[1] / "benchmarks"
+HERE = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load(name):

@@ -155,7 +155,7 @@ def test_format_table_verdict():
     assert "97.50 ± 0.71" in text and "goal (within 1 point, < 50 kB) met" in text
 
 
-SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
 def test_real_dataset_smoke(monkeypatch):

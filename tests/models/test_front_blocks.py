@@ -148,7 +148,7 @@ def test_front_c_benchmark_names_the_blocks():
     from pathlib import Path
 
     spec = importlib.util.spec_from_file_location("front_c_bench",
-                                                  Path(__file__).resolve().parents[1] / "benchmarks" / "front_c.py")
+                                                  Path(__file__).resolve().parents[2] / "benchmarks" / "front_c.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     m = SequenceClassifier(1, 4, 2, cell="gru", pooling="mean", conv=3, conv_layers=3, conv_norm="layer",

@@ -139,7 +139,7 @@ def test_export_refusals_are_one_line_and_write_nothing(ort, tmp_path, capsys):
 
 
 def test_stream_of_a_forecaster_folder_reads_id_value_lines(tmp_path, monkeypatch, capsys):
-    tiny().save(tmp_path / "fc")          # the stream itself: tests/test_forecaster_stream.py
+    tiny().save(tmp_path / "fc")          # the stream itself: tests/forecast/test_forecaster_stream.py
     monkeypatch.setattr("sys.stdin", io.StringIO("0,1000\n"))
     assert main(["stream", str(tmp_path / "fc")]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -88,7 +88,7 @@ def test_ensemble_speed_benchmark_small(capsys, monkeypatch):
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ensemble_speed.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "ensemble_speed.py"
     spec = importlib.util.spec_from_file_location("ensemble_speed", script)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

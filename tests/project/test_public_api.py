@@ -11,7 +11,7 @@ import pytest
 
 import gatedrnn as g
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # what each package's __init__ may not export: a command's own machinery, imported from its module instead
 COMMAND_INTERNALS = {"run", "make_config", "default_out", "format_table", "ForecastResult", "train_command",
                      "make_run_config", "resume_config", "print_generated", "ArimaChoice"}

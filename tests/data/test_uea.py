@@ -120,7 +120,7 @@ def test_test_labels_must_be_declared_by_train(tmp_path):
         load_uea(str(tmp_path / "Toy"))
 
 
-SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
 @pytest.mark.parametrize("name, shape, n", [("japanesevowels", (12, 9, 7, 29), (270, 370)),

@@ -1,12 +1,12 @@
 """docs/notebooks/03 shows the whole forecasting path on the global ``Forecaster`` only (issue 21): a panel fitted,
 checked by a backtest, streamed (in Python and by ``gatedrnn stream``), exported to C, compiled and run on the same
-values; never the old single-series engine. Every step's claim is an assert. (``tests/test_notebooks.py`` runs it
+values; never the old single-series engine. Every step's claim is an assert. (``tests/project/test_notebooks.py`` runs it
 top to bottom under its two-minute limit; this only reads it.)"""
 
 import json
 from pathlib import Path
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "notebooks" / "03_time_series_and_the_edge.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "notebooks" / "03_time_series_and_the_edge.ipynb"
 
 
 def _code_cells() -> list:

@@ -15,7 +15,7 @@ from gatedrnn.lm.presets import preset_config
 from gatedrnn.lm.run import make_run_config
 from gatedrnn.train.checkpoint import load_checkpoint
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TINY = ["--level", "char", "--batch-size", "4", "--time-size", "10", "--eval-batch-size", "2", "--no-progress"]
 
 

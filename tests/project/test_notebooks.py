@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "docs" / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "docs" / "notebooks").glob("*.ipynb"))
 LIMIT_SECONDS = 120
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def test_the_notebook_runs_top_to_bottom_in_under_two_minutes(path, tmp_path, mo
     # small per-step GEMMs many times slower on a busy 2-core machine (past the two minutes)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"   # as the data_dir fixture (conftest.py)
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data"   # as the data_dir fixture (conftest.py)
     if "GATEDRNN_DATA" in os.environ:                                  # the kernel runs in another folder
         monkeypatch.setenv("GATEDRNN_DATA", str(Path(os.environ["GATEDRNN_DATA"]).resolve()))
     elif shared.is_dir():
