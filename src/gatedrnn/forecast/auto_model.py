@@ -17,8 +17,6 @@ chosen, so a forecaster built from them (or a run's ``config.json``) refits with
 
 from __future__ import annotations
 
-import numpy
-
 from gatedrnn.forecast.features import Panel
 
 
@@ -37,12 +35,12 @@ def why_not(f, panel: Panel) -> str | None:
     return None
 
 
-def hybrid_candidate(f, horizon_left: float):
-    """The hybrid's candidate ``ESRNNForecaster`` for ``f``, its search within ``horizon_left`` seconds."""
+def hybrid_candidate(f, seconds: float):
+    """The hybrid's candidate ``ESRNNForecaster`` for ``f``, its search within ``seconds``."""
     from gatedrnn.forecast.esrnn_choice import hybrid
 
     return hybrid()(cell=f.cell, horizon=f.horizon, season=f.season, batch_size=f.batch_size, lr=f.lr, clip=f.clip,
-                    seed=f.seed, n_models=f.n_models, quantiles=f.quantiles, time_limit=max(horizon_left, 1e-3),
+                    seed=f.seed, n_models=f.n_models, quantiles=f.quantiles, time_limit=max(seconds, 1e-3),
                     time_clock=f.time_clock)
 
 
@@ -51,10 +49,8 @@ def try_hybrid(f, panel: Panel, limit: float, echo) -> dict:
     ``max_steps`` chosen), trained within ``limit`` seconds; a score of None with ``"why"`` when it cannot be
     scored (series too short to hold out, or refused)."""
     e = hybrid_candidate(f, limit)
-    lengths = [v.size for v in panel.values]
-    span = int(numpy.median(lengths))
-    spans = Panel(panel.ids, [v[-span:] for v in panel.values], panel.kind, panel.last_ds, panel.freq)
-    if min(lengths) < e.window + e.horizon:
+    spans = e.spans_of(panel)
+    if min(v.size for v in spans.values) < e.window + e.horizon:
         return {"model": "esrnn", "score": None, "why": f"a series shorter than its window {e.window} + horizon "
                                                          f"{e.horizon}"}
     e._search(spans, lambda line: None)

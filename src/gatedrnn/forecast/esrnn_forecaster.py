@@ -149,8 +149,7 @@ class ESRNNForecaster(Forecaster):
         if panel.kind == "frame" and self.covariate_choice is None:
             raise UserError("covariates: expected none with model='esrnn', got a DataFrame with extra columns")
         lengths = [v.size for v in panel.values]
-        span = self.length or int(numpy.median(lengths))
-        spans = Panel(panel.ids, [v[-span:] for v in panel.values], panel.kind, panel.last_ds, panel.freq)
+        spans = self.spans_of(panel)
         self.check_spans(spans)
         self.models, self.history, self._final = [], [], None
         if self.auto:
@@ -158,6 +157,11 @@ class ESRNNForecaster(Forecaster):
         self.models, self.history = fit_members(self, spans, echo)
         self.panel, self.lengths = spans, lengths
         return self
+
+    def spans_of(self, panel: Panel) -> Panel:
+        """Each series' last ``length`` values (default: the median length of the panel), what the hybrid fits."""
+        span = self.length or int(numpy.median([v.size for v in panel.values]))
+        return Panel(panel.ids, [v[-span:] for v in panel.values], panel.kind, panel.last_ds, panel.freq)
 
     def check_spans(self, panel: Panel) -> None:
         need = self.window + self.horizon
