@@ -19,8 +19,10 @@ there are at least two; otherwise (other cells, covariates, one member) the memb
 another by ``train_network``, as before. ``batched=False`` forces the sequential loop, ``True`` the batched
 network when it applies (``benchmarks/ensemble_speed.py`` times both). With ``GATEDRNN_NUM_THREADS=N`` (or
 ``threads=N``) the batched network runs its members in N groups on N threads (``MemberRegressor``); the default is
-one thread, the project's policy for its own threads (``backend.default_threads``). The settings search
-(``selection.py``) is not batched: it trains its candidates one after another before this runs.
+one thread, the project's policy for its own threads (``backend.default_threads``). With
+``GATEDRNN_NUM_PROCESSES=P`` (or ``processes=P``) above 1 the members are trained instead in P child processes
+(``member_processes.py``), each member bit for bit its sequential run; ``batched=True`` keeps the batched network.
+The settings search (``selection.py``) is not batched: it trains its candidates one after another before this runs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.forecast.features import Panel, Pinball
+from gatedrnn.forecast.member_processes import can_fork, default_processes, train_in_processes
 from gatedrnn.forecast.training import train_network, windows
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.models.member_regressor import MemberRegressor
@@ -106,10 +109,14 @@ def batched_applies(f) -> bool:
     return f.cell == "lstm" and not f.covariates and f.n_models > 1
 
 
-def train_members(f, panel: Panel, echo=None, *, batched: bool | None = None,
-                  threads: int | None = None) -> tuple[list, list]:
+def train_members(f, panel: Panel, echo=None, *, batched: bool | None = None, threads: int | None = None,
+                  processes: int | None = None) -> tuple[list, list]:
     """(models, history) of the forecaster ``f``'s ``n_models`` members, seeds ``f.seed .. f.seed + K - 1``
-    (module docstring; ``batched``: None chooses; ``threads``: the batched network's, None its default)."""
+    (module docstring; ``batched``: None chooses; ``threads``: the batched network's, None its default;
+    ``processes``: child processes training the members, None ``GATEDRNN_NUM_PROCESSES``, default 1)."""
+    processes = default_processes() if processes is None else processes
+    if processes > 1 and f.n_models > 1 and can_fork() and not batched:
+        return train_in_processes(f, panel, min(processes, f.n_models), echo)
     use = batched_applies(f) if batched is None else (batched and f.cell == "lstm" and not f.covariates)
     if not use:
         runs = [train_network(f, panel, f.seed + k, echo) for k in range(f.n_models)]
