@@ -16,25 +16,12 @@ from gatedrnn.cli import main
 from gatedrnn.errors import UserError
 
 RUN = importlib.import_module("gatedrnn.classify.run")
-TINY = ["--hidden-size", "4", "--max-steps", "20", "--batch-size", "8", "--seeds", "1", "--no-baselines",
-        "--cell", "gru"]
 
 
-def _write_ts(folder: Path, n: int = 16) -> str:
+def _write_ts(folder: Path, toy_classes, n: int = 16) -> str:
     rng = np.random.default_rng(0)
-    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true down up\n@data\n"
-    for split in ("TRAIN", "TEST"):
-        rows = []
-        for _ in range(n):
-            x = rng.standard_normal(int(rng.integers(3, 8)))
-            rows.append(",".join(f"{v:.4f}" for v in x) + (":up" if x.sum() > 0 else ":down"))
-        (folder / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
-    return str(folder / "Toy")
-
-
-def _toy(n, rng):
-    X = [rng.standard_normal((int(rng.integers(3, 9)), 2)) for _ in range(n)]
-    return X, np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+    splits = {split: toy_classes.univariate_by_sign(n, rng) for split in ("TRAIN", "TEST")}
+    return toy_classes.write_ts(folder, splits, ("down", "up"))
 
 
 def test_kfold_below_100_cases_is_stratified_and_validates_each_case_once():
@@ -64,8 +51,8 @@ def test_holdout_leaving_a_class_without_training_case_falls_back_to_kfold_with_
     assert "no training case" in note and "4-fold" in note
 
 
-def test_selection_chooses_steps_and_refits_on_everything(rng):
-    X, y = _toy(40, rng)
+def test_selection_chooses_steps_and_refits_on_everything(rng, toy_classes):
+    X, y = toy_classes.by_sign(40, rng, lengths=(3, 9))
     lines = []
     clf = Classifier(cell="gru", hidden_size=6, max_steps=60, batch_size=16, select=True, folds=3,
                      echo=lines.append).fit(X, y)
@@ -77,8 +64,8 @@ def test_selection_chooses_steps_and_refits_on_everything(rng):
     assert clf.predict(X).shape == (40,)
 
 
-def test_time_budget_bounds_the_selection(rng):
-    X, y = _toy(30, rng)
+def test_time_budget_bounds_the_selection(rng, toy_classes):
+    X, y = toy_classes.by_sign(30, rng, lengths=(3, 9))
     clf = Classifier(cell="gru", hidden_size=6, max_steps=100_000, batch_size=8, select=True, folds=2,
                      time_budget=0.05)     # far fewer steps than early stopping's patience, however fast the machine
     clf.max_steps = 100_000
@@ -103,8 +90,8 @@ def test_time_budget_flag_and_its_share():
     assert main(["classify", "--dataset", "x", "--folds", "1"]) == 2
 
 
-def test_the_test_file_is_opened_once_after_selection(tmp_path, monkeypatch):
-    prefix = _write_ts(tmp_path)
+def test_the_test_file_is_opened_once_after_selection(tmp_path, monkeypatch, toy_classes):
+    prefix = _write_ts(tmp_path, toy_classes)
     events = []
     real_open, real_fit = builtins.open, Classifier.fit
 
@@ -132,8 +119,8 @@ def test_the_test_file_is_opened_once_after_selection(tmp_path, monkeypatch):
     assert len(result["rows"][0]["accs"]) == 2
 
 
-def test_cli_runs_with_selection(tmp_path, capsys):
-    prefix = _write_ts(tmp_path)
-    assert main(["classify", "--dataset", prefix, *TINY, "--folds", "2", "--time-budget", "5"]) == 0
+def test_cli_runs_with_selection(tmp_path, capsys, tiny, toy_classes):
+    prefix = _write_ts(tmp_path, toy_classes)
+    assert main(["classify", "--dataset", prefix, *tiny.classify_select, "--folds", "2", "--time-budget", "5"]) == 0
     out = capsys.readouterr().out
     assert "steps chosen on a validation split" in out and "read after every model was fitted" in out

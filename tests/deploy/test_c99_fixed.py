@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gatedrnn.deploy.c99_fixed import csr_or_dense, fixed_sources
-from gatedrnn.deploy.c99_fixed_run import CFixed, build_fixed, check_fixed, random_float_inputs
+from gatedrnn.deploy.c99_fixed_run import CFixed, build_fixed
 from gatedrnn.deploy.c99_run import find_cc
 from gatedrnn.deploy.fixed_point import Q15Ops, round_shift
 from gatedrnn.deploy.fixed_stream import FixedStream, fixed_cells, fixed_model
@@ -24,20 +24,12 @@ STANDARDIZE = (np.array([1.0, -2.0, 0.5]), np.array([2.0, 0.5, 1.5]))
 needs_cc = pytest.mark.skipif(find_cc() is None, reason="no C compiler (cc, gcc or clang) on this machine")
 
 
-def _sparse(model, keep=0.2, seed=0):
-    rng = np.random.default_rng(seed)
-    for name, p, _ in model.named_params():
-        if np.ndim(p) == 2:
-            p[...] *= rng.random(p.shape) < keep
-    return model
-
-
-def _models(cell):
+def _models(cell, fixed_c):
     return {
         "clf": (SequenceClassifier(3, 12, 4, num_layers=2, cell=cell, seed=6), STANDARDIZE),
         "reg": (SequenceRegressor(3, 12, 2, num_layers=1, cell=cell, seed=1), None),
         "stack": (make_recurrent(cell, 3, 12, 1, seed=5), None),
-        "sparse": (_sparse(SequenceClassifier(3, 40, 4, cell=cell, seed=2)), STANDARDIZE),
+        "sparse": (fixed_c.sparse(SequenceClassifier(3, 40, 4, cell=cell, seed=2), keep=0.2), STANDARDIZE),
     }
 
 
@@ -47,33 +39,16 @@ def test_every_kilobyte_cell_has_an_integer_step():
 
 @needs_cc
 @pytest.mark.parametrize("cell", ["fastgrnn", "fastrnn"])
-def test_fixed_c_is_bit_exact_over_10000_steps_and_close_to_float(cell, tmp_path):
-    models = _models(cell)
-    fms = {}
-    for name, (model, st) in models.items():
-        fms[name] = fixed_model(model, st)
-        header, source, info = fixed_sources(fms[name], prefix=name)
-        (tmp_path / f"{name}.h").write_text(header)
-        (tmp_path / f"{name}.c").write_text(source)
-        code = re.sub(r"/\*.*?\*/", "", header + source, flags=re.S)          # the C without its comments
-        assert not re.search(r"\b(float|double)\b|math\.h|[0-9]\.[0-9]", code)
+def test_fixed_c_is_bit_exact_over_10000_steps_and_close_to_float(cell, tmp_path, fixed_c):
+    models = _models(cell, fixed_c)
+    fms, written = fixed_c.write_all(models, tmp_path)           # no float, no math.h, no decimal point
+    for code, info in written.values():                          # (code: the C without its comments)
         assert re.findall(r"#include <(\w+\.h)>", code) == ["stdint.h", "stdint.h"]
         assert info["macs"] > 0 and info["weight_bytes"] > 0
     assert "_dot_csr8(" in (tmp_path / "sparse.c").read_text()      # CSR where smaller
     assert "_dot(" in (tmp_path / "reg.c").read_text()
-    lib = build_fixed(tmp_path, list(models))
-    for name, (model, st) in models.items():
-        xq = fms[name].encode(random_float_inputs(fms[name], STEPS, st, seed=3))
-        c, ref = CFixed(lib, name, fms[name]), FixedStream(fms[name])
-        got, want = c.run(xq), ref.run(xq)
-        assert np.array_equal(got, want), (name, int(np.count_nonzero(got != want)))
-        assert c.saturated == ref.saturated
-    folder = tmp_path / "check"
-    folder.mkdir()
-    header, source, _ = fixed_sources(fms["clf"], prefix="clf")
-    (folder / "clf.h").write_text(header)
-    (folder / "clf.c").write_text(source)
-    check = check_fixed(fms["clf"], models["clf"][0], folder, "clf", standardize=STANDARDIZE, steps=1000)
+    fixed_c.assert_bit_exact(build_fixed(tmp_path, list(models)), models, fms, STEPS, seed=3)
+    check = fixed_c.check(fms["clf"], models["clf"][0], tmp_path / "check", "clf", STANDARDIZE)
     assert check["mismatches"] == 0 and check["max_abs_diff"] < 2e-2, check
 
 

@@ -3,15 +3,14 @@ factors and the step computes them as two products ((x W1) in an int32 Q16 scrat
 against the Python reference of the same integer arithmetic over 10,000 steps, close to the float model, with
 fewer multiplies and weights than the dense product; `gatedrnn export --fixed q15` of a low-rank classifier."""
 
-import re
 
 import numpy as np
 import pytest
 
 from gatedrnn.deploy.c99_fixed import fixed_sources
-from gatedrnn.deploy.c99_fixed_run import CFixed, build_fixed, check_fixed, random_float_inputs
+from gatedrnn.deploy.c99_fixed_run import build_fixed
 from gatedrnn.deploy.c99_run import find_cc
-from gatedrnn.deploy.fixed_stream import FixedStream, fixed_model
+from gatedrnn.deploy.fixed_stream import fixed_model
 from gatedrnn.layers import make_recurrent
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.models.classifier import SequenceClassifier
@@ -21,20 +20,13 @@ STANDARDIZE = (np.array([1.0, -2.0, 0.5, 0.0, 3.0]), np.array([2.0, 0.5, 1.5, 1.
 needs_cc = pytest.mark.skipif(find_cc() is None, reason="no C compiler (cc, gcc or clang) on this machine")
 
 
-def _sparse(model, keep=0.3, seed=0):
-    rng = np.random.default_rng(seed)
-    for _, p, _ in model.named_params():
-        if np.ndim(p) == 2:
-            p[...] *= rng.random(p.shape) < keep
-    return model
-
-
-def _models(cell):
+def _models(cell, fixed_c):
     return {
         "clf": (SequenceClassifier(5, 16, 4, num_layers=2, cell=cell, seed=6, rank_ih=2, rank_hh=4), STANDARDIZE),
         "reg": (SequenceRegressor(5, 12, 2, cell=cell, seed=1), None),
         "stack": (make_recurrent(cell, 5, 12, 1, seed=5, rank_hh=3), None),
-        "sparse": (_sparse(SequenceClassifier(5, 64, 3, cell=cell, seed=2, rank_ih=3, rank_hh=40)), STANDARDIZE),
+        "sparse": (fixed_c.sparse(SequenceClassifier(5, 64, 3, cell=cell, seed=2, rank_ih=3, rank_hh=40), keep=0.3),
+                   STANDARDIZE),
     }
 
 
@@ -54,34 +46,16 @@ def test_the_factors_replace_the_product_in_the_fixed_model():
 
 @needs_cc
 @pytest.mark.parametrize("cell", ["fastgrnn", "fastrnn"])
-def test_low_rank_fixed_c_is_bit_exact_over_10000_steps(cell, tmp_path):
-    models = _models(cell)
-    fms = {}
-    for name, (model, st) in models.items():
-        fms[name] = fixed_model(model, st)
-        header, source, _ = fixed_sources(fms[name], prefix=name)
-        (tmp_path / f"{name}.h").write_text(header)
-        (tmp_path / f"{name}.c").write_text(source)
-        code = re.sub(r"/\*.*?\*/", "", header + source, flags=re.S)
-        assert not re.search(r"\b(float|double)\b|math\.h|[0-9]\.[0-9]", code)
+def test_low_rank_fixed_c_is_bit_exact_over_10000_steps(cell, tmp_path, fixed_c):
+    models = _models(cell, fixed_c)
+    fms, _ = fixed_c.write_all(models, tmp_path)                  # no float, no math.h, no decimal point
     assert "_dot32(" in (tmp_path / "clf.c").read_text() and "int32_t t[4];" in (tmp_path / "clf.h").read_text()
     assert "_dot32_csr8(" in (tmp_path / "sparse.c").read_text()          # a sparse second factor, int32 input
     assert "_dot32" not in (tmp_path / "reg.c").read_text()               # no factors, no wide kernel
-    lib = build_fixed(tmp_path, list(models))
-    for name, (model, st) in models.items():
-        xq = fms[name].encode(random_float_inputs(fms[name], STEPS, st, seed=4))
-        c, ref = CFixed(lib, name, fms[name]), FixedStream(fms[name])
-        got, want = c.run(xq), ref.run(xq)
-        assert np.array_equal(got, want), (name, int(np.count_nonzero(got != want)))
-        assert c.saturated == ref.saturated
+    fixed_c.assert_bit_exact(build_fixed(tmp_path, list(models)), models, fms, STEPS, seed=4)
     for name in ("clf", "stack"):
-        folder = tmp_path / f"check_{name}"
-        folder.mkdir()
-        header, source, _ = fixed_sources(fms[name], prefix=name)
-        (folder / f"{name}.h").write_text(header)
-        (folder / f"{name}.c").write_text(source)
         model, st = models[name]
-        check = check_fixed(fms[name], model, folder, name, standardize=st, steps=1000)
+        check = fixed_c.check(fms[name], model, tmp_path / f"check_{name}", name, st)
         assert check["mismatches"] == 0 and check["max_abs_diff"] < 2e-2, (name, check)
 
 

@@ -7,8 +7,6 @@ import pytest
 from gatedrnn.errors import UserError
 from gatedrnn.forecast import Forecaster, backtest, backtest_scores, forecast_after
 
-TINY = {"window": 6, "hidden_size": 4, "max_steps": 3, "batch_size": 8, "seed": 3}
-
 
 def wave(n, phase=0.0, seed=0):
     t = np.arange(n)
@@ -29,9 +27,9 @@ def fits(monkeypatch):
     return count
 
 
-def test_cutoffs_and_shapes_on_a_tiny_array(fits):
+def test_cutoffs_and_shapes_on_a_tiny_array(fits, tiny):
     y = wave(30)
-    cv = backtest(y, 3, n_windows=3, step=2, **TINY)
+    cv = backtest(y, 3, n_windows=3, step=2, **tiny.backtest)
     assert cv["cutoff"].tolist() == [23, 25, 27]                     # 30 - 3 - 2 * 2, 30 - 3 - 2, 30 - 3
     assert set(cv) == {"cutoff", "y", "y_hat", "lo-80", "hi-80", "lo-95", "hi-95"}
     assert all(cv[k].shape == (3, 3) for k in cv if k != "cutoff")
@@ -40,23 +38,23 @@ def test_cutoffs_and_shapes_on_a_tiny_array(fits):
     assert fits[0] == 3                                               # refit=True: one training per cut-off
 
 
-def test_a_list_of_series_of_different_lengths_is_cut_at_each_end(fits):
-    cv = backtest([wave(30), wave(26, 1.0, seed=1)], 2, n_windows=2, refit=False, **TINY)
+def test_a_list_of_series_of_different_lengths_is_cut_at_each_end(fits, tiny):
+    cv = backtest([wave(30), wave(26, 1.0, seed=1)], 2, n_windows=2, refit=False, **tiny.backtest)
     assert cv["cutoff"].tolist() == [[26, 28], [22, 24]]             # step defaults to h
     assert cv["y_hat"].shape == (2, 2, 2) and cv["y"][1, 1].tolist() == wave(26, 1.0, seed=1)[24:].tolist()
     assert fits[0] == 1                                               # refit=False: trained once
 
 
-def test_forecasts_from_a_cutoff_equal_a_forecaster_fitted_up_to_it():
+def test_forecasts_from_a_cutoff_equal_a_forecaster_fitted_up_to_it(tiny):
     y = wave(32)
-    cv = backtest(y, 3, n_windows=2, step=3, **TINY)
+    cv = backtest(y, 3, n_windows=2, step=3, **tiny.backtest)
     for k, c in enumerate(cv["cutoff"]):
-        p = Forecaster(horizon=3, **TINY).fit(y[:c]).predict(3)
+        p = Forecaster(horizon=3, **tiny.backtest).fit(y[:c]).predict(3)
         for col in ("y_hat", "lo-95", "hi-80"):
             np.testing.assert_allclose(cv[col][k], p[col], rtol=1e-12)
     # refit=False: the network trained up to the first cut-off, fed the window before each later one
-    once = backtest(y, 3, n_windows=2, step=3, refit=False, **TINY)
-    f = Forecaster(horizon=3, **TINY).fit(y[:cv["cutoff"][0]])
+    once = backtest(y, 3, n_windows=2, step=3, refit=False, **tiny.backtest)
+    f = Forecaster(horizon=3, **tiny.backtest).fit(y[:cv["cutoff"][0]])
     c = int(cv["cutoff"][1])
     by_hand = f.quantile_forecast(y[c - 6:c][None], np.array([c - 6]))[0, :, f.quantiles.index(0.5)]
     np.testing.assert_allclose(once["y_hat"][1], by_hand, rtol=1e-12)
@@ -64,12 +62,12 @@ def test_forecasts_from_a_cutoff_equal_a_forecaster_fitted_up_to_it():
     np.testing.assert_allclose(forecast_after(f, y, [c], 3)[0, :, f.quantiles.index(0.5)], by_hand, rtol=1e-12)
 
 
-def test_pandas_layout_with_dates():
+def test_pandas_layout_with_dates(tiny):
     pd = pytest.importorskip("pandas", reason="the long-DataFrame layout needs pandas")
     ds = pd.date_range("2024-01-01", periods=24, freq="h")
     df = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ds[:n], "y": wave(n, ph)})
                     for uid, n, ph in (("a", 24, 0.0), ("b", 22, 1.0))])
-    cv = backtest(df, 2, n_windows=2, step=1, forecaster=Forecaster(horizon=2, **TINY))
+    cv = backtest(df, 2, n_windows=2, step=1, forecaster=Forecaster(horizon=2, **tiny.backtest))
     assert list(cv.columns) == ["unique_id", "ds", "cutoff", "y", "y_hat", "lo-80", "hi-80", "lo-95", "hi-95"]
     assert len(cv) == 2 * 2 * 2 and cv["unique_id"].tolist() == ["a"] * 4 + ["b"] * 4
     a, b = cv[cv.unique_id == "a"], cv[cv.unique_id == "b"]
@@ -82,12 +80,12 @@ def test_pandas_layout_with_dates():
     assert set(scores["overall"]) == {"mae", "rmse", "smape", "mase", "coverage-80", "coverage-95"}
 
 
-def test_too_short_a_series_is_one_line_naming_it():
+def test_too_short_a_series_is_one_line_naming_it(tiny):
     with pytest.raises(UserError, match=r"^series 1: too short for the backtest, expected at least 16 values \(9 to "
                                         r"train on before the first cut-off, then h 3 \+ \(3 - 1\) x step 2\), got 15$"):
-        backtest([wave(30), wave(15)], 3, n_windows=3, step=2, **TINY)
+        backtest([wave(30), wave(15)], 3, n_windows=3, step=2, **tiny.backtest)
     with pytest.raises(UserError, match=r"h: expected at most the forecaster's horizon 2, got 3"):
-        backtest(wave(30), 3, horizon=2, **TINY)
+        backtest(wave(30), 3, horizon=2, **tiny.backtest)
 
 
 def test_scores_by_hand():
@@ -105,15 +103,15 @@ def test_scores_by_hand():
     assert np.isnan(backtest_scores(cv, y, season=2)["windows"][0]["mase"])   # 0 2 0 2 is periodic: no scale
 
 
-def test_covariate_columns_go_with_the_cut_data_and_their_future_rows():
+def test_covariate_columns_go_with_the_cut_data_and_their_future_rows(tiny):
     pd = pytest.importorskip("pandas", reason="covariates are columns of a long DataFrame")
     t = np.arange(30)
     df = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=30, freq="D"), "y": wave(30),
                        "x": np.cos(t)})
     for h, horizon in ((3, 3), (2, 4)):                # a horizon past h: the last covariate row carried on
-        cv = backtest(df, h, n_windows=2, step=1, refit=False, forecaster=Forecaster(horizon=horizon, **TINY))
+        cv = backtest(df, h, n_windows=2, step=1, refit=False, forecaster=Forecaster(horizon=horizon, **tiny.backtest))
         c = 30 - h
-        f = Forecaster(horizon=horizon, **TINY).fit(df.iloc[:c])
+        f = Forecaster(horizon=horizon, **tiny.backtest).fit(df.iloc[:c])
         p = f.predict(h, X_df=df.iloc[c:][["unique_id", "ds", "x"]])
         assert f.covariates == ["x"]
         np.testing.assert_allclose(backtest(df, h, forecaster=f)["y_hat"], p["y_hat"], rtol=1e-12)

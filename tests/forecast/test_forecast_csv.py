@@ -11,7 +11,6 @@ from gatedrnn.cli import main
 from gatedrnn.data.series import read_csv
 from gatedrnn.errors import MissingDependency, UserError
 
-TINY = ["--max-steps", "5", "--hidden-size", "4", "--batch-size", "8", "--window", "12"]
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
 
 
@@ -42,42 +41,42 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reas
 
 
 @pytest.mark.parametrize("sep", [";", ","])
-def test_predict_continues_the_dates_of_a_monthly_file(tmp_path, sep):
+def test_predict_continues_the_dates_of_a_monthly_file(tmp_path, sep, tiny):
     p = monthly(tmp_path, sep=sep)
     assert read_csv(p).values[1] == pytest.approx(values(2)[1], abs=1e-4)      # 1,5 is 1.5 in a ; file
-    rc = main(["forecast", "--dataset", str(p), "--season", "12", "--predict", "3", *TINY, "--out", str(tmp_path / "o")])
+    rc = main(["forecast", "--dataset", str(p), "--season", "12", "--predict", "3", *tiny.forecast_csv, "--out", str(tmp_path / "o")])
     rows = future_rows(tmp_path / "o")
     assert rc == 0 and rows[0] == ["step", "Month", "y_hat", "lo-80", "hi-80", "lo-95", "hi-95"]
     assert [r[1] for r in rows[1:]] == ["2019-01-01", "2019-02-01", "2019-03-01"]
     assert (tmp_path / "o" / "future.png").exists() == HAS_MPL
 
 
-def test_hourly_timestamps_keep_their_time_of_day(tmp_path):
+def test_hourly_timestamps_keep_their_time_of_day(tmp_path, tiny):
     pd = pytest.importorskip("pandas")
     ds = pd.date_range("2024-03-01", periods=60, freq="h")
     p = write(tmp_path, "time,load\n" + "".join(f"{d:%Y-%m-%d %H:%M},{v:.3f}\n" for d, v in zip(ds, values(60, 24))))
-    rc = main(["forecast", "--dataset", str(p), "--predict", "2", "--no-plot", *TINY, "--out", str(tmp_path / "o")])
+    rc = main(["forecast", "--dataset", str(p), "--predict", "2", "--no-plot", *tiny.forecast_csv, "--out", str(tmp_path / "o")])
     assert rc == 0 and [r[1] for r in future_rows(tmp_path / "o")[1:]] == ["2024-03-03T12:00:00", "2024-03-03T13:00:00"]
     assert not (tmp_path / "o" / "future.png").exists()
 
 
-def test_a_gap_is_one_line_naming_the_lines_and_nothing_is_written(tmp_path, capsys):
+def test_a_gap_is_one_line_naming_the_lines_and_nothing_is_written(tmp_path, capsys, tiny):
     p = monthly(tmp_path, sep=",")
     text = p.read_text().splitlines()
     text[13] = text[13].split(",")[0] + ","                 # lines 14 and 15 of the file: empty and NaN cells
     text[14] = text[14].split(",")[0] + ",NaN"
     p.write_text("\n".join(text) + "\n")
     out = tmp_path / "o"
-    rc = main(["forecast", "--dataset", str(p), "--predict", "3", *TINY, "--out", str(out)])
+    rc = main(["forecast", "--dataset", str(p), "--predict", "3", *tiny.forecast_csv, "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and not out.exists() and "\n" not in err
     assert err.endswith("column 'sales': expected no gaps, got missing values on lines 14, 15 (use --fill interpolate)")
     q = monthly(tmp_path, sep=";", skip=(20,))                # a missing month
-    assert main(["forecast", "--dataset", str(q), "--predict", "3", *TINY, "--out", str(out)]) == 2 and not out.exists()
+    assert main(["forecast", "--dataset", str(q), "--predict", "3", *tiny.forecast_csv, "--out", str(out)]) == 2 and not out.exists()
     assert "got missing timestamp 2016-09-01 (frequency MS) (use --fill interpolate)" in capsys.readouterr().err
 
 
-def test_fill_interpolate_fills_cells_and_missing_timestamps(tmp_path):
+def test_fill_interpolate_fills_cells_and_missing_timestamps(tmp_path, tiny):
     p = monthly(tmp_path, sep=";", skip=(20,))
     text = p.read_text().replace("2015-06-01;" + f"{values(6)[5]:.4f}".replace(".", ","), "2015-06-01;")
     p.write_text(text)
@@ -85,7 +84,7 @@ def test_fill_interpolate_fills_cells_and_missing_timestamps(tmp_path):
     v = values(48)
     assert len(s) == 48 and s.freq == "MS" and "2 gaps filled by linear interpolation" in s.note
     assert s.values[5] == pytest.approx((v[4] + v[6]) / 2, abs=1e-4) and s.values[20] == pytest.approx((v[19] + v[21]) / 2, abs=1e-4)
-    rc = main(["forecast", "--dataset", str(p), "--fill", "interpolate", "--predict", "2", "--no-plot", *TINY,
+    rc = main(["forecast", "--dataset", str(p), "--fill", "interpolate", "--predict", "2", "--no-plot", *tiny.forecast_csv,
                "--out", str(tmp_path / "o")])
     assert rc == 0 and [r[1] for r in future_rows(tmp_path / "o")[1:]] == ["2019-01-01", "2019-02-01"]
     end = write(tmp_path, "d,v\n2020-01-01,1\n2020-01-02,2\n2020-01-03,\n", "end.csv")
@@ -94,11 +93,11 @@ def test_fill_interpolate_fills_cells_and_missing_timestamps(tmp_path):
         read_csv(end, fill="interpolate")
 
 
-def test_a_file_without_dates_uses_row_numbers(tmp_path):
+def test_a_file_without_dates_uses_row_numbers(tmp_path, tiny):
     p = write(tmp_path, "t;value\n" + "".join(f"{k};{v:.4f}\n" for k, v in enumerate(values(40))))
     s = read_csv(p, "value")
     assert s.dates is None and s.time_label == "row"
-    rc = main(["forecast", "--dataset", str(p), "--column", "value", "--predict", "2", "--no-plot", *TINY,
+    rc = main(["forecast", "--dataset", str(p), "--column", "value", "--predict", "2", "--no-plot", *tiny.forecast_csv,
                "--out", str(tmp_path / "o")])
     rows = future_rows(tmp_path / "o")
     assert rc == 0 and rows[0][:2] == ["step", "row"] and [r[1] for r in rows[1:]] == ["40", "41"]
@@ -133,8 +132,8 @@ def test_without_pandas_the_dates_are_not_read(tmp_path, monkeypatch):
         read_csv(p, date_column="Month")
 
 
-def test_the_held_out_evaluation_plots_over_the_dates(tmp_path):
+def test_the_held_out_evaluation_plots_over_the_dates(tmp_path, tiny):
     p = monthly(tmp_path, sep=",")
-    rc = main(["forecast", "--dataset", str(p), "--season", "12", "--holdout", "6", "--no-arima", *TINY,
+    rc = main(["forecast", "--dataset", str(p), "--season", "12", "--holdout", "6", "--no-arima", *tiny.forecast_csv,
                "--out", str(tmp_path / "o")])
     assert rc == 0 and (tmp_path / "o" / "forecast.png").exists() == HAS_MPL

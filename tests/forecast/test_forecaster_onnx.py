@@ -26,7 +26,7 @@ def series(n, off=0, seed=0):
     return 1000 + 50 * np.sin(2 * np.pi * t / SEASON) + 0.5 * t + 20 * noise
 
 
-def tiny(cell="lstm", season=SEASON, base="auto", n_models=1, **kw):
+def fitted_tiny(cell="lstm", season=SEASON, base="auto", n_models=1, **kw):
     return Forecaster(cell=cell, horizon=HORIZON, season=season, window=WINDOW, hidden_size=4, max_steps=3,
                       batch_size=8, n_models=n_models, base=base, **kw).fit([series(60), series(75, 3)])
 
@@ -54,7 +54,7 @@ def test_onnxruntime_alone_gives_the_forecasts_in_raw_units(ort, cell, season, b
 
     if season is None and weights_change_in_forward(cell):
         pytest.xfail(f"{cell}: forward changes the weights when input_size is 1 (layers/scan.py)")
-    f = tiny(cell, season, base, n_models)
+    f = fitted_tiny(cell, season, base, n_models)
     proto = build_forecaster_onnx(f)
     tails = np.stack([series(WINDOW, off, seed=1) for off in range(6)])
     starts = np.arange(6) * 5 - 3                      # any index: only its position in the season matters
@@ -75,14 +75,14 @@ def test_onnxruntime_alone_gives_the_forecasts_in_raw_units(ort, cell, season, b
 def test_the_metadata_states_window_season_horizon_quantiles_outputs_and_inputs(ort):
     from gatedrnn.deploy.forecaster_onnx import build_forecaster_onnx
 
-    proto = build_forecaster_onnx(tiny(n_models=2))
+    proto = build_forecaster_onnx(fitted_tiny(n_models=2))
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["window"] == str(WINDOW) and meta["season"] == str(SEASON) and meta["horizon"] == str(HORIZON)
     assert json.loads(meta["quantiles"]) == [0.025, 0.1, 0.5, 0.9, 0.975] and meta["n_models"] == "2"
     assert json.loads(meta["outputs"]) == ["quantiles", "y_hat", "lo-80", "hi-80", "lo-95", "hi-95"]
     assert meta["inputs"].startswith(f"y: float64 (batch, {WINDOW})") and "start: int64 (batch,)" in meta["inputs"]
     assert [i.name for i in proto.graph.input] == ["y", "start"]
-    plain = {p.key: p.value for p in build_forecaster_onnx(tiny(season=None)).metadata_props}
+    plain = {p.key: p.value for p in build_forecaster_onnx(fitted_tiny(season=None)).metadata_props}
     assert plain["season"] == "none" and "start" not in plain["inputs"]
 
 
@@ -91,7 +91,7 @@ def test_covariates_or_a_recursive_strategy_are_refused_in_one_line(ort):
 
     with pytest.raises(UserError, match="expected a fitted forecaster"):
         build_forecaster_onnx(Forecaster(horizon=HORIZON, window=WINDOW))
-    f = tiny()
+    f = fitted_tiny()
     f.strategy = "recursive"
     with pytest.raises(UserError, match="expected the direct strategy, got 'recursive'"):
         build_forecaster_onnx(f)
@@ -101,7 +101,7 @@ def test_covariates_or_a_recursive_strategy_are_refused_in_one_line(ort):
 
 
 def test_load_of_a_forecaster_folder_is_the_forecaster_with_every_member(tmp_path):
-    f = tiny(n_models=2)
+    f = fitted_tiny(n_models=2)
     f.save(tmp_path / "fc")
     for path in (tmp_path / "fc", tmp_path / "fc" / "model", tmp_path / "fc" / "model-1"):
         back = gatedrnn.load(path)
@@ -115,7 +115,7 @@ def test_load_of_a_forecaster_folder_is_the_forecaster_with_every_member(tmp_pat
 def test_export_command_writes_the_whole_forecaster(ort, tmp_path, capsys):
     from gatedrnn.deploy.forecaster_onnx import run_forecaster_onnx
 
-    f = tiny(cell="gru", n_models=3)                   # an odd ensemble: the median is the middle member
+    f = fitted_tiny(cell="gru", n_models=3)                   # an odd ensemble: the median is the middle member
     f.save(tmp_path / "fc")
     target = tmp_path / "fc.onnx"
     assert main(["export", str(tmp_path / "fc"), "--onnx", str(target)]) == 0
@@ -128,7 +128,7 @@ def test_export_command_writes_the_whole_forecaster(ort, tmp_path, capsys):
 
 
 def test_export_refusals_are_one_line_and_write_nothing(ort, tmp_path, capsys):
-    tiny().save(tmp_path / "fc")
+    fitted_tiny().save(tmp_path / "fc")
     for argv in (["--onnx", str(tmp_path / "m.onnx"), "--with-state"],
                  ["--onnx", str(tmp_path / "fc" / "m.onnx")]):
         assert main(["export", str(tmp_path / "fc")] + argv) == 2
@@ -139,7 +139,7 @@ def test_export_refusals_are_one_line_and_write_nothing(ort, tmp_path, capsys):
 
 
 def test_stream_of_a_forecaster_folder_reads_id_value_lines(tmp_path, monkeypatch, capsys):
-    tiny().save(tmp_path / "fc")          # the stream itself: tests/forecast/test_forecaster_stream.py
+    fitted_tiny().save(tmp_path / "fc")          # the stream itself: tests/forecast/test_forecaster_stream.py
     monkeypatch.setattr("sys.stdin", io.StringIO("0,1000\n"))
     assert main(["stream", str(tmp_path / "fc")]) == 0
     out = capsys.readouterr().out.splitlines()

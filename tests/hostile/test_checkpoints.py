@@ -31,26 +31,16 @@ from gatedrnn.train.checkpoint import (
     save_checkpoint,
 )
 
-TINY = ["--level", "char", "--embed-size", "8", "--hidden-size", "12", "--batch-size", "4", "--time-size", "8",
-        "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress"]
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+pytestmark = pytest.mark.toy(4000)
 
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    from gatedrnn.data.synthetic import toy_sentences
-
-    d = tmp_path_factory.mktemp("toy")
-    (d / "toy.txt").write_text(toy_sentences(4000, seed=0))
-    return d / "toy.txt"
-
-
-@pytest.fixture(scope="module")
-def lm_run(toy, tmp_path_factory):
+def lm_run(toy, tmp_path_factory, tiny):
     """A stopped language-model run (20 steps, a checkpoint every 5)."""
     out = tmp_path_factory.mktemp("lm") / "run"
     assert main(["train", "--corpus", str(toy), "--max-steps", "20", "--checkpoint-every", "5", "--out", str(out),
-                 *TINY]) == 0
+                 *tiny.lm_small]) == 0
     return out
 
 
@@ -121,14 +111,14 @@ def test_a_save_and_a_run_start_remove_orphans(lm_run, tmp_path):
 
 
 # -- item 2: --overwrite leaves nothing of the earlier run -------------------------------------------------
-def test_overwrite_clears_everything_the_old_run_wrote(toy, tmp_path, capsys):
+def test_overwrite_clears_everything_the_old_run_wrote(toy, tmp_path, capsys, tiny):
     run = tmp_path / "run"
-    assert main(["train", "--corpus", str(toy), "--epochs", "1", "--out", str(run), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--epochs", "1", "--out", str(run), *tiny.lm_small]) == 0
     assert (run / "best").is_dir() and read_checkpoint(run / "best")[0]["config"]["cell"] == "lstm"
     shutil.copytree(run / "best", run / ".best.old-4242-0123abcd")   # what a save of best/ killed long ago left
     old_curves = (run / "curves.png").read_bytes() if (run / "curves.png").exists() else None
     assert main(["train", "--corpus", str(toy), "--overwrite", "--cell", "gru", "--max-steps", "2", "--out", str(run),
-                 *TINY]) == 0
+                 *tiny.lm_small]) == 0
     capsys.readouterr()
     assert main(["eval", str(run)]) == 0
     assert capsys.readouterr().out.rstrip().endswith(f"{run / 'last'})")
@@ -179,14 +169,14 @@ def test_the_lock_in_one_process(tmp_path):
     assert (tmp_path / "kept").is_dir() and list((tmp_path / "kept").iterdir()) == []
 
 
-def test_a_refused_run_writes_nothing(lm_run, tmp_path, capsys):
+def test_a_refused_run_writes_nothing(lm_run, tmp_path, capsys, tiny):
     fresh = tmp_path / "fresh"
     assert "expected a checkpoint at" in _one_line_error(["train", "--out", str(fresh), "--resume"], capsys)
     assert not fresh.exists()
     run = tmp_path / "run"
     shutil.copytree(lm_run, run)
     before = _snapshot(run)
-    assert "got one with last/" in _one_line_error(["train", "--corpus", "x.txt", "--out", str(run), *TINY], capsys)
+    assert "got one with last/" in _one_line_error(["train", "--corpus", "x.txt", "--out", str(run), *tiny.lm_small], capsys)
     assert _snapshot(run) == before
 
 

@@ -19,10 +19,9 @@ from gatedrnn.errors import UserError
 
 LARGE = os.environ.get("GATEDRNN_HOSTILE_SIZE", "small") == "large"
 EXAMPLES = 60 if LARGE else 12
-TINY = dict(cell="gru", hidden_size=4, max_steps=3, batch_size=4, noise=0.0, dropout=0.0)
 
 
-def toy(n=8, rng=None, scale=1.0):
+def toy_sequences(n=8, rng=None, scale=1.0):
     rng = rng or np.random.default_rng(0)
     X = [rng.normal(size=(int(rng.integers(3, 7)), 2)) * scale for _ in range(n)]
     y = np.array(["a", "b"] * (n // 2))
@@ -38,20 +37,20 @@ def one_line(exc_info, start=None):
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    X, y = toy()
-    return Classifier(**TINY).fit(X, y)
+def fitted(tiny):
+    X, y = toy_sequences()
+    return Classifier(**tiny.classifier).fit(X, y)
 
 
 # -- 5: finite answers ---------------------------------------------------------------------------------------
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(exponent=st.sampled_from([-300, -200, 10, 200, 300, 307]))
-def test_training_on_huge_or_tiny_values_standardises_as_on_values_of_order_one(exponent):
+def test_training_on_huge_or_tiny_values_standardises_as_on_values_of_order_one(exponent, tiny):
     """1e300 inputs standardised to zeros and gave a constant prediction at exit 0: now they train the same model as
     the same data at scale 1 (the scaling is exact up to rounding)."""
-    X, y = toy()
-    base = Classifier(**TINY).fit(X, y)
-    big = Classifier(**TINY).fit([x * 10.0 ** exponent for x in X], y)
+    X, y = toy_sequences()
+    base = Classifier(**tiny.classifier).fit(X, y)
+    big = Classifier(**tiny.classifier).fit([x * 10.0 ** exponent for x in X], y)
     assert np.isfinite(big.mean_).all() and np.isfinite(big.std_).all() and (big.std_ > 0).all()
     p = big.predict_proba([x * 10.0 ** exponent for x in X])
     assert np.isfinite(p).all()
@@ -59,15 +58,15 @@ def test_training_on_huge_or_tiny_values_standardises_as_on_values_of_order_one(
     assert len(set(np.round(p[:, 0], 6))) > 1                      # not a constant answer
 
 
-def test_values_near_the_float64_limit_train_and_predict_finite():
+def test_values_near_the_float64_limit_train_and_predict_finite(tiny):
     rng = np.random.default_rng(1)
     X = [np.clip(rng.normal(size=(5, 1)), -1, 1) * 1.7e308 for _ in range(6)]
-    clf = Classifier(**TINY).fit(X, ["u", "v"] * 3)
+    clf = Classifier(**tiny.classifier).fit(X, ["u", "v"] * 3)
     assert np.isfinite(clf.predict_proba(X)).all()
 
 
 def test_an_input_that_overflows_the_network_is_one_line_naming_it(fitted):
-    X, _ = toy(4)
+    X, _ = toy_sequences(4)
     X[2] = X[2] * 1e300
     with pytest.raises(UserError) as e:
         fitted.predict_proba(X)
@@ -83,11 +82,11 @@ def test_an_input_that_overflows_the_network_is_one_line_naming_it(fitted):
             assert out.dtype.kind != "f" or np.isfinite(out).all()
 
 
-def test_without_standardisation_values_beyond_float32_are_refused():
-    X, y = toy()
+def test_without_standardisation_values_beyond_float32_are_refused(tiny):
+    X, y = toy_sequences()
     X[3] = X[3] * 1e300
     with pytest.raises(UserError) as e:
-        Classifier(**TINY, standardize=False).fit(X, y)
+        Classifier(**tiny.classifier, standardize=False).fit(X, y)
     assert one_line(e).startswith("X[3]: ") and "float32" in str(e.value)
 
 
@@ -116,46 +115,46 @@ def test_every_setting_is_checked_at_construction(field, value):
 
 
 @pytest.mark.parametrize("field,value", [("noise", -1), ("hidden_size", 0), ("lr", float("nan")), ("seed", -5)])
-def test_a_setting_changed_after_construction_is_checked_at_fit(field, value):
-    clf = Classifier(**TINY)
+def test_a_setting_changed_after_construction_is_checked_at_fit(field, value, tiny):
+    clf = Classifier(**tiny.classifier)
     if field == "hidden_size":
         clf.options[field] = value
     else:
         setattr(clf, field, value)
     with pytest.raises(UserError) as e:
-        clf.fit(*toy())
+        clf.fit(*toy_sequences())
     one_line(e, f"{field}: expected ")
 
 
 @pytest.mark.parametrize("field,value", [("hidden_size", 10**12), ("num_layers", 10**9), ("batch_size", 10**12)])
-def test_sizes_of_1e12_are_refused_before_allocating(field, value):
+def test_sizes_of_1e12_are_refused_before_allocating(field, value, tiny):
     with pytest.raises(UserError) as e:
-        Classifier(**{**TINY, field: value})
+        Classifier(**{**tiny.classifier, field: value})
     assert "at most" in one_line(e, f"{field}: expected ")
 
 
 @pytest.mark.parametrize("field,value", [("hidden_size", 1000), ("num_layers", 200), ("batch_size", 60_000)])
-def test_sizes_beyond_the_machine_are_refused_before_allocating(monkeypatch, field, value):
+def test_sizes_beyond_the_machine_are_refused_before_allocating(monkeypatch, field, value, tiny):
     """On a machine of 8 MiB (the memory probe patched, so that nothing large is ever tried)."""
     import gatedrnn.classify.checks as checks
 
     monkeypatch.setattr(checks, "machine_memory", lambda: 8 * 2**20)
-    X, y = toy()
+    X, y = toy_sequences()
     X[0] = np.zeros((10**4, 2)) if field == "batch_size" else X[0]    # one long sequence: big batch activations
-    kw = {**TINY, field: value, **({"hidden_size": 64} if field == "num_layers" else {})}
+    kw = {**tiny.classifier, field: value, **({"hidden_size": 64} if field == "num_layers" else {})}
     with pytest.raises(UserError) as e:
         Classifier(**kw).fit(X, y)
     assert "fits in memory" in one_line(e, f"{field}: expected ")
-    Classifier(**{**TINY, field: 2}).fit(*toy())                      # small sizes still fit
+    Classifier(**{**tiny.classifier, field: 2}).fit(*toy_sequences())                      # small sizes still fit
 
 
 # -- 6: inputs read as what they are ------------------------------------------------------------------------
-def test_masked_values_are_refused_not_ignored():
-    X, y = toy()
+def test_masked_values_are_refused_not_ignored(tiny):
+    X, y = toy_sequences()
     m = np.ma.masked_array(X[1], mask=np.zeros_like(X[1], dtype=bool))
     m[0, 0] = np.ma.masked
     with pytest.raises(UserError) as e:
-        Classifier(**TINY).fit(X[:1] + [m] + X[2:], y)
+        Classifier(**tiny.classifier).fit(X[:1] + [m] + X[2:], y)
     assert "masked" in one_line(e, "X[1]: expected ")
     whole = np.ma.masked_invalid(np.stack([x[:3] for x in X]))
     whole[5, 1, 1] = np.ma.masked
@@ -174,19 +173,19 @@ def test_masked_values_are_refused_not_ignored():
     (lambda x: [[10**400, 1.0]] * 3, "non-finite"),
     (lambda x: "1,2;3,4", "str"),
 ])
-def test_inputs_that_a_conversion_would_misread_are_refused(bad, what):
-    X, y = toy()
+def test_inputs_that_a_conversion_would_misread_are_refused(bad, what, tiny):
+    X, y = toy_sequences()
     X[4] = bad(X[4].astype(np.int64) if what == "datetime64" else X[4])
     with pytest.raises(UserError) as e:
-        Classifier(**TINY).fit(X, y)
+        Classifier(**tiny.classifier).fit(X, y)
     assert what in one_line(e, "X[4]: expected ")
 
 
-def test_pandas_frames_are_read_as_their_values():
+def test_pandas_frames_are_read_as_their_values(tiny):
     """backend.to_numpy took a DataFrame's .get for CuPy's and failed with a TypeError."""
     pd = pytest.importorskip("pandas")
-    X, y = toy()
-    clf = Classifier(**TINY).fit([pd.DataFrame(x, columns=["a", "b"]) for x in X], pd.Series(y))
+    X, y = toy_sequences()
+    clf = Classifier(**tiny.classifier).fit([pd.DataFrame(x, columns=["a", "b"]) for x in X], pd.Series(y))
     np.testing.assert_allclose(clf.predict_proba([pd.DataFrame(x) for x in X]), clf.predict_proba(X))
 
 
@@ -215,10 +214,10 @@ def test_X_that_is_not_a_collection_is_one_line():
     ([fractions.Fraction(1, 3), 1.0] * 4, "Fraction"),                # not JSON: save failed with a TypeError
     ([decimal.Decimal("0.5"), 1.0] * 4, "Decimal"),                          # saved, then refused by the JSON reader
 ])
-def test_labels_that_cannot_be_kept_are_refused_at_fit(labels, what):
-    X, _ = toy()
+def test_labels_that_cannot_be_kept_are_refused_at_fit(labels, what, tiny):
+    X, _ = toy_sequences()
     with pytest.raises(UserError) as e:
-        Classifier(**TINY).fit(X, np.array(labels, dtype=object) if what == "date" else labels)
+        Classifier(**tiny.classifier).fit(X, np.array(labels, dtype=object) if what == "date" else labels)
     assert what in one_line(e)
     assert str(e.value).startswith("y")
 
@@ -270,12 +269,12 @@ LABELS_KEPT = [["x", "y"] * 4, [3, 7] * 4, [0.5, 1.5] * 4, [True, False] * 4, np
                [np.int64(2), np.int64(5)] * 4, np.array([0.5, 1.5] * 4, dtype=np.longdouble)]
 
 
-def test_a_float64_classifier_and_every_kind_of_label_come_back_as_saved(tmp_path):
+def test_a_float64_classifier_and_every_kind_of_label_come_back_as_saved(tmp_path, tiny):
     """Classifier.load gave a float64 network the default dtype 'float32'; labels of every kind a checkpoint
     keeps come back equal."""
-    X, _ = toy()
+    X, _ = toy_sequences()
     for k, labels in enumerate(LABELS_KEPT):
-        clf = Classifier(**{**TINY, "dtype": "float64"}).fit(X, labels)
+        clf = Classifier(**{**tiny.classifier, "dtype": "float64"}).fit(X, labels)
         clf.save(tmp_path / f"c{k}")
         back = Classifier.load(tmp_path / f"c{k}")
         assert back.dtype == "float64" and back.classes_.tolist() == clf.classes_.tolist()
@@ -305,10 +304,10 @@ def test_any_nested_value_as_a_sequence_is_read_exactly_or_refused_in_one_line(v
 
 @settings(max_examples=4 * EXAMPLES, deadline=None)
 @given(labels=st.lists(SCALARS, min_size=8, max_size=8))
-def test_any_labels_train_and_come_back_from_a_checkpoint_or_are_refused_in_one_line(tmp_path_factory, labels):
-    X, _ = toy()
+def test_any_labels_train_and_come_back_from_a_checkpoint_or_are_refused_in_one_line(tmp_path_factory, labels, tiny):
+    X, _ = toy_sequences()
     try:
-        clf = Classifier(**TINY).fit(X, labels)
+        clf = Classifier(**tiny.classifier).fit(X, labels)
     except UserError as exc:
         assert "\n" not in str(exc) and ": expected " in str(exc)
         return

@@ -27,6 +27,7 @@ from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, resolv
 from gatedrnn.train.trainer import Trainer
 
 V, STEPS_PER_EPOCH, FIRST = 20, 12, 6
+pytestmark = pytest.mark.toy(4000)
 POINTS = [(np, "savez"), (os, "write"), (os, "fsync"), (os, "open"), (os, "mkdir"), (os, "replace"), (os, "rename"),
           (os, "unlink"), (shutil, "rmtree")]
 
@@ -201,19 +202,6 @@ from gatedrnn.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
-TINY = ["--level", "char", "--embed-size", "8", "--hidden-size", "12", "--batch-size", "4", "--time-size", "8",
-        "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    from gatedrnn.data.synthetic import toy_sentences
-
-    d = tmp_path_factory.mktemp("toy")
-    (d / "toy.txt").write_text(toy_sentences(4000, seed=0))
-    return d / "toy.txt"
-
-
 def _cli(args, check=True, **kw):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "gatedrnn.cli", *args], env=env, capture_output=True, text=True,
@@ -225,10 +213,10 @@ def _same_weights(a: Path, b: Path) -> bool:
     return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
 
 
-def test_cli_killed_between_the_two_renames_resumes(toy, tmp_path):
+def test_cli_killed_between_the_two_renames_resumes(toy, tmp_path, tiny):
     """The issue's reproduction: ``gatedrnn train`` dies right after moving last/ aside; ``--resume`` finds the
     checkpoint, puts it back, removes the orphans and ends at the uninterrupted weights."""
-    args = ["train", "--corpus", str(toy), "--epochs", "1", "--max-steps", "40", "--checkpoint-every", "10", *TINY]
+    args = ["train", "--corpus", str(toy), "--epochs", "1", "--max-steps", "40", "--checkpoint-every", "10", *tiny.lm_small]
     _cli([*args, "--out", str(tmp_path / "full")])
     run = tmp_path / "run"
     _cli([*args, "--max-steps", "15", "--out", str(run)])
@@ -266,11 +254,11 @@ def _kill_at_random(proc, run: Path, done: int, rng, kills_left: int, seconds: f
     proc.send_signal(signal.SIGKILL)
 
 
-def test_sigkill_at_random_moments_resumes_to_the_uninterrupted_weights(toy, tmp_path):
+def test_sigkill_at_random_moments_resumes_to_the_uninterrupted_weights(toy, tmp_path, tiny):
     """A 300-step training (a checkpoint every 3 steps) killed with SIGKILL at 4 random moments of its training,
     resumed each time (or started again when killed before its first checkpoint): the same weights as an
     uninterrupted run, and no orphan left. The 2,000-step / 20-kill version: benchmarks/kill_resume.py."""
-    args = ["--corpus", str(toy), "--epochs", "50", "--max-steps", "300", "--checkpoint-every", "3", *TINY]
+    args = ["--corpus", str(toy), "--epochs", "50", "--max-steps", "300", "--checkpoint-every", "3", *tiny.lm_small]
     _cli(["train", *args, "--out", str(tmp_path / "full")])
     seconds = read_checkpoint(tmp_path / "full" / "last")[0]["trainer"]["seconds"]
     run, rng, kills = tmp_path / "run", np.random.default_rng(11), 0

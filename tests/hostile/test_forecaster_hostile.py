@@ -6,7 +6,6 @@ allocate terabytes, and bounded work (a recursive h, the baselines' size rule)."
 
 import contextlib
 import csv
-import io
 import json
 import math
 import os
@@ -21,7 +20,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gatedrnn.cli import main
 from gatedrnn.errors import UserError
 from gatedrnn.forecast import Forecaster, backtest, backtest_scores
 from gatedrnn.forecast.config import make_config
@@ -32,7 +30,6 @@ pd = pytest.importorskip("pandas")
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 500 if os.environ.get("GATEDRNN_HOSTILE_SIZE") == "large" else 30))
 FAST = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-TINY = dict(horizon=3, window=8, hidden_size=4, max_steps=3, batch_size=4)
 
 
 def wave(n=40, level=50.0, amp=10.0):
@@ -44,18 +41,6 @@ def one_line(exc) -> str:
     text = str(exc.value)
     assert "\n" not in text and text, text
     return text
-
-
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def assert_one_error_line(rc, err, command):
-    assert rc == 2, err
-    assert err.count("\n") == 1 and err.startswith(f"gatedrnn {command}: error: "), err
 
 
 @contextlib.contextmanager
@@ -73,8 +58,8 @@ def deadline(seconds):
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    return Forecaster(**TINY).fit([wave(), wave(50, 20.0)])
+def fitted(tiny):
+    return Forecaster(**tiny.forecaster).fit([wave(), wave(50, 20.0)])
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +84,7 @@ def tampered(saved: Path, tmp_path: Path, change) -> Path:
 @FAST
 @given(exp=st.integers(0, 300), sign=st.sampled_from([1.0, -1.0]), layout=st.sampled_from(["array", "list", "frame"]),
        spike=st.booleans())
-def test_any_magnitude_gives_finite_ordered_forecasts_or_one_line(exp, sign, layout, spike):
+def test_any_magnitude_gives_finite_ordered_forecasts_or_one_line(exp, sign, layout, spike, tiny):
     y = sign * 10.0 ** exp * (1 + 0.1 * np.sin(np.arange(40) / 3))
     if spike:
         y = np.zeros(40)
@@ -107,7 +92,7 @@ def test_any_magnitude_gives_finite_ordered_forecasts_or_one_line(exp, sign, lay
     data = {"array": y, "list": [y, wave()],
             "frame": pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020", periods=40, freq="D"), "y": y})}[layout]
     try:
-        f = Forecaster(**TINY).fit(data)
+        f = Forecaster(**tiny.forecaster).fit(data)
         p = f.predict()
     except UserError as exc:
         assert "\n" not in str(exc)
@@ -128,9 +113,9 @@ def assert_finite_ordered(p):
 @given(y=hnp.arrays(np.float64, 30, elements=st.floats(allow_nan=False, allow_infinity=False)),
        strategy=st.sampled_from(["direct", "recursive"]))
 @example(y=np.r_[np.full(22, 1.4e154), 0.0, np.full(7, 1.4e154)], strategy="direct")
-def test_arbitrary_finite_values_give_finite_ordered_forecasts_or_one_line(y, strategy):
+def test_arbitrary_finite_values_give_finite_ordered_forecasts_or_one_line(y, strategy, tiny):
     try:
-        f = Forecaster(**{**TINY, "strategy": strategy}).fit(y)
+        f = Forecaster(**{**tiny.forecaster, "strategy": strategy}).fit(y)
         p = f.predict(h=5 if strategy == "recursive" else None)
     except UserError as exc:
         assert "\n" not in str(exc)
@@ -138,22 +123,22 @@ def test_arbitrary_finite_values_give_finite_ordered_forecasts_or_one_line(y, st
     assert_finite_ordered(p)
 
 
-def test_huge_values_are_refused_at_fit_naming_the_value():
+def test_huge_values_are_refused_at_fit_naming_the_value(tiny):
     with pytest.raises(UserError) as exc:
-        Forecaster(**TINY).fit(1e300 * (1 + 0.1 * np.sin(np.arange(40))))
+        Forecaster(**tiny.forecaster).fit(1e300 * (1 + 0.1 * np.sin(np.arange(40))))
     assert "1e+300" in one_line(exc) and "overflow" in one_line(exc)
 
 
-def test_predict_on_a_csv_of_1e200_exits_2_and_writes_nothing(tmp_path):
+def test_predict_on_a_csv_of_1e200_exits_2_and_writes_nothing(tmp_path, capture_cli):
     p = tmp_path / "big.csv"
     with open(p, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["value"])
         w.writerows([[f"{v:.17g}"] for v in 1e200 * (2 + np.sin(np.arange(60) / 3))])
     out = tmp_path / "out"
-    rc, _, err = cli(["forecast", "--dataset", str(p), "--predict", "3", "--max-steps", "2", "--hidden-size", "4",
+    rc, _, err = capture_cli(["forecast", "--dataset", str(p), "--predict", "3", "--max-steps", "2", "--hidden-size", "4",
                       "--window", "8", "--no-plot", "--out", str(out)])
-    assert_one_error_line(rc, err, "forecast")
+    capture_cli.assert_one_error_line(rc, err, "forecast")
     assert "e+200" in err and not (out / "future.csv").exists()
 
 
@@ -169,23 +154,23 @@ def test_a_saved_tail_of_1e308_is_refused_at_load(saved, tmp_path):
         assert "tails" in one_line(exc) and "1e+308" in one_line(exc)
 
 
-def test_the_onnx_export_of_such_a_folder_is_an_error_with_nothing_written(saved, tmp_path):
+def test_the_onnx_export_of_such_a_folder_is_an_error_with_nothing_written(saved, tmp_path, capture_cli):
     pytest.importorskip("onnx")
 
     def change(doc):
         doc["tails"][1] = [1e300] * len(doc["tails"][1])
     folder = tampered(saved, tmp_path, change)
     target = tmp_path / "f.onnx"
-    rc, out, err = cli(["export", str(folder), "--onnx", str(target)])
-    assert_one_error_line(rc, err, "export")
+    rc, out, err = capture_cli(["export", str(folder), "--onnx", str(target)])
+    capture_cli.assert_one_error_line(rc, err, "export")
     assert "nan" not in out and not target.exists()
 
 
-def test_covariates_far_outside_their_training_range_are_one_line():
+def test_covariates_far_outside_their_training_range_are_one_line(tiny):
     ds = pd.date_range("2020", periods=40, freq="D")
     x = np.sin(np.arange(40))
     df = pd.DataFrame({"unique_id": "a", "ds": ds, "y": wave() + x, "x": x})
-    f = Forecaster(**TINY).fit(df)
+    f = Forecaster(**tiny.forecaster).fit(df)
     future = pd.DataFrame({"unique_id": "a", "ds": pd.date_range(ds[-1], periods=4, freq="D")[1:], "x": 1e300})
     with pytest.raises(UserError) as exc:
         f.predict(X_df=future)
@@ -200,16 +185,16 @@ def frame(ids, n=40):
 
 @pytest.mark.parametrize("ids", [[1, "1"], ["a", None], ["a", math.nan], [2, 2.0 + 0.5, "2.5"]],
                          ids=["int-and-text", "none", "nan", "float-and-text"])
-def test_ids_that_would_merge_or_vanish_are_one_line(ids):
+def test_ids_that_would_merge_or_vanish_are_one_line(ids, tiny):
     with pytest.raises(UserError) as exc:
-        Forecaster(**TINY).fit(frame(ids))
+        Forecaster(**tiny.forecaster).fit(frame(ids))
     assert "unique_id" in one_line(exc)
 
 
-def test_masked_arrays_are_refused_at_every_entry_point(fitted):
+def test_masked_arrays_are_refused_at_every_entry_point(fitted, tiny):
     y = np.ma.masked_array(wave(), mask=np.arange(40) % 9 == 0)
     bt = dict(h=3, n_windows=1, window=8, hidden_size=4, max_steps=2, batch_size=4)
-    calls = [lambda: Forecaster(**TINY).fit(y), lambda: Forecaster(**TINY).fit([y, wave()]),
+    calls = [lambda: Forecaster(**tiny.forecaster).fit(y), lambda: Forecaster(**tiny.forecaster).fit([y, wave()]),
              lambda: fitted.quantile_forecast(np.ma.masked_array(np.ones((1, 8)), mask=[[1] + [0] * 7]), [0]),
              lambda: backtest(y, **bt), lambda: backtest_scores(backtest(wave(), **bt), y)]
     for call in calls:
@@ -218,11 +203,11 @@ def test_masked_arrays_are_refused_at_every_entry_point(fitted):
         assert "mask" in one_line(exc)
 
 
-def test_complex_numbers_are_refused_at_every_entry_point(fitted):
+def test_complex_numbers_are_refused_at_every_entry_point(fitted, tiny):
     ds = pd.date_range("2020", periods=40, freq="D")
     x = np.sin(np.arange(40))
     df = pd.DataFrame({"unique_id": "a", "ds": ds, "y": wave() + x, "x": x})
-    fc = Forecaster(**TINY).fit(df)
+    fc = Forecaster(**tiny.forecaster).fit(df)
     bt = dict(h=3, n_windows=1, window=8, hidden_size=4, max_steps=2, batch_size=4)
     cv = backtest(wave(), **bt)
     from gatedrnn.forecast.backtest import forecast_after
@@ -236,17 +221,17 @@ def test_complex_numbers_are_refused_at_every_entry_point(fitted):
         assert "complex" in one_line(exc)
 
 
-def test_flags_a_run_would_ignore_are_refused(tmp_path):
+def test_flags_a_run_would_ignore_are_refused(tmp_path, capture_cli):
     for field in ({"horizon": 5}, {"holdout": 10}, {"season": 12}, {"column": "y"}):
         with pytest.raises(UserError) as exc:
             make_config(None, {"dataset": "m4-hourly", **field})
         assert list(field)[0] in one_line(exc)
-    rc, _, err = cli(["forecast", "--dataset", "m4-hourly", "--predict", "5", "--data-dir", str(tmp_path)])
-    assert_one_error_line(rc, err, "forecast")
+    rc, _, err = capture_cli(["forecast", "--dataset", "m4-hourly", "--predict", "5", "--data-dir", str(tmp_path)])
+    capture_cli.assert_one_error_line(rc, err, "forecast")
     assert "--predict" in err
     for argv, flag in ((["--predict", "5", "--horizon", "3"], "horizon"),):
-        rc, _, err = cli(["forecast", "--dataset", str(tmp_path / "absent.csv"), *argv, "--out", str(tmp_path / "o")])
-        assert_one_error_line(rc, err, "forecast")
+        rc, _, err = capture_cli(["forecast", "--dataset", str(tmp_path / "absent.csv"), *argv, "--out", str(tmp_path / "o")])
+        capture_cli.assert_one_error_line(rc, err, "forecast")
         assert flag in err
 
 
@@ -335,20 +320,20 @@ def test_every_meta_mutation_is_refused_and_an_old_meta_still_loads(saved, tmp_p
 
 
 @pytest.mark.parametrize("call", [
-    lambda f: Forecaster(**TINY).fit(pd.DataFrame({"unique_id": [], "ds": [], "y": []})),
-    lambda f: f.predict(ids=[]),
-    lambda f: f.predict(ids=1.5),
-    lambda f: Forecaster(**TINY).fit([[1.0, 2.0, 3.0] * 10, [1.0, [2.0, 3.0]] * 10]),
-    lambda f: Forecaster(**{**TINY, "quantiles": "abc"}),
-    lambda f: Forecaster(**{**TINY, "quantiles": 0.1}),
-    lambda f: Forecaster(**{**TINY, "hidden_size": 10**12}),
-    lambda f: Forecaster(**{**TINY, "batch_size": 10**12}),
-    lambda f: f.quantile_forecast(np.ones((1, 5)), [0]),
+    lambda f, tiny: Forecaster(**tiny.forecaster).fit(pd.DataFrame({"unique_id": [], "ds": [], "y": []})),
+    lambda f, _: f.predict(ids=[]),
+    lambda f, _: f.predict(ids=1.5),
+    lambda f, tiny: Forecaster(**tiny.forecaster).fit([[1.0, 2.0, 3.0] * 10, [1.0, [2.0, 3.0]] * 10]),
+    lambda f, tiny: Forecaster(**{**tiny.forecaster, "quantiles": "abc"}),
+    lambda f, tiny: Forecaster(**{**tiny.forecaster, "quantiles": 0.1}),
+    lambda f, tiny: Forecaster(**{**tiny.forecaster, "hidden_size": 10**12}),
+    lambda f, tiny: Forecaster(**{**tiny.forecaster, "batch_size": 10**12}),
+    lambda f, _: f.quantile_forecast(np.ones((1, 5)), [0]),
 ], ids=["empty-frame", "no-ids", "float-id", "ragged", "quantiles-text", "quantiles-scalar", "hidden-1e12",
         "batch-1e12", "tails-shape"])
-def test_bad_arguments_are_one_line(fitted, call):
+def test_bad_arguments_are_one_line(fitted, call, tiny):
     with pytest.raises(UserError) as exc:
-        call(fitted)
+        call(fitted, tiny)
     one_line(exc)
 
 
@@ -360,8 +345,8 @@ def test_config_sizes_are_bounded_before_allocating():
 
 
 # -- 8. bounded work ---------------------------------------------------------------------------------------------
-def test_a_recursive_h_of_ten_million_is_one_line_at_once():
-    f = Forecaster(**{**TINY, "strategy": "recursive"}).fit(wave())
+def test_a_recursive_h_of_ten_million_is_one_line_at_once(tiny):
+    f = Forecaster(**{**tiny.forecaster, "strategy": "recursive"}).fit(wave())
     with deadline(20), pytest.raises(UserError) as exc:
         f.predict(h=10**7)
     assert "10000000" in one_line(exc)

@@ -1,9 +1,7 @@
 """Hostile inputs for the lab and deploy commands (issue 11, items 9 (gradflow --name, export --onnx) and 11):
 one line, exit status 2, nothing written outside the output folder, no traceback."""
 
-import contextlib
 import hashlib
-import io
 import os
 
 import pytest
@@ -16,8 +14,6 @@ from gatedrnn.lab.quickstart import QuickstartConfig
 from gatedrnn.lab.quickstart import run as run_quickstart
 from gatedrnn.models import SequenceRegressor
 from gatedrnn.train.checkpoint import save_checkpoint
-
-TINY_GRADFLOW = ["--cell", "rnn", "--length", "4", "--hidden-size", "3"]
 
 
 def tree_hash(root) -> str:
@@ -33,33 +29,22 @@ def tree_hash(root) -> str:
     return h.hexdigest()
 
 
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def assert_one_error_line(rc, err, command):
-    assert rc == 2 and err.count("\n") == 1 and err.startswith(f"gatedrnn {command}: error: "), err
-
-
 # -- item 9: gradflow --name must not write outside --out --------------------------------------------------------
 @pytest.mark.parametrize("name", ["../../x", "../x", "..", ".", "", "a/b", "/tmp/gatedrnn-escape", "x\0y"])
-def test_gradflow_name_with_a_path_is_refused_and_nothing_is_written(tmp_path, monkeypatch, name):
+def test_gradflow_name_with_a_path_is_refused_and_nothing_is_written(tmp_path, monkeypatch, name, tiny, capture_cli):
     work = tmp_path / "a" / "b"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
     before = tree_hash(tmp_path)
-    rc, out, err = cli(["gradflow", *TINY_GRADFLOW, "--out", "out", "--name", name])
-    assert_one_error_line(rc, err, "gradflow")
+    rc, out, err = capture_cli(["gradflow", *tiny.gradflow, "--out", "out", "--name", name])
+    capture_cli.assert_one_error_line(rc, err, "gradflow")
     assert "--name: expected a file name without a path separator or '..'" in err
     assert tree_hash(tmp_path) == before and not os.path.exists("/tmp/gatedrnn-escape.csv")
     assert out == ""                                                  # refused before measuring anything
 
 
-def test_gradflow_plain_name_still_writes_into_out(tmp_path):
-    rc, _, err = cli(["gradflow", *TINY_GRADFLOW, "--out", str(tmp_path / "out"), "--name", "flow..1"])
+def test_gradflow_plain_name_still_writes_into_out(tmp_path, tiny, capture_cli):
+    rc, _, err = capture_cli(["gradflow", *tiny.gradflow, "--out", str(tmp_path / "out"), "--name", "flow..1"])
     assert rc == 0, err
     assert (tmp_path / "out" / "flow..1.csv").is_file()
 
@@ -81,28 +66,28 @@ def checkpoint(tmp_path):
     return save_checkpoint(tmp_path / "ck", SequenceRegressor(2, 3, 1, seed=0))
 
 
-def test_export_to_an_existing_folder_is_refused(tmp_path, checkpoint):
+def test_export_to_an_existing_folder_is_refused(tmp_path, checkpoint, capture_cli):
     target = tmp_path / "out"
     target.mkdir()
     before = tree_hash(tmp_path)
-    rc, _, err = cli(["export", str(checkpoint), "--onnx", str(target)])
-    assert_one_error_line(rc, err, "export")
+    rc, _, err = capture_cli(["export", str(checkpoint), "--onnx", str(target)])
+    capture_cli.assert_one_error_line(rc, err, "export")
     assert "expected a file name (e.g. model.onnx), got a folder" in err and tree_hash(tmp_path) == before
 
 
 @pytest.mark.parametrize("suffix", ["/", os.sep])
-def test_export_to_a_path_ending_in_a_separator_is_refused(tmp_path, checkpoint, suffix):
+def test_export_to_a_path_ending_in_a_separator_is_refused(tmp_path, checkpoint, suffix, capture_cli):
     before = tree_hash(tmp_path)
-    rc, _, err = cli(["export", str(checkpoint), "--onnx", str(tmp_path / "out") + suffix])
-    assert_one_error_line(rc, err, "export")
+    rc, _, err = capture_cli(["export", str(checkpoint), "--onnx", str(tmp_path / "out") + suffix])
+    capture_cli.assert_one_error_line(rc, err, "export")
     assert not (tmp_path / "out").exists() and tree_hash(tmp_path) == before
 
 
 # -- item 11: quickstart with zero steps -------------------------------------------------------------------------
 @pytest.mark.parametrize("steps", ["0", "-3"])
-def test_quickstart_with_no_steps_is_refused_by_its_config(steps):
-    rc, out, err = cli(["quickstart", "--max-steps", steps])
-    assert_one_error_line(rc, err, "quickstart")
+def test_quickstart_with_no_steps_is_refused_by_its_config(steps, capture_cli):
+    rc, out, err = capture_cli(["quickstart", "--max-steps", steps])
+    capture_cli.assert_one_error_line(rc, err, "quickstart")
     assert f"max_steps: expected a positive integer, got {steps}" in err and out == ""
 
 

@@ -24,29 +24,19 @@ from gatedrnn.lm.infer import detokenize, generate_text, iter_generated, load_la
 from gatedrnn.models import LanguageModel
 from gatedrnn.models.generate import sample
 
-TINY = ["--embed-size", "8", "--hidden-size", "16", "--batch-size", "4", "--time-size", "10", "--eval-batch-size", "2",
-        "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress"]
-
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    d = tmp_path_factory.mktemp("toy")
-    (d / "toy.txt").write_text(toy_sentences(6000, seed=0))
-    return d / "toy.txt"
-
-
-@pytest.fixture(scope="module")
-def run_dir(toy, tmp_path_factory):
+def run_dir(toy, tmp_path_factory, tiny):
     out = tmp_path_factory.mktemp("runs") / "toy"
-    assert main(["train", "--corpus", str(toy), "--level", "char", "--epochs", "1", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--level", "char", "--epochs", "1", "--out", str(out), *tiny.lm_any_level]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
-def word_run(toy, tmp_path_factory):
+def word_run(toy, tmp_path_factory, tiny):
     out = tmp_path_factory.mktemp("runs") / "words"
     assert main(["train", "--corpus", str(toy), "--level", "word", "--epochs", "1", "--max-steps", "20",
-                 "--out", str(out), *TINY]) == 0
+                 "--out", str(out), *tiny.lm_any_level]) == 0
     return out
 
 
@@ -269,11 +259,11 @@ def test_too_small_valid_split_in_training_names_the_split_and_the_field(tmp_pat
     assert "valid split" in err and "eval_batch_size 30" in err
 
 
-def test_resume_on_an_edited_corpus_says_so(toy, tmp_path, capsys):
+def test_resume_on_an_edited_corpus_says_so(toy, tmp_path, capsys, tiny):
     corpus = tmp_path / "c.txt"
     corpus.write_text(toy.read_text())
     out = tmp_path / "r"
-    assert main(["train", "--corpus", str(corpus), "--level", "char", "--max-steps", "3", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--corpus", str(corpus), "--level", "char", "--max-steps", "3", "--out", str(out), *tiny.lm_any_level]) == 0
     corpus.write_text("QZ" + toy.read_text())
     capsys.readouterr()
     err = one_line(["train", "--out", str(out), "--resume", "--no-progress"], capsys)

@@ -22,7 +22,6 @@ except ImportError:
 pytestmark = pytest.mark.skipif(MPIEXEC is None or mpi4py is None,
                                 reason="needs mpi4py and an mpiexec (pip install -e '.[mpi]')")
 LAUNCHER = ("OMPI_", "PMI_", "PMIX_", "MV2_", "PRTE_")
-TINY = ["--hidden-size", "4", "--max-steps", "3", "--batch-size", "8"]
 
 
 def _env() -> dict:
@@ -43,7 +42,7 @@ def _ours(stderr: str) -> list[str]:
     return lines
 
 
-def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path):
+def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path, tiny):
     csv = tmp_path / "s.csv"
     csv.write_text("t,value\n" + "".join(f"{i},{10 + 3 * np.sin(i / 2):.4f}\n" for i in range(60)))
     head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
@@ -51,10 +50,10 @@ def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path):
         rows = [",".join(f"{v:.3f}" for v in np.random.default_rng(k).standard_normal(5)) + (":a" if k % 2 else ":b")
                 for k in range(8)]
         (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
-    series = ["--dataset", str(csv), "--column", "value", "--window", "8", "--no-plot", *TINY]
+    series = ["--dataset", str(csv), "--column", "value", "--window", "8", "--no-plot", *tiny.fit]
     commands = {"predict": ["forecast", *series, "--predict", "4"],
                 "classify": ["classify", "--dataset", str(tmp_path / "Toy"), "--cell", "lstm", "--seeds", "1",
-                             "--no-baselines", *TINY]}
+                             "--no-baselines", *tiny.fit]}
     for name, args in commands.items():
         out = tmp_path / f"out-{name}"
         r = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "2", sys.executable, "-m", "gatedrnn.cli", *args,

@@ -18,7 +18,6 @@ import pytest
 from gatedrnn.cli import main
 
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
-TINY = ["--hidden-size", "4", "--max-steps", "3", "--batch-size", "8"]
 need_mpl = pytest.mark.skipif(not HAS_MPL, reason="the figure needs matplotlib")
 
 
@@ -28,9 +27,9 @@ def write_series(folder: Path, name: str = "s.csv") -> Path:
     return p
 
 
-def forecast(csv: Path, *more) -> list:
+def forecast(tiny, csv: Path, *more) -> list:
     return ["forecast", "--dataset", str(csv), "--column", "value", "--window", "8", "--no-arima", "--baselines",
-            "naive", *TINY, *more]
+            "naive", *tiny.fit, *more]
 
 
 def one_line(capsys) -> str:
@@ -40,78 +39,78 @@ def one_line(capsys) -> str:
 
 
 @need_mpl
-def test_figure_onto_the_input_csv_is_refused(tmp_path, capsys):
+def test_figure_onto_the_input_csv_is_refused(tmp_path, capsys, tiny):
     csv = write_series(tmp_path)
     before = csv.read_bytes()
-    assert main(forecast(csv, "--out", str(tmp_path / "run"), "--figure", str(csv))) == 2
+    assert main(forecast(tiny, csv, "--out", str(tmp_path / "run"), "--figure", str(csv))) == 2
     assert "input" in one_line(capsys)
     assert csv.read_bytes() == before
     link = tmp_path / "again.csv"
     os.link(csv, link)                              # the same file under another name
-    assert main(forecast(link, "--out", str(tmp_path / "run"), "--figure", str(csv), "--overwrite")) == 2
+    assert main(forecast(tiny, link, "--out", str(tmp_path / "run"), "--figure", str(csv), "--overwrite")) == 2
     one_line(capsys)
     assert csv.read_bytes() == before
 
 
 @need_mpl
-def test_figure_into_the_runs_own_checkpoint_is_refused(tmp_path, capsys):
+def test_figure_into_the_runs_own_checkpoint_is_refused(tmp_path, capsys, tiny):
     csv = write_series(tmp_path)
     out = tmp_path / "run"
-    assert main(forecast(csv, "--out", str(out))) == 0
+    assert main(forecast(tiny, csv, "--out", str(out))) == 0
     meta = (out / "model" / "meta.json").read_bytes()
     capsys.readouterr()
     for target in (out / "model" / "meta.json", out / "model" / "plot.png", out / "results.json"):
-        assert main(forecast(csv, "--out", str(out), "--figure", str(target), "--overwrite")) == 2, target
+        assert main(forecast(tiny, csv, "--out", str(out), "--figure", str(target), "--overwrite")) == 2, target
         one_line(capsys)
     assert (out / "model" / "meta.json").read_bytes() == meta
     assert "rows" in (out / "results.json").read_text()
 
 
 @need_mpl
-def test_special_files_are_never_replaced(tmp_path, capsys):
+def test_special_files_are_never_replaced(tmp_path, capsys, tiny):
     csv = write_series(tmp_path)
     fifo, null = tmp_path / "fifo", tmp_path / "null.png"
     os.mkfifo(fifo)
     null.symlink_to(os.devnull)
     for target in (fifo, null):
         for extra in ([], ["--overwrite"]):
-            assert main(forecast(csv, "--out", str(tmp_path / "run"), "--figure", str(target), *extra)) == 2
+            assert main(forecast(tiny, csv, "--out", str(tmp_path / "run"), "--figure", str(target), *extra)) == 2
             assert "special file" in one_line(capsys)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and null.is_symlink()
-    assert main(forecast(csv, "--out", str(fifo))) == 2            # --out itself
+    assert main(forecast(tiny, csv, "--out", str(fifo))) == 2            # --out itself
     one_line(capsys)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 @need_mpl
-def test_an_existing_file_needs_overwrite_once_then_the_run_knows_it(tmp_path, capsys):
+def test_an_existing_file_needs_overwrite_once_then_the_run_knows_it(tmp_path, capsys, tiny):
     csv = write_series(tmp_path)
     mine = tmp_path / "mine.png"
     mine.write_bytes(b"my own picture")
     out = str(tmp_path / "run")
-    assert main(forecast(csv, "--out", out, "--figure", str(mine))) == 2
+    assert main(forecast(tiny, csv, "--out", out, "--figure", str(mine))) == 2
     assert "--overwrite" in one_line(capsys)
     assert mine.read_bytes() == b"my own picture"
-    assert main(forecast(csv, "--out", out, "--figure", str(mine), "--overwrite")) == 0
+    assert main(forecast(tiny, csv, "--out", out, "--figure", str(mine), "--overwrite")) == 0
     assert mine.read_bytes().startswith(b"\x89PNG")
-    assert main(forecast(csv, "--out", out, "--figure", str(mine), "--seed", "2")) == 0   # its own figure now
+    assert main(forecast(tiny, csv, "--out", out, "--figure", str(mine), "--seed", "2")) == 0   # its own figure now
     assert not (Path(out) / "forecast.png").exists()
 
 
-def test_predict_never_replaces_its_own_input(tmp_path, capsys):
+def test_predict_never_replaces_its_own_input(tmp_path, capsys, tiny):
     """Forecasting from the future.csv of an earlier --predict run into the same folder would replace the input."""
     csv = write_series(tmp_path)
     out = tmp_path / "run"
-    assert main(forecast(csv, "--out", str(out), "--predict", "4", "--no-plot")) == 0
+    assert main(forecast(tiny, csv, "--out", str(out), "--predict", "4", "--no-plot")) == 0
     before = (out / "future.csv").read_bytes()
     capsys.readouterr()
     assert main(["forecast", "--dataset", str(out / "future.csv"), "--column", "y_hat", "--predict", "2",
-                 "--window", "2", "--no-plot", *TINY, "--out", str(out)]) == 2
+                 "--window", "2", "--no-plot", *tiny.fit, "--out", str(out)]) == 2
     assert "input" in one_line(capsys)
     assert (out / "future.csv").read_bytes() == before
 
 
-def test_classify_into_the_data_folder_is_refused(tmp_path, capsys):
+def test_classify_into_the_data_folder_is_refused(tmp_path, capsys, tiny):
     rng = np.random.default_rng(0)
     head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
     for split in ("TRAIN", "TEST"):
@@ -119,7 +118,7 @@ def test_classify_into_the_data_folder_is_refused(tmp_path, capsys):
         (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(["classify", "--dataset", str(tmp_path / "Toy"), "--cell", "lstm", "--seeds", "1", "--no-baselines",
-                 *TINY, "--out", str(tmp_path)]) == 2
+                 *tiny.fit, "--out", str(tmp_path)]) == 2
     assert "Toy_TEST.ts" in one_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 

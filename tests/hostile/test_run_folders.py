@@ -31,7 +31,6 @@ from gatedrnn.cli import main
 _SIZE = os.environ.get("GATEDRNN_HOSTILE_SIZE", "small").strip().lower()
 FULL = _SIZE in ("full", "large") or (_SIZE.isdigit() and int(_SIZE) > 1)
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-TINY = ["--hidden-size", "4", "--max-steps", "4", "--batch-size", "8"]
 VOLATILE = ("seconds", "cpu_seconds", "peak_mb", "table", "train_seconds")
 
 
@@ -43,16 +42,10 @@ def write_series(folder: Path, n: int = 60) -> Path:
     return p
 
 
-def write_ts(folder: Path) -> str:
+def write_ts(folder: Path, toy_classes) -> str:
     rng = np.random.default_rng(0)
-    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true down up\n@data\n"
-    for split in ("TRAIN", "TEST"):
-        rows = []
-        for _ in range(12):
-            x = rng.standard_normal(int(rng.integers(3, 8)))
-            rows.append(",".join(f"{v:.4f}" for v in x) + (":up" if x.sum() > 0 else ":down"))
-        (folder / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
-    return str(folder / "Toy")
+    splits = {split: toy_classes.univariate_by_sign(12, rng) for split in ("TRAIN", "TEST")}
+    return toy_classes.write_ts(folder, splits, ("down", "up"))
 
 
 def write_m4(folder: Path) -> dict:
@@ -69,19 +62,19 @@ def write_m4(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
+def inputs(tmp_path_factory, toy_classes):
     d = tmp_path_factory.mktemp("inputs")
-    return {"csv": write_series(d), "ts": write_ts(d), "m4": write_m4(d)}
+    return {"csv": write_series(d), "ts": write_ts(d, toy_classes), "m4": write_m4(d)}
 
 
-def commands(inputs) -> dict:
+def commands(inputs, tiny) -> dict:
     """For each command: (the earlier run's arguments, the new run's): they differ in seed and in what they write."""
     csv, ts = str(inputs["csv"]), inputs["ts"]
     fc = ["forecast", "--dataset", csv, "--column", "value", "--window", "8", "--no-arima", "--baselines", "naive",
-          *TINY]
-    pr = ["forecast", "--dataset", csv, "--column", "value", "--window", "8", "--predict", "4", *TINY]
-    m4 = ["forecast", "--dataset", "m4-hourly", "--window", "48", "--baselines", "naive", *TINY]
-    cl = ["classify", "--dataset", ts, "--seeds", "1", "--no-baselines", *TINY]
+          *tiny.fit4]
+    pr = ["forecast", "--dataset", csv, "--column", "value", "--window", "8", "--predict", "4", *tiny.fit4]
+    m4 = ["forecast", "--dataset", "m4-hourly", "--window", "48", "--baselines", "naive", *tiny.fit4]
+    cl = ["classify", "--dataset", ts, "--seeds", "1", "--no-baselines", *tiny.fit4]
     return {"forecast": (fc + ["--seed", "0"], fc + ["--seed", "1", "--no-plot"]),
             "predict": (pr + ["--seed", "0", "--n-models", "2", "--no-plot"], pr + ["--seed", "1", "--no-plot"]),
             "m4": (m4 + ["--seed", "0", "--n-models", "2"], m4 + ["--seed", "1"]),
@@ -185,11 +178,11 @@ def _finish(out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(inputs, tmp_path_factory):
+def runs(inputs, tmp_path_factory, tiny):
     """Per command: the earlier run's folder, its fingerprint, and the fingerprint of the new run over it."""
     mp, found = pytest.MonkeyPatch(), {}
     try:
-        for name, (old_args, new_args) in commands(inputs).items():
+        for name, (old_args, new_args) in commands(inputs, tiny).items():
             root = tmp_path_factory.mktemp(name)
             assert run_cli(old_args, root / "old", inputs, mp) == 0
             shutil.copytree(root / "old", root / "run")
@@ -217,9 +210,9 @@ def _picks(calls: list) -> list:
 
 @pytest.mark.parametrize("command", ["forecast", "predict", "m4", "classify"])
 @pytest.mark.parametrize("mode", ["once", "dead"])
-def test_a_failure_at_any_disk_call_leaves_the_old_run_or_the_new(runs, inputs, command, mode, monkeypatch):
+def test_a_failure_at_any_disk_call_leaves_the_old_run_or_the_new(runs, inputs, command, mode, monkeypatch, tiny):
     root, old, new, calls = runs[command]
-    new_args = commands(inputs)[command][1]
+    new_args = commands(inputs, tiny)[command][1]
     assert len(calls) >= 10, calls
     work = root / "work"
     for k in (_picks(calls) if mode == "once" else _picks(calls)[::2]):
@@ -269,11 +262,11 @@ def _child(name: str, where: str, how: str, args, out: Path) -> subprocess.Compl
                           env=ENV, capture_output=True, text=True, timeout=120)
 
 
-def test_sigterm_in_the_middle_of_the_writes_leaves_one_run(runs, inputs):
+def test_sigterm_in_the_middle_of_the_writes_leaves_one_run(runs, inputs, tiny):
     """SIGTERM once results.json is written (before config.json and the checkpoint): the earlier run; SIGTERM once
     results.json is renamed into --out itself: it waits for the swap to end, so the whole new run."""
     root, old, new, _ = runs["forecast"]
-    args = commands(inputs)["forecast"][1]
+    args = commands(inputs, tiny)["forecast"][1]
     for where, expect in (("anywhere", old), ("out", new)):
         work = root / f"term-{where}"
         shutil.copytree(root / "old", work)
@@ -282,20 +275,20 @@ def test_sigterm_in_the_middle_of_the_writes_leaves_one_run(runs, inputs):
         assert fingerprint(work) == expect, where
 
 
-def test_sigkill_inside_the_swap_is_completed_by_the_next_command(runs, inputs):
+def test_sigkill_inside_the_swap_is_completed_by_the_next_command(runs, inputs, tiny):
     """SIGKILL right after config.json of the new run is moved into --out: the next command on the folder
     completes the new run before anything else."""
     root, old, new, _ = runs["classify"]
     work = root / "kill"
     shutil.copytree(root / "old", work)
-    proc = _child("config.json", "out", "kill", commands(inputs)["classify"][1], work)
+    proc = _child("config.json", "out", "kill", commands(inputs, tiny)["classify"][1], work)
     assert proc.returncode == -9, proc.stderr
     _finish(work)
     assert fingerprint(work) == new
     assert hidden(work) == []
 
 
-def test_a_reader_completes_a_swap_cut_off_by_sigkill(runs, inputs):
+def test_a_reader_completes_a_swap_cut_off_by_sigkill(runs, inputs, tiny):
     """SIGKILL inside the swap of a --predict run over an earlier one: Forecaster.load (through resolve_checkpoint,
     as every reader) finishes the swap under the folder's lock and reads the whole new run."""
     from gatedrnn.forecast import Forecaster
@@ -303,17 +296,17 @@ def test_a_reader_completes_a_swap_cut_off_by_sigkill(runs, inputs):
     root, old, new, _ = runs["predict"]
     work = root / "kill-read"
     shutil.copytree(root / "old", work)
-    proc = _child("future.csv", "out", "kill", commands(inputs)["predict"][1], work)
+    proc = _child("future.csv", "out", "kill", commands(inputs, tiny)["predict"][1], work)
     assert proc.returncode == -9, proc.stderr
     assert (work / ".gatedrnn-run.new").is_dir()
     assert len(Forecaster.load(work / "forecaster").models) == 1     # the new run (the earlier had 2)
     assert fingerprint(work) == new and hidden(work) == []
 
 
-def test_files_of_the_user_are_refused_kept_with_overwrite_and_never_deleted(inputs, tmp_path, capsys):
+def test_files_of_the_user_are_refused_kept_with_overwrite_and_never_deleted(inputs, tmp_path, capsys, tiny):
     csv = str(inputs["csv"])
     args = ["forecast", "--dataset", csv, "--column", "value", "--window", "8", "--no-arima", "--baselines", "naive",
-            "--no-plot", *TINY]
+            "--no-plot", *tiny.fit4]
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("my notes")
@@ -359,12 +352,12 @@ def test_outputs_are_finite_or_one_line_and_nothing_is_written(tmp_path):
         assert list(out.iterdir()) == []
 
 
-def test_predict_on_values_that_overflow_is_one_line(tmp_path, capsys):
+def test_predict_on_values_that_overflow_is_one_line(tmp_path, capsys, tiny):
     p = tmp_path / "huge.csv"
     p.write_text("t,value\n" + "".join(f"{i},{(1 + (i % 7)) * 1e300:.6g}\n" for i in range(60)))
     out = tmp_path / "run"
     assert main(["forecast", "--dataset", str(p), "--column", "value", "--window", "8", "--predict", "4",
-                 "--no-plot", *TINY, "--out", str(out)]) == 2
+                 "--no-plot", *tiny.fit4, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err and "\n" not in err and "Traceback" not in err, err
     assert not (out / "future.csv").exists()

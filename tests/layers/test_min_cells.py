@@ -17,6 +17,7 @@ from gatedrnn.models import LanguageModel, SequenceRegressor
 from gatedrnn.models.stream import Stream
 
 MIN = {"mingru": g.MinGRU, "minlstm": g.MinLSTM}
+pytestmark = pytest.mark.toy(3000)
 
 
 def _stack(cell, dtype, scan="loop", D=3, H=8, L=2, scale=2.0, seed=0):
@@ -214,15 +215,6 @@ def test_gradflow_decays_by_the_keep_gates_alone(cell):
 
     flow = gradient_flow(cell, length=12, hidden_size=6, weight_scale=2.0)
     assert flow.dc is None and np.isfinite(flow.dh).all() and 0 < flow.dh[0] < flow.dh[-1]
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    from gatedrnn.data.synthetic import toy_sentences
-
-    d = tmp_path_factory.mktemp("toy")
-    (d / "toy.txt").write_text(toy_sentences(3000, seed=0))
-    return d / "toy.txt"
 
 
 @pytest.mark.parametrize("cell", sorted(MIN))

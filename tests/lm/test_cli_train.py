@@ -8,24 +8,13 @@ import numpy as np
 import pytest
 
 from gatedrnn.cli import main
-from gatedrnn.data.synthetic import toy_sentences
 from gatedrnn.train.checkpoint import load_checkpoint
 
-TINY = ["--level", "char", "--embed-size", "8", "--hidden-size", "16", "--batch-size", "4", "--time-size", "10",
-        "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress"]
-
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    d = tmp_path_factory.mktemp("toy")
-    (d / "toy.txt").write_text(toy_sentences(6000, seed=0))
-    return d / "toy.txt"
-
-
-@pytest.fixture(scope="module")
-def run_dir(toy, tmp_path_factory):
+def run_dir(toy, tmp_path_factory, tiny):
     out = tmp_path_factory.mktemp("runs") / "toy"
-    assert main(["train", "--corpus", str(toy), "--epochs", "2", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--epochs", "2", "--out", str(out), *tiny.lm]) == 0
     return out
 
 
@@ -54,9 +43,9 @@ def test_generate_is_deterministic_for_a_seed(run_dir, capsys):
     assert outs[0] == outs[1] != outs[2] and outs[0].startswith("the ") and len(outs[0]) > 40
 
 
-def test_cli_resume_equals_uninterrupted(toy, run_dir, tmp_path, capsys):
+def test_cli_resume_equals_uninterrupted(toy, run_dir, tmp_path, capsys, tiny):
     out = tmp_path / "r"
-    assert main(["train", "--corpus", str(toy), "--epochs", "2", "--max-steps", "150", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--epochs", "2", "--max-steps", "150", "--out", str(out), *tiny.lm]) == 0
     assert "--resume" in capsys.readouterr().out
     assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
     a, _, _ = load_checkpoint(run_dir / "last")
@@ -72,9 +61,9 @@ def _error(argv, capsys):
     return err
 
 
-def test_errors_are_one_line(toy, run_dir, tmp_path, capsys):
+def test_errors_are_one_line(toy, run_dir, tmp_path, capsys, tiny):
     assert "expected 'ptb', 'tinyshakespeare' or a path" in _error(["train", "--corpus", str(tmp_path / "none.txt")], capsys)
-    assert "got one with last/; pass --resume" in _error(["train", "--corpus", str(toy), "--out", str(run_dir), *TINY], capsys)
+    assert "got one with last/; pass --resume" in _error(["train", "--corpus", str(toy), "--out", str(run_dir), *tiny.lm], capsys)
     assert "differs from the run's" in _error(["train", "--out", str(run_dir), "--resume", "--lr", "3"], capsys)
     assert "expected a checkpoint at" in _error(["train", "--out", str(tmp_path / "fresh"), "--resume"], capsys)
     assert "expected a checkpoint folder" in _error(["eval", str(tmp_path / "missing")], capsys)
@@ -134,11 +123,11 @@ def test_ptb_small_preset_200_steps(data_dir, tmp_path, capsys):
     assert stop["val_ppl"] == pytest.approx(369.06, abs=0.05), stop   # the README's figure, to four digits
 
 
-def test_config_json_reruns_the_run_bit_for_bit(toy, tmp_path, capsys):
+def test_config_json_reruns_the_run_bit_for_bit(toy, tmp_path, capsys, tiny):
     """A run's config.json is the whole run: --config RUN/config.json --out OTHER ends with identical weights."""
     first, again = tmp_path / "first", tmp_path / "again"
     assert main(["train", "--corpus", str(toy), "--epochs", "1", "--max-steps", "40", "--dropout", "0.2",
-                 "--schedule", "step", "--step-start", "1", "--out", str(first), *TINY]) == 0
+                 "--schedule", "step", "--step-start", "1", "--out", str(first), *tiny.lm]) == 0
     cfg = json.loads((first / "config.json").read_text())
     assert cfg["max_steps"] == 40 and cfg["dropout"] == 0.2 and cfg["step_start"] == 1
     assert main(["train", "--config", str(first / "config.json"), "--out", str(again), "--no-progress"]) == 0
@@ -184,28 +173,28 @@ def test_flags_come_from_the_config_with_help_and_defaults(capsys):
         assert msg in _error(["train", *bad, "--out", "/nonexistent/never"], capsys)
 
 
-def test_a_bug_shows_its_traceback_and_a_user_error_one_line(toy, tmp_path, capsys, monkeypatch):
+def test_a_bug_shows_its_traceback_and_a_user_error_one_line(toy, tmp_path, capsys, monkeypatch, tiny):
     import gatedrnn.lm.run as run_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("injected failure below the CLI")
 
     monkeypatch.setattr(run_module, "load_corpus", broken)
-    code = main(["train", "--corpus", str(toy), "--out", str(tmp_path / "x"), *TINY])
+    code = main(["train", "--corpus", str(toy), "--out", str(tmp_path / "x"), *tiny.lm])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback (most recent call last)" in err and "injected failure below the CLI" in err
     assert "this is a bug in gatedrnn" in err.splitlines()[-1]
     monkeypatch.undo()
-    err = _error(["train", "--corpus", str(toy), "--epochs", "0", "--out", str(tmp_path / "y"), *TINY], capsys)
+    err = _error(["train", "--corpus", str(toy), "--epochs", "0", "--out", str(tmp_path / "y"), *tiny.lm], capsys)
     assert "epochs: expected a positive integer, got 0" in err
 
 
-def test_early_stopping_from_the_command_line(toy, tmp_path, capsys):
+def test_early_stopping_from_the_command_line(toy, tmp_path, capsys, tiny):
     """With --min-delta 100 (nats) no epoch after the first counts as better: --patience 1 stops after epoch 2,
     and the test perplexity is that of best/ (epoch 1)."""
     out = tmp_path / "es"
     assert main(["train", "--corpus", str(toy), "--epochs", "6", "--patience", "1", "--min-delta", "100",
-                 "--out", str(out), *TINY]) == 0
+                 "--out", str(out), *tiny.lm]) == 0
     res = json.loads((out / "results.json").read_text())
     assert res["stopped"] == "early_stopping" and res["epochs"] == 2 and res["checkpoint"].endswith("best")
     import csv
@@ -213,31 +202,31 @@ def test_early_stopping_from_the_command_line(toy, tmp_path, capsys):
     assert [int(r["epoch"]) for r in rows] == list(range(1, res["epochs"] + 1)) and "val_ppl" in rows[0]
 
 
-def test_a_run_stopped_by_max_steps_writes_its_results_and_curves(toy, tmp_path):
+def test_a_run_stopped_by_max_steps_writes_its_results_and_curves(toy, tmp_path, tiny):
     out = tmp_path / "run"
-    assert main(["train", "--corpus", str(toy), "--max-steps", "5", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--max-steps", "5", "--out", str(out), *tiny.lm]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["stopped"] == "max_steps" and results["steps"] == 5 and "test_ppl" not in results
     assert results["val_ppl"] > 1 and results["checkpoint"] == str(out / "last")
     assert (out / "curves.png").is_file()
 
 
-def test_train_fraction_eval_every_and_time_limit(toy, tmp_path, capsys):
+def test_train_fraction_eval_every_and_time_limit(toy, tmp_path, capsys, tiny):
     """--train-fraction 0.25 trains on the first quarter of the training split (a quarter of the windows per epoch),
     --eval-every writes validation records between epoch ends, and a run stopped by --time-limit is tested like
     a finished one."""
     full, part = tmp_path / "full", tmp_path / "part"
-    assert main(["train", "--corpus", str(toy), "--max-steps", "1", "--out", str(full), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--max-steps", "1", "--out", str(full), *tiny.lm]) == 0
     assert main(["train", "--corpus", str(toy), "--train-fraction", "0.25", "--epochs", "1", "--eval-every", "5",
-                 "--out", str(part), *TINY]) == 0
+                 "--out", str(part), *tiny.lm]) == 0
     windows = [int(n) for n in re.findall(r"training: (\d+) windows", capsys.readouterr().out)]
     assert windows[1] == pytest.approx(windows[0] / 4, abs=1)
     log = [json.loads(line) for line in open(part / "log.jsonl")]
     steps = [r["step"] for r in log if r.get("event") == "valid"]
     assert steps == list(range(5, windows[1] + 1, 5)) and all(r["val_ppl"] > 1 for r in log if r.get("event") == "valid")
     timed = tmp_path / "timed"
-    assert main(["train", "--corpus", str(toy), "--epochs", "50", "--time-limit", "0.5", "--out", str(timed), *TINY]) == 0
+    assert main(["train", "--corpus", str(toy), "--epochs", "50", "--time-limit", "0.5", "--out", str(timed), *tiny.lm]) == 0
     res = json.loads((timed / "results.json").read_text())
     assert res["stopped"] == "time_limit" and res["epochs"] < 50 and res["test_ppl"] > 1
-    assert main(["train", "--corpus", str(toy), "--train-fraction", "1.5", "--out", str(tmp_path / "x"), *TINY]) == 2
+    assert main(["train", "--corpus", str(toy), "--train-fraction", "1.5", "--out", str(tmp_path / "x"), *tiny.lm]) == 2
     assert "train_fraction: expected a fraction in (0, 1], got 1.5" in capsys.readouterr().err

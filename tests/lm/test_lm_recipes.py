@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gatedrnn.cli import main
-from gatedrnn.data.synthetic import toy_sentences
 from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.plateau import PlateauWarning, check_step, unigram_perplexity
 from gatedrnn.lm.presets import preset_config
@@ -16,14 +15,7 @@ from gatedrnn.lm.run import make_run_config
 from gatedrnn.train.checkpoint import load_checkpoint
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-TINY = ["--level", "char", "--batch-size", "4", "--time-size", "10", "--eval-batch-size", "2", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    path = tmp_path_factory.mktemp("toy") / "toy.txt"
-    path.write_text(toy_sentences(3000, seed=0))
-    return path
+pytestmark = pytest.mark.toy(3000)
 
 
 def _params(model):
@@ -53,18 +45,18 @@ def test_explicit_biases_win_over_the_draw():
     assert unigram.out.b[0] > unigram.out.b[1] > unigram.out.b[2]
 
 
-def test_init_scale_without_init_uniform_is_one_line(toy, tmp_path, capsys):
-    assert main(["train", "--corpus", str(toy), "--init-scale", "0.1", "--out", str(tmp_path / "r"), *TINY]) == 2
+def test_init_scale_without_init_uniform_is_one_line(toy, tmp_path, capsys, tiny):
+    assert main(["train", "--corpus", str(toy), "--init-scale", "0.1", "--out", str(tmp_path / "r"), *tiny.lm_shape]) == 2
     err = capsys.readouterr().err
     assert "init_scale: expected init 'uniform'" in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
 
 
-def test_the_plateau_warning_names_a_stalled_run(toy, tmp_path, capsys):
+def test_the_plateau_warning_names_a_stalled_run(toy, tmp_path, capsys, tiny):
     """lr 1e-6: the model stays at its start, the unigram output bias, so the warning fires at its step."""
     out = tmp_path / "stall"
     assert main(["train", "--corpus", str(toy), "--lr", "1e-6", "--epochs", "1", "--out", str(out), "--hidden-size",
-                 "8", "--embed-size", "8", *TINY]) == 0
+                 "8", "--embed-size", "8", *tiny.lm_shape]) == 0
     text = capsys.readouterr().out
     assert text.count("unigram plateau") == 1 and "--init uniform --init-scale 0.1" in text
 
@@ -95,10 +87,10 @@ def test_the_plateau_warning_is_quiet_for_a_learning_run():
                                         schedule="step", step_start=4, step_size=1, step_factor=0.5, epochs=13,
                                         time_size=20)),
 ])
-def test_the_example_recipes_are_the_presets_configs(name, preset, changes, toy, tmp_path, capsys):
+def test_the_example_recipes_are_the_presets_configs(name, preset, changes, toy, tmp_path, capsys, tiny):
     path = EXAMPLES / f"{name}.toml"
     assert make_run_config(config_file=path) == preset_config(preset, **changes)
-    small = ["--corpus", str(toy), "--max-steps", "20", "--embed-size", "16", "--hidden-size", "16", *TINY]
+    small = ["--corpus", str(toy), "--max-steps", "20", "--embed-size", "16", "--hidden-size", "16", *tiny.lm_shape]
     for i, source in enumerate((["--config", str(path)], ["--preset", preset] + _flags(changes))):
         assert main(["train", *source, *small, "--out", str(tmp_path / str(i))]) == 0
     capsys.readouterr()
