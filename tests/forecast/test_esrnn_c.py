@@ -1,5 +1,6 @@
 """gatedrnn export --c of a Forecaster(model="esrnn"): C99 compiled with -Werror, push/forecast equal to the
-forecaster (predict, then its stream) to < 1e-5 x max(1, |y|) over 1,000 pushes; one member only; strings escaped."""
+forecaster (predict, then its stream) to < 1e-5 x max(1, |y|) over 1,000 pushes; every member (seeds, snapshots) in
+one file pair and their median, as predict takes it; strings escaped."""
 
 import ctypes
 
@@ -7,9 +8,8 @@ import numpy as np
 import pytest
 
 from gatedrnn.cli import main
-from gatedrnn.deploy.c99_esrnn import check_esrnn_c, esrnn_c_sources, export_esrnn_c
+from gatedrnn.deploy.c99_esrnn import check_esrnn_c, continuation, export_esrnn_c
 from gatedrnn.deploy.c99_run import compile_c, find_cc
-from gatedrnn.errors import UserError
 from gatedrnn.forecast import Forecaster
 
 needs_cc = pytest.mark.skipif(find_cc() is None, reason="no C compiler")
@@ -52,13 +52,52 @@ def test_c_equals_the_forecaster_over_1000_pushes(case, tmp_path):
         assert push(state, 0.0) == -1
 
 
-def test_one_member_only_and_the_cli(tmp_path):
-    f = Forecaster(model="esrnn", horizon=3, season=6, hidden_size=4, max_steps=3, n_models=2, batch_size=3)
-    f.fit(panel())
-    with pytest.raises(UserError, match="of one member, got 2"):
-        esrnn_c_sources(f)
-    g = Forecaster(model="esrnn", horizon=3, season=6, hidden_size=4, max_steps=3, batch_size=3).fit(panel())
-    g.save(tmp_path / "g")
+def _run_c(folder, prefix, series, values):
+    """The compiled export in ``folder`` after ``values`` pushed into ``series``: its forecast (horizon x Q, flat)."""
+    lib = ctypes.CDLL(str(compile_c([folder / f"{prefix}.c"], folder / f"lib{prefix}_run.so")))
+    state = ctypes.create_string_buffer(getattr(lib, f"{prefix}_state_bytes")())
+    push = getattr(lib, f"{prefix}_push")
+    push.argtypes = [ctypes.c_void_p, ctypes.c_double]
+    assert getattr(lib, f"{prefix}_init")(state, series) == 0
+    assert all(push(state, float(v)) == 0 for v in values)
+    out = np.empty(4 * 5)                                            # horizon 4 x 5 quantiles
+    assert getattr(lib, f"{prefix}_forecast")(state, out.ctypes.data_as(ctypes.c_void_p)) == 0
+    return out
+
+
+def _close(got, want):
+    return np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))) < 1e-5
+
+
+@needs_cc
+def test_three_members_in_one_file_pair_equal_predict_over_1000_pushes(tmp_path):
+    f = Forecaster(model="esrnn", horizon=4, season=6, season2=12, hidden_size=6, max_steps=8, batch_size=3,
+                   n_models=3).fit(panel())
+    assert len(f.models) == 3
+    one = [f.forecast_values([f.panel.values[1]], [1], [m])[0] for m in f.models]
+    assert not np.allclose(one[0], one[1], rtol=1e-3)                # the members differ: the median matters
+    export_esrnn_c(f, tmp_path, prefix="ens")
+    assert "#define ENS_MEMBERS 3" in (tmp_path / "ens.h").read_text()
+    assert check_esrnn_c(f, tmp_path, "ens")["max_diff"] < 1e-5      # series 0: the members' steps, their median
+    span = f.panel.values[1]
+    assert _close(_run_c(tmp_path, "ens", 1, span), f.final_forecast()[1].reshape(-1))      # predict's quantiles
+    more = continuation(span, 1000, seed=1)
+    got = _run_c(tmp_path, "ens", 1, np.concatenate([span, more]))
+    ys = [f.panel.values[0], np.concatenate([span, more]), f.panel.values[2]]
+    want = f.forecast_after(ys, [v.size for v in ys], 4)[1]          # predict on the history grown by 1,000 values
+    assert _close(got, want.reshape(-1))
+
+
+def test_the_cli_exports_seeds_and_snapshots(tmp_path, capsys):
+    f = Forecaster(model="esrnn", horizon=4, season=6, hidden_size=4, max_steps=6, n_models=2, snapshots=2,
+                   batch_size=3, seasonality="additive").fit(panel(shift=-11.0))
+    assert len(f.models) == 4                                      # an even count: the two middle ones' mean
+    f.save(tmp_path / "g")
     assert main(["export", str(tmp_path / "g"), "--c", str(tmp_path / "c")]) == 0
-    assert (tmp_path / "c" / "model.c").is_file()
+    assert "#define MODEL_MEMBERS 4" in (tmp_path / "c" / "model.h").read_text()
+    said = capsys.readouterr().out
+    if find_cc() is not None:
+        diff = float(said.split("max difference ")[1].split(" ")[0])
+        assert diff < 1e-5, said
+        assert _close(_run_c(tmp_path / "c", "model", 2, f.panel.values[2]), f.final_forecast()[2].reshape(-1))
     assert main(["export", str(tmp_path / "g"), "--onnx", str(tmp_path / "g.onnx")]) == 2

@@ -1,22 +1,24 @@
 """``gatedrnn export FOLDER --c DIR`` of a ``Forecaster(model="esrnn")``: the hybrid as standalone C99, one value per
-call, nothing beyond <math.h>, no allocation.
+call, nothing beyond <math.h>, no allocation, every member of the forecaster in one file pair.
 
     PREFIX_state s;
     PREFIX_init(&s, series);          /* series i of the forecaster (0 .. PREFIX_N_SERIES - 1), before its first value */
-    PREFIX_push(&s, value);           /* its values in order: the fitted ones (PREFIX_span_of), then the new ones */
+    PREFIX_push(&s, value);           /* its values in order: the fitted ones, then the new ones */
     PREFIX_forecast(&s, out);         /* PREFIX_HORIZON x PREFIX_QUANTILES doubles, each step's quantiles ascending */
 
-The state holds what ``models/esrnn_step.StepState`` holds for one series: the step count, the level, the seasonal
-rings (``PREFIX_SEASON``, ``PREFIX_SEASON2``), the last window of de-seasonalised values, every dilated layer's
-phase states (h, and c for a cell with a memory) and the network's last output. The per-series constants are
-alpha, gamma (gamma2) and the initial seasonal indices (and the additive form's scale); the network's weights are
-float32, its arithmetic the cell's own C step (``deploy/cells``); the smoothing runs in double. ``push`` refuses a
-value that is not finite (or not positive in the multiplicative form) with -1, the state untouched.
+The state holds the step count and, per member (``PREFIX_MEMBERS``: ``n_models`` seeds x ``snapshots``, the
+``PREFIX_member`` records of ``s.m``), what ``models/esrnn_step.StepState`` holds for one series: the level, the
+seasonal rings (``PREFIX_SEASON``, ``PREFIX_SEASON2``), the last window of de-seasonalised values, every dilated
+layer's phase states (h, and c for a cell with a memory) and the network's last output. Each member has its own
+per-series constants (alpha, gamma (gamma2) and the initial seasonal indices) and network weights; the code, the
+additive form's scales and the quantile levels are shared (``deploy/c99_esrnn_members.py``, which also takes the
+members' median in ``PREFIX_forecast``, as ``predict`` does). The network's weights are float32, its arithmetic the
+cell's own C step (``deploy/cells``); the smoothing runs in double. ``push`` refuses a value that is not finite
+(or not positive in the multiplicative form) with -1, the state untouched.
 
 The export checks itself when a C compiler is found: it is compiled with -Werror, series 0 is pushed its fitted
-span and then 1,000 more values, and every forecast is compared with the forecaster's own step
-(``StepState``, which equals ``predict``): the largest difference over max(1, |y|) must stay below 1e-5. A
-forecaster of more than one member (``n_models``, ``snapshots``) is refused in one line.
+span and then 1,000 more values, and every forecast is compared with the members' own steps (``StepState``, which
+equal ``predict``) and their median: the largest difference over max(1, |y|) must stay below 1e-5.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from pathlib import Path
 
 import numpy
 
-from gatedrnn.backend import sigmoid, to_numpy
+from gatedrnn.backend import to_numpy
 from gatedrnn.deploy.c99 import c_array, check_folder, check_prefix, write_sources
+from gatedrnn.deploy.c99_esrnn_members import forecast_lines, member_arrays, members_median, weights_table
 from gatedrnn.deploy.c99_kernels import KERNELS, TANH
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.deploy.c_text import c_comment, strings_section
@@ -41,9 +44,8 @@ PUSHES = 1000
 
 def _spec(f, prefix: str):
     check_prefix(prefix)
-    if len(f.models) != 1:
-        raise UserError(f"export --c: expected a Forecaster(model='esrnn') of one member, got {len(f.models)} "
-                        f"(n_models x snapshots; the C export holds one network)")
+    if not getattr(f, "models", None):
+        raise UserError("export --c: expected a fitted Forecaster(model='esrnn') (fit or load first), got none")
     model = f.models[0]
     layers = [layer for block in model.blocks for layer in block]
     cls = layers[0].stack.layer_class
@@ -53,65 +55,53 @@ def _spec(f, prefix: str):
     return model, layers, code
 
 
-def _constants(f, model, p: str) -> list:
-    es = model.es
-    out = c_array("double", f"{p}_alpha", to_numpy(sigmoid(es.alpha_raw)))
-    out += c_array("double", f"{p}_gamma", to_numpy(sigmoid(es.gamma_raw)) if model.season else [0.0] * model.n_series)
-    if model.season:
-        out += c_array("double", f"{p}_s0", to_numpy(es._initial(es.init_raw)))
-    if model.season2:
-        out += c_array("double", f"{p}_gamma2", to_numpy(sigmoid(es.gamma2_raw)))
-        out += c_array("double", f"{p}_S0", to_numpy(es._initial(es.init2_raw)))
-    if not model.mult:
-        out += c_array("double", f"{p}_scale", model.scales)
-    return out
+def _gates(layer) -> int:
+    return int(to_numpy(layer.stack.layers[0].step_weights()).shape[1])
 
 
-def _network(model, layers, p: str, out: list) -> list:
-    """The arrays of every layer, the hidden tanh layer and the head; -> the step's lines."""
-    H, lines, k = model.config["hidden_size"], [], 0
-    lines.append(f"    for (j = 0; j < {model.window}; ++j) s->x[j] = (float)(s->D[(p + j) % {model.window}] - Ll);")
+def _network(model, layers, p: str) -> list:
+    """``<p>_network``: one step of member ``w``'s network at window position ``pos``, into ``m->out``."""
+    H, k = model.config["hidden_size"], 0
+    Ll = "log(m->level)" if model.mult else f"m->level / {p}_scale[s->series]"
+    lines = [f"static void {p}_network({p}_state *s, {p}_member *m, const {p}_weights *w, long pos)", "{",
+             f"    const double Ll = {Ll};", "    int j;",
+             f"    for (j = 0; j < {model.window}; ++j) s->x[j] = (float)(m->D[(pos + j) % {model.window}] - Ll);"]
     src = "s->x"
     for b, block in enumerate(model.blocks):
         if b > 0:
             lines.append(f"    for (j = 0; j < {H}; ++j) s->res[j] = {src}[j];")
         for layer in block:
-            W = numpy.asarray(to_numpy(layer.stack.layers[0].step_weights()), dtype=numpy.float64)
-            D, N, d = layer.input_size, W.shape[1], layer.dilation
-            out += c_array("float", f"{p}_b{k}", W[D + H]) + c_array("float", f"{p}_wx{k}", W[:D])
-            out += c_array("float", f"{p}_wh{k}", W[D:D + H])
-            h, c = f"(s->h{k} + (long)(p % {d}) * {H})", f"(s->c{k} + (long)(p % {d}) * {H})"
-            lines += [f"    for (j = 0; j < {N}; ++j) s->g[j] = {p}_b{k}[j];",
-                      f"    {p}_axpy(s->g, {p}_wx{k}, {src}, {D}, {N});",
-                      f"    {p}_axpy(s->g, {p}_wh{k}, {h}, {H}, {N});",
+            N, d = _gates(layer), layer.dilation
+            h, c = f"(m->h{k} + (pos % {d}) * {H})", f"(m->c{k} + (pos % {d}) * {H})"
+            lines += [f"    for (j = 0; j < {N}; ++j) s->g[j] = w->b{k}[j];",
+                      f"    {p}_axpy(s->g, w->wx{k}, {src}, {layer.input_size}, {N});",
+                      f"    {p}_axpy(s->g, w->wh{k}, {h}, {H}, {N});",
                       f"    {p}_cell(s->g, {h}, {c if layer.stack.layer_class.has_cell else '0'});",
                       f"    for (j = 0; j < {H}; ++j) s->z[j] = {h}[j];"]
             src, k = "s->z", k + 1
         if b > 0:
             lines.append(f"    for (j = 0; j < {H}; ++j) s->z[j] += s->res[j];")
     HQ = model.horizon * len(model.quantiles)
-    for name, lin in (("hid", model.hidden), ("head", model.head)):
-        out += c_array("float", f"{p}_{name}_w", to_numpy(lin.W).T) + c_array("float", f"{p}_{name}_b", to_numpy(lin.b))
-    lines += [f"    for (j = 0; j < {H}; ++j) s->a[j] = {p}_hid_b[j];", f"    {p}_axpy(s->a, {p}_hid_w, s->z, {H}, {H});",
-              f"    for (j = 0; j < {H}; ++j) s->a[j] = (float)tanh((double)s->a[j]);",
-              f"    for (j = 0; j < {HQ}; ++j) s->y[j] = {p}_head_b[j];", f"    {p}_axpy(s->y, {p}_head_w, s->a, {H}, {HQ});",
-              f"    for (j = 0; j < {HQ}; ++j) s->out[j] = (double)s->y[j];", "    s->last = Ll;"]
-    return lines
+    return lines + [f"    for (j = 0; j < {H}; ++j) s->a[j] = w->hid_b[j];", f"    {p}_axpy(s->a, w->hid_w, s->z, {H}, {H});",
+                    f"    for (j = 0; j < {H}; ++j) s->a[j] = (float)tanh((double)s->a[j]);",
+                    f"    for (j = 0; j < {HQ}; ++j) s->y[j] = w->head_b[j];", f"    {p}_axpy(s->y, w->head_w, s->a, {H}, {HQ});",
+                    f"    for (j = 0; j < {HQ}; ++j) m->out[j] = (double)s->y[j];", "    m->last = Ll;", "}"]
 
 
-def _header(f, model, layers, p: str, strings_h: list, note: str) -> str:
-    P, H = p.upper(), model.config["hidden_size"]
-    N = max(len(to_numpy(layer.stack.layers[0].step_weights())[0]) for layer in layers)
-    fields = [f"    double s[{model.season or 1}], S[{model.season2 or 1}], D[{model.window}];"]
-    for k, layer in enumerate(layers):
-        fields.append(f"    float h{k}[{layer.dilation * H}], c{k}[{layer.dilation * H}];")
-    fields += [f"    float x[{model.window}], g[{N}], z[{H}], res[{H}], a[{H}], y[{model.horizon * len(model.quantiles)}];",
-               f"    double out[{model.horizon * len(model.quantiles)}], level, last;"]
+def _header(model, layers, p: str, K: int, strings_h: list, note: str) -> str:
+    P, H, HQ = p.upper(), model.config["hidden_size"], model.horizon * len(model.quantiles)
+    N = max(_gates(layer) for layer in layers)
+    member = ["/* one member's state of one series */", "typedef struct {",
+              f"    double s[{model.season or 1}], S[{model.season2 or 1}], D[{model.window}];"]
+    member += [f"    float h{k}[{layer.dilation * H}], c{k}[{layer.dilation * H}];" for k, layer in enumerate(layers)]
+    member += [f"    double out[{HQ}], level, last;", f"}} {p}_member;", ""]
+    state = ["typedef struct {", "    long t;", "    int series;", f"    {p}_member m[{P}_MEMBERS];",
+             f"    float x[{model.window}], g[{N}], z[{H}], res[{H}], a[{H}], y[{HQ}];", f"}} {p}_state;", ""]
     return "\n".join([f"/* {note}. Generated by gatedrnn: do not edit. */", f"#ifndef {P}_H", f"#define {P}_H", "",
                       f"#define {P}_N_SERIES {model.n_series}", f"#define {P}_HORIZON {model.horizon}",
                       f"#define {P}_QUANTILES {len(model.quantiles)}", f"#define {P}_WINDOW {model.window}",
-                      f"#define {P}_SEASON {model.season or 1}", f"#define {P}_SEASON2 {model.season2 or 1}", "",
-                      "typedef struct {", "    long t;", "    int series;"] + fields + [f"}} {p}_state;", ""] +
+                      f"#define {P}_SEASON {model.season or 1}", f"#define {P}_SEASON2 {model.season2 or 1}",
+                      f"#define {P}_MEMBERS {K}", ""] + member + state +
                      strings_h + ["/* the quantile levels of each step's outputs, ascending */",
                                   f"extern const double {p}_levels[{P}_QUANTILES];",
                                   f"int {p}_init({p}_state *s, int series);", f"int {p}_push({p}_state *s, double y);",
@@ -119,71 +109,69 @@ def _header(f, model, layers, p: str, strings_h: list, note: str) -> str:
                                   f"int {p}_state_bytes(void);", "", "#endif", ""])
 
 
-def _es_lines(model, p: str) -> list:
+def _smooth_lines(model, p: str) -> list:
+    """``<p>_smooth``: the Holt-Winters update of one member by the value ``y`` at step ``t`` of series ``i``."""
     mult = model.mult
     strip = (lambda y, a, b: f"{y} / ({a} * {b})") if mult else (lambda y, a, b: f"{y} - {a} - {b}")
     F = (lambda v: f"log({v})") if mult else (lambda v: f"{v} / {p}_scale[i]")
-    two = model.season2 is not None
-    lines = [f"int {p}_push({p}_state *s, double y)", "{", f"    const int i = s->series, js = (int)(s->t % {model.season or 1}),"
-             f" jS = (int)(s->t % {model.season2 or 1});", "    double st, St, w, lev, D, Ll;", "    long p;", "    int j;",
-             "    if (!isfinite(y)" + (" || y <= 0.0" if mult else "") + ") return -1;",
-             "    st = s->s[js]; St = s->S[jS];", f"    w = {strip('y', 'st', 'St')};",
-             f"    lev = s->t == 0 ? w : {p}_alpha[i] * w + (1.0 - {p}_alpha[i]) * s->level;",
-             f"    s->s[js] = {p}_gamma[i] * ({strip('y', 'lev', 'St')}) + (1.0 - {p}_gamma[i]) * st;",
-             f"    D = {F('y')} - {F('st')};"]
-    if two:
-        lines += [f"    s->S[jS] = {p}_gamma2[i] * ({strip('y', 'lev', 'st')}) + (1.0 - {p}_gamma2[i]) * St;",
-                  f"    D = D - {F('St')};"]
-    lines += ["    s->level = lev;", f"    s->D[s->t % {model.window}] = D;", "    s->t += 1;",
-              f"    if (s->t < {model.window}) return 0;", f"    p = s->t - {model.window};", f"    Ll = {F('lev')};"]
-    return lines
-
-
-def _forecast_lines(model, p: str) -> list:
-    mult, Q, H = model.mult, len(model.quantiles), model.horizon
-    F = (lambda v: f"log({v})") if mult else (lambda v: f"{v} / {p}_scale[s->series]")
-    fut = f"{F(f's->s[(s->t + k) % {model.season or 1}]')}"
+    lines = [f"static void {p}_smooth({p}_member *m, const {p}_weights *w, long t, int i, double y)", "{",
+             f"    const int js = (int)(t % {model.season or 1}), jS = (int)(t % {model.season2 or 1});",
+             "    const double st = m->s[js], St = m->S[jS];", f"    const double v = {strip('y', 'st', 'St')};",
+             "    const double lev = t == 0 ? v : w->alpha[i] * v + (1.0 - w->alpha[i]) * m->level;",
+             f"    double D = {F('y')} - {F('st')};",
+             f"    m->s[js] = w->gamma[i] * ({strip('y', 'lev', 'St')}) + (1.0 - w->gamma[i]) * st;"]
     if model.season2:
-        fut += f" + {F(f's->S[(s->t + k) % {model.season2}]')}"
-    inv = "exp(u)" if mult else f"u * {p}_scale[s->series]"
-    return [f"int {p}_forecast(const {p}_state *s, double *out)", "{", "    int k, q, r;",
-            f"    if (s->t < {model.window}) return -1;", f"    for (k = 0; k < {H}; ++k) {{",
-            f"        const double fut = {fut};", f"        double *o = out + (long)k * {Q};",
-            f"        for (q = 0; q < {Q}; ++q) {{", f"            const double u = s->out[k * {Q} + q] + s->last + fut;",
-            f"            const double v = {inv};", "            for (r = q; r > 0 && o[r - 1] > v; --r) o[r] = o[r - 1];",
-            "            o[r] = v;", "        }", "    }", "    return 0;", "}"]
+        lines += [f"    m->S[jS] = w->gamma2[i] * ({strip('y', 'lev', 'st')}) + (1.0 - w->gamma2[i]) * St;",
+                  f"    D = D - {F('St')};"]
+    return lines + ["    m->level = lev;", f"    m->D[t % {model.window}] = D;", "}"]
+
+
+def _api(model, p: str, K: int) -> list:
+    """``<p>_init`` and ``<p>_push`` (every member by the value, then the step count)."""
+    neutral = "1.0" if model.mult else "0.0"
+    return [f"int {p}_init({p}_state *s, int series)", "{", "    int j, k;",
+            f"    if (series < 0 || series >= {model.n_series}) return -1;",
+            "    memset_zero((unsigned char *)s, sizeof *s);", "    s->series = series;",
+            f"    for (k = 0; k < {K}; ++k) {{", f"        const {p}_weights *w = &{p}_members[k];",
+            f"        for (j = 0; j < {model.season or 1}; ++j) s->m[k].s[j] = "
+            f"{f'w->s0[(long)series * {model.season} + j]' if model.season else neutral};",
+            f"        for (j = 0; j < {model.season2 or 1}; ++j) s->m[k].S[j] = "
+            f"{f'w->S0[(long)series * {model.season2} + j]' if model.season2 else neutral};",
+            "        (void)w;", "    }", "    return 0;", "}", "",
+            f"int {p}_push({p}_state *s, double y)", "{", "    int k;",
+            "    if (!isfinite(y)" + (" || y <= 0.0" if model.mult else "") + ") return -1;",
+            f"    for (k = 0; k < {K}; ++k) {{", f"        {p}_smooth(&s->m[k], &{p}_members[k], s->t, s->series, y);",
+            f"        if (s->t + 1 >= {model.window}) {p}_network(s, &s->m[k], &{p}_members[k], s->t + 1 - {model.window});",
+            "    }", "    s->t += 1;", "    return 0;", "}"]
 
 
 def esrnn_c_sources(f, *, prefix: str = "model", origin: str = "") -> tuple[str, str]:
     """-> (header, source) of the fitted ``Forecaster(model="esrnn")`` ``f`` (module docstring)."""
     model, layers, code = _spec(f, prefix)
-    p, H = prefix, model.config["hidden_size"]
+    p, H, K = prefix, model.config["hidden_size"], len(f.models)
     note = c_comment(f"ES-RNN forecaster, {str(layers[0].stack.name).upper()} {H} units, dilations "
-                     f"{[list(b) for b in f.dilations]}, season {model.season or 'none'}, horizon {model.horizon}")
+                     f"{[list(b) for b in f.dilations]}, season {model.season or 'none'}, horizon {model.horizon}, "
+                     f"{K} member(s)")
     strings_h, strings_c = strings_section(p, None, origin)
     levels = c_array("double", f"{p}_levels", list(model.levels))
     levels[0] = levels[0].replace("static const", "const")       # declared in the header
-    arrays = _constants(f, model, p) + levels
-    net = _network(model, layers, p, arrays)
+    arrays = [] if model.mult else c_array("double", f"{p}_scale", model.scales)
+    fields: list = []
+    for k, member in enumerate(f.models):
+        lines, fields = member_arrays(member, [la for block in member.blocks for la in block], f"{p}_m{k}")
+        arrays += lines
+    typedef, table = weights_table(p, fields, K)
     cell = [f"static void {p}_cell(float *g, float *h, float *c)", "{", f"    const int H = {H};", "    int j;",
             "    (void)H;", "    (void)c;", "    for (j = 0; j < H; ++j) {"] + \
         ["        " + line for line in code.strip().splitlines()] + ["    }", "}"]
-    neutral = "1.0" if model.mult else "0.0"
-    s0 = f"{p}_s0[(long)series * {model.season} + j]" if model.season else neutral
-    S0 = f"{p}_S0[(long)series * {model.season2} + j]" if model.season2 else neutral
-    init = [f"int {p}_init({p}_state *s, int series)", "{", "    int j;",
-            f"    if (series < 0 || series >= {model.n_series}) return -1;",
-            "    memset_zero((unsigned char *)s, sizeof *s);", "    s->series = series;",
-            f"    for (j = 0; j < {model.season or 1}; ++j) s->s[j] = {s0};",
-            f"    for (j = 0; j < {model.season2 or 1}; ++j) s->S[j] = {S0};", "    return 0;", "}"]
     zero = ["static void memset_zero(unsigned char *b, unsigned long n)", "{", "    unsigned long k;",
             "    for (k = 0; k < n; ++k) b[k] = 0;", "}"]
-    push = _es_lines(model, p) + net + ["    return 0;", "}"]
     kernels = [KERNELS.format(p=p)] + ([TANH.format(p=p)] if "fast_tanh(" in code else [])
     source = [f"/* {note}. Generated by gatedrnn: do not edit. */", "#include <math.h>", "", f'#include "{p}.h"', ""] + \
-        strings_c + [""] + arrays + [""] + kernels + cell + [""] + zero + [""] + init + [""] + push + [""] + \
-        _forecast_lines(model, p) + ["", f"int {p}_state_bytes(void) {{ return (int)sizeof({p}_state); }}", ""]
-    return _header(f, model, layers, p, strings_h, note), "\n".join(source)
+        strings_c + [""] + typedef + [""] + arrays + levels + table + [""] + kernels + cell + [""] + zero + [""] + \
+        _smooth_lines(model, p) + [""] + _network(model, layers, p) + [""] + _api(model, p, K) + [""] + \
+        forecast_lines(model, p, K) + ["", f"int {p}_state_bytes(void) {{ return (int)sizeof({p}_state); }}", ""]
+    return _header(model, layers, p, K, strings_h, note), "\n".join(source)
 
 
 def export_esrnn_c(f, folder, *, prefix: str = "model", origin: str = "") -> dict:
@@ -200,8 +188,9 @@ def continuation(values, n: int, seed: int = 0):
 
 
 def check_esrnn_c(f, folder, prefix: str, cc=None, pushes: int = PUSHES) -> dict:
-    """Compile the export in ``folder`` and run series 0 through it and through ``StepState``: the largest
-    difference of the forecasts over max(1, |y|) after each of the last ``pushes`` values."""
+    """Compile the export in ``folder`` and run series 0 through it and through every member's ``StepState``: the
+    largest difference of the forecasts from the members' median over max(1, |y|) after each of the last
+    ``pushes`` values."""
     folder = Path(folder)
     lib = ctypes.CDLL(str(compile_c([folder / f"{prefix}.c"], folder / f"lib{prefix}.so", cc=cc)))
     state = ctypes.create_string_buffer(getattr(lib, f"{prefix}_state_bytes")())
@@ -209,19 +198,20 @@ def check_esrnn_c(f, folder, prefix: str, cc=None, pushes: int = PUSHES) -> dict
         raise RuntimeError("the C export refused series 0")
     push, forecast = getattr(lib, f"{prefix}_push"), getattr(lib, f"{prefix}_forecast")
     push.argtypes = [ctypes.c_void_p, ctypes.c_double]
-    ref = StepState(f.models[0], f.models[0].scales)
+    refs = [StepState(m, m.scales) for m in f.models]
     span = f.panel.values[0]
-    replay(ref, [span])
+    for ref in refs:
+        replay(ref, [span])
     for v in span:
         push(state, float(v))
-    H, Q = f.horizon, len(f.quantiles)
-    out = numpy.empty(H * Q)
+    out = numpy.empty(f.horizon * len(f.quantiles))
     worst, refused = 0.0, 0
     for v in continuation(span, pushes):
         refused += push(state, float(v)) != 0
-        ref.push([0], [float(v)])
+        for ref in refs:
+            ref.push([0], [float(v)])
         forecast(state, out.ctypes.data_as(ctypes.c_void_p))
-        want = ref.forecast([0])[0].reshape(-1)
+        want = members_median([ref.forecast([0])[0] for ref in refs]).reshape(-1)
         worst = max(worst, float(numpy.max(numpy.abs(out - want) / numpy.maximum(1.0, numpy.abs(want)))))
     if refused or not math.isfinite(worst):
         raise UserError(f"export check: expected the compiled C to accept every value and agree with the "
@@ -236,8 +226,8 @@ def export_esrnn_c_folder(f, out: Path, *, prefix: str = "model", int8: bool = F
         raise UserError("--int8: expected it without a Forecaster(model='esrnn') (its C export is float32), got both")
     result = export_esrnn_c(f, out, prefix=prefix, origin=origin)
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes): ES-RNN forecaster of "
-         f"{len(f.panel.ids)} series; {prefix}_init(state, series), {prefix}_push(state, value), "
-         f"{prefix}_forecast(state, out)")
+         f"{len(f.panel.ids)} series, {len(f.models)} member(s) and their median; {prefix}_init(state, series), "
+         f"{prefix}_push(state, value), {prefix}_forecast(state, out)")
     result["max_diff"] = None
     cc = compile_copy(result, lambda tmp, cc: check_esrnn_c(f, tmp, prefix, cc=cc), echo)
     if cc is not None:
