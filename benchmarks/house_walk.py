@@ -28,7 +28,7 @@ from pathlib import Path
 
 FLOORS = {"backend": 0, "errors": 0, "config": 0, "atomic": 0, "init": 0, "checkpoint_io": 0, "run_folder": 0,
           "output_paths": 0, "run_lock": 0, "layers": 1, "optim": 1, "data": 1, "gradcheck": 1, "models": 2,
-          "train": 3, "lm": 4, "forecast": 4, "classify": 4, "api": 5, "lab": 5, "deploy": 5, "cli": 6}
+          "train": 3, "deploy": 4, "lm": 5, "forecast": 5, "classify": 5, "api": 6, "lab": 6, "cli": 7}
 
 
 def room(module: str) -> str:

@@ -13,7 +13,7 @@ MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
 FLOORS = {"backend": 0, "errors": 0, "config": 0, "atomic": 0, "init": 0, "checkpoint_io": 0,
           "run_folder": 0, "output_paths": 0, "run_lock": 0,
           "layers": 1, "optim": 1, "data": 1, "gradcheck": 1,
-          "models": 2, "train": 3, "lm": 4, "forecast": 4, "classify": 4, "api": 5, "lab": 5, "deploy": 5, "cli": 6}
+          "models": 2, "train": 3, "deploy": 4, "lm": 5, "forecast": 5, "classify": 5, "api": 6, "lab": 6, "cli": 7}
 def _modules():
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC)
@@ -66,6 +66,17 @@ def test_imports_flow_down_the_floors():
             if FLOORS[target] > FLOORS[room] or same_floor_package:
                 wrong.append(f"{rel} ({room}, floor {FLOORS[room]}) imports {target} (floor {FLOORS[target]})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_deploy_imports_no_application():
+    """Issue 28, move 4: the arrow between deploy/ and the applications turned. deploy/ (floor 4) sits below lm/,
+    forecast/ and classify/ and imports none of them, nor api, lab or cli: each application hands its export
+    adapter down (``deploy.adapters.register_adapter``, from its package's ``__init__``)."""
+    above = ("lm", "forecast", "classify", "api", "lab", "cli")
+    found = [f"{rel}: imports gatedrnn.{target}" for _, rel, tree in _modules() if _room(rel) == "deploy"
+             for target, _ in _imports(tree) if target in above]
+    assert not found, "\n".join(found)
+    assert all(FLOORS["deploy"] < FLOORS[room] for room in above)
 
 
 def test_no_import_circles_between_modules():

@@ -13,10 +13,13 @@ The names below are the package's public face; the command's machinery (``run.ru
 """
 
 from gatedrnn.classify.config import ClassifyConfig
+from gatedrnn.classify.export_adapter import ADAPTER as _EXPORT_ADAPTER
 from gatedrnn.classify.inputs import as_sequences
 from gatedrnn.classify.model import Classifier
+from gatedrnn.deploy.adapters import register_adapter
 from gatedrnn.models.io import register_kind
 
 register_kind("classifier", Classifier, Classifier.load)
+register_adapter("classifier", _EXPORT_ADAPTER)     # deploy imports no application: classify hands its adapter down
 
 __all__ = ["ClassifyConfig", "Classifier", "as_sequences"]

@@ -2,14 +2,22 @@
 holds (``models.io.checkpoint_kind``), so that the exports and the stream ask ``adapter_for(meta)`` instead of
 branching on kinds themselves.
 
+deploy/ sits below the applications and imports none of them: each application hands its adapter over, from its
+package's ``__init__`` next to its ``models.io.register_kind``, through ``register_adapter(kind, adapter)``
+(``forecast/export_adapter.py``, ``classify/export_adapter.py`` build theirs). ``import gatedrnn.deploy`` runs
+``gatedrnn/__init__.py`` first, which imports both applications, so the table is filled before any export runs. A
+checkpoint whose kind has no adapter (a network alone) gets ``NETWORK``: its network exported as it is.
+
 An adapter says what its application adds around its network:
 
 * ``io(found, model, meta)``: pre- and post-processing of the network's own export and stream: ``standardize``,
   the (mean, std) of the raw inputs (the step standardises them first), and ``labels``, one name per output
-  (a ``Classifier.save`` folder: ``classify/export_adapter.py``). A checkpoint of a network alone has neither.
+  (a ``Classifier.save`` folder). A checkpoint of a network alone has neither.
 * ``whole``: the application's object exported in place of its network (a ``Forecaster.save`` folder, its
-  members the checkpoint's siblings: ``forecast/export_adapter.py`` says its pre- and post-processing, and
-  ``deploy/forecaster_onnx.py``, ``c99_forecaster_run.py`` and ``forecast_pipe.py`` write it out).
+  members the checkpoint's siblings: ``deploy/forecaster_onnx.py``, ``c99_forecaster_run.py`` and
+  ``forecast_pipe.py`` write it out).
+* ``facts``: what deploy's emitters of that whole object read from its application (the Forecaster's:
+  ``ForecasterFacts``); ``facts_of(obj)`` finds them for an application's object by its registered class.
 """
 
 from __future__ import annotations
@@ -17,12 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from gatedrnn.classify.export_adapter import classifier_io
-from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
-from gatedrnn.deploy.forecast_pipe import stream_forecaster
-from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
-from gatedrnn.models.io import checkpoint_kind
+from gatedrnn.errors import UserError
+from gatedrnn.models.io import KINDS, checkpoint_kind
 
 
 @dataclass(frozen=True)
@@ -51,27 +57,53 @@ class Whole:
 
 
 @dataclass(frozen=True)
+class ForecasterFacts:
+    """What the Forecaster's emitters (``forecaster_onnx.py``, ``c99_forecaster.py``, ``c99_forecaster_run.py``,
+    ``forecast_pipe.py``) read from the forecast side, said there once (``forecast/export_adapter.py``):
+    ``value_limit`` (the largest magnitude of a raw value it accepts), ``load_folder(found)`` (the Forecaster whose
+    member checkpoint is ``found``), ``base_positions(f)`` (the window position of the base per step ahead, or
+    None), ``columns(f)`` ([(output name, quantile index)]), ``refuse_export(f, what, instead)`` and
+    ``check_streamable(f, where)`` (one line each for what the export or the stream cannot do)."""
+
+    value_limit: float
+    load_folder: Callable[[Path], Any]
+    base_positions: Callable[[Any], Any]
+    columns: Callable[[Any], list]
+    refuse_export: Callable[[Any, str, str], None]
+    check_streamable: Callable[[Any, str], None]
+
+
+@dataclass(frozen=True)
 class Adapter:
-    """One kind's adapter: ``io`` around its network, or its ``whole`` object instead (see the module docstring)."""
+    """One kind's adapter: ``io`` around its network, or its ``whole`` object instead, with the ``facts`` its
+    emitters read (see the module docstring)."""
 
     io: Callable[..., NetworkIO] = lambda found, model, meta: NetworkIO()
     whole: Whole | None = None
+    facts: Any = None
 
 
-def _classifier(found, model, meta) -> NetworkIO:
-    got = classifier_io(found, model, meta)
-    return NetworkIO(got.standardize, got.labels)
+ADAPTERS: dict[str, Adapter] = {}     # kind -> its application's adapter (register_adapter)
+NETWORK = Adapter()                   # a checkpoint of a network alone, or of a kind without an adapter
 
 
-_FORECASTER = Whole("a Forecaster folder", lambda found: found.parent, export_forecaster_folder,
-                    export_forecaster_c_folder, stream_forecaster,
-                    stateless="every forecast starts from the zero state on its window",
-                    no_fixed="its C export is float: drop --fixed")
-
-ADAPTERS: dict[str, Adapter] = {"classifier": Adapter(io=_classifier), "forecaster": Adapter(whole=_FORECASTER)}
-NETWORK = Adapter()     # a checkpoint of a network alone
+def register_adapter(kind: str, adapter: Adapter) -> None:
+    """The application's ``adapter`` for its checkpoint kind ``kind`` (registered first with
+    ``models.io.register_kind``)."""
+    if kind not in KINDS or KINDS[kind].network:
+        raise ValueError(f"register_adapter: expected an application kind registered in models.io, got {kind!r}")
+    ADAPTERS[kind] = adapter
 
 
 def adapter_for(meta: dict) -> Adapter:
     """The adapter of the checkpoint whose ``meta.json`` is ``meta``: its application's, or ``NETWORK``."""
     return ADAPTERS.get(checkpoint_kind(meta), NETWORK)
+
+
+def facts_of(obj, what: str) -> Any:
+    """The ``facts`` of the adapter registered for the application class of ``obj`` (``models.io``'s kinds); one
+    line, naming ``what`` asked, for an object of no such class."""
+    for kind, adapter in ADAPTERS.items():
+        if adapter.facts is not None and isinstance(obj, KINDS[kind].cls):
+            return adapter.facts
+    raise UserError(f"{what}: expected an object of an application with an export adapter, got {type(obj).__name__}")

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy
 
+from gatedrnn.deploy.adapters import ForecasterFacts
 from gatedrnn.deploy.c99_esrnn import export_esrnn_c_folder
 from gatedrnn.deploy.c99_forecaster import export_forecaster_c
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.errors import UserError
-from gatedrnn.forecast.export_adapter import load_folder
 
 PUSHES = 1000
 
@@ -109,13 +109,15 @@ def check_forecaster_c(f, folder, prefix: str = "model", *, pushes: int = PUSHES
             "seconds_per_forecast": c.seconds_per_forecast()}
 
 
-def export_forecaster_c_folder(ck: Path, out: Path, *, int8: bool = False, prefix: str = "model", echo=print) -> dict:
-    """``gatedrnn export FOLDER --c DIR`` of a ``Forecaster.save`` folder (``ck``: its first member's checkpoint):
-    write, then (with a C compiler) compile in a temporary folder and compare over ``PUSHES`` values."""
-    f = load_folder(ck)
+def export_forecaster_c_folder(facts: ForecasterFacts, ck: Path, out: Path, *, int8: bool = False, prefix: str = "model",
+                               echo=print) -> dict:
+    """``gatedrnn export FOLDER --c DIR`` of a ``Forecaster.save`` folder (``ck``: its first member's checkpoint,
+    loaded by ``facts``, its export adapter's): write, then (with a C compiler) compile in a temporary folder and
+    compare over ``PUSHES`` values."""
+    f = facts.load_folder(ck)
     if f.model == "esrnn":                       # the hybrid's own C (deploy/c99_esrnn.py)
         return export_esrnn_c_folder(f, out, prefix=prefix, int8=int8, origin=str(ck.parent), echo=echo)
-    result = export_forecaster_c(f, out, prefix=prefix, int8=int8, origin=str(ck.parent))
+    result = export_forecaster_c(f, out, prefix=prefix, int8=int8, origin=str(ck.parent), facts=facts)
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes, weights "
          f"{result['weight_bytes']:,}): Forecaster, {str(f.cell).upper()} {f.hidden_size} units x {f.num_layers}, "
          f"{len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}, "

@@ -12,7 +12,8 @@ horizon), numbers with 12 significant digits.
 A bad line (not a number, a value that is not finite or that would overflow once normalised, an unknown id) is
 one line on stderr naming it, and the stream goes on with every series as it was; once the input ends, the
 command fails with one line counting the refused lines (exit status 2). A forecaster with covariates is refused
-with one line before anything is read (a stream cannot know their future values).
+with one line before anything is read (a stream cannot know their future values). How the folder loads and what
+a stream of it needs come through the forecaster's export adapter (``deploy.adapters.ForecasterFacts``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import sys
 from pathlib import Path
 
 from gatedrnn.data.numbers import is_number
+from gatedrnn.deploy.adapters import ForecasterFacts
 from gatedrnn.errors import UserError
-from gatedrnn.forecast.export_adapter import check_streamable, load_folder
 
 
 def parse_line(text: str, panel: bool) -> tuple[str | None, float | None, str | None]:
@@ -43,12 +44,12 @@ def parse_line(text: str, panel: bool) -> tuple[str | None, float | None, str | 
     return sid, float(line), None
 
 
-def stream_forecaster(found: Path, lines, emit, warn=None) -> None:
+def stream_forecaster(facts: ForecasterFacts, found: Path, lines, emit, warn=None) -> None:
     """Stream the lines ``lines`` (``(line number, text)``) through the forecaster saved beside ``found`` (its first
-    member's checkpoint); see the module docstring."""
+    member's checkpoint, loaded by ``facts``, its export adapter's); see the module docstring."""
     warn = warn or (lambda text: print(text, file=sys.stderr, flush=True))
-    f = load_folder(found)
-    check_streamable(f, f"stream {found.parent}")
+    f = facts.load_folder(found)
+    facts.check_streamable(f, f"stream {found.parent}")
     s = f.stream()
     panel = len(s.ids) > 1
     names = [name for name, _ in s.columns]

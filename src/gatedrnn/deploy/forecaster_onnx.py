@@ -22,6 +22,10 @@ normalisation would not give (a level of 1e7 has a float32 spacing of 1).
 The model's ``metadata_props`` state ``window``, ``season``, ``horizon``, ``quantiles``, ``outputs``, ``inputs``
 (the layout above), ``base``, ``n_models`` and ``cell``. A forecaster with covariates or a recursive strategy is
 refused (one line): its inputs are not this graph's.
+
+What the graph takes from the forecast side (the base's positions, the output columns, the hybrid's refusal, how a
+saved folder loads) comes through the forecaster's export adapter (``deploy.adapters.ForecasterFacts``, handed over
+by ``forecast/export_adapter.py``): deploy imports no application.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from pathlib import Path
 import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
+from gatedrnn.deploy.adapters import ForecasterFacts, facts_of
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.errors import UserError, require
-from gatedrnn.forecast.export_adapter import base_positions, columns, load_folder, refuse_export
 
 F64, I64 = numpy.float64, numpy.int64
 
@@ -121,11 +125,11 @@ def _members(g: _Graph, f, x: str) -> str:
     return g.node("Mul", [g.node("Add", [lo, hi], ["mid_sum"]), g.const("half", F64(0.5))], ["net_out"])
 
 
-def _outputs(g: _Graph, f, net: str, level: str, scale: str, z: str) -> None:
+def _outputs(g: _Graph, f, facts: ForecasterFacts, net: str, level: str, scale: str, z: str) -> None:
     """Base added, units put back, quantiles sorted; the ``quantiles`` output and one output per column."""
     Q = len(f.quantiles)
     q = g.node("Reshape", [net, g.const("q_shape", numpy.array([-1, f.horizon, Q], dtype=I64))], ["net_q"])
-    idx = base_positions(f)
+    idx = facts.base_positions(f)
     if idx is not None:
         base = g.node("Gather", [z, g.const("base_index", idx)], ["base"], axis=1)
         q = g.node("Add", [q, g.node("Unsqueeze", [base, "axis_2"], ["base_col"])], ["with_base"])
@@ -135,21 +139,23 @@ def _outputs(g: _Graph, f, net: str, level: str, scale: str, z: str) -> None:
     g.node("TopK", [raw, g.const("n_quantiles", numpy.array([Q], dtype=I64))], ["quantiles", "quantile_order"],
            axis=2, largest=0, sorted=1)
     g.outputs.append(g.value("quantiles", ["batch", f.horizon, Q], g.T.DOUBLE))
-    for name, k in columns(f):
+    for name, k in facts.columns(f):
         g.node("Gather", ["quantiles", _index(g, f"col_{name}", k)], [name], axis=2)
         g.outputs.append(g.value(name, ["batch", f.horizon], g.T.DOUBLE))
 
 
-def metadata(f) -> dict:
+def metadata(f, facts: ForecasterFacts) -> dict:
     return {"gatedrnn.model": "Forecaster", "cell": str(f.cell), "window": str(f.window),
             "season": str(f.season) if f.season else "none", "horizon": str(f.horizon),
             "quantiles": json.dumps(f.quantiles), "base": f.base, "n_models": str(len(f.models)),
-            "outputs": json.dumps(["quantiles"] + [name for name, _ in columns(f)]), "inputs": input_layout(f)}
+            "outputs": json.dumps(["quantiles"] + [name for name, _ in facts.columns(f)]), "inputs": input_layout(f)}
 
 
-def build_forecaster_onnx(f):
-    """-> ``onnx.ModelProto`` of the fitted forecaster ``f`` (module docstring), checked by ``onnx.checker``."""
-    refuse_export(f, "export --onnx", "its ONNX export is not built; gatedrnn export --c writes its C99")
+def build_forecaster_onnx(f, facts: ForecasterFacts | None = None):
+    """-> ``onnx.ModelProto`` of the fitted forecaster ``f`` (module docstring), checked by ``onnx.checker``;
+    ``facts``: its export adapter's (by default the one registered for its class)."""
+    facts = facts or facts_of(f, "Forecaster ONNX export")
+    facts.refuse_export(f, "export --onnx", "its ONNX export is not built; gatedrnn export --c writes its C99")
     check_exportable(f)
     onnx = require("onnx", "ONNX export", "onnx")
     from onnx import TensorProto, helper, numpy_helper
@@ -160,13 +166,13 @@ def build_forecaster_onnx(f):
         g.inputs.append(g.value("start", ["batch"], TensorProto.INT64))
     level, scale, z = _normalise(g)
     net = _members(g, f, _features(g, z, f.window, f.season))
-    _outputs(g, f, net, level, scale, z)
-    return checked_model(onnx, g, "gatedrnn_forecaster", metadata(f))
+    _outputs(g, f, facts, net, level, scale, z)
+    return checked_model(onnx, g, "gatedrnn_forecaster", metadata(f, facts))
 
 
-def export_forecaster_onnx(f, path) -> Path:
+def export_forecaster_onnx(f, path, facts: ForecasterFacts | None = None) -> Path:
     """Write the forecaster's graph to ``path`` (temporary file, then rename); returns the path."""
-    return write_bytes_atomic(path, build_forecaster_onnx(f).SerializeToString())
+    return write_bytes_atomic(path, build_forecaster_onnx(f, facts).SerializeToString())
 
 
 def run_forecaster_onnx(path_or_proto, y, start=None) -> dict:
@@ -191,12 +197,13 @@ def max_rel_diff(f, path_or_proto, tails, starts) -> float:
     return float(numpy.max(numpy.abs(theirs - ours) / numpy.maximum(numpy.abs(ours), 1e-12)))
 
 
-def export_forecaster_folder(ck: Path, target: Path, echo=print) -> dict:
-    """``gatedrnn export`` of a checkpoint ``ck`` written by ``Forecaster.save``: every member (``ck``'s folder
-    holds ``model``, ``model-1`` ...) in one graph, checked in onnxruntime on the saved tails of its series
-    before it is written: a difference that is not a finite number is an error and nothing is written."""
-    f = load_folder(ck)
-    proto = build_forecaster_onnx(f)
+def export_forecaster_folder(facts: ForecasterFacts, ck: Path, target: Path, echo=print) -> dict:
+    """``gatedrnn export`` of a checkpoint ``ck`` written by ``Forecaster.save`` (loaded by ``facts``, its
+    adapter's): every member (``ck``'s folder holds ``model``, ``model-1`` ...) in one graph, checked in onnxruntime
+    on the saved tails of its series before it is written: a difference that is not a finite number is an error
+    and nothing is written."""
+    f = facts.load_folder(ck)
+    proto = build_forecaster_onnx(f, facts)
     diff, note = None, "note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")"
     if importlib.util.find_spec("onnxruntime") is not None:
         panel = f.panel

@@ -19,15 +19,18 @@ ARIMA baseline ...) is imported from its module. Importing the package registers
 ``forecaster`` (``gatedrnn.models.io``): ``gatedrnn.load`` of a ``Forecaster.save`` folder gives the Forecaster.
 """
 
+from gatedrnn.deploy.adapters import register_adapter
 from gatedrnn.forecast.backtest import backtest, backtest_scores, forecast_after
 from gatedrnn.forecast.baselines import naive2_forecast, naive_forecast, seasonal_naive_forecast
 from gatedrnn.forecast.config import ForecastConfig
+from gatedrnn.forecast.export_adapter import ADAPTER as _EXPORT_ADAPTER
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.metrics import coverage, mae, mase, msis, owa, rmse, smape
 from gatedrnn.models.io import register_kind
 
 # the members are the siblings of the checkpoint found (model, model-1 ...): the Forecaster is their folder's
 register_kind("forecaster", Forecaster, lambda found: Forecaster.load(found.parent))
+register_adapter("forecaster", _EXPORT_ADAPTER)     # deploy imports no application: forecast hands its adapter down
 
 __all__ = ["ForecastConfig", "Forecaster", "backtest", "backtest_scores", "coverage", "forecast_after", "mae", "mase",
            "msis", "naive2_forecast", "naive_forecast", "owa", "rmse", "seasonal_naive_forecast", "smape"]

@@ -1,7 +1,9 @@
 """A Forecaster's export adapter: its pre- and post-processing as an exporter needs them, said by the forecast side
 once, so that deploy's emitters (the C step, ``deploy/c99_forecaster.py``; the ONNX graph,
 ``deploy/forecaster_onnx.py``; the pipe, ``deploy/forecast_pipe.py``) write the computation ``Forecaster.predict``
-does instead of re-deriving it.
+does instead of re-deriving it. deploy sits below forecast and imports none of it: the package's ``__init__``
+hands ``ADAPTER`` over (``deploy.adapters.register_adapter``), and the emitters read these facts from it
+(``FACTS``, a ``deploy.adapters.ForecasterFacts``).
 
 * ``base_positions(f)``: the window position the base (``features.base_values``: seasonal naive or naive) reads
   for each step ahead, taken from ``base_values`` itself run on the positions; None for ``base="none"``.
@@ -11,23 +13,30 @@ does instead of re-deriving it.
   ``check_streamable``: what a stream of it needs (``live.check_streamable``), and ``refuse_export``: one line for
   the hybrid (``model="esrnn"``) where an export writes the window model only (``esrnn_choice.refuse_export``).
 
-The window's normalisation (mean and standard deviation, floored) and the inputs (the normalised value, sin/cos of
-the season position, the mask input) are ``features.normalise`` and ``features.inputs``.
+A Forecaster folder is exported whole (``ADAPTER.whole``): deploy's ONNX, C and stream of the folder, each given
+``FACTS``. The window's normalisation (mean and standard deviation, floored) and the inputs (the normalised value,
+sin/cos of the season position, the mask input) are ``features.normalise`` and ``features.inputs``.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy
 
+from gatedrnn.deploy.adapters import Adapter, ForecasterFacts, Whole
+from gatedrnn.deploy.c99_forecaster_run import export_forecaster_c_folder
+from gatedrnn.deploy.forecast_pipe import stream_forecaster
+from gatedrnn.deploy.forecaster_onnx import export_forecaster_folder
 from gatedrnn.forecast.checks import VALUE_LIMIT
 from gatedrnn.forecast.esrnn_choice import refuse_export
 from gatedrnn.forecast.features import base_values
 from gatedrnn.forecast.forecaster import Forecaster
 from gatedrnn.forecast.live import check_streamable, stream_columns
 
-__all__ = ["VALUE_LIMIT", "base_positions", "check_streamable", "columns", "load_folder", "refuse_export"]
+__all__ = ["ADAPTER", "FACTS", "VALUE_LIMIT", "base_positions", "check_streamable", "columns", "load_folder",
+           "refuse_export"]
 
 
 def load_folder(found: Path) -> Forecaster:
@@ -47,3 +56,13 @@ def base_positions(f) -> numpy.ndarray | None:
 def columns(f) -> list:
     """[(output name, quantile index)]: ``y_hat`` (the median) then the interval columns, as ``predict``."""
     return stream_columns(f)
+
+
+FACTS = ForecasterFacts(VALUE_LIMIT, load_folder, base_positions, columns, refuse_export, check_streamable)
+
+# the members are the siblings of the checkpoint found (model, model-1 ...): the Forecaster is their folder's
+ADAPTER = Adapter(whole=Whole("a Forecaster folder", lambda found: found.parent, partial(export_forecaster_folder, FACTS),
+                              partial(export_forecaster_c_folder, FACTS), partial(stream_forecaster, FACTS),
+                              stateless="every forecast starts from the zero state on its window",
+                              no_fixed="its C export is float: drop --fixed"),
+                  facts=FACTS)
