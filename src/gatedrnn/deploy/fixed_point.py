@@ -25,8 +25,9 @@ import math
 import numpy
 
 from gatedrnn.errors import UserError
+from gatedrnn.layers.fast_base import STATE_FRAC
 
-X_FRAC, H_FRAC, G_FRAC = 12, 13, 16
+X_FRAC, H_FRAC, G_FRAC = 12, STATE_FRAC, 16       # H_FRAC: the grid of quantisation-aware training's states too
 TABLE_SHIFT = 12                                  # table step 2**-4 in Q16
 TABLE_SIZE = 128                                  # entries past 0: [0, 8] in steps of 1/16
 TABLE_TOP = TABLE_SIZE << TABLE_SHIFT             # 8.0 in Q16

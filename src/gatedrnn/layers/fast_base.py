@@ -15,6 +15,10 @@ One step at a time (``step_weights``): the fused matrix ``[W; U; b]`` in blocks 
 shared pre-activation), then the biases and the scalars as blocks that only the bias row fills (a constant
 column per unit), so that the static ``step_update`` and the C step (``deploy/cells/``) read them from ``g`` like
 any pre-activation, and the C export (which skips all-zero blocks of rows) stores W and U once.
+
+``state_grid`` (off by default; ``train/quantize_aware.py`` sets it for its int16 activations) rounds every step's
+state in the forward pass to the int16 grid of the fixed-point C step (Q2.13: ``STATE_FRAC`` fractional bits,
+saturating at the int16 limits); the backward pass takes the rounding as the identity (straight-through).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from gatedrnn.errors import UserError, check_int
 from gatedrnn.init import uniform
 from gatedrnn.layers.base import Layer
 from gatedrnn.layers.recurrent import RecurrentLayer
+
+STATE_FRAC = 13          # the fixed-point step's hidden state: int16 with 13 fractional bits (deploy/fixed_point.py)
 
 
 def _sigmoid(v: float) -> float:
@@ -56,6 +62,7 @@ class FastLayer(RecurrentLayer):
     scalars: tuple = ()
     own_init = True         # the language model's "book" re-draw (lm/build.py) leaves these parameters alone
     low_rank = True         # takes rank_ih / rank_hh (layers.make_recurrent)
+    state_grid = False      # True: each step's state on the fixed-point step's int16 grid (see the module docstring)
 
     @property
     def Wx(self):
@@ -86,6 +93,13 @@ class FastLayer(RecurrentLayer):
         for name, value in self.scalars:
             self.add_param(name, xp.full((1,), value, dtype=dtype))
         self.cache = None
+
+    def on_grid_(self, h):
+        """Round the state ``h`` in place to the int16 Q2.13 grid of the fixed-point step, saturating at its ends."""
+        h *= float(1 << STATE_FRAC)
+        xp.rint(h, out=h)
+        xp.clip(h, -32768.0, 32767.0, out=h)
+        h *= 1.0 / (1 << STATE_FRAC)
 
     def dense(self, which: str):
         """W (``"ih"``) or U (``"hh"``) as one matrix."""

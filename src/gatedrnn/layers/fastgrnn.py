@@ -83,6 +83,8 @@ class FastGRNNLayer(FastLayer):
             tmp *= c
             xp.multiply(z, Hs[t], out=Hs[t + 1])
             Hs[t + 1] += tmp
+            if self.state_grid:
+                self.on_grid_(Hs[t + 1])
         self.cache = (x, Z, C, Hs)
         return Hs[1:], Hs[T], None
 

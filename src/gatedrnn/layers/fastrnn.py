@@ -62,6 +62,8 @@ class FastRNNLayer(FastLayer):
             xp.tanh(c, out=c)
             xp.multiply(Hs[t], beta, out=Hs[t + 1])
             Hs[t + 1] += alpha * c
+            if self.state_grid:
+                self.on_grid_(Hs[t + 1])
         self.cache = (x, C, Hs)
         return Hs[1:], Hs[T], None
 

@@ -12,13 +12,19 @@ one scale per column) and the head's ``weight`` ((outputs, inputs), one scale pe
 scalars stay float32, as in ``models/quantize.py``. The factors of a low-rank matrix are refused in one line:
 the post-training quantiser rounds their product, which rounding the factors does not reproduce.
 
-Activations stay float: int16/Q15 activations (issue 27, item 3) are not part of this callback.
+``activations="q15"`` (default ``"float"``) also puts the activations on the integer grid of the fixed-point C step
+(``gatedrnn export --c DIR --fixed q15``) over the same steps: every step's hidden state is rounded to int16 with 13
+fractional bits (Q2.13, saturating), as that step keeps it, with the straight-through estimator in the backward
+pass (``layers/fast_base.py``'s ``state_grid``). Only the cells with an integer kernel (FastGRNN, FastRNN) take it;
+another cell is refused in one line. The rounding is switched off again when training ends (the float model then
+runs, exports and streams as any other).
 """
 
 from __future__ import annotations
 
 from gatedrnn.backend import xp
-from gatedrnn.errors import UserError, check_int, check_probability
+from gatedrnn.errors import UserError, check_choice, check_int, check_probability
+from gatedrnn.layers.fast_base import FastLayer
 from gatedrnn.train.callbacks import Callback
 
 QMAX = 127
@@ -50,25 +56,44 @@ def quantized_matrices(model) -> dict[str, int]:
     return out
 
 
+def grid_layers(model) -> list:
+    """The recurrent layers whose states ``activations="q15"`` rounds; one line for a cell without an integer step."""
+    layers = list(getattr(getattr(model, "rnn", None), "layers", []))
+    for layer in layers:
+        if not isinstance(layer, FastLayer):
+            raise UserError(f"quantisation-aware training activations='q15': expected a cell with an integer kernel "
+                            f"(fastgrnn, fastrnn), got {getattr(layer, 'name', type(layer).__name__)}")
+    if not layers:
+        raise UserError(f"quantisation-aware training activations='q15': expected a model with a recurrent stack, "
+                        f"got {type(model).__name__}")
+    return layers
+
+
 class QuantizationAware(Callback):
     """Forward and backward on int8-rounded weights, updates on the float ones; see the module docstring."""
 
-    def __init__(self, total_steps: int, start_fraction: float = 2 / 3):
+    def __init__(self, total_steps: int, start_fraction: float = 2 / 3, activations: str = "float"):
         check_int("total_steps", total_steps)
         check_probability("start_fraction", start_fraction)
+        check_choice("activations", activations, ("float", "q15"))
         self.start = int(round(start_fraction * total_steps))
+        self.activations = activations
         self._shadow: dict = {}
         self._rounded: dict = {}
+        self._grid: list = []
 
     def _params(self, model) -> dict:
         return {n: p for n, p, _ in model.named_params()}
 
     def on_train_begin(self, trainer) -> None:
         self.targets = quantized_matrices(trainer.model)
+        self._grid = grid_layers(trainer.model) if self.activations == "q15" else []
 
     def on_step_begin(self, trainer) -> None:
         if trainer.step < self.start:
             return
+        for layer in self._grid:
+            layer.state_grid = True
         params = self._params(trainer.model)
         for name, axis in self.targets.items():
             p = params[name]
@@ -87,7 +112,11 @@ class QuantizationAware(Callback):
         self._shadow, self._rounded = {}, {}
 
     def on_train_end(self, trainer, summary) -> None:
+        for layer in self._grid:
+            layer.state_grid = False
         params = self._params(trainer.model)
         for name, axis in self.targets.items():
             fake_quantize_(params[name], axis)
         summary["int8_grid"] = sorted(self.targets)
+        if self._grid:
+            summary["q15_states"] = len(self._grid)
