@@ -25,6 +25,7 @@ from gatedrnn.cli import build_parser
 from gatedrnn.errors import UserError
 from gatedrnn.forecast import ForecastConfig, Forecaster
 from gatedrnn.forecast.esrnn_choice import ModelChoice
+from gatedrnn.forecast.settings import ForecasterSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "gatedrnn"
@@ -41,8 +42,7 @@ def _default(f):
 
 
 def _estimator_defaults(estimator) -> dict:
-    params = inspect.signature(estimator).parameters if estimator is Classifier else \
-        inspect.signature(estimator.__init__).parameters
+    params = inspect.signature(estimator).parameters        # both: the signature of their settings dataclass
     return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
@@ -141,7 +141,8 @@ def test_the_readme_names_the_same_defaults():
 
 # -- the house rule: estimators get their settings from the config's method, never field by field --------------
 ESTIMATORS = {"Classifier", "Forecaster", "ESRNNForecaster"}
-CONFIG_FIELDS = {f.name for cls in (ForecastConfig, ClassifyConfig, ClassifierSettings) for f in fields(cls)}
+CONFIG_FIELDS = {f.name for cls in (ForecastConfig, ForecasterSettings, ClassifyConfig, ClassifierSettings)
+                 for f in fields(cls)}
 
 
 def _hand_copies(tree: ast.AST) -> list:

@@ -19,11 +19,10 @@ to allocate, and every forecast it returns.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy
 
-from gatedrnn.errors import UserError, check_choice, check_int, show
+from gatedrnn.errors import UserError, check_choice, check_int, is_finite_number, is_real, show
 
 VALUE_LIMIT = 1e100      # |values| of a series or a covariate (float64 squares of the spread stay finite)
 TARGET_LIMIT = 1e30      # |normalised training targets and covariates| (the network computes in float32)
@@ -100,12 +99,11 @@ def check_quantiles(quantiles) -> list:
     """The quantile levels (0.5 added, sorted): a sequence of numbers strictly between 0 and 1."""
     if isinstance(quantiles, (str, bytes)) or not isinstance(quantiles, (list, tuple, numpy.ndarray)):
         raise UserError(f"quantiles: expected a list of levels strictly between 0 and 1, got {show(quantiles)}")
-    if not all(isinstance(q, numbers.Real) and not isinstance(q, bool) for q in quantiles):
+    if not all(is_real(q) for q in quantiles):
         raise UserError(f"quantiles: expected numbers strictly between 0 and 1, got {show(list(quantiles))}")
-    qs = sorted({0.5, *(float(q) for q in quantiles)})
-    if not all(0 < q < 1 for q in qs):
+    if not all(is_finite_number(q) and 0 < q < 1 for q in quantiles):     # an integer of 400 digits is no float
         raise UserError(f"quantiles: expected levels strictly between 0 and 1, got {show(list(quantiles))}")
-    return qs
+    return sorted({0.5, *(float(q) for q in quantiles)})
 
 
 def select_ids(ids) -> list:

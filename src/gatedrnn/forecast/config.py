@@ -1,38 +1,25 @@
 """The forecasting run configuration: one dataclass, turned into the flags of ``gatedrnn forecast``, written as the
 run's ``config.json`` (``gatedrnn forecast --config OUT/config.json --out OTHER`` re-runs it) and kept in the
 checkpoint's ``meta.json``. Where the outputs go (``out``, ``figure``) is not part of it: the same config can be
-run into any folder."""
+run into any folder. The fields it shares with the ``Forecaster`` (the model's and the training's) are declared
+once, in ``forecast.settings.ForecasterFields``: one default, one check, one help text for both."""
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from gatedrnn.config import Config, option
+from gatedrnn.config import option
 from gatedrnn.data.dates import FILLS
 from gatedrnn.data.series import Series, load_series
-from gatedrnn.errors import (
-    UserError,
-    check_count,
-    check_int,
-    check_nonnegative,
-    check_optional_int,
-    check_positive,
-    show,
-)
-from gatedrnn.forecast.checks import STRATEGIES, check_sizes
-from gatedrnn.forecast.esrnn_choice import MODELS
-from gatedrnn.forecast.forecaster import Forecaster
-from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, SIZES
-from gatedrnn.layers import CELLS
-from gatedrnn.train.callbacks import CLOCKS
+from gatedrnn.errors import UserError, check_optional_int, show
+from gatedrnn.forecast.checks import check_sizes
+from gatedrnn.forecast.selection import SIZES
+from gatedrnn.forecast.settings import ForecasterFields, check_season
 
 # --baselines: auto, the cheap ones, gatedrnn's ARIMA order search (one series), statsforecast's automatic methods
 M4 = "m4-hourly"
 # the fields an m4-hourly run does not read, at their defaults (a run given any other value would ignore it)
 M4_IGNORES = {"column": None, "date_column": None, "fill": "error", "season": None, "horizon": None, "holdout": None}
-# the Forecaster's own defaults: each field the run passes to it (forecaster_settings) takes its default from there
-F = {k: p.default for k, p in inspect.signature(Forecaster.__init__).parameters.items() if k != "self"}
 BASELINES = ("auto", "naive", "snaive", "naive2", "arima", "autoarima", "autoets", "autotheta")
 
 
@@ -42,27 +29,16 @@ def baseline_names(text: str) -> list[str]:
 
 
 def _baselines(name, v):
-    names = baseline_names(v)
+    names = baseline_names(v) if isinstance(v, str) else []     # a field's check runs before its type check
     bad = [b for b in names if b not in BASELINES]
     if not names or bad:
-        raise UserError(f"{name}: expected comma-separated names among {', '.join(BASELINES)}, got {v!r}")
-
-
-def _cells():
-    return list(CELLS)
-
-
-def _optional_seconds(name, v):
-    return check_positive(name, v, none_ok=True)
-
-
-def _season(name, v):
-    return check_int(name, v, 1, none_ok=True)         # 1: no season (as statsforecast and R)
+        raise UserError(f"{name}: expected comma-separated names among {', '.join(BASELINES)}, got {show(v)}")
 
 
 @dataclass
-class ForecastConfig(Config):
-    """Everything that defines a forecasting run (``--name value`` on the command line)."""
+class ForecastConfig(ForecasterFields):
+    """Everything that defines a forecasting run (``--name value`` on the command line): the Forecaster's fields
+    (``ForecasterFields``), the data, the held-out part, the baselines and the outputs."""
 
     dataset: str | None = option(None, "sunspots (yearly, last 30 years held out), co2 (weekly, last 104 weeks held "
                                  "out), m4-hourly (M4's 414 hourly series: the global Forecaster and M4's measures) or a CSV file")
@@ -74,35 +50,11 @@ class ForecastConfig(Config):
                        "interpolate fills them linearly", choices=FILLS, group="series")
     season: int | None = option(None, "season length (none: the dataset's calendar season, co2 52, a CSV none; "
                                 "1 = none): the Forecaster's season input and seasonal naive base, the seasonal naive "
-                                "baseline and ARIMA's seasonal difference", check=_season, group="series")
-    window: int | None = option(F["window"], "steps the model reads before forecasting (none: chosen from the data)",
-                                check=check_optional_int, group="series")
+                                "baseline and ARIMA's seasonal difference", check=check_season, group="series")
     horizon: int | None = option(None, "steps forecast from each origin (none = the whole held-out tail from its "
                                  "start)", check=check_optional_int, group="series")
     holdout: int | None = option(None, "values held out at the end (none = sunspots 30, co2 104, CSV 20%)",
                                  check=check_optional_int, group="series")
-    model: str = option(F["model"], "window: the network reading each window normalised by itself; esrnn: the hybrid "
-                        "ES-RNN (per-series Holt-Winters smoothing learned with a dilated network along whole series: "
-                        "gatedrnn.forecast.esrnn_forecaster)", choices=MODELS, group="model")
-    cell: str = option(F["cell"], "recurrent cell", choices=_cells, group="model")
-    hidden_size: int | None = option(F["hidden_size"], "hidden units per layer (none: chosen from the data)",
-                                     check=check_optional_int, group="model")
-    num_layers: int = option(F["num_layers"], "recurrent layers", check=check_int, group="model")
-    strategy: str = option(F["strategy"], "direct: the network outputs the whole horizon at once; recursive: one step, "
-                           "applied again on its own forecasts", choices=STRATEGIES, group="model")
-    n_models: int = option(F["n_models"], "networks trained with seeds seed..seed+K-1, combined by the median", check=check_int,
-                           group="model")
-    max_steps: int | None = option(F["max_steps"], "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
-                                   "stopping on the held-out last horizon)", check=check_optional_int, group="training")
-    time_limit: float | None = option(F["time_limit"], f"seconds of the settings search (window, size, steps left at none: "
-                                      f"gatedrnn.forecast.selection; none: {DEFAULT_TIME_LIMIT:g})",
-                                      check=_optional_seconds, group="training")
-    time_clock: str = option(F["time_clock"], "what time_limit counts: wall (the clock) or cpu (this process's CPU time)",
-                             choices=CLOCKS, group="training")
-    batch_size: int = option(F["batch_size"], "windows per step", check=check_int, group="training")
-    lr: float = option(F["lr"], "Adam learning rate at the start", check=check_positive, group="training")
-    clip: float = option(F["clip"], "global gradient-norm threshold, 0 = off", check=check_nonnegative, group="training")
-    seed: int = option(F["seed"], "seed of the weights and of the batch order", check=check_count, group="training")
     baselines: str = option("auto", "comma-separated baselines: naive (always run), snaive, naive2 (need a season), "
                             "arima (gatedrnn's order search, needs statsmodels), autoarima, autoets, autotheta "
                             "(statsforecast: pip install 'gatedrnn[baselines]'); auto = naive, snaive, arima and, when "
@@ -168,19 +120,16 @@ class ForecastConfig(Config):
         return series.period if series.seasonal and series.period and series.period > 1 else None
 
     def forecaster_settings(self, horizon: int | None = None, season: int | None = None) -> dict:
-        """The ``Forecaster``'s arguments from this config (``Forecaster.from_config``): its model and training
-        fields, ``horizon`` (default the config's) and ``season`` (default the config's; 1 = none); window,
+        """The ``Forecaster``'s arguments from this config (``Forecaster.from_config``): the fields they share
+        (``ForecasterFields``) as they are, ``horizon`` (default the config's) and ``season`` (default the config's; 1 = none); window,
         hidden_size and max_steps left at None are chosen from the data within ``time_limit``. An explicit window
         is raised to the seasons that the seasonal naive base of ``horizon`` steps reads."""
         h = horizon if horizon is not None else self.horizon or 1
         s = season if season is not None else self.season
         s = s if s and s > 1 else None
         need = s * -(-(h if self.strategy == "direct" else 1) // s) if s else 1
-        return {"model": self.model, "cell": self.cell, "horizon": h, "season": s,
-                "window": None if self.window is None else max(self.window, need), "hidden_size": self.hidden_size,
-                "num_layers": self.num_layers, "max_steps": self.max_steps, "batch_size": self.batch_size,
-                "lr": self.lr, "clip": self.clip, "seed": self.seed, "n_models": self.n_models,
-                "strategy": self.strategy, "time_limit": self.time_limit, "time_clock": self.time_clock}
+        shared = {f.name: getattr(self, f.name) for f in fields(ForecasterFields)}
+        return {**shared, "horizon": h, "season": s, "window": None if self.window is None else max(self.window, need)}
 
     def baseline_list(self) -> list[str]:
         """The names in ``baselines`` (``auto`` is resolved by the run: ``experiment.selection``, or m4's default)."""

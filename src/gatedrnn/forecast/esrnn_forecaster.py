@@ -35,15 +35,17 @@ under the multiplicative form and NaN anywhere are one line naming the series.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy
 
-from gatedrnn.errors import UserError, check_choice, check_int, check_positive, show
-from gatedrnn.forecast.checks import check_quantiles, check_steps
+from gatedrnn.errors import UserError, check_choice, check_int, check_positive
+from gatedrnn.forecast.checks import check_steps
 from gatedrnn.forecast.esrnn_training import DTYPE, by_length, fit_members, train_esrnn
 from gatedrnn.forecast.features import Panel, to_panel
 from gatedrnn.forecast.forecaster import Forecaster, interval_columns
-from gatedrnn.forecast.selection import check_budget, choose_settings, scaled_mae
-from gatedrnn.layers import CELLS
+from gatedrnn.forecast.selection import choose_settings, scaled_mae
+from gatedrnn.forecast.settings import ForecasterSettings, settings_signature
 from gatedrnn.layers.holt_winters import FORMS, check_series
 from gatedrnn.models.esrnn_step import StepState, replay
 
@@ -51,6 +53,9 @@ SETTINGS = ("model", "cell", "horizon", "season", "season2", "window", "hidden_s
             "batch_size", "lr", "es_lr", "penalty", "clip", "seed", "n_models", "snapshots", "quantiles",
             "seasonality", "length", "time_limit", "time_clock")
 HIDDEN, PENALTY, EPOCHS = 40, 100.0, 40        # Smyl's size; the penalty measured best; epochs without a search
+# its own settings and their defaults (the rest: forecast.settings.ForecasterSettings, the window model's)
+OWN = {"season2": "auto", "dilations": None, "penalty": PENALTY, "es_lr": None, "seasonality": "multiplicative",
+       "length": None, "snapshots": 1}
 CHUNK = 64                                      # series per forward when forecasting
 
 
@@ -60,61 +65,37 @@ def _dilations(dilations, season, season2) -> tuple:
     return tuple(tuple(b) for b in dilations) if isinstance(dilations, (list, tuple)) else dilations
 
 
-def _refuse_window_only(num_layers, base, strategy, covariates, mask) -> None:
-    given = {k: v for k, v, default in (("num_layers", num_layers, 1), ("base", base, "auto"),
-                                         ("strategy", strategy, "direct"), ("mask", mask, None)) if v != default}
-    if covariates not in (None, []):
-        given["covariates"] = covariates
-    if given:
-        name = next(iter(given))
-        raise UserError(f"{name}: expected the default with model='esrnn' (a setting of the window model), got "
-                        f"{show(given[name])}")
-
-
 class ESRNNForecaster(Forecaster):
     """The hybrid ES-RNN as a ``Forecaster`` (module docstring)."""
 
     network_trainer = staticmethod(train_esrnn)      # selection.py's hook: the search trains this network
 
-    def __init__(self, cell: str = "lstm", horizon: int = 1, season: int | None = None, window: int | None = None,
-                 hidden_size: int | None = None, num_layers: int = 1, max_steps: int | None = None,
-                 batch_size: int = 64, lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
-                 quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto", strategy: str = "direct",
-                 covariates=None, mask: bool | None = None, time_limit: float | None = None,
-                 time_clock: str = "wall", model: str = "esrnn", season2="auto", dilations=None,
-                 penalty: float = PENALTY, es_lr: float | None = None, seasonality: str = "multiplicative",
-                 length: int | None = None, snapshots: int = 1):
-        check_choice("cell", cell, list(CELLS))
-        check_int("horizon", horizon)
-        _refuse_window_only(num_layers, base, strategy, covariates, mask)
-        season = None if check_int("season", season, 1, none_ok=True) == 1 else season
+    __signature__ = settings_signature(ForecasterSettings, {"model": "esrnn", **OWN})
+
+    def __init__(self, *, season2: Any = "auto", dilations: Any = None, penalty: float = PENALTY, es_lr: float | None = None,
+                 seasonality: str = "multiplicative", length: int | None = None, snapshots: int = 1, **shared: Any) -> None:
+        # the settings it shares with the window model: their one default and check (the window model's own options
+        # refused unless at their defaults); then its own
+        s = ForecasterSettings.from_dict({**shared, "model": "esrnn"})
+        vars(self).update(s.shared())
+        season = self.season
         if season2 == "auto":
             season2 = 7 * season if season == 24 else None
         check_int("season2", season2, 2, none_ok=True)
         if season2 is not None and (season is None or season2 <= season):
             raise UserError(f"season2: expected a second season longer than the first ({season}), got {season2}")
-        self.auto = ("max_steps",) if max_steps is None else ()
-        for name, v in (("hidden_size", hidden_size), ("max_steps", max_steps), ("window", window),
-                        ("length", length)):
-            check_int(name, v, 2 if name == "window" else 1, none_ok=True)
-        for name, v in (("batch_size", batch_size), ("n_models", n_models), ("snapshots", snapshots)):
-            check_int(name, v)
-        check_int("seed", seed, 0)
-        check_positive("lr", lr)
+        self.auto = ("max_steps",) if s.max_steps is None else ()
+        check_int("length", length, none_ok=True)
+        check_int("snapshots", snapshots)
         check_positive("es_lr", es_lr, none_ok=True)
-        check_positive("clip", clip, zero_ok=True)
         check_positive("penalty", penalty, zero_ok=True)
-        self.time_limit, self.time_clock = check_budget(time_limit, time_clock)
         self.seasonality = check_choice("seasonality", seasonality, FORMS)
-        self.quantiles = check_quantiles(quantiles)
-        self.cell, self.horizon, self.season, self.season2 = cell, horizon, season, season2
-        self.window = window if window is not None else (season or horizon)
-        self.hidden_size = HIDDEN if hidden_size is None else hidden_size
+        self.season2, self.window = season2, s.window if s.window is not None else (season or self.horizon)
+        self.hidden_size = HIDDEN if s.hidden_size is None else s.hidden_size
         self.dilations = _dilations(dilations, season, season2)
-        self.max_steps, self.batch_size, self.length = max_steps or 0, batch_size, length
-        self.lr, self.es_lr, self.clip, self.penalty = float(lr), float(es_lr or 10 * lr), float(clip), float(penalty)
-        self.seed, self.n_models, self.snapshots = seed, n_models, snapshots
-        self.num_layers, self.base, self.strategy, self.mask_choice, self.mask = 1, "auto", "direct", None, False
+        self.max_steps, self.length, self.snapshots = s.max_steps or 0, length, snapshots
+        self.es_lr, self.penalty = float(es_lr or 10 * self.lr), float(penalty)
+        self.base, self.mask_choice, self.mask = "auto", None, False
         self.covariates, self.covariate_choice = [], []
         self.cov_mean = self.cov_std = numpy.zeros(0)
         self.selection: dict | None = None

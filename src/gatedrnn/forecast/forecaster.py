@@ -51,38 +51,28 @@ bounded); what ``load`` reads passes ``saved.py`` (one line per problem of a tam
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy
 
 from gatedrnn.checkpoint_io import locate_checkpoint
 from gatedrnn.data.arrays import real_array
-from gatedrnn.errors import UserError, check_choice, check_int, check_positive, require
-from gatedrnn.forecast.checks import (
-    STRATEGIES,
-    TARGET_LIMIT,
-    check_base,
-    check_covariates,
-    check_forecast,
-    check_quantiles,
-    check_sizes,
-    check_steps,
-    check_values,
-    select_ids,
-)
+from gatedrnn.errors import UserError, require
+from gatedrnn.forecast.checks import TARGET_LIMIT, check_forecast, check_steps, check_values, select_ids
 from gatedrnn.forecast.covariates import covariate_inputs, covariate_stats, frame_covariates, future_covariates
 from gatedrnn.forecast.esrnn_choice import ModelChoice, hybrid, hybrid_saved
 from gatedrnn.forecast.features import PURPOSE, Panel, base_values, inputs, normalise, to_panel
 from gatedrnn.forecast.members import train_members
 from gatedrnn.forecast.panel import last_windows, resolve_mask
 from gatedrnn.forecast.saved import check_members, check_networks, saved_entry, saved_panel, saved_settings
-from gatedrnn.forecast.selection import AUTO, check_budget, choose_settings
-from gatedrnn.layers import CELLS
+from gatedrnn.forecast.selection import choose_settings
+from gatedrnn.forecast.settings import ForecasterSettings, settings_doc, settings_signature
 from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 
-SETTINGS = ("cell", "horizon", "season", "window", "hidden_size", "num_layers", "max_steps", "batch_size", "lr",
-            "clip", "seed", "n_models", "quantiles", "base", "strategy", "covariates", "mask", "time_limit",
-            "time_clock")
+# what settings() returns and a save holds (the window model's saves name no model)
+SETTINGS = tuple(f.name for f in fields(ForecasterSettings) if f.name != "model")
 
 
 def interval_columns(qs: list) -> list:
@@ -100,51 +90,44 @@ class Forecaster(ModelChoice):
     """A global quantile forecaster (module docstring). ``window``, ``hidden_size`` and ``max_steps`` left at None
     are chosen from the data at ``fit`` (``selection.py``, within ``time_limit`` seconds on ``time_clock``);
     ``season=1`` means no season; ``mask``: ``panel.py``. ``stream()``: forecasts after each new value, in fixed
-    memory (``live.ForecastStream``). ``model``: "window" (this network) or "esrnn" (``esrnn_forecaster.py``)."""
+    memory (``live.ForecastStream``). ``model``: "window" (this network) or "esrnn" (``esrnn_forecaster.py``).
 
-    def __init__(self, cell: str = "lstm", horizon: int = 1, season: int | None = None, window: int | None = None,
-                 hidden_size: int | None = None, num_layers: int = 1, max_steps: int | None = None,
-                 batch_size: int = 64, lr: float = 3e-3, clip: float = 1.0, seed: int = 0, n_models: int = 1,
-                 quantiles=(0.1, 0.9, 0.025, 0.975), base: str = "auto", strategy: str = "direct",
-                 covariates=None, mask: bool | None = None, time_limit: float | None = None,
-                 time_clock: str = "wall", model: str = "window"):
-        check_choice("cell", cell, list(CELLS))
-        check_int("horizon", horizon)
-        season = None if check_int("season", season, 1, none_ok=True) == 1 else season    # 1: no season
-        self.auto = tuple(k for k, v in (("window", window), ("hidden_size", hidden_size),
-                                         ("max_steps", max_steps)) if v is None)
-        window = window if window is not None else 2 * max(season or 0, horizon)
-        hidden_size = AUTO["hidden_size"] if hidden_size is None else hidden_size
-        max_steps = AUTO["max_steps"] if max_steps is None else max_steps
-        check_int("window", window, 2)
-        if mask is not None and not isinstance(mask, bool):
-            raise UserError(f"mask: expected None, True or False, got {mask!r}")
-        self.time_limit, self.time_clock = check_budget(time_limit, time_clock)
-        check_choice("strategy", strategy, STRATEGIES)
-        base = check_base(base, season, window, horizon if strategy == "direct" else 1)
-        choice = check_covariates(covariates)
-        if strategy == "recursive" and choice:
-            raise UserError(f"covariates: expected none with strategy 'recursive' (covariates need the direct "
-                            f"strategy), got {choice}")
-        for name, v in (("hidden_size", hidden_size), ("num_layers", num_layers), ("max_steps", max_steps),
-                        ("batch_size", batch_size), ("n_models", n_models)):
-            check_int(name, v)
-        check_int("seed", seed, 0)
-        check_positive("lr", lr)
-        check_positive("clip", clip, zero_ok=True)
-        self.quantiles = check_quantiles(quantiles)
-        out = horizon if strategy == "direct" else 1
-        n_in = (3 if season else 1) + (1 if mask else 0) + (1 + len(choice) if choice else 0)
-        check_sizes(hidden_size, num_layers, batch_size, window + (out if choice else 0), n_in,
-                    len(self.quantiles) * (1 if choice else out), n_models)
-        self.cell, self.horizon, self.season, self.window = cell, horizon, season, window
-        self.hidden_size, self.num_layers, self.max_steps, self.batch_size = hidden_size, num_layers, max_steps, batch_size
-        self.lr, self.clip, self.seed, self.n_models = float(lr), float(clip), seed, n_models
-        self.base, self.strategy = base, strategy
-        self.mask_choice, self.mask = mask, bool(mask)      # resolved at fit (panel.py)
-        self.selection: dict | None = None                  # what the settings search chose, and why
-        self.covariate_choice = choice          # None: every extra column of a DataFrame given to fit
-        self.covariates: list = list(choice or [])
+    ``Forecaster(**settings)`` or ``Forecaster.from_config(cfg)``: the settings are the fields of
+    ``forecast.settings.ForecasterSettings``, each with its one default and its one check:
+
+{SETTINGS}
+    """
+
+    __doc__ = (__doc__ or "").replace("{SETTINGS}", settings_doc(ForecasterSettings))   # python -OO: none
+    __signature__ = settings_signature(ForecasterSettings)
+    # the settings as the network uses them (``__init__``: ``ForecasterSettings.window_model``)
+    cell: str
+    horizon: int
+    season: int | None
+    window: int
+    hidden_size: int
+    num_layers: int
+    max_steps: int
+    batch_size: int
+    lr: float
+    clip: float
+    seed: int
+    n_models: int
+    quantiles: list
+    base: str
+    strategy: str
+    time_limit: float
+    time_clock: str
+    covariate_choice: list | None
+    mask_choice: bool | None
+
+    def __init__(self, **settings: Any) -> None:
+        s = ForecasterSettings.from_dict(settings)      # each field's one check, then those of several together
+        vars(self).update(s.window_model())             # the attributes annotated above
+        self.auto = s.searched()
+        self.mask = bool(s.mask)                        # resolved at fit (panel.py)
+        self.selection: dict | None = None              # what the settings search chose, and why
+        self.covariates: list = list(self.covariate_choice or [])   # covariate_choice None: every extra column
         self.cov_mean = self.cov_std = numpy.zeros(0)
         self.models: list = []
         self.panel: Panel | None = None
@@ -365,7 +348,10 @@ class Forecaster(ModelChoice):
 
     @classmethod
     def from_config(cls, cfg, horizon: int | None = None, season: int | None = None) -> "Forecaster":
-        """The forecaster of a ``ForecastConfig`` (``cfg.forecaster_settings``: its fields, None searched)."""
+        """The forecaster of a ``ForecasterSettings`` (its fields), or of a ``ForecastConfig``
+        (``cfg.forecaster_settings``: its fields, None searched; ``horizon``, ``season``: the run's resolved)."""
+        if isinstance(cfg, ForecasterSettings):
+            return cls(**cfg.to_dict())
         return cls(**cfg.forecaster_settings(horizon, season))
 
     @classmethod
