@@ -24,10 +24,9 @@ from gatedrnn.models import SequenceRegressor
 
 
 @pytest.fixture(scope="module")
-def forecaster():
+def forecaster(tiny):
     t = np.arange(40)
-    ys = [10 + np.sin(2 * np.pi * t / 4) + i for i in range(2)]
-    return Forecaster(horizon=3, season=4, window=8, hidden_size=4, max_steps=3, batch_size=4, seed=0).fit(ys)
+    return Forecaster(**tiny.forecaster, season=4, seed=0).fit([10 + np.sin(2 * np.pi * t / 4) + i for i in range(2)])
 
 
 def test_every_application_hands_its_adapter_to_deploy():
@@ -54,10 +53,10 @@ def test_a_forecaster_folder_exports_from_deploy_in_a_fresh_interpreter(forecast
     assert (tmp_path / "c" / "fc.c").read_text() == source
 
 
-def test_a_kind_without_an_adapter_is_exported_as_a_network_alone(tmp_path, monkeypatch):
+def test_a_kind_without_an_adapter_is_exported_as_a_network_alone(tiny, tmp_path, monkeypatch):
     X = [np.random.default_rng(i).normal(size=(6, 2)) for i in range(12)]
     y = ["up" if x[:, 0].mean() > 0 else "down" for x in X]
-    Classifier(cell="gru", hidden_size=4, max_steps=3, batch_size=4, seed=0).fit(X, y).save(tmp_path / "clf")
+    Classifier(**tiny.classifier, seed=0).fit(X, y).save(tmp_path / "clf")
     export_c_checkpoint(tmp_path / "clf", tmp_path / "with", echo=lambda _: None)
     assert '"up"' in (tmp_path / "with" / "model.c").read_text()
     monkeypatch.delitem(ADAPTERS, "classifier")
