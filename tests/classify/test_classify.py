@@ -24,13 +24,6 @@ from gatedrnn.models import MODELS, Padded, SequenceClassifier
 RUN = importlib.import_module("gatedrnn.classify.run")
 
 
-def _toy(n, rng, D=2):
-    """Class 1 when the first dimension's values sum above 0; lengths 3 to 12."""
-    X = [rng.standard_normal((int(rng.integers(3, 13)), D)) for _ in range(n)]
-    y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
-    return X, y
-
-
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("pooling", ["last", "mean"])
 def test_classifier_gradcheck(cell, pooling, rng):
@@ -62,10 +55,10 @@ def test_padded_slices_by_rows():
     assert len(p) == 5 and p[1:3].lengths.tolist() == [2, 3] and p[1:3].x.shape == (2, 3, 2)
 
 
-def test_fit_predict_score_save_load(tmp_path, rng):
-    X, y = _toy(80, rng)
+def test_fit_predict_score_save_load(tmp_path, rng, toy_classes):
+    X, y = toy_classes.by_sign(80, rng)
     clf = Classifier(cell="gru", hidden_size=8, max_steps=120, batch_size=16, lr=2e-2, seed=0).fit(X, y)
-    Xt, yt = _toy(60, rng)
+    Xt, yt = toy_classes.by_sign(60, rng)
     assert clf.score(Xt, yt) > 0.85
     assert clf.weight_bytes == 4 * clf.model.num_params() < 50_000
     p = clf.predict_proba(Xt)
@@ -77,8 +70,8 @@ def test_fit_predict_score_save_load(tmp_path, rng):
     assert isinstance(g.load(tmp_path / "clf"), Classifier) and "SequenceClassifier" in MODELS   # the whole estimator
 
 
-def test_bad_input(rng):
-    X, y = _toy(10, rng)
+def test_bad_input(rng, toy_classes):
+    X, y = toy_classes.by_sign(10, rng)
     with pytest.raises(UserError, match="y: expected 10 labels"):
         Classifier().fit(X, y[:5])
     with pytest.raises(UserError, match="at least 2 classes"):
@@ -104,18 +97,14 @@ def test_pad():
     assert p.x.shape == (2, 4, 3) and p.lengths.tolist() == [2, 4] and not p.x[0, 2:].any()
 
 
-def _toy_files(tmp_path, rng):
-    head = "@problemName Toy\n@univariate false\n@dimensions 2\n@equalLength false\n@classLabel true down up\n@data\n"
-    for split, n in (("TRAIN", 40), ("TEST", 20)):
-        X, y = _toy(n, rng)
-        lines = [":".join(",".join(f"{v:.5f}" for v in x[:, d]) for d in range(2)) + f":{label}" for x, label in zip(X, y)]
-        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(lines) + "\n")
-    return str(tmp_path / "Toy")
+def _toy_files(tmp_path, rng, toy_classes):
+    splits = {split: toy_classes.by_sign(n, rng) for split, n in (("TRAIN", 40), ("TEST", 20))}
+    return toy_classes.write_ts(tmp_path, splits, ("down", "up"), digits=5)
 
 
-def test_cli_classify_prints_the_table(tmp_path, rng, capsys, monkeypatch):
+def test_cli_classify_prints_the_table(tmp_path, rng, capsys, monkeypatch, toy_classes):
     monkeypatch.setattr(RUN, "available", lambda: False)
-    prefix = _toy_files(tmp_path, rng)
+    prefix = _toy_files(tmp_path, rng, toy_classes)
     out = tmp_path / "run"
     assert main(["classify", "--dataset", prefix, "--cell", "lstm", "gru", "--seeds", "2", "--hidden-size", "4",
                  "--max-steps", "15", "--out", str(out)]) == 0

@@ -5,11 +5,9 @@ save/load, and their bad input."""
 import numpy as np
 import pytest
 
-import gatedrnn as g
 from gatedrnn.classify import Classifier
 from gatedrnn.cli import main
 from gatedrnn.errors import UserError
-from gatedrnn.layers import SoftmaxCrossEntropy
 from gatedrnn.layers.frames import FrameStack
 from gatedrnn.layers.running_norm import RunningNorm
 from gatedrnn.models import Padded, SequenceClassifier
@@ -24,16 +22,8 @@ def _ids(opts):
 
 
 @pytest.mark.parametrize("opts", FRONTS, ids=_ids)
-def test_front_gradcheck(opts, rng):
-    model = SequenceClassifier(2, 4, 3, cell="gru", dtype="float64", seed=1, **opts)
-    batch = Padded(rng.standard_normal((3, 13, 2)), np.array([13, 8, 6]))
-    t = np.array([0, 2, 1])
-    ce = SoftmaxCrossEntropy()
-
-    def loss(out):
-        return ce.forward(out[0], t), ce.backward()
-
-    report = g.gradcheck(model, batch, loss=loss, max_checks=6, wrt_inputs=False)
+def test_front_gradcheck(opts, rng, classifier_gradcheck):
+    report = classifier_gradcheck(opts, rng, max_checks=6)
     assert max(report.values()) < 1e-6, report
     assert any(name.startswith("front.") for name in report) == bool(opts.get("conv"))
 

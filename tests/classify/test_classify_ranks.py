@@ -14,23 +14,14 @@ from gatedrnn.cli import main
 from gatedrnn.errors import UserError
 
 
-def _toy(rng, n, D=3):
-    X = [rng.standard_normal((10, D)) + (0.8 if i % 2 else -0.8) for i in range(n)]
-    return X, ["b" if i % 2 else "a" for i in range(n)]
-
-
-def _ts(tmp_path, rng):
-    head = "@problemName Toy\n@univariate false\n@dimensions 3\n@equalLength true\n@classLabel true a b\n@data\n"
-    for split, n in (("TRAIN", 24), ("TEST", 12)):
-        X, y = _toy(rng, n)
-        rows = [":".join(",".join(f"{v:.4f}" for v in x[:, d]) for d in range(3)) + f":{c}" for x, c in zip(X, y)]
-        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
-    return str(tmp_path / "Toy")
+def _ts(tmp_path, rng, toy_classes):
+    splits = {split: toy_classes.by_offset(n, rng, 10, 3) for split, n in (("TRAIN", 24), ("TEST", 12))}
+    return toy_classes.write_ts(tmp_path, splits, ("a", "b"))
 
 
 @pytest.mark.parametrize("cell", ["fastgrnn", "fastrnn"])
-def test_classifier_takes_the_ranks_and_load_keeps_them(cell, rng, tmp_path):
-    X, y = _toy(rng, 30)
+def test_classifier_takes_the_ranks_and_load_keeps_them(cell, rng, tmp_path, toy_classes):
+    X, y = toy_classes.by_offset(30, rng, 10, 3)
     clf = Classifier(cell, 8, max_steps=20, seed=0, rank_ih=2, rank_hh=3).fit(X, y)
     shapes = {n: p.shape for n, p in zip(clf.model.names, clf.model.params)}
     assert shapes["rnn.weight_ih_1_l0"] == (3, 2) and shapes["rnn.weight_hh_2_l0"] == (3, 8)
@@ -63,16 +54,16 @@ def test_bad_ranks_are_one_line(kw, message):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def test_a_rank_larger_than_the_input_is_one_line_at_fit(rng):
-    X, y = _toy(rng, 10)
+def test_a_rank_larger_than_the_input_is_one_line_at_fit(rng, toy_classes):
+    X, y = toy_classes.by_offset(10, rng, 10, 3)
     with pytest.raises(UserError, match=r"rank_ih: expected an integer in \[1, 3\]"):
         Classifier("fastgrnn", 8, max_steps=2, rank_ih=4).fit(X, y)
 
 
-def test_cli_classify_rank_flags(tmp_path, rng, capsys, monkeypatch):
+def test_cli_classify_rank_flags(tmp_path, rng, capsys, monkeypatch, toy_classes):
     RUN = importlib.import_module("gatedrnn.classify.run")
     monkeypatch.setattr(RUN, "available", lambda: False)
-    prefix = _ts(tmp_path, rng)
+    prefix = _ts(tmp_path, rng, toy_classes)
     args = ["classify", "--dataset", prefix, "--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "8",
             "--max-steps", "10", "--no-select"]
     assert main([*args, "--rank-ih", "2", "--rank-hh", "3", "--out", str(tmp_path / "low")]) == 0

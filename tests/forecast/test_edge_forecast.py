@@ -3,7 +3,6 @@ export with float32 and int8 weights: flash, weights, RAM, µs and MACs per fore
 benchmarks/forecaster_c.py), the C against predict under the table, and the sMAPE on M4 Hourly's test values when the
 forecaster was fitted on M4 Hourly's training series."""
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -13,18 +12,14 @@ import pytest
 from gatedrnn.deploy.c99_run import find_cc
 from gatedrnn.forecast import Forecaster
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "edge.py"
 SETTINGS = {"horizon": 4, "season": 24, "window": 48, "hidden_size": 8, "max_steps": 10, "seed": 0}
 
 pytestmark = pytest.mark.skipif(find_cc() is None, reason="no C compiler (cc, gcc or clang)")
 
 
 @pytest.fixture(scope="module")
-def edge():
-    spec = importlib.util.spec_from_file_location("edge_bench", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def edge(bench_script):
+    return bench_script("edge.py", "edge_bench")
 
 
 def _series(n: int, k: int) -> np.ndarray:

@@ -1,23 +1,15 @@
 """benchmarks/forecast_origins.py at its small size: one fit per series, forecasts from every origin without
 refitting, the tables with their marks; and its Forecaster forecasts are those of backtest(step=1, refit=False)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("statsmodels")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_origins.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("forecast_origins", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(bench_script):
+    return bench_script("forecast_origins.py", "forecast_origins")
 
 
 def test_small_size_scores_every_origin_and_prints_the_table(bench, capsys, tmp_path):

@@ -5,44 +5,16 @@ under `mpiexec -n 2` they are refused before anything is read or written: one li
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-try:
-    import mpi4py  # noqa: F401
-except ImportError:
-    mpi4py = None
-pytestmark = pytest.mark.skipif(MPIEXEC is None or mpi4py is None,
-                                reason="needs mpi4py and an mpiexec (pip install -e '.[mpi]')")
-LAUNCHER = ("OMPI_", "PMI_", "PMIX_", "MV2_", "PRTE_")
+pytestmark = pytest.mark.needs_mpi
 
 
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER)}
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    return env
-
-
-def _ours(stderr: str) -> list[str]:
-    """Our lines on stderr, without the launcher's framed banner and its ``[host:pid]`` notes."""
-    lines, inside = [], False
-    for line in stderr.splitlines():
-        if line.startswith("-----"):
-            inside = not inside
-        elif not inside and line.strip() and not re.match(r"\[[^\]\s]+:\d+\] ", line):
-            lines.append(line)
-    return lines
-
-
-def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path, tiny):
+def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path, tiny, mpi):
     csv = tmp_path / "s.csv"
     csv.write_text("t,value\n" + "".join(f"{i},{10 + 3 * np.sin(i / 2):.4f}\n" for i in range(60)))
     head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
@@ -56,8 +28,8 @@ def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path, tiny):
                              "--no-baselines", *tiny.fit]}
     for name, args in commands.items():
         out = tmp_path / f"out-{name}"
-        r = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "2", sys.executable, "-m", "gatedrnn.cli", *args,
-                            "--out", str(out)], capture_output=True, text=True, env=_env(), timeout=120)
-        ours = _ours(r.stderr)
+        r = subprocess.run([mpi.exec, "--oversubscribe", "-n", "2", sys.executable, "-m", "gatedrnn.cli", *args,
+                            "--out", str(out)], capture_output=True, text=True, env=mpi.env(), timeout=120)
+        ours = mpi.ours(r.stderr)
         assert r.returncode == 2 and len(ours) == 1 and "MPI launcher" in ours[0], (name, r.returncode, r.stderr)
         assert not out.exists(), name

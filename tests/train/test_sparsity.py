@@ -83,13 +83,8 @@ def test_compressed_bytes_counts_sparse_rows_where_smaller():
     assert compressed_bytes(model) == dense - 4 * W.size + nnz * 6 + 17 * 2
 
 
-def _toy(rng, n):
-    X = [rng.standard_normal((12, 2)) + (0.8 if i % 2 else -0.8) for i in range(n)]
-    return X, ["b" if i % 2 else "a" for i in range(n)]
-
-
-def test_classifier_trains_sparse_and_reports_its_size(rng):
-    X, y = _toy(rng, 40)
+def test_classifier_trains_sparse_and_reports_its_size(rng, toy_classes):
+    X, y = toy_classes.by_offset(40, rng, 12, 2)
     dense = Classifier("fastgrnn", 8, max_steps=30, seed=0).fit(X, y)
     sparse = Classifier("fastgrnn", 8, max_steps=30, seed=0, density=0.3).fit(X, y)
     W = dict(zip(sparse.model.names, sparse.model.params))["rnn.weight_hh_l0"]
@@ -98,19 +93,15 @@ def test_classifier_trains_sparse_and_reports_its_size(rng):
     assert sparse.score(X, y) > 0.5
 
 
-def _ts(tmp_path, rng):
-    head = "@problemName Toy\n@univariate false\n@dimensions 2\n@equalLength true\n@classLabel true a b\n@data\n"
-    for split, n in (("TRAIN", 24), ("TEST", 12)):
-        X, y = _toy(rng, n)
-        rows = [":".join(",".join(f"{v:.4f}" for v in x[:, d]) for d in range(2)) + f":{c}" for x, c in zip(X, y)]
-        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
-    return str(tmp_path / "Toy")
+def _ts(tmp_path, rng, toy_classes):
+    splits = {split: toy_classes.by_offset(n, rng, 12, 2) for split, n in (("TRAIN", 24), ("TEST", 12))}
+    return toy_classes.write_ts(tmp_path, splits, ("a", "b"))
 
 
-def test_cli_classify_density_and_export_print_the_size(tmp_path, rng, capsys, monkeypatch):
+def test_cli_classify_density_and_export_print_the_size(tmp_path, rng, capsys, monkeypatch, toy_classes):
     RUN = importlib.import_module("gatedrnn.classify.run")
     monkeypatch.setattr(RUN, "available", lambda: False)
-    prefix = _ts(tmp_path, rng)
+    prefix = _ts(tmp_path, rng, toy_classes)
     args = ["classify", "--dataset", prefix, "--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "16",
             "--max-steps", "12", "--no-select"]
     assert main([*args, "--out", str(tmp_path / "dense")]) == 0
