@@ -16,6 +16,7 @@ from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
 from gatedrnn.models.front import MAX_CONV_LAYERS, NORMS, check_blocks
 from gatedrnn.models.front_blocks import CONV_NORMS
+from gatedrnn.train.quantize_aware import QUANTIZE, check_quantize
 from gatedrnn.train.sparsity import check_density
 
 POSITIONAL = ("cell", "hidden_size", "num_layers")     # the Classifier's settings that may be given by position
@@ -117,6 +118,10 @@ class ClassifierFields(Config):
                        group="training")
     density: float = option(1.0, "fraction of each weight matrix kept non-zero, by iterative hard thresholding "
                             "(train/sparsity.py); 1 = dense", check=check_density, group="training")
+    quantize: str = option("none", "quantisation-aware fine-tuning over the last third of the steps "
+                           "(train/quantize_aware.py): int8 (the weights end on export --int8's grid), int8-q15 (the "
+                           "states also on export --fixed q15's int16 grid: fastgrnn, fastrnn)", choices=QUANTIZE,
+                           group="training")
     select: bool = option(True, "choose the number of steps (at most max_steps) on a validation split of the "
                           "training set (stratified; k-fold below 100 cases), early stopping, then refit on all of it "
                           "(--no-select, select=False: max_steps on all of it)", group="training")
@@ -130,9 +135,10 @@ class ClassifierFields(Config):
         return self
 
     def check_cells(self, cells) -> None:
-        """Every cell of ``cells`` takes the ranks (``classify.checks``)."""
+        """Every cell of ``cells`` takes the ranks (``classify.checks``) and the quantisation."""
         for cell in cells:
             check_ranks(dict(cell=cell, hidden_size=self.hidden_size, rank_ih=self.rank_ih, rank_hh=self.rank_hh))
+            check_quantize(self.quantize, CELLS[cell], self.rank_ih, self.rank_hh)
 
 
 @dataclass

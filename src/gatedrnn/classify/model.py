@@ -22,7 +22,8 @@ and ``norm`` add a front end for long inputs (``models.front``; ``conv_layers``,
 ``conv_residual`` stack conv blocks); ``scale`` and ``crop`` augment the training
 sequences, ``crop`` also averaging the logits of windows at prediction (``classify.augment``). ``rank_ih`` and
 ``rank_hh`` (None: full) factor the input and recurrent matrices of a low-rank cell (FastGRNN, FastRNN) as two
-matrices of that rank; ``density`` < 1 trains every matrix sparse (``train.sparsity``).
+matrices of that rank; ``density`` < 1 trains every matrix sparse (``train.sparsity``); ``quantize`` fine-tunes on
+the int8 grid, and ``int8-q15`` also on the fixed-point step's int16 states (``train.quantize_aware``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from gatedrnn.optim import Adam
 from gatedrnn.optim.schedules import CosineDecay
 from gatedrnn.train.callbacks import EarlyStopping, TimeLimit
 from gatedrnn.train.console import EpochLines
+from gatedrnn.train.quantize_aware import callback_for
 from gatedrnn.train.sparsity import IterativeHardThresholding, compressed_bytes
 from gatedrnn.train.trainer import Trainer
 
@@ -85,6 +87,7 @@ class Classifier:
     scale: float
     crop: int
     density: float
+    quantize: str
     select: bool
     folds: int
     time_budget: float | None
@@ -194,6 +197,7 @@ class Classifier:
                 x.x += (self.noise * rng.standard_normal(x.x.shape)).astype(x.x.dtype)
             return out
 
+        callbacks = [*callbacks, *callback_for(self.quantize, steps)]   # before the thresholding, which masks its update
         if self.density < 1:
             callbacks = [*callbacks, IterativeHardThresholding(self.density, steps)]
         trainer = Trainer(model, SoftmaxCrossEntropy(), opt, train_data=batches, valid_data=valid,

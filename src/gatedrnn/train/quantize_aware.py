@@ -56,6 +56,28 @@ def quantized_matrices(model) -> dict[str, int]:
     return out
 
 
+QUANTIZE = ("none", "int8", "int8-q15")       # an application's choice: none, the int8 weights, also the Q15 states
+
+
+def check_quantize(quantize: str, cell_class, rank_ih=None, rank_hh=None) -> None:
+    """A ``quantize`` choice for a stack of ``cell_class`` with those ranks, in one line: a low-rank model has no
+    int8 grid to train on, and ``int8-q15`` needs a cell with an integer kernel."""
+    check_choice("quantize", quantize, QUANTIZE)
+    if quantize != "none" and (rank_ih is not None or rank_hh is not None):
+        raise UserError(f"quantize: expected none for a low-rank model (the int8 export rounds the product of the "
+                        f"factors, not the factors), got {quantize}")
+    if quantize == "int8-q15" and not issubclass(cell_class.layer_class, FastLayer):
+        raise UserError(f"quantize: expected int8 or none for a cell without an integer kernel (int8-q15: fastgrnn, "
+                        f"fastrnn), got {quantize} with {cell_class.layer_class.name}")
+
+
+def callback_for(quantize: str, steps: int) -> list:
+    """The callbacks of a ``quantize`` choice over ``steps`` training steps: none, or one ``QuantizationAware``."""
+    if quantize == "none":
+        return []
+    return [QuantizationAware(steps, activations="q15" if quantize == "int8-q15" else "float")]
+
+
 def grid_layers(model) -> list:
     """The recurrent layers whose states ``activations="q15"`` rounds; one line for a cell without an integer step."""
     layers = list(getattr(getattr(model, "rnn", None), "layers", []))
