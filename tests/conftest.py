@@ -78,6 +78,8 @@ class Tiny:
     forecast_csv = _flags("--max-steps", "5", "--hidden-size", "4", "--batch-size", "8", "--window", "12")
     classify_select = _flags("--hidden-size", "4", "--max-steps", "20", "--batch-size", "8", "--seeds", "1",
                              "--no-baselines", "--cell", "gru")
+    classify_suite = _flags("--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "4", "--max-steps", "5", "--no-select",
+                            "--no-progress")
     gradflow = _flags("--cell", "rnn", "--length", "4", "--hidden-size", "3")
     forecaster = MappingProxyType(dict(horizon=3, window=8, hidden_size=4, max_steps=3, batch_size=4))
     backtest = MappingProxyType({"window": 6, "hidden_size": 4, "max_steps": 3, "batch_size": 8, "seed": 3})
@@ -98,9 +100,9 @@ class ToyClasses:
         return X, np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
 
     @staticmethod
-    def by_offset(n, rng, length, D):
-        """Classes 'a' and 'b' in turn, the values shifted by -0.8 and +0.8; every case ``length`` steps."""
-        X = [rng.standard_normal((length, D)) + (0.8 if i % 2 else -0.8) for i in range(n)]
+    def by_offset(n, rng, length, D, offset=0.8):
+        """Classes 'a' and 'b' in turn, the values shifted by -offset and +offset; every case ``length`` steps."""
+        X = [rng.standard_normal((length, D)) + (offset if i % 2 else -offset) for i in range(n)]
         return X, ["b" if i % 2 else "a" for i in range(n)]
 
     @staticmethod

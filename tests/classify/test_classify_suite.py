@@ -11,16 +11,15 @@ import pytest
 from gatedrnn.cli import main
 
 SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-TINY = ["--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "4", "--max-steps", "5", "--no-select", "--no-progress"]
 
 
 @pytest.mark.parametrize("name, archive, folder", [("gunpoint", "ucr", "GunPoint"), ("italypowerdemand", "ucr", "ItalyPowerDemand"),
                                                    ("basicmotions", "uea", "BasicMotions")])
-def test_the_suite_by_name_with_a_compressed_fastgrnn(name, archive, folder, tmp_path, capsys):
+def test_the_suite_by_name_with_a_compressed_fastgrnn(name, archive, folder, tmp_path, capsys, tiny):
     if not (SHARED / archive / folder).is_dir():
         pytest.skip(f"{folder} is not under {SHARED}/{archive} (set GATEDRNN_DATA)")
     out = tmp_path / "run"
-    assert main(["classify", "--dataset", name, "--data-dir", str(SHARED), *TINY, "--rank-hh", "2", "--density", "0.5",
+    assert main(["classify", "--dataset", name, "--data-dir", str(SHARED), *tiny.classify_suite, "--rank-hh", "2", "--density", "0.5",
                  "--no-baselines", "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"{folder}: test accuracy (%)")
     res = json.loads((out / "results.json").read_text())
@@ -28,24 +27,18 @@ def test_the_suite_by_name_with_a_compressed_fastgrnn(name, archive, folder, tmp
     assert (out / "fastgrnn").is_dir() and res["rows"][0]["accs"][0] > 0
 
 
-def _toy_ts(tmp_path):
+def _toy_ts(tmp_path, toy_classes):
     rng = np.random.default_rng(0)
-    head = "@problemName Toy\n@univariate false\n@dimensions 2\n@equalLength true\n@classLabel true a b\n@data\n"
-    for split, n in (("TRAIN", 20), ("TEST", 10)):
-        rows = []
-        for i in range(n):
-            x = rng.standard_normal((12, 2)) + (1.0 if i % 2 else -1.0)
-            rows.append(":".join(",".join(f"{v:.4f}" for v in x[:, d]) for d in range(2)) + (":b" if i % 2 else ":a"))
-        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
-    return str(tmp_path / "Toy")
+    splits = {split: toy_classes.by_offset(n, rng, 12, 2, offset=1.0) for split, n in (("TRAIN", 20), ("TEST", 10))}
+    return toy_classes.write_ts(tmp_path, splits, ("a", "b"))
 
 
 @pytest.mark.slow
-def test_minirocket_and_dtw_run_in_the_same_run_when_aeon_is_installed(tmp_path, capsys):
+def test_minirocket_and_dtw_run_in_the_same_run_when_aeon_is_installed(tmp_path, capsys, tiny, toy_classes):
     pytest.importorskip("aeon", reason="the baselines need the classify extra (aeon), which the test extra leaves out: "
                                        "aeon pins pandas < 3.1 and numba")
     out = tmp_path / "run"
-    args = ["classify", "--dataset", _toy_ts(tmp_path), *TINY, "--seeds", "2", "--out", str(out)]
+    args = ["classify", "--dataset", _toy_ts(tmp_path, toy_classes), *tiny.classify_suite, "--seeds", "2", "--out", str(out)]
     assert main(args) == 0
     text = capsys.readouterr().out
     rows = {r["method"]: r["accs"] for r in json.loads((out / "results.json").read_text())["rows"]}
