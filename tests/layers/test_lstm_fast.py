@@ -127,12 +127,26 @@ def test_a_library_with_another_key_is_not_loaded(monkeypatch, tmp_path):
                    check=True)
     os.chmod(target, 0o700)
     monkeypatch.setenv("GATEDRNN_CACHE", str(tmp_path))
+    import cffi
+
+    def refuse(self, path, *args):   # the key is checked in the file's bytes, before any of its code is loaded
+        raise AssertionError(f"dlopen({path}) of a library with another key")
+    monkeypatch.setattr(cffi.FFI, "dlopen", refuse)
     lstm_fast.reset()
     try:
         assert "built from another source or compiler" in lstm_fast.describe()
         assert not lstm_fast.usable(np.zeros(1, np.float32))
     finally:
         lstm_fast.reset()
+
+
+def test_the_test_extra_holds_the_fast_extra():
+    """CI installs ``.[test]``: with the fast extra's requirements in it, the equality tests above run there."""
+    tomllib = pytest.importorskip("tomllib")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    assert extras["fast"] and set(extras["fast"]) <= set(extras["test"]), extras["fast"]
 
 
 def test_the_numpy_path_is_the_default(monkeypatch):

@@ -1,28 +1,24 @@
 """The LSTM's optional compiled path: ``LSTMLayer``'s time loops in C, built once with the system's C compiler and
-called through cffi (extra ``fast``: ``pip install "gatedrnn[fast]"``). The NumPy loops of lstm.py stay the
-reference; the two agree to float32 rounding (tests/layers/test_lstm_fast.py).
+called through cffi (extra ``fast``: ``pip install "gatedrnn[fast]"``), each loop one C call, a pass over each
+step's values between products with ``W_hh`` by NumPy's own ``cblas_sgemm`` (else per-step C calls around
+``matmul``). The NumPy loops of lstm.py stay the reference; the two agree to float32 rounding (tests/layers/test_lstm_fast.py).
 
-What it replaces: each time loop becomes one C call, a pass over each step's values between products with
-``W_hh`` by NumPy's own ``cblas_sgemm`` (else per-step C calls around ``matmul``); other GEMMs stay NumPy's.
-
-When it is used: when asked for (``GATEDRNN_FAST=1`` in the environment, or ``lstm_fast.enabled = True``), for
-float32 arrays on the NumPy backend, once the library is loaded. The NumPy path stays the default: its float32
-results are bit for bit those of the loop before this path existed, which pinned figures (the PTB runs of the
-tests and the README) rely on; the compiled path's tanh and summation order differ by float32 rounding, which a
-long training run at a high learning rate turns into other final digits. Anything else (float64, as in the
-gradient checks; no cffi; no compiler; a failed build; a cache directory that is not private) runs the NumPy
+When it is used: when asked for (``GATEDRNN_FAST=1``, or ``lstm_fast.enabled = True``), for float32 arrays on
+the NumPy backend, once the library is loaded. The NumPy path stays the default: its float32 results are bit for
+bit those of the loop before this path existed, which pinned figures (the PTB runs of the tests and the README)
+rely on; the compiled path's tanh and summation order differ by float32 rounding. Anything else (float64, as in
+the gradient checks; no cffi or compiler; a failed build; a cache directory that is not private) runs the NumPy
 loops, silently; ``describe()`` (``gatedrnn --version``) says which path is active and why.
 
 The build is cached: ``lstm-<key>.so`` in ``<cache>/kernels`` (``<cache>``: ``GATEDRNN_CACHE``, else
 ``$XDG_CACHE_HOME/gatedrnn``, else ``~/.cache/gatedrnn``), a directory created 0700 and used only while it is
 owned by the user and not writable by group or others (likewise the file). The key is a SHA-256 of the C source,
-the flags and the compiler (its resolved path and the bytes of the driver binary); the library also returns the
-key it was built with, and one whose key differs is not used. A build writes a temporary name and renames it.
+the flags and the compiler (its resolved path and the bytes of the driver binary), built into the library as a
+string: a file without this key among its bytes is never loaded, and one whose ``gatedrnn_key()`` differs not used.
 
-Tanh in C: ``(1 - e) / (1 + e)`` with ``e = exp(-2x)``, the exponential by range reduction (x = k ln 2 + r) and
-a degree-7 Taylor polynomial of e^r, |r| <= ln(2)/2: within 1.4e-7 of tanh over float32 (NumPy's own float32
-tanh: 6e-8); the sigmoid is ``0.5 tanh(x/2) + 0.5``, the sums halved in C (exact: the NumPy loop's halved weights
-give the same values). Built for AVX-512, AVX2 and baseline x86-64 (GCC's ``target_clones``, picked at load).
+Tanh in C: ``(1 - e) / (1 + e)``, ``e = exp(-2x)`` by range reduction (x = k ln 2 + r) and a degree-7 Taylor
+polynomial of e^r: within 1.4e-7 of tanh over float32 (NumPy's: 6e-8); the sigmoid ``0.5 tanh(x/2) + 0.5``, the
+sums halved in C (exact). Built for AVX-512, AVX2 and baseline x86-64 (GCC's ``target_clones``, picked at load).
 """
 
 from __future__ import annotations
@@ -274,11 +270,15 @@ def _load():
         _build(compiler, key, target)
     if not _private(target):
         return None, f"cached library {target} is not private to this user"
+    other = f"cached library {target} was built from another source or compiler"
+    with open(target, "rb") as f:                # checked before loading: dlopen runs a library's code
+        if key.encode() not in f.read():
+            return None, other
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     lib = ffi.dlopen(target)
     if ffi.string(lib.gatedrnn_key()).decode() != key:
-        return None, f"cached library {target} was built from another source or compiler"
+        return None, other
     return (ffi, lib), None
 
 
