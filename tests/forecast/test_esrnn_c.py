@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gatedrnn.cli import main
-from gatedrnn.deploy.c99_esrnn import check_esrnn_c, continuation, export_esrnn_c
+from gatedrnn.deploy.c99_esrnn import check_esrnn_c, export_esrnn_c
+from gatedrnn.deploy.c99_esrnn_members import continuation
 from gatedrnn.deploy.c99_run import compile_c, find_cc
 from gatedrnn.forecast import Forecaster
 
@@ -100,4 +101,4 @@ def test_the_cli_exports_seeds_and_snapshots(tmp_path, capsys):
         diff = float(said.split("max difference ")[1].split(" ")[0])
         assert diff < 1e-5, said
         assert _close(_run_c(tmp_path / "c", "model", 2, f.panel.values[2]), f.final_forecast()[2].reshape(-1))
-    assert main(["export", str(tmp_path / "g"), "--onnx", str(tmp_path / "g.onnx")]) == 2
+    assert main(["export", str(tmp_path / "g"), "--c", str(tmp_path / "c8"), "--int8"]) == 2     # float32 only

@@ -31,13 +31,12 @@ import numpy
 
 from gatedrnn.backend import to_numpy
 from gatedrnn.deploy.c99 import c_array, check_folder, check_prefix, write_sources
-from gatedrnn.deploy.c99_esrnn_members import forecast_lines, member_arrays, members_median, weights_table
+from gatedrnn.deploy.c99_esrnn_members import MembersReference, continuation, forecast_lines, member_arrays, weights_table
 from gatedrnn.deploy.c99_kernels import KERNELS, TANH
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.deploy.c_text import c_comment, strings_section
 from gatedrnn.deploy.cells import c_step
 from gatedrnn.errors import UserError
-from gatedrnn.models.esrnn_step import StepState, replay
 
 PUSHES = 1000
 
@@ -180,13 +179,6 @@ def export_esrnn_c(f, folder, *, prefix: str = "model", origin: str = "") -> dic
     return write_sources(out, prefix, header, source)
 
 
-def continuation(values, n: int, seed: int = 0):
-    """``n`` positive values continuing ``values``: its last season-long stretches repeated, with 2 % noise."""
-    rng = numpy.random.default_rng(seed)
-    base = numpy.resize(values[-max(len(values) // 2, 1):], n)
-    return base * numpy.exp(rng.normal(size=n) * 0.02)
-
-
 def check_esrnn_c(f, folder, prefix: str, cc=None, pushes: int = PUSHES) -> dict:
     """Compile the export in ``folder`` and run series 0 through it and through every member's ``StepState``: the
     largest difference of the forecasts from the members' median over max(1, |y|) after each of the last
@@ -198,20 +190,15 @@ def check_esrnn_c(f, folder, prefix: str, cc=None, pushes: int = PUSHES) -> dict
         raise RuntimeError("the C export refused series 0")
     push, forecast = getattr(lib, f"{prefix}_push"), getattr(lib, f"{prefix}_forecast")
     push.argtypes = [ctypes.c_void_p, ctypes.c_double]
-    refs = [StepState(m, m.scales) for m in f.models]
-    span = f.panel.values[0]
-    for ref in refs:
-        replay(ref, [span])
-    for v in span:
+    ref = MembersReference(f, 0)
+    for v in ref.span:
         push(state, float(v))
     out = numpy.empty(f.horizon * len(f.quantiles))
     worst, refused = 0.0, 0
-    for v in continuation(span, pushes):
+    for v in continuation(ref.span, pushes):
         refused += push(state, float(v)) != 0
-        for ref in refs:
-            ref.push([0], [float(v)])
         forecast(state, out.ctypes.data_as(ctypes.c_void_p))
-        want = members_median([ref.forecast([0])[0] for ref in refs]).reshape(-1)
+        want = ref.push(v).reshape(-1)
         worst = max(worst, float(numpy.max(numpy.abs(out - want) / numpy.maximum(1.0, numpy.abs(want)))))
     if refused or not math.isfinite(worst):
         raise UserError(f"export check: expected the compiled C to accept every value and agree with the "

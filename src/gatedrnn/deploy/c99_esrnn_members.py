@@ -21,6 +21,7 @@ import numpy
 
 from gatedrnn.backend import sigmoid, to_numpy
 from gatedrnn.deploy.c99 import c_array
+from gatedrnn.models.esrnn_step import StepState, replay
 
 
 def member_arrays(model, layers, mp: str) -> tuple[list[str], list[tuple[str, str]]]:
@@ -82,3 +83,26 @@ def members_median(forecasts: list) -> numpy.ndarray:
     if len(forecasts) == 1:
         return numpy.asarray(forecasts[0], dtype=numpy.float64)
     return numpy.sort(numpy.median(numpy.stack(forecasts), axis=0), axis=1)
+
+
+def continuation(values, n: int, seed: int = 0) -> numpy.ndarray:
+    """``n`` values continuing ``values``: its last half repeated, with 2 % noise (positive where it is)."""
+    rng = numpy.random.default_rng(seed)
+    base = numpy.resize(numpy.asarray(values, dtype=numpy.float64)[-max(len(values) // 2, 1):], n)
+    return base * numpy.exp(rng.normal(size=n) * 0.02)
+
+
+class MembersReference:
+    """What an export of ``f`` must equal for series ``row``: every member's ``StepState`` run over its fitted span
+    (``span``), then ``push(v)`` -> the members' median after one more value (``ESRNNStream.forecast``)."""
+
+    def __init__(self, f, row: int):
+        self.row, self.span = row, numpy.asarray(f.panel.values[row], dtype=numpy.float64)
+        self.states = [StepState(m, m.scales) for m in f.models]
+        for state in self.states:
+            replay(state, [self.span], [row])
+
+    def push(self, v: float) -> numpy.ndarray:
+        for state in self.states:
+            state.push([self.row], [float(v)])
+        return members_median([state.forecast([self.row])[0] for state in self.states])

@@ -40,6 +40,7 @@ import numpy
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.adapters import ForecasterFacts, facts_of
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
+from gatedrnn.deploy.onnx_esrnn import export_esrnn_onnx_folder
 from gatedrnn.errors import UserError, require
 
 F64, I64 = numpy.float64, numpy.int64
@@ -155,7 +156,7 @@ def build_forecaster_onnx(f, facts: ForecasterFacts | None = None):
     """-> ``onnx.ModelProto`` of the fitted forecaster ``f`` (module docstring), checked by ``onnx.checker``;
     ``facts``: its export adapter's (by default the one registered for its class)."""
     facts = facts or facts_of(f, "Forecaster ONNX export")
-    facts.refuse_export(f, "export --onnx", "its ONNX export is not built; gatedrnn export --c writes its C99")
+    facts.refuse_export(f, "export --onnx", "its ONNX export is the step graph of deploy/onnx_esrnn.py")
     check_exportable(f)
     onnx = require("onnx", "ONNX export", "onnx")
     from onnx import TensorProto, helper, numpy_helper
@@ -203,6 +204,8 @@ def export_forecaster_folder(facts: ForecasterFacts, ck: Path, target: Path, ech
     on the saved tails of its series before it is written: a difference that is not a finite number is an error
     and nothing is written."""
     f = facts.load_folder(ck)
+    if f.model == "esrnn":                       # the hybrid's own step graph (deploy/onnx_esrnn.py)
+        return export_esrnn_onnx_folder(f, target, echo=echo)
     proto = build_forecaster_onnx(f, facts)
     diff, note = None, "note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")"
     if importlib.util.find_spec("onnxruntime") is not None:
