@@ -1,7 +1,6 @@
 """Sequence classification: the SequenceClassifier's gradients, padding invariance, training through the Trainer,
 the scikit-learn-shaped ``Classifier``, checkpoints, ``gatedrnn classify`` and its bad input."""
 
-import importlib
 import json
 import os
 from pathlib import Path
@@ -20,8 +19,6 @@ from gatedrnn.cli import main
 from gatedrnn.errors import UserError
 from gatedrnn.layers import CELLS, SoftmaxCrossEntropy
 from gatedrnn.models import MODELS, Padded, SequenceClassifier
-
-RUN = importlib.import_module("gatedrnn.classify.run")
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -102,8 +99,7 @@ def _toy_files(tmp_path, rng, toy_classes):
     return toy_classes.write_ts(tmp_path, splits, ("down", "up"), digits=5)
 
 
-def test_cli_classify_prints_the_table(tmp_path, rng, capsys, monkeypatch, toy_classes):
-    monkeypatch.setattr(RUN, "available", lambda: False)
+def test_cli_classify_prints_the_table(tmp_path, rng, capsys, no_aeon, toy_classes):
     prefix = _toy_files(tmp_path, rng, toy_classes)
     out = tmp_path / "run"
     assert main(["classify", "--dataset", prefix, "--cell", "lstm", "gru", "--seeds", "2", "--hidden-size", "4",
@@ -147,10 +143,9 @@ def test_format_table_verdict():
 SHARED = Path(os.environ.get("GATEDRNN_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
-def test_real_dataset_smoke(monkeypatch):
+def test_real_dataset_smoke(no_aeon):
     if not (SHARED / "uea" / "JapaneseVowels").is_dir():
         pytest.skip(f"JapaneseVowels is not under {SHARED}/uea")
-    monkeypatch.setattr(RUN, "available", lambda: False)
     cfg = ClassifyConfig(dataset="japanesevowels", cell=["gru"], seeds=1, hidden_size=16, max_steps=60)
     res = classify_run(cfg, data_dir=SHARED, echo=lambda *a: None)
     assert res["rows"][0]["accs"][0] > 0.6

@@ -2,7 +2,6 @@
 network, its checkpoint and `Classifier.load`; ranks larger than their matrix, or on a cell without low-rank
 matrices, are one line each."""
 
-import importlib
 import json
 
 import numpy as np
@@ -60,9 +59,7 @@ def test_a_rank_larger_than_the_input_is_one_line_at_fit(rng, toy_classes):
         Classifier("fastgrnn", 8, max_steps=2, rank_ih=4).fit(X, y)
 
 
-def test_cli_classify_rank_flags(tmp_path, rng, capsys, monkeypatch, toy_classes):
-    RUN = importlib.import_module("gatedrnn.classify.run")
-    monkeypatch.setattr(RUN, "available", lambda: False)
+def test_cli_classify_rank_flags(tmp_path, rng, capsys, no_aeon, toy_classes):
     prefix = _ts(tmp_path, rng, toy_classes)
     args = ["classify", "--dataset", prefix, "--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "8",
             "--max-steps", "10", "--no-select"]

@@ -85,6 +85,14 @@ def test_a_sequence_in_pieces_equals_it_whole(cell, scan, rng):
     assert np.abs(np.concatenate([ya, yb], axis=1) - y).max() < 1e-12 and np.abs(hb - h).max() < 1e-12
 
 
+def _forward_backward(stack, x, s, dy, ds) -> list:
+    """One forward and backward: the outputs, the last state, the gradients of the input and the state, and the
+    parameters' gradients."""
+    y, h = stack.forward(x, s)
+    dx = stack.backward(dy, ds)
+    return [y, h, dx, stack.dstate] + list(stack.grads)
+
+
 @pytest.mark.parametrize("cell", sorted(MIN))
 @pytest.mark.parametrize("scan", [s for s in SCANS if s != "loop"])
 def test_every_scan_gives_the_loops_outputs_and_gradients(cell, scan, rng):
@@ -92,10 +100,7 @@ def test_every_scan_gives_the_loops_outputs_and_gradients(cell, scan, rng):
     dy, ds = rng.standard_normal((3, 61, 8)), rng.standard_normal((2, 3, 8))
     got = []
     for method in ("loop", scan):
-        stack = _stack(cell, np.float64, method)
-        y, h = stack.forward(x, s)
-        dx = stack.backward(dy, ds)
-        got.append([y, h, dx, stack.dstate] + list(stack.grads))
+        got.append(_forward_backward(_stack(cell, np.float64, method), x, s, dy, ds))
     for a, b in zip(*got):
         assert np.abs(a - b).max() < 1e-12
 
@@ -112,10 +117,7 @@ def test_time_ranges_of_the_elementwise_passes_change_nothing(cell, scan, rng, m
     got = []
     for values in (scan_module.CHUNK_VALUES, 2 * 3 * 8):
         monkeypatch.setattr(scan_module, "CHUNK_VALUES", values)
-        stack = _stack(cell, np.float64, scan)
-        y, h = stack.forward(x, s)
-        dx = stack.backward(dy, ds)
-        got.append([y, h, dx, stack.dstate] + list(stack.grads))
+        got.append(_forward_backward(_stack(cell, np.float64, scan), x, s, dy, ds))
     for a, b in zip(*got):
         assert np.abs(a - b).max() < 1e-12
     report = g.gradcheck(_stack(cell, np.float64, scan), x[:, :7].copy(), state=s)   # (a view would not be

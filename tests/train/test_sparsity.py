@@ -1,7 +1,6 @@
 """Iterative hard thresholding (train/sparsity.py): the three phases, the density per matrix, bad densities in one
 line, the compressed size, and `gatedrnn classify --density` / `gatedrnn export` reporting it."""
 
-import importlib
 import math
 
 import numpy as np
@@ -98,9 +97,7 @@ def _ts(tmp_path, rng, toy_classes):
     return toy_classes.write_ts(tmp_path, splits, ("a", "b"))
 
 
-def test_cli_classify_density_and_export_print_the_size(tmp_path, rng, capsys, monkeypatch, toy_classes):
-    RUN = importlib.import_module("gatedrnn.classify.run")
-    monkeypatch.setattr(RUN, "available", lambda: False)
+def test_cli_classify_density_and_export_print_the_size(tmp_path, rng, capsys, no_aeon, toy_classes):
     prefix = _ts(tmp_path, rng, toy_classes)
     args = ["classify", "--dataset", prefix, "--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "16",
             "--max-steps", "12", "--no-select"]
