@@ -5,7 +5,7 @@ default, the same in the estimator's signature, in the config and in the command
 where it names one); the estimators are built from their config through the config's own method
 (``Forecaster(**cfg.forecaster_settings())``, ``Classifier(**cfg.classifier_settings(cell, seed))``,
 ``Estimator.from_config(cfg)``); nothing in src/ passes a config's fields to an estimator one by one. The language
-model is built with its Trainer from its ``LMConfig`` in one function (``lm.run._make_trainer``).
+model is built with its Trainer from its ``LMConfig`` in one public function (``gatedrnn.lm.make_trainer``).
 """
 
 from __future__ import annotations
@@ -179,14 +179,42 @@ def test_the_estimators_are_built_from_the_configs_method():
 
 
 def test_the_language_model_is_built_in_one_function():
-    """``lm.run._make_trainer(config, corpus, ...)``: the model (``build_language_model``), the optimizer, the
-    batches, the schedule and the ``Trainer``, all from the ``LMConfig``; no other place in lm/ builds them."""
+    """``gatedrnn.lm.make_trainer(config, corpus, out_dir)`` (lm/trainer.py): the model (``build_language_model``),
+    the optimizer, the batches, the schedule and the ``Trainer``, all from the ``LMConfig``; no other place in lm/
+    builds them, and ``train_language_model``'s run trains through it."""
+    import gatedrnn.lm as lm
+
     calls: dict = {}
     for p in sorted((SRC / "lm").glob("*.py")):
         tree = ast.parse(p.read_text(encoding="utf-8"))
         for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
             for node in ast.walk(fn):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Trainer", "build_language_model",
-                                                                                     "make_optimizer"):
-                    calls.setdefault(node.func.id, []).append(f"{p.name}:{fn.name}")
-    assert calls == {k: ["run.py:_make_trainer"] for k in ("Trainer", "build_language_model", "make_optimizer")}, calls
+                name = getattr(node.func, "id", None) if isinstance(node, ast.Call) else None
+                if name in ("Trainer", "build_language_model", "make_optimizer", "make_trainer"):
+                    calls.setdefault(name, []).append(f"{p.name}:{fn.name}")
+    assert calls == {**{k: ["trainer.py:make_trainer"] for k in ("Trainer", "build_language_model", "make_optimizer")},
+                     "make_trainer": ["run.py:_train_locked"]}, calls
+    assert "make_trainer" in lm.__all__ and "``make_trainer``" in (lm.__doc__ or "")
+    assert [p.name for p in inspect.signature(lm.make_trainer).parameters.values()][:3] == ["config", "corpus", "out_dir"]
+
+
+def test_make_trainer_is_the_trainer_train_language_model_runs(tmp_path):
+    """The public entry builds the run's Trainer: fitted by hand it reaches the validation loss the whole run
+    reports, to the last bit; a bad config is one line before anything is built."""
+    from gatedrnn.data.corpus import load_corpus
+    from gatedrnn.data.synthetic import toy_sentences
+    from gatedrnn.lm import LMConfig, make_trainer, train_language_model
+
+    text = tmp_path / "toy.txt"
+    text.write_text(toy_sentences(3000, seed=0))
+    cfg = LMConfig(corpus=str(text), level="char", embed_size=8, hidden_size=12, batch_size=4, time_size=8,
+                   eval_batch_size=2, optimizer="adam", lr=0.01, clip=1.0, max_steps=6, log_every=3)
+    quiet = dict(progress=False, echo=lambda line: None)
+    trainer = make_trainer(cfg, load_corpus(str(text), "char"), tmp_path / "by-hand", **quiet)
+    assert trainer.max_steps == 6 and trainer.model.num_params() > 0
+    by_hand = trainer.fit()
+    whole = train_language_model(cfg, tmp_path / "run", **quiet)
+    assert by_hand["step"] == whole["step"] == 6 and by_hand["stopped"] == whole["stopped"]
+    assert by_hand["val_loss"] == whole["val_loss"] and by_hand["val_ppl"] == whole["val_ppl"]    # bit for bit
+    with pytest.raises(UserError, match="hidden_size: expected a positive integer"):
+        make_trainer(LMConfig(hidden_size=0), None, tmp_path / "never")

@@ -18,21 +18,15 @@ from pathlib import Path
 
 from gatedrnn.atomic import remove_temporaries, write_text_atomic
 from gatedrnn.config import load_config_file
-from gatedrnn.data.batching import TBPTTBatches
 from gatedrnn.data.corpus import load_corpus
 from gatedrnn.errors import UserError
-from gatedrnn.layers import SoftmaxCrossEntropy
-from gatedrnn.lm.block import optimizer_args
-from gatedrnn.lm.build import build_language_model
 from gatedrnn.lm.config import LMConfig
 from gatedrnn.lm.infer import check_corpus_vocab, evaluate_checkpoint
-from gatedrnn.lm.plateau import PlateauWarning, check_step, unigram_perplexity
 from gatedrnn.lm.presets import preset_values
-from gatedrnn.optim import make_optimizer, make_schedule
+from gatedrnn.lm.trainer import make_trainer
 from gatedrnn.run_lock import run_lock
-from gatedrnn.train.callbacks import Callback, CSVLogger, EarlyStopping, TensorBoardLogger, TimeLimit, ValidateEvery
 from gatedrnn.train.checkpoint import locate_checkpoint, read_checkpoint, recover_checkpoints, remove_checkpoint
-from gatedrnn.train.console import Console, EpochLines, say
+from gatedrnn.train.console import say
 from gatedrnn.train.distributed import communicator, digest
 from gatedrnn.train.stop import StopReason
 from gatedrnn.train.trainer import Trainer
@@ -93,43 +87,6 @@ def default_out(config: LMConfig) -> str:
     return f"runs/{name}-{config.preset}-{config.cell}"
 
 
-def _callbacks(config: LMConfig, out_dir: Path, corpus, steps_per_epoch: int, progress: bool, echo) -> list:
-    cbs: list[Callback] = [CSVLogger(out_dir / "epochs.csv"),
-                           PlateauWarning(unigram_perplexity(corpus.train, len(corpus.vocab)), check_step(steps_per_epoch))]
-    if config.patience is not None:
-        cbs.append(EarlyStopping(patience=config.patience, min_delta=config.min_delta))
-    if config.tensorboard:
-        cbs.append(TensorBoardLogger(out_dir / "tensorboard"))
-    if config.eval_every:
-        cbs.append(ValidateEvery(config.eval_every, config.time_clock))
-    if config.time_limit:
-        cbs.append(TimeLimit(config.time_limit, config.time_clock))
-    # the console last, so that the others keep their places in the checkpoints' callback states
-    return cbs + [Console(echo) if progress else EpochLines(echo)]
-
-
-def _make_trainer(config: LMConfig, corpus, out_dir: Path, progress: bool, echo) -> Trainer:
-    communicator().even_split("batch_size", config.batch_size)  # under mpiexec each rank trains on its share of the streams
-    model = build_language_model(config, len(corpus.vocab), corpus.train)
-    kind = f"{config.cell.upper()}{' block' if config.arch == 'block' else ''}"
-    echo(f"model: {kind} language model, {model.num_params():,} parameters; config:")
-    echo(config.describe())
-    optimizer = make_optimizer(config.optimizer, model.params, model.grads, lr=config.lr,
-                               **optimizer_args(config, model))
-    train_batches = TBPTTBatches(corpus.train, config.batch_size, config.time_size, drop_last=True,
-                                 name=f"train split of corpus {corpus.name}")
-    total = config.max_steps or config.epochs * len(train_batches)
-    schedule = None if config.schedule == "none" else make_schedule(config.schedule, optimizer, **config.schedule_args(total))
-    meta = {"config": config.to_dict(), "vocab": corpus.vocab.to_dict(), "corpus": corpus.spec}
-    return Trainer(model, SoftmaxCrossEntropy(), optimizer, train_data=train_batches,
-                   valid_data=TBPTTBatches(corpus.valid, config.eval_batch_size, config.time_size,
-                                           name=f"valid split of corpus {corpus.name}", batch_name="eval_batch_size"),
-                   clip=config.clip or None, schedule=schedule, carry_state=True, epochs=config.epochs,
-                   max_steps=config.max_steps, out_dir=out_dir, checkpoint_every=config.checkpoint_every,
-                   log_every=config.log_every, perplexity=True, meta=meta,
-                   callbacks=_callbacks(config, out_dir, corpus, len(train_batches), progress, echo), echo=echo)
-
-
 def _start(trainer: Trainer, config: LMConfig, corpus, out_dir: Path, overwrite: bool) -> None:
     if overwrite:
         for name in RUN_FILES:
@@ -175,7 +132,7 @@ def _train_locked(config: LMConfig, out_dir: Path, data_dir, resume: bool, overw
         corpus = head_of_training(load_corpus(config.corpus, config.level, data_dir, progress=progress),
                                   config.train_fraction)
         echo(f"gatedrnn train: {corpus}")
-        trainer = _make_trainer(config, corpus, out_dir, progress, echo)
+        trainer = make_trainer(config, corpus, out_dir, progress=progress, echo=echo)
     comm.check_same("the config and the corpus", digest(config.to_dict(), corpus.train, corpus.valid))
     with comm.together():
         if resume:
