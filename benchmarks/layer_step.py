@@ -5,6 +5,7 @@ torch.nn.LSTM / GRU / RNN, and the min cells (no torch counterpart), float32, on
     python benchmarks/layer_step.py --quick               # the four small rows, median of 5
     python benchmarks/layer_step.py --cells LSTM --old /tmp/old/src   # also an older gatedrnn, same run
     python benchmarks/layer_step.py --both-paths          # the LSTM's compiled path and its NumPy path, same run
+    python benchmarks/layer_step.py --cells GRU --rows H256 H650 --columns train   # some rows, cells, columns
 
 Three columns per cell, each gatedrnn's time, PyTorch's and their ratio (below 1: gatedrnn is faster):
 
@@ -48,6 +49,7 @@ GRID = [
 QUICK = ("B32 T29 D12 H32", "B64 T48 D1 H32", "B1 T512 D16 H64", "B16 T35 D256 H256")
 TORCH_CELLS = ("LSTM", "GRU", "RNN")
 ALL_CELLS = ("LSTM", "GRU", "RNN", "MinGRU", "MinLSTM")
+COLUMNS = ("train", "forward", "step")
 
 
 def load(src=None):
@@ -147,7 +149,7 @@ def timed(fn, clock, min_s):
             return dt / n
 
 
-def run_row(row, versions, cells, use_torch, repeats, clock, min_s, both):
+def run_row(row, versions, cells, use_torch, repeats, clock, min_s, both, columns=COLUMNS):
     _, B, T, D, H, _ = row
     runners = {}
     for tag, (classes, Stream, fast) in versions.items():
@@ -163,7 +165,7 @@ def run_row(row, versions, cells, use_torch, repeats, clock, min_s, both):
             if name in TORCH_CELLS:
                 for col, fn in theirs(name, B, T, D, H).items():
                     runners[("torch " + name, col)] = fn
-    keys = list(runners)
+    keys = [k for k in runners if k[1] in columns]
     for k in keys:
         runners[k]()
     times = {k: [] for k in keys}
@@ -179,10 +181,13 @@ def table_rows(row, med, versions, cells, use_torch):
     out = []
     for cell in cells:
         for label in [cell + tag + extra for tag in versions for extra in ("", " numpy")]:
-            if (label, "train") not in med:
+            if not any((label, col) in med for col in COLUMNS):
                 continue
             parts = [f"| {name} | {label} "]
             for col, scale, unit in (("train", 1e3, 1), ("forward", 1e3, 1), ("step", 1e6, T)):
+                if (label, col) not in med:
+                    parts.append("| - ")
+                    continue
                 a = med[(label, col)] * scale / unit
                 b = med.get(("torch " + cell, col))
                 if use_torch and b is not None:
@@ -202,6 +207,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=None, help="timings per runner (default 7, 5 with --quick)")
     p.add_argument("--min-ms", type=float, default=20.0, help="each timing repeats its call for at least this long")
     p.add_argument("--old", help="the src folder of another gatedrnn, timed in the same run as CELL@old")
+    p.add_argument("--columns", nargs="+", choices=COLUMNS, default=list(COLUMNS),
+                   help="time only these columns (the others print '-')")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--both-paths", action="store_true",
                    help="turn the compiled LSTM path on (GATEDRNN_FAST=1) where it loads, and also time the NumPy "
@@ -235,7 +242,7 @@ def main(argv=None):
     print("| shape | cell | train (fwd+bwd) ms | forward ms | step µs |\n|---|---|---|---|---|")
     clock = time.process_time if a.clock == "cpu" else time.perf_counter
     for row in rows:
-        med = run_row(row, versions, a.cells, use_torch, repeats, clock, a.min_ms / 1e3, a.both_paths)
+        med = run_row(row, versions, a.cells, use_torch, repeats, clock, a.min_ms / 1e3, a.both_paths, a.columns)
         for line in table_rows(row, med, versions, a.cells, use_torch):
             print(line, flush=True)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
