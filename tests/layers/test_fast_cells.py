@@ -44,8 +44,8 @@ def _torch_reference(cell, sd, x, h0, ranks):
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in sd.items()}
     W = p["weight_ih_1_l0"] @ p["weight_ih_2_l0"] if ranks else p["weight_ih_l0"]
     U = p["weight_hh_1_l0"] @ p["weight_hh_2_l0"] if ranks else p["weight_hh_l0"]
-    xt = torch.tensor(x, dtype=torch.float64)
-    h = torch.tensor(h0, dtype=torch.float64)
+    p["x"] = xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    p["h0"] = h = torch.tensor(h0, dtype=torch.float64, requires_grad=True)
     ys = []
     for t in range(x.shape[1]):
         pre = xt[:, t] @ W + h @ U
@@ -67,16 +67,17 @@ def test_forward_backward_match_a_torch_reference(cell, ranks, rng):
     for p in stack.params:                             # weights large enough that every part of the cell matters
         p[...] = rng.standard_normal(p.shape) * 0.5
     x, h0, dy = rng.standard_normal((2, 7, 3)), rng.standard_normal((2, 5)), rng.standard_normal((2, 7, 5))
+    dhT = rng.standard_normal((2, 5))
     y, hT = stack.forward(x, h0[None])
     stack.zero_grad()
-    dx = stack.backward(dy)
+    dx, dh0 = stack.backward(dy, dhT[None]), stack.dstate
     ty, tp = _torch_reference(cell, stack.state_dict(), x, h0, ranks)
-    (ty * __import__("torch").tensor(dy)).sum().backward()
+    torch = __import__("torch")
+    ((ty * torch.tensor(dy)).sum() + (ty[:, -1] * torch.tensor(dhT)).sum()).backward()
     assert np.abs(ty.detach().numpy() - y).max() < 1e-9 and np.abs(hT[0] - y[:, -1]).max() == 0
-    grads = stack.grad_dict()
+    grads = {**stack.grad_dict(), "x": dx, "h0": dh0[0]}                 # the inputs' and the first state's too
     for name, t in tp.items():
         assert np.abs(t.grad.numpy() - grads[name]).max() < 1e-9, name
-    assert dx.shape == x.shape
 
 
 @pytest.mark.parametrize("cell", FAST)
