@@ -37,15 +37,17 @@ def test_the_step_graph_equals_predict_and_the_stream():
     assert step.state_size == sum(n for _, _, n in state_layout(f))
     Y, state = np.stack(f.panel.values), step.start(3)
     for t in range(Y.shape[1]):                                   # the three series side by side, from zeros
-        q, state = step.push(Y[:, t], [0, 1, 2], state)
-        assert np.isnan(q).all() == (t < f.window - 1)
+        q, state, ok = step.push(Y[:, t], [0, 1, 2], state)
+        assert ok.all() and np.isnan(q).all() == (t < f.window - 1)
     assert close(q, f.final_forecast())                           # predict's quantiles of every series
     s, row = f.stream(), state[1:2]
     mid = sorted(f.quantiles).index(0.5)
     for v in continuation(Y[1], 300, seed=3):
         said = s.push(float(v), s.ids[1])
-        q, row = step.push([v], [1], row)
+        q, row, _ = step.push([v], [1], row)
         assert close(q[0], s.forecast(1)) and close(q[0][:, mid], said["y_hat"])
+    q, same, ok = step.push([np.nan, 0.0, -1.0, np.inf], [1, 1, 1, 1], np.repeat(row, 4, axis=0))   # refused
+    assert not ok.any() and np.isnan(q).all() and (same == row).all()
 
 
 def test_the_cli_exports_seeds_and_snapshots_as_onnx(tmp_path, capsys):
@@ -56,8 +58,10 @@ def test_the_cli_exports_seeds_and_snapshots_as_onnx(tmp_path, capsys):
     assert main(["export", str(tmp_path / "g"), "--onnx", str(tmp_path / "g.onnx")]) == 0
     said = capsys.readouterr().out
     assert float(said.split("max difference ")[1].split(" ")[0]) < 1e-5, said
-    step, state = OnnxStep(tmp_path / "g.onnx"), None
+    step = OnnxStep(tmp_path / "g.onnx")
     state = step.start(1)
     for v in f.panel.values[2]:
-        q, state = step.push([v], [2], state)
+        q, state, _ = step.push([v], [2], state)
     assert close(q[0], f.final_forecast()[2])
+    q, same, ok = step.push([np.nan, -5.0], [2, 2], np.repeat(state, 2, axis=0))      # additive: -5 is a value
+    assert ok.tolist() == [False, True] and (same[0] == state[0]).all() and np.isfinite(q[1]).all()

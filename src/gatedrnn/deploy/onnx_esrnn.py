@@ -5,8 +5,11 @@
              series   int64   (batch,)         which of the forecaster's series it is (0 .. n_series - 1)
              state    float64 (batch, STATE)   that series' state: all zeros before its first value
     outputs  quantiles   float64 (batch, horizon, Q)  the forecasts after y, each step's quantiles ascending
-                                                      (metadata ``quantiles``); NaN before ``window`` values
+                                                      (metadata ``quantiles``); NaN before ``window`` values and
+                                                      for a refused y
              state_next  float64 (batch, STATE)       the state after y: feed it back with the series' next value
+             accepted    bool    (batch,)             false for a y that is not finite (or not positive under the
+                                                      multiplicative form): its row's state_next is its state
 
 The state is one row of numbers per series (metadata ``state_layout``: [name, offset, size] of each part): the
 count of values seen, then per member (``m<k>/``: the ``n_models`` seeds x ``snapshots``) what
@@ -20,8 +23,8 @@ in the graph). The smoothing runs in float64; each recurrent layer is the cell's
 layer and the head run in float64. Every member's quantiles are sorted per step, their median taken (the middle
 one, or the mean of the two middle ones) and sorted again: ``ESRNNStream.forecast``.
 
-The graph does not refuse a value (a device checks first, as the C export's ``push`` and the stream do: a finite
-number, and positive under the multiplicative form). ``export_esrnn_onnx_folder`` (``gatedrnn export FOLDER
+A refused value leaves its series' state as it was (``accepted`` false, its quantiles NaN), as the C export's
+``push`` returns -1 and the stream raises its one line. ``export_esrnn_onnx_folder`` (``gatedrnn export FOLDER
 --onnx FILE``) checks the graph in onnxruntime against every member's ``StepState`` and their median over
 ``PUSHES`` values of series 0 after its fitted span before anything is written.
 """
@@ -274,7 +277,7 @@ def _metadata(f, layout: list) -> dict:
             "seasonality": str(f.seasonality), "state_size": str(layout[-1][1] + layout[-1][2]),
             "state_layout": json.dumps([list(part) for part in layout]),
             "inputs": "y: float64 (batch,), series: int64 (batch,), state: float64 (batch, state_size), zeros to start",
-            "outputs": json.dumps(["quantiles", "state_next"])}
+            "outputs": json.dumps(["quantiles", "state_next", "accepted"])}
 
 
 def build_esrnn_onnx(f):
@@ -301,16 +304,23 @@ def build_esrnn_onnx(f):
         out, last = _network(st, model, p, sp, lev, st.out[-1])
         each.append(_forecast(st, model, p, sp, (s_next, S_next), out, last))
     med = _median(st, each, len(model0.quantiles))
-    ready3 = g.node("Unsqueeze", [st.ready, "axis2"], ["ready@3"])
-    g.node("Where", [ready3, med, g.const("nan", numpy.full((1, 1, 1), numpy.nan))], ["quantiles"])
-    g.node("Concat", st.out, ["state_next"], axis=1)
+    ok = g.node("Not", [g.node("Or", [g.node("IsNaN", ["y"], ["y@nan"]), g.node("IsInf", ["y"], ["y@inf"])],
+                               ["y@bad"])], ["y@finite"])
+    if model0.mult:
+        ok = g.node("And", [ok, g.node("Greater", ["y", g.const("y@zero", numpy.zeros(1))], ["y@positive"])], ["y@ok"])
+    g.node("Identity", [ok], ["accepted"])
+    ok2 = g.node("Unsqueeze", [ok, "axis1"], ["accepted@2"])
+    show = g.node("Unsqueeze", [g.node("And", [st.ready, ok2], ["shown"]), "axis2"], ["shown@3"])
+    g.node("Where", [show, med, g.const("nan", numpy.full((1, 1, 1), numpy.nan))], ["quantiles"])
+    g.node("Where", [ok2, g.node("Concat", st.out, ["state@new"], axis=1), "state"], ["state_next"])
     g.outputs += [g.value("quantiles", ["batch", f.horizon, len(model0.quantiles)], TensorProto.DOUBLE),
-                  g.value("state_next", ["batch", size], TensorProto.DOUBLE)]
+                  g.value("state_next", ["batch", size], TensorProto.DOUBLE),
+                  g.value("accepted", ["batch"], TensorProto.BOOL)]
     return checked_model(onnx, g, "gatedrnn_esrnn_step", _metadata(f, layout))
 
 
 class OnnxStep:
-    """An exported step graph in onnxruntime: ``push(values, series, state)`` -> (quantiles, state_next)."""
+    """An exported step graph in onnxruntime: ``push(values, series, state)`` -> (quantiles, state_next, accepted)."""
 
     def __init__(self, path_or_proto):
         ort = require("onnxruntime", "running an ONNX model", "onnx")
@@ -323,11 +333,11 @@ class OnnxStep:
         """The state of ``n`` series before their first value."""
         return numpy.zeros((n, self.state_size))
 
-    def push(self, values, series, state) -> tuple[numpy.ndarray, numpy.ndarray]:
+    def push(self, values, series, state) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         feed = {"y": numpy.asarray(values, dtype=F64).reshape(-1), "series": numpy.asarray(series, dtype=I64).reshape(-1),
                 "state": numpy.asarray(state, dtype=F64)}
-        quantiles, state_next = self.session.run(["quantiles", "state_next"], feed)
-        return quantiles, state_next
+        quantiles, state_next, accepted = self.session.run(["quantiles", "state_next", "accepted"], feed)
+        return quantiles, state_next, accepted
 
 
 def check_esrnn_onnx(f, proto, pushes: int = PUSHES) -> float:
@@ -336,10 +346,10 @@ def check_esrnn_onnx(f, proto, pushes: int = PUSHES) -> float:
     step, ref = OnnxStep(proto), MembersReference(f, 0)
     state = step.start()
     for v in ref.span:
-        _, state = step.push([v], [0], state)
+        _, state, _ = step.push([v], [0], state)
     worst = 0.0
     for v in continuation(ref.span, pushes):
-        got, state = step.push([v], [0], state)
+        got, state, _ = step.push([v], [0], state)
         want = ref.push(v)
         worst = max(worst, float(numpy.max(numpy.abs(got[0] - want) / numpy.maximum(1.0, numpy.abs(want)))))
     return worst
@@ -357,7 +367,7 @@ def export_esrnn_onnx_folder(f, target: Path, echo=print) -> dict:
                         f"difference of {diff} (nothing written)")
     path = write_bytes_atomic(target, proto.SerializeToString())
     echo(f"wrote {path} ({path.stat().st_size:,} bytes): ES-RNN forecaster step graph, {len(f.models)} member(s) and "
-         f"their median, {len(f.panel.ids)} series; y, series, state in -> quantiles, state_next out (a zero state "
+         f"their median, {len(f.panel.ids)} series; y, series, state in -> quantiles, state_next, accepted out (a zero state "
          f"starts a series); opset {OPSET}; onnx.checker passed")
     echo("note: onnxruntime is not installed, so the export was not run (pip install -e \".[onnx]\")" if diff is None
          else f"onnxruntime vs the forecaster's stream over {PUSHES} values after series 0's span: max difference "
