@@ -58,30 +58,27 @@ def toy(request, tmp_path_factory):
     return path
 
 
-def _flags(*args: str) -> tuple:
-    return args
-
-
 class Tiny:
     """The tiny settings the tests run commands and estimators with (tuples and read-only mappings: a test
     extends them, ``[*tiny.lm, ...]`` or ``{**tiny.forecaster, ...}``, and never changes them)."""
-    lm_any_level = _flags("--embed-size", "8", "--hidden-size", "16", "--batch-size", "4", "--time-size", "10",
-                          "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1",
-                          "--no-progress")
+    # gatedrnn train: a character-level LSTM of 16 units (lm; lm_any_level: the --level left to the test), of 12
+    # units over 8 steps (lm_small), or the preset's network with the tiny batch shape (lm_shape)
+    lm_any_level = ("--embed-size", "8", "--hidden-size", "16", "--batch-size", "4", "--time-size", "10",
+                    "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress")
     lm = ("--level", "char", *lm_any_level)
-    lm_small = _flags("--level", "char", "--embed-size", "8", "--hidden-size", "12", "--batch-size", "4",
-                      "--time-size", "8", "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip",
-                      "1", "--no-progress")
-    lm_shape = _flags("--level", "char", "--batch-size", "4", "--time-size", "10", "--eval-batch-size", "2",
+    lm_small = ("--level", "char", "--embed-size", "8", "--hidden-size", "12", "--batch-size", "4", "--time-size", "8",
+                "--eval-batch-size", "2", "--optimizer", "adam", "--lr", "0.01", "--clip", "1", "--no-progress")
+    lm_shape = ("--level", "char", "--batch-size", "4", "--time-size", "10", "--eval-batch-size", "2", "--no-progress")
+    # gatedrnn forecast / classify / gradflow
+    fit = ("--hidden-size", "4", "--max-steps", "3", "--batch-size", "8")
+    fit4 = ("--hidden-size", "4", "--max-steps", "4", "--batch-size", "8")
+    forecast_csv = ("--max-steps", "5", "--hidden-size", "4", "--batch-size", "8", "--window", "12")
+    classify_select = ("--hidden-size", "4", "--max-steps", "20", "--batch-size", "8", "--seeds", "1",
+                       "--no-baselines", "--cell", "gru")
+    classify_suite = ("--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "4", "--max-steps", "5", "--no-select",
                       "--no-progress")
-    fit = _flags("--hidden-size", "4", "--max-steps", "3", "--batch-size", "8")           # forecast and classify
-    fit4 = _flags("--hidden-size", "4", "--max-steps", "4", "--batch-size", "8")
-    forecast_csv = _flags("--max-steps", "5", "--hidden-size", "4", "--batch-size", "8", "--window", "12")
-    classify_select = _flags("--hidden-size", "4", "--max-steps", "20", "--batch-size", "8", "--seeds", "1",
-                             "--no-baselines", "--cell", "gru")
-    classify_suite = _flags("--cell", "fastgrnn", "--seeds", "1", "--hidden-size", "4", "--max-steps", "5", "--no-select",
-                            "--no-progress")
-    gradflow = _flags("--cell", "rnn", "--length", "4", "--hidden-size", "3")
+    gradflow = ("--cell", "rnn", "--length", "4", "--hidden-size", "3")
+    # the estimators and backtest()
     forecaster = MappingProxyType(dict(horizon=3, window=8, hidden_size=4, max_steps=3, batch_size=4))
     backtest = MappingProxyType({"window": 6, "hidden_size": 4, "max_steps": 3, "batch_size": 8, "seed": 3})
     classifier = MappingProxyType(dict(cell="gru", hidden_size=4, max_steps=3, batch_size=4, noise=0.0, dropout=0.0))

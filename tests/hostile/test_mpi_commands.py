@@ -14,14 +14,11 @@ import pytest
 pytestmark = pytest.mark.needs_mpi
 
 
-def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path, tiny, mpi):
+def test_forecast_and_classify_under_two_ranks_are_one_line(tmp_path, tiny, mpi, toy_classes):
     csv = tmp_path / "s.csv"
     csv.write_text("t,value\n" + "".join(f"{i},{10 + 3 * np.sin(i / 2):.4f}\n" for i in range(60)))
-    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
-    for split in ("TRAIN", "TEST"):
-        rows = [",".join(f"{v:.3f}" for v in np.random.default_rng(k).standard_normal(5)) + (":a" if k % 2 else ":b")
-                for k in range(8)]
-        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
+    cases = [np.random.default_rng(k).standard_normal(5) for k in range(8)], ["a" if k % 2 else "b" for k in range(8)]
+    toy_classes.write_ts(tmp_path, {"TRAIN": cases, "TEST": cases}, ("a", "b"), digits=3, equal_length=False)
     series = ["--dataset", str(csv), "--column", "value", "--window", "8", "--no-plot", *tiny.fit]
     commands = {"predict": ["forecast", *series, "--predict", "4"],
                 "classify": ["classify", "--dataset", str(tmp_path / "Toy"), "--cell", "lstm", "--seeds", "1",

@@ -110,12 +110,11 @@ def test_predict_never_replaces_its_own_input(tmp_path, capsys, tiny):
     assert (out / "future.csv").read_bytes() == before
 
 
-def test_classify_into_the_data_folder_is_refused(tmp_path, capsys, tiny):
+def test_classify_into_the_data_folder_is_refused(tmp_path, capsys, tiny, toy_classes):
     rng = np.random.default_rng(0)
-    head = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true a b\n@data\n"
-    for split in ("TRAIN", "TEST"):
-        rows = [",".join(f"{v:.3f}" for v in rng.standard_normal(5)) + (":a" if k % 2 else ":b") for k in range(8)]
-        (tmp_path / f"Toy_{split}.ts").write_text(head + "\n".join(rows) + "\n")
+    labels = ["a" if k % 2 else "b" for k in range(8)]
+    splits = {split: ([rng.standard_normal(5) for _ in range(8)], labels) for split in ("TRAIN", "TEST")}
+    toy_classes.write_ts(tmp_path, splits, ("a", "b"), digits=3, equal_length=False)
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(["classify", "--dataset", str(tmp_path / "Toy"), "--cell", "lstm", "--seeds", "1", "--no-baselines",
                  *tiny.fit, "--out", str(tmp_path)]) == 2
