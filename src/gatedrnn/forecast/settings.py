@@ -188,15 +188,19 @@ def default_of(f):
     return f.default_factory() if f.default is MISSING else f.default
 
 
+def _ordered(cls) -> list:
+    """The fields of ``cls``, ``FIRST`` first."""
+    return sorted(fields(cls), key=lambda f: FIRST.index(f.name) if f.name in FIRST else len(FIRST))
+
+
 def settings_signature(cls, own: dict | None = None) -> inspect.Signature:
     """An estimator's signature from its settings dataclass ``cls``: every field by name with its one default
     (``FIRST`` first), then ``own`` (name -> default; a name of ``cls`` takes that default instead)."""
     P = inspect.Parameter
-    names = [f.name for f in fields(cls)]
-    named = {**{k: None for k in FIRST if k in names}, **{f.name: default_of(f) for f in fields(cls)}, **(own or {})}
+    named = {**{f.name: default_of(f) for f in _ordered(cls)}, **(own or {})}
     return inspect.Signature([P("self", P.POSITIONAL_ONLY), *(P(k, P.KEYWORD_ONLY, default=v) for k, v in named.items())])
 
 
 def settings_doc(cls) -> str:
-    """The fields of ``cls`` as docstring lines: ``name = default``: help."""
-    return "\n".join(f"    ``{f.name} = {default_of(f)!r}``: {f.metadata['help']}" for f in fields(cls))
+    """The fields of ``cls`` as docstring lines (``FIRST`` first): ``name = default``: help."""
+    return "\n".join(f"    ``{f.name} = {default_of(f)!r}``: {f.metadata['help']}" for f in _ordered(cls))
