@@ -1,7 +1,7 @@
 """The suite's shared fixtures (a test file defines none of these names itself: tests/project/test_shared_fixtures.py):
 ``rng``, ``data_dir``, the ``toy`` corpus, the tiny settings (``tiny``), the small classification sets and their .ts
-files (``toy_classes``), ``capture_cli``, the MPI launcher's helpers (``mpi``, with the ``needs_mpi`` mark),
-``bench_script``, ``classifier_gradcheck`` and ``fixed_c``; and the check that a test run leaves the checkout
+files (``toy_classes``), ``no_aeon``, ``capture_cli``, the MPI launcher's helpers (``mpi``, with the ``needs_mpi``
+mark), ``bench_script``, ``classifier_gradcheck`` and ``fixed_c``; and the check that a test run leaves the checkout
 clean."""
 
 import contextlib
