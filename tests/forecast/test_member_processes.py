@@ -74,3 +74,21 @@ def test_the_environment_variable_is_checked(monkeypatch, text):
 def test_members_are_dealt_round_robin():
     assert mp.deal([0, 1, 2, 3, 4], 2) == [[0, 2, 4], [1, 3]]
     assert mp.deal([5, 6], 4) == [[5], [6]]
+
+
+def _spin(seconds):
+    import time
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_the_m4_runs_cpu_seconds_count_the_member_processes():
+    import multiprocessing
+
+    from gatedrnn.forecast.m4 import cpu_seconds
+    before = cpu_seconds()
+    child = multiprocessing.get_context("fork").Process(target=_spin, args=(0.3,))
+    child.start()
+    child.join()
+    assert cpu_seconds() - before >= 0.25
