@@ -16,7 +16,8 @@ after another). The last line gives the largest difference between the batched a
 weights (the same training in float32: round-off only). Without the M4 files, or with ``--synthetic``, a
 generated panel of the same shape (414 sine-plus-noise series of 700 to 960 values) stands in. ``--threads N``
 adds a third way: the batched network with its members split over N threads (``MemberRegressor``), which needs
-N free cores to gain anything.
+N free cores to gain anything; ``--processes P`` another: the members in P child processes
+(``forecast/member_processes.py``, each member its sequential run bit for bit), CPU time counting the children.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 
 from gatedrnn.forecast import Forecaster
 from gatedrnn.forecast.features import to_panel
+from gatedrnn.forecast.m4 import cpu_seconds
 from gatedrnn.forecast.members import train_members
 
 SIZES = {"full": {"series": None, "steps": 300, "repeats": 3, "members": (1, 2, 5)},
@@ -58,10 +60,10 @@ def m4_panel(synthetic: bool) -> tuple[list, str]:
     return synthetic_panel(), "synthetic (414 series, 700-960 values)"
 
 
-def time_once(f, panel, batched: bool, threads: int = 1) -> tuple[float, float, list]:
-    t0, c0 = time.perf_counter(), time.process_time()
-    models, _ = train_members(f, panel, batched=batched, threads=threads)
-    return time.perf_counter() - t0, time.process_time() - c0, models
+def time_once(f, panel, batched: bool, threads: int = 1, processes: int = 1) -> tuple[float, float, list]:
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    models, _ = train_members(f, panel, batched=batched, threads=threads, processes=processes)
+    return time.perf_counter() - t0, cpu_seconds() - c0, models
 
 
 def main(argv=None) -> dict:
@@ -70,6 +72,8 @@ def main(argv=None) -> dict:
     p.add_argument("--repeats", type=int, help="repeats of every K and way (default: 3 full, 1 small)")
     p.add_argument("--synthetic", action="store_true", help="a generated panel of M4 Hourly's shape")
     p.add_argument("--threads", type=int, default=1, help="also time the batched network on this many threads")
+    p.add_argument("--processes", type=int, default=1, help="also time the members in this many child processes "
+                   "(forecast/member_processes.py; needs fork)")
     a = p.parse_args(argv)
     size = SIZES[a.size]
     repeats = a.repeats or size["repeats"]
@@ -81,9 +85,11 @@ def main(argv=None) -> dict:
           f"NumPy {np.__version__}")
     print(f"# {source}: {len(values)} series; Forecaster({SETTINGS}, max_steps={size['steps']}, n_models=K), "
           f"lstm, float32; medians of {repeats} interleaved repeats")
-    ways = {"sequential": (False, 1), "batched": (True, 1)}
+    ways = {"sequential": (False, 1, 1), "batched": (True, 1, 1)}
     if a.threads > 1:
-        ways[f"batched {a.threads} threads"] = (True, a.threads)
+        ways[f"batched {a.threads} threads"] = (True, a.threads, 1)
+    if a.processes > 1:
+        ways[f"{a.processes} processes"] = (False, 1, a.processes)
     times: dict = {}
     last: dict = {}
     for r in range(repeats):
