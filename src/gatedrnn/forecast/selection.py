@@ -36,12 +36,11 @@ import time
 
 import numpy
 
-from gatedrnn.errors import UserError, check_choice, check_positive
+from gatedrnn.errors import UserError
 from gatedrnn.forecast.auto_model import adopt, try_hybrid, why_not
 from gatedrnn.forecast.features import Panel
 from gatedrnn.forecast.panel import last_windows, resolve_mask
 from gatedrnn.forecast.training import train_network, validation_batches
-from gatedrnn.train.callbacks import CLOCKS
 
 AUTO = {"hidden_size": 32, "max_steps": 500}    # without a search (and before fit)
 DEFAULT_TIME_LIMIT = 120.0                      # seconds of the search
@@ -49,13 +48,6 @@ SIZES = (16, 48)
 MAX_STEPS, EVERY, PATIENCE = 2000, 50, 5
 PROBE = 10                                      # steps timed to fit a candidate's schedule into its time share
 ORIGINS = 4                                     # held-out blocks of a panel of fewer series
-
-
-def check_budget(time_limit, clock: str) -> tuple[float, str]:
-    """``time_limit`` (None: ``DEFAULT_TIME_LIMIT``) a finite number of seconds > 0, ``clock`` wall or cpu."""
-    check_positive("time_limit", time_limit, none_ok=True)
-    check_choice("time_clock", clock, CLOCKS)
-    return float(DEFAULT_TIME_LIMIT if time_limit is None else time_limit), clock
 
 
 def _now(clock: str) -> float:
