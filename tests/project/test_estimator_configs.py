@@ -218,3 +218,17 @@ def test_make_trainer_is_the_trainer_train_language_model_runs(tmp_path):
     assert by_hand["val_loss"] == whole["val_loss"] and by_hand["val_ppl"] == whole["val_ppl"]    # bit for bit
     with pytest.raises(UserError, match="hidden_size: expected a positive integer"):
         make_trainer(LMConfig(hidden_size=0), None, tmp_path / "never")
+
+
+def test_the_readme_names_the_forecasters_defaults():
+    """The README's paragraph on the Forecaster's settings lists each with its default (``cell="lstm"``, ...): the
+    signature's, every setting named."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    para = text[text.index("each setting declared once in\n  `gatedrnn.forecast.settings`"):]
+    para = " ".join(para[:para.index("Measured once each")].split())
+    named = dict(re.findall(r"`([a-z_]+)=([^`]+)`", para))
+    named.update({k: "None" for k in re.findall(r"`(window|hidden_size|max_steps)`", para)})
+    signature = {k: p.default for k, p in inspect.signature(Forecaster).parameters.items() if k != "self"}
+    assert set(named) == set(signature), set(named) ^ set(signature)
+    for name, value in named.items():
+        assert ast.literal_eval(value) == signature[name], name
