@@ -76,9 +76,13 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
         return export_front_onnx(model, target, with_state=with_state, echo=echo)
     _, rnn, _ = model_parts(model)
     proto = build_onnx(model, with_state=with_state)
-    return write_checked(proto, target, model, lambda: random_input(model, rnn, with_state),
-                         f"{type(model).__name__}, {str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}",
-                         f"a random input (batch {BATCH}, {STEPS} steps)", "the outputs and the final state", echo)
+    result = write_checked(proto, target, model, lambda: random_input(model, rnn, with_state),
+                           f"{type(model).__name__}, {str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}",
+                           f"a random input (batch {BATCH}, {STEPS} steps)", "the outputs and the final state", echo)
+    result["compressed_bytes"] = compressed_bytes(model)
+    echo(f"compressed size: {result['compressed_bytes']:,} bytes of float32 weights (each matrix dense or in "
+         f"compressed sparse rows, whichever is smaller; the ONNX file holds them dense)")
+    return result
 
 
 def _finite_diff(diff: float, what: str) -> float:
@@ -125,17 +129,19 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     cc = compile_copy(result, lambda tmp, cc: {"max_abs_diff": check_export(
         model, tmp, prefix, int8=int8, standardize=standardize, steps=C_STEPS, cc=cc)}, echo)
     if cc is None:
-        return _say_size(model, result, echo)
+        return _say_size(model, result, echo, int8)
     diff = result["max_abs_diff"] = _finite_diff(result["max_abs_diff"], "the compiled C")
     ref = "QuantizedStream" if int8 else "Stream"
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "
          f"{C_STEPS} random steps: max abs difference {diff:.2e}")
-    return _say_size(model, result, echo)
+    return _say_size(model, result, echo, int8)
 
 
-def _say_size(model, result: dict, echo) -> dict:
-    """The compressed size line (train/sparsity.py): float32 values, each matrix dense or in compressed sparse rows."""
-    result["compressed_bytes"] = compressed_bytes(model)
-    echo(f"compressed size: {result['compressed_bytes']:,} bytes of float32 weights (each matrix dense or in "
+def _say_size(model, result: dict, echo, int8: bool = False) -> dict:
+    """The compressed size line (train/sparsity.py): the weights' values (4 bytes each, 1 with ``int8``), each matrix
+    dense or in compressed sparse rows."""
+    result["compressed_bytes"] = compressed_bytes(model, 1 if int8 else 4)
+    kind = "int8 weights (their float32 scales apart)" if int8 else "float32 weights"
+    echo(f"compressed size: {result['compressed_bytes']:,} bytes of {kind} (each matrix dense or in "
          f"compressed sparse rows, whichever is smaller; the C arrays hold {result['weight_bytes']:,} bytes, dense)")
     return result
