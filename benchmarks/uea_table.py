@@ -6,10 +6,10 @@ per run, read from its results.json and config.json (nothing is re-run, no test 
 
 Columns: the dataset; the command that made the run (its config's fields that differ from the defaults, as flags);
 every cell's test accuracy (mean ± sample std over the seeds, in %), the best cell's (highest mean) in bold; the
-best cell's seed ensemble (``--ensemble``); MiniRocket (mean ± sd over the same seeds) and 1-NN DTW (aeon, run in
-the same process); the wall seconds of every gatedrnn cell together (selection, refit, scoring), of the best cell
-and of MiniRocket; the kilobyte FastGRNN column (issue 27's ``sensor_suite.py`` figures, given with
-``--kilobyte NAME=TEXT`` as they stand in benchmarks/README.md, or "-").
+seed ensemble of every cell (``--ensemble``: the seeds' probabilities averaged; "-" without it); MiniRocket (mean
+± sd over the same seeds) and 1-NN DTW (aeon, run in the same process); the wall seconds of every gatedrnn cell
+together (selection, refit, scoring), of the best cell and of MiniRocket; the kilobyte FastGRNN column (issue 27's
+``sensor_suite.py`` figures, given with ``--kilobyte NAME=TEXT`` as they stand in benchmarks/README.md, or "-").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy
 
 from gatedrnn.classify.config import ClassifyConfig
 
-HEADER = ("| dataset | command | every cell (mean ± sd, %) | best cell's ensemble | MiniRocket | 1-NN DTW "
+HEADER = ("| dataset | command | every cell (mean ± sd, %) | every cell's ensemble | MiniRocket | 1-NN DTW "
           "| wall s (gatedrnn all / best cell / MiniRocket) | kilobyte FastGRNN |")
 
 
@@ -70,11 +70,11 @@ def row(run: Path, kilobyte: dict) -> str:
     best = max(cells, key=lambda r: numpy.mean(r["accs"]))
     every = " / ".join((f"**{r['cell']} {spread(r['accs'])}**" if r is best else f"{r['cell']} {spread(r['accs'])}")
                        for r in cells)
-    ens = ensembles.get(best["cell"])
+    ens = " / ".join(f"{r['cell']} {spread(ensembles[r['cell']]['accs'])}" for r in cells if r["cell"] in ensembles)
     mini, dtw = base.get("MiniRocket"), base.get("1-NN")
     wall = (f"{sum(r['seconds'] for r in cells):.0f} / {best['seconds']:.0f} / "
             f"{mini['seconds']:.0f}" if mini else f"{sum(r['seconds'] for r in cells):.0f} / {best['seconds']:.0f} / -")
-    values = [result["dataset"], f"`{command(config)}`", every, spread(ens["accs"]) if ens else "-",
+    values = [result["dataset"], f"`{command(config)}`", every, ens or "-",
               spread(mini["accs"]) if mini else "-", spread(dtw["accs"]) if dtw else "-", wall,
               kilobyte.get(result["dataset"], "-")]
     return "| " + " | ".join(values) + " |"

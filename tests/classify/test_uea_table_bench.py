@@ -54,6 +54,7 @@ def test_rows_of_classify_runs_with_and_without_baselines(toy_run, tmp_path, cap
     assert plain[1].startswith("`gatedrnn classify --dataset ") and "--cell gru mingru" in plain[1]
     assert "--no-select" in plain[1] and "--no-baselines" in plain[1] and "--max-steps 3" in plain[1]
     assert plain[2].count("**") == 2 and "gru " in plain[2] and "mingru " in plain[2] and " ± " in plain[2]
+    assert plain[3].startswith("gru ") and " / mingru " in plain[3] and " ± " not in plain[3]   # one value a cell
     assert base[4:6] == ["50.00 ± 35.36", "50.00"] and base[6].endswith("/ 3") and base[7] == "91.00 ± 1.00, 2,016 B"
 
 
