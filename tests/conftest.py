@@ -104,9 +104,10 @@ class ToyClasses:
         return X, ["b" if i % 2 else "a" for i in range(n)]
 
     @staticmethod
-    def univariate_by_sign(n, rng, lengths=(3, 8)):
+    def univariate_by_sign(n, rng, lengths=(3, 8), head=None):
+        """'up' when the values (the first ``head`` of them) sum above 0, else 'down'; lengths drawn in [lengths)."""
         X = [rng.standard_normal(int(rng.integers(*lengths))) for _ in range(n)]
-        return X, ["up" if x.sum() > 0 else "down" for x in X]
+        return X, ["up" if x[:head].sum() > 0 else "down" for x in X]
 
     @staticmethod
     def write_ts(folder: Path, splits: dict, labels, digits=4, equal_length=None, name="Toy") -> str:

@@ -1,19 +1,14 @@
 """benchmarks/esrnn_m4.py --ablations: the model and every ablation trained in one run and printed in one table."""
 
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "esrnn_m4.py"
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("esrnn_m4", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+@pytest.fixture
+def bench(bench_script):
+    return bench_script("esrnn_m4.py", "esrnn_m4")
 
 
 def _m4_dir() -> Path:
@@ -23,11 +18,11 @@ def _m4_dir() -> Path:
     return data
 
 
-def test_ablations_print_every_row_in_one_table(capsys):
+def test_ablations_print_every_row_in_one_table(capsys, bench):
     """At a smoke budget on 6 series: one table holding the model, each ablation with its budget and its OWA change
     against the model, the ensemble and its seeds alone, the baselines of the run and the published rows."""
     data = _m4_dir()
-    doc = _bench().main(["--ablations", "--size", "tiny", "--epochs", "1", "--series", "6", "--length", "300",
+    doc = bench.main(["--ablations", "--size", "tiny", "--epochs", "1", "--series", "6", "--length", "300",
                          "--data-dir", str(data)])
     text = capsys.readouterr().out
     table = text[text.index("| row | epochs | seeds | seconds | sMAPE | MASE | OWA | OWA - model's |"):]
@@ -46,9 +41,8 @@ def test_ablations_print_every_row_in_one_table(capsys):
     assert doc["rows"][1]["smape"] != doc["rows"][0]["smape"]
 
 
-def test_ablations_refuse_settings_that_are_an_ablation(capsys):
+def test_ablations_refuse_settings_that_are_an_ablation(capsys, bench):
     """--ablations from a model that already lacks what a row removes is one line and exit status 2."""
-    bench = _bench()
     for flags, named in ((["--no-es"], "--no-es"), (["--penalty", "0"], "--penalty 0"), (["--seeds", "1"], "--seeds 1"),
                          (["--dilations", "1,1;1"], '--dilations "1,1;1"'), (["--no-season2"], "--no-season2")):
         with pytest.raises(SystemExit) as exit_:

@@ -131,15 +131,9 @@ def test_the_command_line_takes_the_block_flags():
     assert (o["conv_layers"], o["conv_norm"], o["conv_residual"]) == (3, "layer", True)
 
 
-def test_front_c_benchmark_names_the_blocks():
+def test_front_c_benchmark_names_the_blocks(bench_script):
     """benchmarks/front_c.py's row names a stacked front end (one plain block as before)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("front_c_bench",
-                                                  Path(__file__).resolve().parents[2] / "benchmarks" / "front_c.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = bench_script("front_c.py", "front_c_bench")
     m = SequenceClassifier(1, 4, 2, cell="gru", pooling="mean", conv=3, conv_layers=3, conv_norm="layer",
                            conv_residual=True)
     assert mod._front(m) == "conv 3x4 x3 blocks, layernorm, residual, frame 1, mean pooling"
