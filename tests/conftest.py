@@ -1,8 +1,8 @@
 """The suite's shared fixtures (a test file defines none of these names itself: tests/project/test_shared_fixtures.py):
 ``rng``, ``data_dir``, the ``toy`` corpus, the tiny settings (``tiny``), the small classification sets and their .ts
 files (``toy_classes``), ``no_aeon``, ``capture_cli``, the MPI launcher's helpers (``mpi``, with the ``needs_mpi``
-mark), ``bench_script``, ``classifier_gradcheck`` and ``fixed_c``; and the check that a test run leaves the checkout
-clean."""
+mark), ``bench_script``, ``classifier_gradcheck``, ``fixed_c`` and ``seasonal`` (the forecasting tests'
+series); and the check that a test run leaves the checkout clean."""
 
 import contextlib
 import functools
@@ -124,6 +124,18 @@ class ToyClasses:
                              for d in range(dims)) + f":{label}" for x, label in zip(map(np.asarray, X), y)]
             (folder / f"{name}_{split}.ts").write_text(head + "\n".join(rows) + "\n")
         return str(folder / name)
+
+
+def _seasonal(n, level=10.0, seed=0, noise=0.3):
+    """A series of period 12 around ``level`` (3 sin(2 pi t / 12), plus ``noise`` times standard normal draws)."""
+    t = np.arange(n)
+    return level + 3 * np.sin(2 * np.pi * t / 12) + noise * np.random.default_rng(seed).standard_normal(n)
+
+
+@pytest.fixture(scope="session")
+def seasonal():
+    """``seasonal(n, level=10.0, seed=0, noise=0.3)``: the forecasting tests' seasonal series (period 12)."""
+    return _seasonal
 
 
 @pytest.fixture(scope="session")

@@ -12,17 +12,13 @@ from gatedrnn.forecast.features import Pinball, base_values
 pd = pytest.importorskip("pandas", reason="the dated layouts need pandas (the forecast extra)")
 
 
-def seasonal(n, shift=0.0, seed=0):
-    t = np.arange(n)
-    return 10 + shift + 3 * np.sin(2 * np.pi * t / 12) + 0.1 * np.random.default_rng(seed).standard_normal(n)
-
 
 def small(**kw):
     return Forecaster(**{"horizon": 12, "season": 12, "window": 24, "hidden_size": 12, "max_steps": 200, **kw})
 
 
-def test_a_list_of_series_of_different_lengths_is_one_global_model():
-    ys = [seasonal(200), seasonal(150, 50, 1), seasonal(120, 100, 2)]
+def test_a_list_of_series_of_different_lengths_is_one_global_model(seasonal):
+    ys = [seasonal(200, noise=0.1), seasonal(150, 10 + 50, 1, noise=0.1), seasonal(120, 10 + 100, 2, noise=0.1)]
     f = small().fit(ys)
     p = f.predict()
     assert set(p) == {"y_hat", "lo-80", "hi-80", "lo-95", "hi-95"} and p["y_hat"].shape == (3, 12)
@@ -31,19 +27,19 @@ def test_a_list_of_series_of_different_lengths_is_one_global_model():
     assert np.mean(np.abs(p["y_hat"] - np.array(truth))) < naive
     assert (p["lo-95"] <= p["lo-80"]).all() and (p["lo-80"] <= p["y_hat"]).all() and (p["y_hat"] <= p["hi-80"]).all()
     assert (p["hi-80"] <= p["hi-95"]).all()
-    one = small(max_steps=20).fit(seasonal(60)).predict(h=5)
+    one = small(max_steps=20).fit(seasonal(60, noise=0.1)).predict(h=5)
     assert one["y_hat"].shape == (5,)
 
 
-def test_dated_series_and_long_frame_give_timestamps_and_round_trip(tmp_path):
-    s = pd.Series(seasonal(80), index=pd.date_range("2024-01-01", periods=80, freq="h"), name="load")
+def test_dated_series_and_long_frame_give_timestamps_and_round_trip(tmp_path, seasonal):
+    s = pd.Series(seasonal(80, noise=0.1), index=pd.date_range("2024-01-01", periods=80, freq="h"), name="load")
     p = small(max_steps=20).fit(s).predict(h=3)
     assert list(p.columns) == ["unique_id", "ds", "y_hat", "lo-80", "hi-80", "lo-95", "hi-95"]
     assert list(p["ds"]) == list(pd.date_range("2024-01-04 08:00", periods=3, freq="h"))
     df = pd.DataFrame({"unique_id": ["a"] * 60 + ["b"] * 70,
                        "ds": list(pd.date_range("2024-01-01", periods=60, freq="D")) +
                              list(pd.date_range("2023-06-01", periods=70, freq="D")),
-                       "y": np.concatenate([seasonal(60), seasonal(70, 5)])})
+                       "y": np.concatenate([seasonal(60, noise=0.1), seasonal(70, 10 + 5, noise=0.1)])})
     f = small(max_steps=20, n_models=2).fit(df)
     out = f.predict()
     assert out.shape == (24, 7) and out["ds"].iloc[12] == pd.Timestamp("2023-08-10")
@@ -57,12 +53,12 @@ def test_dated_series_and_long_frame_give_timestamps_and_round_trip(tmp_path):
         f.predict(ids=["c"])
 
 
-def test_bad_input_is_one_line():
+def test_bad_input_is_one_line(seasonal):
     f = small()
     cases = [
-        (seasonal(12), r"y: expected a series with at least 13 values to train on \(window 24 \+ horizon 12, padded"),
-        (np.r_[seasonal(50), np.nan], "series 0: expected finite values, got nan at position 50"),
-        ([seasonal(50), np.r_[seasonal(50), np.inf]], "series 1: expected finite values, got inf"),
+        (seasonal(12, noise=0.1), r"y: expected a series with at least 13 values to train on \(window 24 \+ horizon 12, padded"),
+        (np.r_[seasonal(50, noise=0.1), np.nan], "series 0: expected finite values, got nan at position 50"),
+        ([seasonal(50, noise=0.1), np.r_[seasonal(50, noise=0.1), np.inf]], "series 1: expected finite values, got inf"),
         (pd.Series(np.arange(40.0), index=pd.DatetimeIndex(["2024-01-01"] * 40), name="x"),
          "series x: expected unique timestamps"),
         (pd.Series(np.arange(40.0), index=pd.date_range("2024", periods=40, freq="h")[::-1], name="x"),
@@ -77,7 +73,7 @@ def test_bad_input_is_one_line():
             f.fit(y)
         assert "\n" not in str(e.value)
     with pytest.raises(UserError, match="h: expected at most the horizon 12"):
-        small(max_steps=5).fit(seasonal(40)).predict(h=13)
+        small(max_steps=5).fit(seasonal(40, noise=0.1)).predict(h=13)
     with pytest.raises(UserError, match="expected a fitted forecaster"):
         small().predict()
     with pytest.raises(UserError, match="cell: expected one of"):

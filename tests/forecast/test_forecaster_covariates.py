@@ -85,13 +85,9 @@ def test_named_covariates_and_their_errors_are_one_line():
         Forecaster(strategy="recursive", covariates=["x"])
 
 
-def seasonal(n, shift=0.0, seed=0):
-    t = np.arange(n)
-    return 10 + shift + 3 * np.sin(2 * np.pi * t / 12) + 0.1 * np.random.default_rng(seed).standard_normal(n)
 
-
-def test_recursive_forecasts_any_h_and_equals_a_loop_of_one_step_forecasts(tmp_path):
-    ys = [seasonal(100), seasonal(80, 5, 1)]
+def test_recursive_forecasts_any_h_and_equals_a_loop_of_one_step_forecasts(tmp_path, seasonal):
+    ys = [seasonal(100, noise=0.1), seasonal(80, 10 + 5, 1, noise=0.1)]
     f = Forecaster(horizon=6, season=12, window=24, hidden_size=12, max_steps=150, strategy="recursive").fit(ys)
     assert f.output_horizon == 1 and f.models[0].config["output_size"] == 5
     p = f.predict(h=15)                                   # beyond the horizon: the recursion goes on
@@ -112,14 +108,14 @@ def test_recursive_forecasts_any_h_and_equals_a_loop_of_one_step_forecasts(tmp_p
     back = Forecaster.load(tmp_path / "rec")
     assert back.strategy == "recursive" and np.allclose(back.predict(h=15)["hi-80"], p["hi-80"])
     with pytest.raises(UserError, match=r"series 0: too short, expected at least 25 values \(window 24 \+ 1 step"):
-        Forecaster(window=24, strategy="recursive", mask=False, hidden_size=4, max_steps=3).fit(seasonal(24))
+        Forecaster(window=24, strategy="recursive", mask=False, hidden_size=4, max_steps=3).fit(seasonal(24, noise=0.1))
     with pytest.raises(UserError, match="strategy: expected one of"):
         Forecaster(strategy="seq2seq")
 
 
-def test_without_covariates_the_network_is_unchanged():
+def test_without_covariates_the_network_is_unchanged(seasonal):
     """Values recorded before covariates and the recursive strategy were added: same weights, same forecasts."""
-    ys = [seasonal(80), seasonal(60, 5, 1)]
+    ys = [seasonal(80, noise=0.1), seasonal(60, 10 + 5, 1, noise=0.1)]
     f = Forecaster(horizon=4, season=12, window=24, hidden_size=6, max_steps=30).fit(ys)
     p = f.predict()
     assert float(np.sum(f.models[0].params[0])) == pytest.approx(-2.807037353515625, abs=1e-5)

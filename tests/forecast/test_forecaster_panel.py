@@ -13,12 +13,8 @@ from gatedrnn.forecast.panel import last_windows
 SMALL = {"horizon": 4, "season": 12, "window": 24, "hidden_size": 8, "max_steps": 60, "batch_size": 16}
 
 
-def seasonal(n, level=10.0, seed=0):
-    t = np.arange(n)
-    return level + 3 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(seed).standard_normal(n)
 
-
-def test_short_series_are_kept_padded_and_forecast(tmp_path):
+def test_short_series_are_kept_padded_and_forecast(tmp_path, seasonal):
     ys = [seasonal(120), seasonal(20, 5, 1), seasonal(5, 3, 2), np.array([4.0])]
     f = Forecaster(**SMALL).fit(ys)
     assert f.mask and f.input_size == 4 and f.settings()["mask"] is True
@@ -32,7 +28,7 @@ def test_short_series_are_kept_padded_and_forecast(tmp_path):
     assert [v.size for v in back.panel.values] == [120, 20, 5, 1]
 
 
-def test_long_series_have_no_mask_and_mask_false_keeps_the_old_rule():
+def test_long_series_have_no_mask_and_mask_false_keeps_the_old_rule(seasonal):
     f = Forecaster(**SMALL).fit([seasonal(60), seasonal(40, 3, 1)])
     assert f.mask is False and f.input_size == 3
     with pytest.raises(UserError, match=r"series 1: too short, expected at least 28 values \(window 24 \+ horizon 4\)"):
@@ -46,7 +42,7 @@ def test_long_series_have_no_mask_and_mask_false_keeps_the_old_rule():
         Forecaster(**SMALL, mask="yes")
 
 
-def test_season_1_means_no_season():
+def test_season_1_means_no_season(seasonal):
     a = Forecaster(**{**SMALL, "season": 1}).fit(seasonal(80))
     b = Forecaster(**{**SMALL, "season": None}).fit(seasonal(80))
     assert a.season is None and a.base == "naive" and a.input_size == 1
@@ -55,7 +51,7 @@ def test_season_1_means_no_season():
         Forecaster(season=0)
 
 
-def test_constant_zero_and_negative_series():
+def test_constant_zero_and_negative_series(seasonal):
     ys = [np.full(60, 7.5), np.zeros(50), -seasonal(70), seasonal(70, -100.0)]
     f = Forecaster(**SMALL).fit(ys)
     p = f.predict()
@@ -66,7 +62,7 @@ def test_constant_zero_and_negative_series():
     assert np.allclose(one["y_hat"], 0.0, atol=1e-6) and (one["lo-95"] <= one["hi-95"]).all()
 
 
-def test_a_save_from_before_the_mask_still_loads(tmp_path):
+def test_a_save_from_before_the_mask_still_loads(tmp_path, seasonal):
     f = Forecaster(**SMALL).fit([seasonal(60), seasonal(50, 2, 1)])
     f.save(tmp_path / "old")
     meta = tmp_path / "old" / "model" / "meta.json"
@@ -78,7 +74,7 @@ def test_a_save_from_before_the_mask_still_loads(tmp_path):
     assert back.mask is False and np.array_equal(back.predict()["y_hat"], f.predict()["y_hat"])
 
 
-def test_the_onnx_export_refuses_the_mask_input_in_one_line():
+def test_the_onnx_export_refuses_the_mask_input_in_one_line(seasonal):
     f = Forecaster(**SMALL).fit([seasonal(60), seasonal(10)])
     from gatedrnn.deploy.forecaster_onnx import check_exportable
 

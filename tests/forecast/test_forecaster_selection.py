@@ -12,17 +12,14 @@ from gatedrnn.forecast import Forecaster
 from gatedrnn.forecast.selection import DEFAULT_TIME_LIMIT, candidates, origins, scaled_mae
 
 
-def seasonal(n, level=10.0, seed=0):
-    t = np.arange(n)
-    return level + 3 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(seed).standard_normal(n)
+@pytest.fixture(scope="module")
+def panel(seasonal):
+    return [seasonal(90), seasonal(70, 4.0, 1), seasonal(14, 2.0, 2)]
 
 
-PANEL = [seasonal(90), seasonal(70, 4.0, 1), seasonal(14, 2.0, 2)]
-
-
-def test_defaults_search_refit_and_say_why(tmp_path):
+def test_defaults_search_refit_and_say_why(tmp_path, panel):
     lines = []
-    f = Forecaster(horizon=4, season=12, time_limit=6).fit(PANEL, echo=lines.append)
+    f = Forecaster(horizon=4, season=12, time_limit=6).fit(panel, echo=lines.append)
     sel = f.selection
     assert sel["holdout"] == 4 and sel["series"] == 3 and sel["time_clock"] == "wall" and sel["origins"] == [0, 2]
     scored = [c for c in sel["candidates"] if c["score"] is not None]
@@ -36,7 +33,7 @@ def test_defaults_search_refit_and_say_why(tmp_path):
     assert any(line.startswith("settings search: the last 4 values of 3 series held out") for line in lines)
     assert any(line.startswith("chose {") for line in lines)
     # the chosen settings: no search, the same network bit for bit
-    again = Forecaster(**s).fit(PANEL)
+    again = Forecaster(**s).fit(panel)
     assert again.selection is None and again.auto == ()
     assert all(np.array_equal(a, b) for a, b in zip(f.models[0].params, again.models[0].params))
     assert np.array_equal(again.predict()["y_hat"], f.predict()["y_hat"])
@@ -45,12 +42,12 @@ def test_defaults_search_refit_and_say_why(tmp_path):
     assert back.selection == sel and back.settings() == s
 
 
-def test_explicit_arguments_win():
-    f = Forecaster(horizon=4, season=12, window=30, max_steps=40, time_limit=5).fit(PANEL)
+def test_explicit_arguments_win(panel):
+    f = Forecaster(horizon=4, season=12, window=30, max_steps=40, time_limit=5).fit(panel)
     assert [c["window"] for c in f.selection["candidates"]] == [30, 30]
     assert f.window == 30 and f.max_steps == 40 and f.hidden_size in (16, 48)
     assert all(c["steps_run"] <= 40 for c in f.selection["candidates"])
-    fixed = Forecaster(horizon=4, season=12, window=30, hidden_size=8, max_steps=20).fit(PANEL)
+    fixed = Forecaster(horizon=4, season=12, window=30, hidden_size=8, max_steps=20).fit(panel)
     assert fixed.selection is None and (fixed.window, fixed.hidden_size, fixed.max_steps) == (30, 8, 20)
     unfitted = Forecaster(horizon=4, season=12, hidden_size=8).settings()
     assert unfitted["window"] is None and unfitted["max_steps"] is None and unfitted["hidden_size"] == 8
@@ -62,7 +59,7 @@ def test_nothing_to_hold_out_uses_the_defaults_and_says_so():
     assert f.max_steps == 500 and "nothing to hold out" in f.selection["why"] and "nothing to hold out" in lines[0]
 
 
-def test_time_budgets_and_clocks_are_checked():
+def test_time_budgets_and_clocks_are_checked(panel):
     for bad in (0, -1, math.nan, math.inf, "60"):
         with pytest.raises(UserError, match="time_limit: expected a finite positive number or None") as e:
             Forecaster(horizon=2, time_limit=bad)
@@ -77,7 +74,7 @@ def test_time_budgets_and_clocks_are_checked():
             ForecastConfig(dataset="x", time_limit=bad).validate()
     with pytest.raises(UserError, match="time_clock: expected one of"):
         ForecastConfig(dataset="x", time_clock="gpu").validate()
-    f = Forecaster(horizon=4, season=12, window=24, hidden_size=8, time_limit=3, time_clock="cpu").fit(PANEL[:2])
+    f = Forecaster(horizon=4, season=12, window=24, hidden_size=8, time_limit=3, time_clock="cpu").fit(panel[:2])
     assert f.selection["time_clock"] == "cpu" and f.max_steps >= 1
 
 
@@ -91,7 +88,7 @@ def test_candidates_and_the_score():
     assert math.isfinite(scaled_mae([np.zeros(2)], np.ones((1, 2)), [np.zeros(5)], None))
 
 
-def test_predict_run_records_the_chosen_settings_and_reruns_them_bit_for_bit(tmp_path, capsys):
+def test_predict_run_records_the_chosen_settings_and_reruns_them_bit_for_bit(tmp_path, capsys, seasonal):
     import json
 
     from gatedrnn.cli import main
