@@ -22,7 +22,7 @@ from gatedrnn.models import MODELS, Padded, SequenceClassifier
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("pooling", ["last", "mean"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_classifier_gradcheck(cell, pooling, rng):
     model = SequenceClassifier(3, 4, 3, 2, cell=cell, pooling=pooling, dtype="float64", seed=1)
     batch = Padded(rng.standard_normal((4, 6, 3)), np.array([6, 2, 1, 4]))
@@ -37,7 +37,32 @@ def test_classifier_gradcheck(cell, pooling, rng):
     assert max(report.values()) < 1e-6, report
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_classifier_matches_torch(pooling, rng):
+    """Logits, every weight's gradient and the input's against PyTorch's LSTM and Linear run on each sequence
+    alone (its own length), read as the pooling says: < 1e-9 in float64."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch (CI installs it)")
+    model = SequenceClassifier(3, 4, 3, 2, cell="lstm", pooling=pooling, dtype="float64", seed=1)
+    lstm, lin = torch.nn.LSTM(3, 4, 2, batch_first=True).double(), torch.nn.Linear(4, 3).double()
+    model.rnn.load_state_dict({k: v.detach().numpy() for k, v in lstm.state_dict().items()})
+    model.head.W[...], model.head.b[...] = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    x, L = rng.standard_normal((4, 6, 3)), np.array([6, 2, 1, 4])
+    logits, _ = model.forward(Padded(x, L))
+    dl = rng.standard_normal(logits.shape)
+    dx = model.backward(dl)
+    xt = torch.tensor(x, requires_grad=True)
+    pool = {"last": lambda y: y[0, -1], "mean": lambda y: y[0].mean(0), "max": lambda y: y[0].max(0).values}[pooling]
+    want = torch.stack([lin(pool(lstm(xt[b:b + 1, :n])[0])) for b, n in enumerate(L)])
+    (want * torch.tensor(dl)).sum().backward()
+    assert np.abs(logits - want.detach().numpy()).max() < 1e-9
+    assert np.abs(dx - xt.grad.numpy()).max() < 1e-9
+    grads = {f"{name}.{k}": v for name, part in (("rnn", model.rnn), ("head", model.head))
+             for k, v in part.grad_dict().items()}                   # in PyTorch's names and layout
+    for name, p in list(lstm.named_parameters(prefix="rnn")) + list(lin.named_parameters(prefix="head")):
+        assert np.abs(grads[name] - p.grad.numpy()).max() < 1e-9, name
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_padding_does_not_change_the_logits(pooling, rng):
     model = SequenceClassifier(2, 5, 3, cell="lstm", pooling=pooling, dtype="float64", seed=0).eval()
     x = rng.standard_normal((1, 4, 2))
@@ -86,7 +111,7 @@ def test_bad_input(rng, toy_classes):
     with pytest.raises(UserError, match=r"lengths: expected values in \[1, 4\]"):
         model.forward(Padded(np.zeros((2, 4, 2), np.float32), np.array([4, 5])))
     with pytest.raises(UserError, match="pooling"):
-        SequenceClassifier(2, 3, 2, pooling="max")
+        SequenceClassifier(2, 3, 2, pooling="median")
 
 
 def test_pad():

@@ -53,8 +53,9 @@ def test_stream_over_a_sequence_equals_the_forward(opts, cell, rng):
 
 
 @pytest.mark.parametrize("opts", [{}, dict(frame=4, conv=3, norm="running")], ids=["plain", "front"])
-def test_stream_with_mean_pooling_equals_the_forward(opts, rng):
-    model = SequenceClassifier(2, 8, 3, cell="gru", pooling="mean", dtype="float32", seed=4, **opts).eval()
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_stream_with_mean_or_max_pooling_equals_the_forward(opts, pooling, rng):
+    model = SequenceClassifier(2, 8, 3, cell="gru", pooling=pooling, dtype="float32", seed=4, **opts).eval()
     x = rng.standard_normal((400, 2)).astype(np.float32)
     outs = Stream(model).run(x)
     for n in (4, 37, 400):

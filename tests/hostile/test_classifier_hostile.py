@@ -93,7 +93,7 @@ def test_without_standardisation_values_beyond_float32_are_refused(tiny):
 # -- 6: settings checked in one place -----------------------------------------------------------------------
 BAD_SETTINGS = [
     ("cell", "lstmm"), ("cell", 3), ("hidden_size", 0), ("hidden_size", 2.5), ("hidden_size", True),
-    ("num_layers", 0), ("num_layers", "2"), ("pooling", "max"), ("dropout", 1.0), ("dropout", -0.1),
+    ("num_layers", 0), ("num_layers", "2"), ("pooling", "median"), ("dropout", 1.0), ("dropout", -0.1),
     ("dropout", float("nan")), ("lr", 0.0), ("lr", -1e-3), ("lr", float("inf")), ("clip", -1.0), ("clip", float("nan")), ("seed", -1),
     ("seed", 1.5), ("seed", "0"), ("standardize", "yes"), ("standardize", 1), ("noise", -1), ("noise", float("nan")), ("noise", 1e300),
     ("noise", "0.3"), ("dtype", "int8"), ("dtype", "float16"), ("dtype", "no-such-type"), ("echo", "print"),

@@ -79,8 +79,9 @@ def test_stacked_front_matches_torch(opts, rng):
 
 
 @pytest.mark.parametrize("opts", STACKS, ids=_ids)
-def test_stacked_stream_over_a_whole_sequence_equals_the_forward(opts, rng):
-    model = SequenceClassifier(2, 8, 3, cell="gru", pooling="mean", dtype="float32", seed=2, **opts).eval()
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_stacked_stream_over_a_whole_sequence_equals_the_forward(opts, pooling, rng):
+    model = SequenceClassifier(2, 8, 3, cell="gru", pooling=pooling, dtype="float32", seed=2, **opts).eval()
     x = rng.standard_normal((500, 2)).astype(np.float32)
     outs = Stream(model).run(x)
     k = opts.get("frame", 1)

@@ -1,5 +1,5 @@
-"""Sequence classification: a recurrent stack read to one vector per sequence (its last valid state, or the mean
-of its valid steps), a linear layer to class logits; trained with softmax cross-entropy.
+"""Sequence classification: a recurrent stack read to one vector per sequence (its last valid state, the mean of
+its valid steps or their element-wise max), a linear layer to class logits; trained with softmax cross-entropy.
 
 Sequences of different lengths travel padded, as ``Padded(x, lengths)``: ``x`` (batch, time, input_size) and the
 integer ``lengths`` (batch,). The Trainer passes a batch's ``x`` to ``model.forward(x, state)`` as it is, so a batch
@@ -19,7 +19,7 @@ from gatedrnn.layers import Dropout, Linear, make_recurrent
 from gatedrnn.models.base import Model
 from gatedrnn.models.front import FrontEnd, block_options, check_blocks, uses_front
 
-POOLINGS = ("last", "mean")
+POOLINGS = ("last", "mean", "max")
 
 
 class Padded:
@@ -45,7 +45,8 @@ class SequenceClassifier(Model):
 
     ``forward(x, state=None) -> (logits, state)``; ``backward(dlogits)`` accumulates every gradient. ``pooling``:
     ``"last"`` reads the top layer's output at each sequence's last valid step (its final state), ``"mean"`` the
-    mean of its outputs over the valid steps. ``dropout`` applies between recurrent layers and to the pooled
+    mean of its outputs over the valid steps, ``"max"`` their element-wise max over the valid steps (the gradient of
+    each unit goes to its argmax step, the first one on a tie). ``dropout`` applies between recurrent layers and to the pooled
     vector in training mode.
     """
 
@@ -100,9 +101,19 @@ class SequenceClassifier(Model):
         self._shape, self._L = y.shape, L
         if self.pooling == "last":
             pooled = y[xp.arange(B), L - 1]
+        elif self.pooling == "max":
+            pooled = self._max_pool(y, L)
         else:
             pooled = y.sum(axis=1) / L[:, None].astype(y.dtype)
         return self.head.forward(self.drop.forward(pooled)), state
+
+    def _max_pool(self, y, L):
+        """The element-wise max of ``y`` (batch, time, H) over each row's first ``L`` steps; keeps the argmax step of
+        every unit (the first on a tie) for ``backward``."""
+        valid = (xp.arange(y.shape[1])[None, :] < L[:, None])[:, :, None]
+        masked = xp.where(valid, y, -xp.inf)
+        self._argmax = masked.argmax(axis=1)                     # (batch, H)
+        return xp.take_along_axis(masked, self._argmax[:, None, :], axis=1)[:, 0]
 
     def backward(self, dlogits, dstate=None):
         dp = self.drop.backward(self.head.backward(dlogits))
@@ -111,6 +122,9 @@ class SequenceClassifier(Model):
         if self.pooling == "last":
             dy = xp.zeros(self._shape, dtype=dp.dtype)
             dy[xp.arange(B), L - 1] = dp
+        elif self.pooling == "max":             # each unit's gradient to its argmax step
+            dy = xp.zeros(self._shape, dtype=dp.dtype)
+            dy[xp.arange(B)[:, None], self._argmax, xp.arange(H)[None, :]] = dp
         else:                                   # the stack zeroes the steps past each length
             dy = xp.broadcast_to((dp / L[:, None].astype(dp.dtype))[:, None, :], self._shape)
         dx = self.rnn.backward(dy, dstate)

@@ -221,6 +221,38 @@ class MeanPool:
         return self.row
 
 
+class MaxPool:
+    """A classifier's max pooling, one step at a time: ``add(h) -> [element-wise max of the h so far, 1]``
+    (batch, H + 1), a running max (constant memory); ``reset()`` starts a new sequence."""
+
+    def __init__(self, batch: int, hidden: int, dtype):
+        self.row = xp.zeros((batch, hidden + 1), dtype=dtype)
+        self.count = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.row[...] = 0
+        self.row[:, -1] = 1
+        self.count = 0
+
+    def add(self, h):
+        top = self.row[:, :-1]
+        if self.count:
+            xp.maximum(top, h, out=top)
+        else:
+            top[...] = h
+        self.count += 1
+        return self.row
+
+
+def pooling_stream(model, batch: int, dtype) -> MeanPool | MaxPool | None:
+    """The one-step form of a classifier's mean or max pooling (None for last pooling or another model)."""
+    pooling = getattr(model, "pooling", "last")
+    if pooling == "mean":
+        return MeanPool(batch, model.rnn.hidden_size, dtype)
+    return MaxPool(batch, model.rnn.hidden_size, dtype) if pooling == "max" else None
+
+
 def front_stream(model, batch: int, dtype) -> FrontStream | None:
     """The one-sample form of ``model.front`` (None when the model has no front end)."""
     front = getattr(model, "front", None)

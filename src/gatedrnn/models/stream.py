@@ -45,7 +45,7 @@ from gatedrnn.errors import UserError, check_int
 from gatedrnn.layers import Embedding, Linear
 from gatedrnn.layers.recurrent import RecurrentStack
 from gatedrnn.models.classifier import SequenceClassifier
-from gatedrnn.models.front import MeanPool, front_stream
+from gatedrnn.models.front import front_stream, pooling_stream
 from gatedrnn.models.language_model import LanguageModel
 from gatedrnn.models.regressor import SequenceRegressor
 
@@ -61,7 +61,7 @@ def model_parts(model, front_ok: bool = False) -> tuple[Embedding | None, Recurr
     if isinstance(model, RecurrentStack):
         return None, model, None
     if isinstance(model, SequenceClassifier):     # its logits as if the sequence ended at each step
-        if model.pooling != "last" and not (front_ok and model.pooling == "mean"):
+        if model.pooling != "last" and not (front_ok and model.pooling in ("mean", "max")):
             raise UserError(f"Stream: expected a SequenceClassifier with pooling 'last' (logits after each step), "
                             f"got pooling {model.pooling!r}")
         if model.front is not None and not front_ok:
@@ -122,7 +122,7 @@ class Stream:
             self._c.append(xp.zeros((B, H), dtype=dt) if layer.has_cell else None)
         top = self._rows[-1]
         self._top_h1 = top[:, top.shape[1] - H - 1:]           # [h, 1] of the top layer
-        self._pooled = MeanPool(B, H, dt) if getattr(model, "pooling", "last") == "mean" else None
+        self._pooled = pooling_stream(model, B, dt)     # a classifier's running mean or max (models/front.py)
         if self.head is not None:
             self.output_size = self.head.out_features
             self._y = xp.empty((B, self.output_size), dtype=dt)
