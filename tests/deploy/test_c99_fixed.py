@@ -94,6 +94,9 @@ def test_models_and_cells_without_an_integer_step_are_one_line():
         fixed_model(SequenceClassifier(3, 5, 2, cell="lstm", seed=0))
     with pytest.raises(UserError, match="float inputs"):
         fixed_model(LanguageModel(17, 6, 12, cell="fastgrnn", seed=0))
+    for pooling in ("mean", "max"):                     # the Q15 step reads the last state: one line, as for mean
+        with pytest.raises(UserError, match=f"pooling 'last' .* got pooling '{pooling}'"):
+            fixed_model(SequenceClassifier(3, 5, 2, cell="fastgrnn", pooling=pooling, seed=0))
     big = SequenceRegressor(3, 4, 1, cell="fastrnn", seed=0)
     big.rnn.layers[0].params[0][...] = 5000.0
     with pytest.raises(UserError, match="magnitude below"):

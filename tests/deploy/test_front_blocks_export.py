@@ -32,8 +32,8 @@ def _model(opts, pooling="mean", cell="gru", seed=3):
 @pytest.mark.parametrize("stack", list(STACKS))
 def test_c_step_of_stacked_blocks_equals_stream_and_forward(stack, tmp_path):
     models = {f"{pooling}{int(int8)}": (_model(STACKS[stack], pooling, "lstm" if int8 else "gru"), int8,
-                                       SCALE if pooling == "last" else None)
-              for pooling in ("last", "mean") for int8 in (False, True)}
+                                       None if pooling == "mean" else SCALE)
+              for pooling in ("last", "mean", "max") for int8 in (False, True)}
     for name, (m, int8, st) in models.items():
         header, source = front_sources(m, prefix=name, int8=int8, standardize=st, labels=["a", "b", "c"])
         write_sources(tmp_path, name, header, source)
@@ -62,8 +62,8 @@ def test_onnx_of_stacked_blocks_equals_stream_after_every_frame():
     from gatedrnn.deploy.onnx_front import build_front_onnx
     from gatedrnn.models.stream import Stream
 
-    for opts in STACKS.values():
-        m = _model(opts, "mean", "lstm", seed=1)
+    for opts, pooling in zip(STACKS.values(), ("mean", "max")):
+        m = _model(opts, pooling, "lstm", seed=1)
         proto = build_front_onnx(m)
         x = np.random.default_rng(0).standard_normal((2, 1200, 2)).astype(np.float32)
         out = run_onnx(proto, x)[0]

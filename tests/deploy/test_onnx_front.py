@@ -1,6 +1,6 @@
 """The ONNX export of a classifier with a front end (issue 24 item 2: frames, causal conv, running norm): the logits
 after every frame of a long random input equal Stream's at the frames' ends and the classifier's forward, for every
-front end and their combination, last and mean pooling, every cell; the command; --with-state is one line."""
+front end and their combination, last, mean and max pooling, every cell; the command; --with-state is one line."""
 
 import numpy as np
 import pytest
@@ -33,7 +33,7 @@ def _every_frame_equals_stream(m, n=3000, seed=0):
 
 
 @pytest.mark.parametrize("front", list(FRONTS))
-@pytest.mark.parametrize("pooling", ["last", "mean"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_onnx_logits_after_every_frame_equal_stream(front, pooling):
     _every_frame_equals_stream(SequenceClassifier(2, 8, 3, num_layers=2, cell="lstm", pooling=pooling, seed=1,
                                                   **FRONTS[front]).eval())

@@ -17,8 +17,8 @@ cast to float; with a convolution, for each conv block (``models/front_blocks.py
 step of the causal depthwise conv (``deploy/c99_block.py``'s, on the block's own buffer of its last k-1 inputs,
 oldest first), its LayerNorm when it has one (``c99_block.py``'s), SiLU and its residual, the last block into the
 next slot of the frame; when the frame holds ``MODEL_FRAME`` samples, the recurrent layers (``deploy/c99.py``'s
-step, the frame as layer 0's input), the pooling (the top state, or the running mean of the top states over the
-frames so far) and the head. Every buffer is in the state struct: its size does not depend on how many samples went
+step, the frame as layer 0's input), the pooling (the top state, or the running mean or element-wise max of the top
+states over the frames so far) and the head. Every buffer is in the state struct: its size does not depend on how many samples went
 in.
 
 With ``int8=True`` the recurrent layers and the head are int8 as the plain export's (``models/quantize.py``); the
@@ -134,6 +134,9 @@ def _fields(s: _Spec, N: int, A: int) -> list[tuple[str, str, tuple[int, ...], s
         out += [("float", "pool_sum", (H,), "mean pooling: sum of the top states", True),
                 ("long", "count", (), "mean pooling: frames so far", True),
                 ("float", "pool", (H,), "scratch: their mean", False)]
+    elif _classifier(s).pooling == "max":
+        out += [("float", "pool", (H,), "max pooling: the max of the top states", True),
+                ("int", "started", (), "max pooling: 1 once a frame went in", True)]
     out.append(("float", "g", (N,), "scratch: one layer's pre-activations", False))
     if A:
         out.append(("float", "acc", (A,), "scratch: int8 products before their scale", False))
@@ -249,6 +252,11 @@ def _network(s: _Spec, arrays: list) -> tuple[list[str], int]:
     if _classifier(s).pooling == "mean":                # the head reads the mean of the top states instead of the last
         lines += ["    s->count += 1;", f"    for (j = 0; j < {H}; ++j) {{", f"        s->pool_sum[j] += s->h[{L - 1}][j];",
                   "        s->pool[j] = s->pool_sum[j] / (float)s->count;", "    }"]
+        head = [line.replace(f"s->h[{L - 1}]", "s->pool") for line in head]
+    elif _classifier(s).pooling == "max":               # the head reads the running max of the top states
+        lines += [f"    for (j = 0; j < {H}; ++j)",
+                  f"        if (!s->started || s->h[{L - 1}][j] > s->pool[j]) s->pool[j] = s->h[{L - 1}][j];",
+                  "    s->started = 1;"]
         head = [line.replace(f"s->h[{L - 1}]", "s->pool") for line in head]
     return lines + head, widest
 

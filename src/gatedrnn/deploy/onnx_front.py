@@ -10,6 +10,7 @@
       -> frames: Slice to a whole number of frames, Reshape (batch, seq // k, k * channels)
       -> Transpose to seq-major, the recurrent layers (``deploy/onnx.py``: ONNX's operators or the cell's own nodes)
       -> pooling "mean": CumSum over the frames / their count (the mean of the top states so far)
+      -> pooling "max": a Scan over the frames keeping the element-wise Max of the top states so far (from -inf)
       -> MatMul + bias: output (batch, seq // k, classes), the logits after every frame (the last is the sequence's)
     outputs also h_n (and c_n), the recurrent state after the last frame.
 
@@ -74,6 +75,19 @@ def _mean_so_far(g: _Graph, y: str) -> str:
     return g.node("Div", [g.node("CumSum", [y, axis], ["mp_sum"]), n], ["mp_mean"])
 
 
+def _max_so_far(g: _Graph, y: str) -> str:
+    """(frames, batch, H) seq-major -> the element-wise max of the first 1, 2, ... frames: ONNX's ``Scan`` with the
+    running max as its state, started at -inf (batch, H)."""
+    helper, T = g.helper, g.T
+    bh = g.node("Slice", [g.node("Shape", [y], ["mx_shape"]), g.const("mx_1", numpy.array([1], dtype=I64)),
+                          g.const("mx_3", numpy.array([3], dtype=I64))], ["mx_bh"])
+    m0 = g.node("ConstantOfShape", [bh], ["mx_m0"], value=helper.make_tensor("mx_low", T.FLOAT, [1], [-numpy.inf]))
+    v = [helper.make_tensor_value_info(n, T.FLOAT, None) for n in ("mx_prev", "mx_t", "mx_next", "mx_out")]
+    body = helper.make_graph([helper.make_node("Max", ["mx_prev", "mx_t"], ["mx_next"]),
+                              helper.make_node("Identity", ["mx_next"], ["mx_out"])], "max_pool_step", v[:2], v[2:])
+    return g.node("Scan", [m0, y], ["mx_last", "mx_max"], body=body, num_scan_inputs=1)[1]
+
+
 def build_front_onnx(model, *, name: str = "gatedrnn"):
     """-> ``onnx.ModelProto`` of a classifier with a front end (see the module docstring), checked by
     ``onnx.checker``."""
@@ -98,6 +112,8 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
     y, hs, cs = _recurrent(g, rnn, g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2]), False)
     if model.pooling == "mean":
         y = _mean_so_far(g, y)
+    elif model.pooling == "max":
+        y = _max_so_far(g, y)
     _output(g, model.head, y, hs[-1], False, rnn.hidden_size)
     return finish_graph(onnx, g, name, rnn, hs, cs, {"gatedrnn.model": type(model).__name__,
                                                      "gatedrnn.cell": str(cls.name), "gatedrnn.frame": str(f.frame_size)})
