@@ -16,6 +16,8 @@ from gatedrnn.classify.model import pad
 from gatedrnn.classify.run import format_table
 from gatedrnn.classify.run import run as classify_run
 from gatedrnn.cli import main
+from gatedrnn.deploy.c99 import export_c
+from gatedrnn.deploy.c99_run import find_cc
 from gatedrnn.errors import UserError
 from gatedrnn.layers import CELLS, SoftmaxCrossEntropy
 from gatedrnn.models import MODELS, Padded, SequenceClassifier
@@ -136,6 +138,27 @@ def test_cli_classify_prints_the_table(tmp_path, rng, capsys, no_aeon, toy_class
     assert [len(r["accs"]) for r in res["rows"]] == [2, 2]
     assert make_config(out / "config.json").cell == ["lstm", "gru"]
     assert Classifier.load(out / "lstm").predict([np.zeros((3, 2))]).shape == (1,)
+
+
+def test_max_pooling_end_to_end(tmp_path, rng, capsys, no_aeon, toy_classes):
+    """Classifier(pooling="max") fits, saves and loads with the same probabilities; ``classify --pooling max`` trains
+    it, records it in its config and checkpoints, and its checkpoint (with a front end) exports to C and ONNX."""
+    X, y = toy_classes.by_sign(40, rng)
+    clf = Classifier(cell="gru", hidden_size=6, pooling="max", max_steps=30, batch_size=16, lr=2e-2, seed=0).fit(X, y)
+    p = clf.predict_proba(X)
+    clf.save(tmp_path / "clf")
+    back = Classifier.load(tmp_path / "clf")
+    assert back.model.pooling == "max" and np.abs(back.predict_proba(X) - p).max() < 1e-6
+    prefix, out = _toy_files(tmp_path, rng, toy_classes), tmp_path / "run"
+    assert main(["classify", "--dataset", prefix, "--cell", "gru", "--seeds", "1", "--hidden-size", "4", "--max-steps",
+                 "10", "--no-select", "--frame", "2", "--pooling", "max", "--out", str(out)]) == 0
+    assert "max pooling" in capsys.readouterr().out and make_config(out / "config.json").pooling == "max"
+    assert Classifier.load(out / "gru").model.pooling == "max"
+    if find_cc() is not None:
+        assert main(["export", str(out / "gru"), "--c", str(tmp_path / "c")]) == 0
+        assert "max pooling" in capsys.readouterr().out and (tmp_path / "c" / "model.c").is_file()
+    with pytest.raises(UserError, match="got pooling 'max'"):
+        export_c(SequenceClassifier(2, 3, 2, pooling="max"), tmp_path / "plain")   # no front end: as mean, one line
 
 
 def test_cli_bad_dataset_is_one_line(tmp_path, capsys, monkeypatch):

@@ -79,8 +79,8 @@ class ClassifierFields(Config):
 
     hidden_size: int = option(32, "hidden units per layer", check=check_int, group="model")
     num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
-    pooling: str = option("last", "what the linear layer reads: the last valid state or the mean over the valid "
-                          "steps", choices=POOLINGS, group="model")
+    pooling: str = option("last", "what the linear layer reads: the last valid state, or the mean or the "
+                          "element-wise max over the valid steps", choices=POOLINGS, group="model")
     dropout: float = option(0.3, "dropout between layers and before the linear layer", check=check_probability,
                             group="model")
     frame: int = option(1, "front end: stack this many samples into one recurrent step (long inputs; at most the "
