@@ -16,6 +16,7 @@ from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import POOLINGS
 from gatedrnn.models.front import MAX_CONV_LAYERS, NORMS, check_blocks
 from gatedrnn.models.front_blocks import CONV_NORMS
+from gatedrnn.train.callbacks import CLOCKS
 from gatedrnn.train.quantize_aware import QUANTIZE, check_quantize
 from gatedrnn.train.sparsity import check_density
 
@@ -127,6 +128,8 @@ class ClassifierFields(Config):
                           "(--no-select, select=False: max_steps on all of it)", group="training")
     folds: int = option(5, "folds of the cross-validation used when the training set has fewer than 100 cases",
                         check=_folds, group="training")
+    time_clock: str = option("wall", "what time_budget counts: wall (the clock) or cpu (this process's CPU time, "
+                             "steadier on a shared machine)", choices=CLOCKS, group="training")
 
     def validate(self):
         check_density("density", self.density)      # its range in the message, before the type check's words

@@ -174,7 +174,7 @@ class Classifier:
         valid = [(pad(valid_seqs[k:k + 256], self.model.rnn.dtype), valid_targets[k:k + 256])
                  for k in range(0, len(valid_seqs), 256)]
         watch = AccuracyWatch(valid)
-        extra = [watch, stop] + ([TimeLimit(seconds)] if seconds else [])
+        extra = [watch, stop] + ([TimeLimit(seconds, self.time_clock)] if seconds else [])
         summary = self._train(seqs, targets, self.max_steps, valid=valid, callbacks=extra)
         summary["best_val"], summary["best_step"], summary["best_acc"] = watch.best[1], watch.best_step, watch.best[0]
         self.model = None
