@@ -8,8 +8,10 @@ The flags are generated from ``gatedrnn.forecast.ForecastConfig``; ``--config FI
 
 from __future__ import annotations
 
-DESCRIPTION = ("Trains a recurrent forecaster on the earlier part of a series (sunspots and co2 ship inside statsmodels; "
-               "or a CSV file), forecasts the held-out tail recursively, one step at a time, and prints RMSE and MAE "
+DESCRIPTION = ("Trains the Forecaster (one global recurrent model; the window, size and steps not given chosen from the "
+               "training part within --time-limit seconds) on the earlier part of a series (sunspots and co2 ship "
+               "inside statsmodels; or a CSV file), forecasts the held-out tail from its start (all of its steps at "
+               "once; --strategy recursive: one step at a time), and prints RMSE and MAE "
                "next to the naive, seasonal-naive and ARIMA forecasts (gatedrnn's order search: seasonal difference "
                "for a calendar season, d by the ADF test at 5%, p <= 5 and q <= 2 by AIC) and, when statsforecast is "
                "installed, its AutoARIMA (then the reference ARIMA), AutoETS and AutoTheta, fitted once on the "
