@@ -104,6 +104,36 @@ def test_cli_export_of_a_front_end_classifier_with_hostile_labels(tmp_path, caps
     assert [names[i] for i in range(3)] == [s.encode() for s in labels]
 
 
+@needs_cc
+def test_mean_or_max_pooling_without_a_front_end_one_raw_sample_a_step(tmp_path, capsys):
+    """No front end, a running pool: the front-end export with a pass-through front (frame 1), a step per sample equal
+    to Stream and the forward over 6,000 samples, float32 and int8, constant state; ``gatedrnn export`` takes it."""
+    from gatedrnn.cli import main
+    from gatedrnn.train.checkpoint import save_checkpoint
+
+    models = {f"{pooling}{int(int8)}": (SequenceClassifier(2, 8, 3, num_layers=2, cell="lstm" if int8 else "gru",
+                                                           pooling=pooling, seed=3).eval(), int8, SCALE)
+              for pooling in ("mean", "max") for int8 in (False, True)}
+    lib = _export_all(models, tmp_path)
+    for name, (m, int8, st) in models.items():
+        xs = raw_inputs(m, STEPS, st, seed=1)
+        c = FrontCModel(lib, tmp_path, name)
+        ys, flags = c.run(xs)
+        assert c.frame == 1 and compare(m, ys, flags, reference(m, xs, int8=int8, standardize=st)) < 1e-5, name
+        if not int8:
+            want, _ = m.forward(((xs - np.array(st[0])) / np.array(st[1]))[None].astype(np.float32))
+            assert np.abs(ys[-1] - want[0]).max() < 1e-5, name
+        before = c.state_bytes
+        c.run(xs)
+        assert c.state_bytes == before
+    meta = {"classifier": {"classes": ["a", "b", "c"], "mean": SCALE[0], "std": SCALE[1]}}
+    save_checkpoint(tmp_path / "ck", models["max0"][0], meta=meta)
+    assert main(["export", str(tmp_path / "ck"), "--c", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "front end none (one raw sample a step), GRU 8 units x 2, max pooling" in lines[0]
+    assert float(lines[1].split("difference ")[1].split()[0]) < 1e-5
+
+
 def test_unsupported_models_and_bad_settings_are_one_line():
     with pytest.raises(UserError, match="expected a SequenceClassifier with a front end"):
         front_sources(SequenceClassifier(2, 4, 3, seed=0))

@@ -8,6 +8,7 @@ import pytest
 from gatedrnn.errors import UserError
 from gatedrnn.layers import CELLS
 from gatedrnn.models.classifier import SequenceClassifier
+from gatedrnn.models.front import export_front
 from gatedrnn.models.stream import Stream
 
 pytest.importorskip("onnx")
@@ -22,9 +23,10 @@ def _every_frame_equals_stream(m, n=3000, seed=0):
     from gatedrnn.deploy.onnx_front import build_front_onnx
 
     proto = build_front_onnx(m)
-    x = np.random.default_rng(seed).standard_normal((2, n, m.front.input_size)).astype(np.float32)
+    front = export_front(m)                                        # a pass-through one for a model without
+    x = np.random.default_rng(seed).standard_normal((2, n, front.input_size)).astype(np.float32)
     out = run_onnx(proto, x)[0]
-    k = m.front.frame_size
+    k = front.frame_size
     assert out.shape == (2, n // k, m.head.out_features)
     for b in range(2):
         ref = Stream(m).run(x[b])[k - 1::k][: n // k]
@@ -37,6 +39,24 @@ def _every_frame_equals_stream(m, n=3000, seed=0):
 def test_onnx_logits_after_every_frame_equal_stream(front, pooling):
     _every_frame_equals_stream(SequenceClassifier(2, 8, 3, num_layers=2, cell="lstm", pooling=pooling, seed=1,
                                                   **FRONTS[front]).eval())
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_mean_or_max_pooling_without_a_front_end(pooling, tmp_path, capsys):
+    """No front end, a running pool: the graph's logits after every sample equal Stream's; ``gatedrnn export``
+    writes it, and ``--with-state`` is one line."""
+    from gatedrnn.cli import main
+    from gatedrnn.train.checkpoint import save_checkpoint
+
+    m = SequenceClassifier(2, 8, 3, num_layers=2, cell="lstm", pooling=pooling, seed=1).eval()
+    _every_frame_equals_stream(m, n=1000)
+    save_checkpoint(tmp_path / "ck", m)
+    assert main(["export", str(tmp_path / "ck"), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"without a front end, LSTM 8 units x 2, {pooling} pooling" in lines[0]
+    assert float(lines[1].split("difference ")[1].split()[0]) < 1e-5
+    assert main(["export", str(tmp_path / "ck"), "--onnx", str(tmp_path / "s.onnx"), "--with-state"]) == 2
+    assert f"expected a classifier with last pooling, got {pooling} pooling" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))

@@ -25,6 +25,10 @@ With ``int8=True`` the recurrent layers and the head are int8 as the plain expor
 front end stays float32 (``QuantizedStream`` computes the same). ``MODEL_INPUT_LIMIT`` is ``Stream``'s
 ``input_limit``: the bound on a standardised sample under which no value of the float32 model overflows.
 Labels, the checkpoint's path and the note reach the C text only through ``deploy/c_text.py``.
+
+A classifier without a front end but with mean or max pooling (whose running pool the plain ``deploy/c99.py`` step
+does not keep) is written here too, behind a pass-through front (``models.front.export_front``: one raw sample a
+step, ``MODEL_FRAME`` 1, the step returning 1 for every accepted sample).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from gatedrnn.deploy.c_text import MAX_LITERAL, c_comment, strings_section, utf8
 from gatedrnn.deploy.cells import c_step
 from gatedrnn.errors import UserError
 from gatedrnn.models.classifier import SequenceClassifier
+from gatedrnn.models.front import export_front, front_exported
 from gatedrnn.models.quantize import QuantizedStream, quantize_stream
 from gatedrnn.models.stream import Stream
 
@@ -56,9 +61,12 @@ LAYER_NORM = NORM[:NORM.index(_CONV_START)]      # its LayerNorm step, for the c
 def describe_front(model, int8: bool = False) -> str:
     """One line: the classifier's front end, cell, sizes, pooling and precision."""
     f, rnn = model.front, model.rnn
-    parts = (["running norm"] if f.norm is not None else []) + \
-        ([f"conv {f.channels} x {f.conv.k} taps" + _blocks_text(f)] if f.conv is not None else []) + \
-        [f"frame {f.frame_size}"]
+    if f is None:
+        parts = ["none (one raw sample a step)"]
+    else:
+        parts = (["running norm"] if f.norm is not None else []) + \
+            ([f"conv {f.channels} x {f.conv.k} taps" + _blocks_text(f)] if f.conv is not None else []) + \
+            [f"frame {f.frame_size}"]
     return (f"SequenceClassifier, front end {' + '.join(parts)}, {str(rnn.name).upper()} {rnn.hidden_size} units x "
             f"{rnn.num_layers}, {model.pooling} pooling, {'int8' if int8 else 'float32'} recurrent weights")
 
@@ -82,15 +90,15 @@ def input_limit(model, int8: bool = False) -> float:
 
 
 def _check(model, labels, standardize):
-    if not isinstance(model, SequenceClassifier) or getattr(model, "front", None) is None:
-        raise UserError(f"C export of a front end: expected a SequenceClassifier with a front end, got "
-                        f"{type(model).__name__}")
+    if not (isinstance(model, SequenceClassifier) and front_exported(model)):
+        raise UserError(f"C export of a front end: expected a SequenceClassifier with a front end or mean or max "
+                        f"pooling, got {type(model).__name__}")
     cls = model.rnn.layer_class
     if not c_step(cls):
         raise UserError(f"C export: expected a cell with a C mapping, got {cls.name}")
     if not all(numpy.isfinite(to_numpy(a)).all() for _, a, _ in model.named_params()):
         raise UserError("C export: expected finite weights, got NaN or Inf (a diverged training?)")
-    D, C = model.front.input_size, model.head.out_features
+    D, C = export_front(model).input_size, model.head.out_features
     if standardize is not None:
         mean, std = (numpy.asarray(a, dtype=numpy.float64) for a in standardize)
         if mean.shape != (D,) or std.shape != (D,) or not (numpy.isfinite([mean, std]).all() and (std > 0).all()):
@@ -114,7 +122,7 @@ def _classifier(s: _Spec) -> Any:
 
 def _fields(s: _Spec, N: int, A: int) -> list[tuple[str, str, tuple[int, ...], str, bool]]:
     """The state struct: (C type, name, dimensions, comment, carried from step to step)."""
-    f, L, H = _classifier(s).front, s.rnn.num_layers, s.rnn.hidden_size
+    f, L, H = export_front(_classifier(s)), s.rnn.num_layers, s.rnn.hidden_size
     D, C, F = f.input_size, f.channels, f.frame_size
     out: list[tuple[str, str, tuple[int, ...], str, bool]] = [("float", "h", (L, H), "each layer's hidden state", True)]
     if s.rnn.layer_class.has_cell:
@@ -149,7 +157,7 @@ def _fields(s: _Spec, N: int, A: int) -> list[tuple[str, str, tuple[int, ...], s
 
 
 def _header(s: _Spec, fields, limit: float, note: str, strings: list[str]) -> str:
-    p, P, f = s.prefix, s.prefix.upper(), _classifier(s).front
+    p, P, f = s.prefix, s.prefix.upper(), export_front(_classifier(s))
     lines = [f"/* {note}", f" * {p}_reset(&s) starts a sequence; {p}_step(&s, x, y): {P}_INPUT_SIZE raw floats in (one",
              f" * sample); returns 1 when it completes a frame of {P}_FRAME samples, with y = the {P}_OUTPUT_SIZE class",
              " * logits of the sequence so far, 0 between frames (y untouched), -1 for a refused sample (not finite,",
@@ -184,7 +192,7 @@ def _reset(p: str, fields) -> list[str]:
 def _sample(s: _Spec, limit: float, arrays: list) -> list[str]:
     """The step's first lines: the sample standardised and checked (nothing changed before a refusal), then the
     running normalisation, into the double ``v``."""
-    p, f = s.prefix, _classifier(s).front
+    p, f = s.prefix, export_front(_classifier(s))
     D = f.input_size
     value = "(double)x[j]"
     if s.standardize is not None:
@@ -204,7 +212,7 @@ def _sample(s: _Spec, limit: float, arrays: list) -> list[str]:
 def _front(s: _Spec, arrays: list) -> list[str]:
     """The sample (``v``) into the frame's next slot: as float, or through each conv block (projected, convolved,
     normalised, SiLU, residual)."""
-    p, f = s.prefix, _classifier(s).front
+    p, f = s.prefix, export_front(_classifier(s))
     D, C, F = f.input_size, f.channels, f.frame_size
     slot = "s->frame + s->slot * %d" % C if F > 1 else "s->frame"
     if f.conv is None:
@@ -242,7 +250,7 @@ def _block(p: str, block, i: int, src: str, out: str, arrays: list) -> list[str]
 
 def _network(s: _Spec, arrays: list) -> tuple[list[str], int]:
     """The frame's end, the recurrent layers, the pooling and the head into ``y`` -> (lines, widest int8 need)."""
-    F, L, H = _classifier(s).front.frame_size, s.rnn.num_layers, s.rnn.hidden_size
+    F, L, H = export_front(_classifier(s)).frame_size, s.rnn.num_layers, s.rnn.hidden_size
     lines = [f"    if (++s->slot < {F}) return 0;", "    s->slot = 0;"] if F > 1 else []
     widest = 0
     for k in range(L):
@@ -286,13 +294,13 @@ def front_sources(model, *, prefix: str = "model", int8: bool = False, standardi
         kernels.append(HEAD8.format(p=p))
     if any("fast_tanh(" in line for line in code):
         kernels.append(TANH.format(p=p))
-    if any(b.norm is not None for b in model.front.blocks):
+    if any(b.norm is not None for b in export_front(model).blocks):
         kernels.append(LAYER_NORM.format(p=p))
-    if model.front.conv is not None:
+    if export_front(model).conv is not None:
         kernels.append(CONV.format(p=p))
     note = c_comment(note or describe_front(model, int8))
     step = [f"int {p}_step({p}_state *s, const float *x, float *y)", "{",
-            f"    double v[{model.front.input_size}];", "    float *dst;", "    int j;"] + body + net + \
+            f"    double v[{export_front(model).input_size}];", "    float *dst;", "    int j;"] + body + net + \
         ["    return 1;", "}"]
     source = [f"/* {note}. Generated by gatedrnn: do not edit. */", "#include <math.h>", "", f'#include "{p}.h"', ""] + \
         strings_c + [""] + arrays + [""] + kernels + _cell(s) + [""] + _reset(p, fields) + [""] + step + [""]

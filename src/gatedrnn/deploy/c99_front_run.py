@@ -25,6 +25,7 @@ from gatedrnn.deploy.c99 import check_folder, write_sources
 from gatedrnn.deploy.c99_front import describe_front, front_sources
 from gatedrnn.deploy.c99_run import CLibrary, _sizes, compile_c, compile_copy
 from gatedrnn.errors import UserError
+from gatedrnn.models.front import export_front
 from gatedrnn.models.quantize import QuantizedStream
 from gatedrnn.models.stream import Stream
 
@@ -84,7 +85,7 @@ class FrontCModel(CLibrary):
 
 def raw_inputs(model, steps: int, standardize=None, seed: int = 0) -> numpy.ndarray:
     """``steps`` random raw samples: standard normal on the training data's scale (float32, read exactly by C)."""
-    xs = numpy.random.default_rng(seed).standard_normal((steps, model.front.input_size))
+    xs = numpy.random.default_rng(seed).standard_normal((steps, export_front(model).input_size))
     if standardize is not None:
         xs = xs * numpy.asarray(standardize[1]) + numpy.asarray(standardize[0])
     return xs.astype(numpy.float32)
@@ -99,7 +100,7 @@ def reference(model, xs, *, int8: bool = False, standardize=None) -> numpy.ndarr
 def compare(model, ys, flags, ref) -> float:
     """The largest difference between the C logits and ``ref`` on the samples that completed a frame; infinite when
     the flags are not 1 exactly every ``frame`` samples (and 0 otherwise)."""
-    F = model.front.frame_size
+    F = export_front(model).frame_size
     want = (numpy.arange(1, len(flags) + 1) % F == 0).astype(numpy.int8)
     if not numpy.array_equal(flags, want):
         return math.inf
@@ -144,6 +145,6 @@ def export_front_c(model, meta: dict, ck: Path, out: Path, *, int8: bool = False
     ref = "QuantizedStream" if int8 else "Stream"
     echo(f"compiled as C99 with {Path(cc).name} (-Wall -Wextra -pedantic -Werror); C vs gatedrnn's {ref} over "
          f"{C_STEPS} random raw samples: max abs difference {result['max_abs_diff']:.2e} on the "
-         f"{C_STEPS // model.front.frame_size} completed frames; state {result['state_bytes']:,} bytes (buffers, "
+         f"{C_STEPS // export_front(model).frame_size} completed frames; state {result['state_bytes']:,} bytes (buffers, "
          f"recurrent state and the step's scratch)")
     return result

@@ -21,7 +21,9 @@ model or cell the exporter does not support writes nothing. Labels and the check
 as escaped string literals (``deploy/c_text.py``). A ``Forecaster`` folder is exported whole by
 ``deploy/c99_forecaster.py`` (a ring buffer, the per-window normalisation, the season, every member, the base:
 ``<prefix>_push(value)``, ``<prefix>_forecast(out)``), checked against ``Forecaster.predict`` over 1000 values
-(``deploy/c99_forecaster_run.py``); one with covariates is refused in one line.
+(``deploy/c99_forecaster_run.py``); one with covariates is refused in one line. A classifier with a front end, or
+with mean or max pooling, goes to ``deploy/c99_front_run.py`` and ``deploy/onnx_front.py`` (``models.front.
+front_exported``): the plain step reads the last state only.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gatedrnn.deploy.onnx import build_onnx, write_checked
 from gatedrnn.deploy.onnx_front import export_front_onnx
 from gatedrnn.deploy.targets import c_targets, onnx_target
 from gatedrnn.errors import UserError
+from gatedrnn.models.front import front_exported
 from gatedrnn.models.io import load_checkpoint, resolve_checkpoint
 from gatedrnn.models.stream import model_parts
 from gatedrnn.train.sparsity import compressed_bytes
@@ -72,7 +75,7 @@ def export_checkpoint(checkpoint, onnx_path, *, with_state: bool = False, overwr
             raise UserError(f"--with-state: expected a network checkpoint, got {whole.what} ({whole.stateless})")
         return whole.onnx(ck, target, echo=echo)
     target = onnx_target(onnx_path, ck, overwrite=overwrite)
-    if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/onnx_front.py
+    if front_exported(model):     # a classifier with a front end or a running pool: deploy/onnx_front.py
         return export_front_onnx(model, target, with_state=with_state, echo=echo)
     _, rnn, _ = model_parts(model)
     proto = build_onnx(model, with_state=with_state)
@@ -113,7 +116,7 @@ def export_c_checkpoint(checkpoint, folder, *, int8: bool = False, prefix: str =
     if adapter.whole is not None:         # an application's object exported whole (deploy/adapters.py)
         out = c_targets(folder, prefix, adapter.whole.folder(ck), overwrite=overwrite)
         return adapter.whole.c(ck, out, int8=int8, prefix=prefix, echo=echo)
-    if getattr(model, "front", None) is not None:    # a classifier with a front end: deploy/c99_front_run.py
+    if front_exported(model):     # a classifier with a front end or a running pool: deploy/c99_front_run.py
         return export_front_c(model, meta, ck, out, int8=int8, prefix=prefix, echo=echo)
     what = describe(model, int8)
     io = adapter.io(ck, model, meta)      # its application's pre- and post-processing (a Classifier's scaling, labels)

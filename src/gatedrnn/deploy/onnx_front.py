@@ -16,7 +16,8 @@
 
 ``max_abs_diff`` of ``deploy/onnx.py`` compares the last frame's logits and the state with the classifier's
 ``forward``. The graph starts from the zero state: ``--with-state`` is one line (the front end's buffers are not
-inputs). ``export_front_onnx`` is the command's side (checked before anything is written).
+inputs). ``export_front_onnx`` is the command's side (checked before anything is written). A classifier without a
+front end but with mean or max pooling is written here too, behind a pass-through front (frame 1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gatedrnn.deploy.cells import onnx_cell
 from gatedrnn.deploy.onnx import _Graph, _output, _recurrent, _require_onnx, finish_graph, write_checked
 from gatedrnn.deploy.onnx_block import _act, _conv, _linear, _norm
 from gatedrnn.errors import UserError
+from gatedrnn.models.front import export_front, front_exported
 
 I64 = numpy.int64
 
@@ -94,10 +96,10 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
     onnx = _require_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
-    f, rnn = getattr(model, "front", None), model.rnn
-    if f is None:
-        raise UserError(f"ONNX export of a front end: expected a SequenceClassifier with a front end, got "
-                        f"{type(model).__name__}")
+    if not front_exported(model):
+        raise UserError(f"ONNX export of a front end: expected a SequenceClassifier with a front end or mean or max "
+                        f"pooling, got {type(model).__name__}")
+    f, rnn = export_front(model), model.rnn
     cls = rnn.layer_class
     if onnx_cell(cls) is None:
         raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
@@ -121,20 +123,24 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
 
 def check_input(model, batch: int = 2, seed: int = 0) -> numpy.ndarray:
     """A random input for the export's check: ``batch`` sequences of 8 frames and a part of one."""
-    k = model.front.frame_size
+    k = export_front(model).frame_size
     rng = numpy.random.default_rng(seed)
-    return rng.standard_normal((batch, 8 * k + k // 2, model.front.input_size)).astype(numpy.float32)
+    return rng.standard_normal((batch, 8 * k + k // 2, export_front(model).input_size)).astype(numpy.float32)
 
 
 def export_front_onnx(model, target, *, with_state: bool = False, echo=print) -> dict:
     """Build, check (when onnxruntime is installed) and write the graph to ``target`` -> ``{"path", "bytes",
     "max_abs_diff"}`` (None without onnxruntime)."""
+    if with_state and model.front is None:
+        raise UserError(f"--with-state: expected a classifier with last pooling, got {model.pooling} pooling (its "
+                        "graph starts from the zero state and an empty pool)")
     if with_state:
         raise UserError("--with-state: expected a network without a front end, got a classifier with one (its graph "
                         "starts from the zero state and empty front-end buffers)")
     rnn, x = model.rnn, check_input(model)
+    front = "without a front end" if model.front is None else f"with a front end (frame {model.front.frame_size})"
     return write_checked(build_front_onnx(model), target, model, lambda: (x, None),
-                         f"SequenceClassifier with a front end (frame {model.front.frame_size}), "
+                         f"SequenceClassifier {front}, "
                          f"{str(rnn.name).upper()} {rnn.hidden_size} units x {rnn.num_layers}, {model.pooling} "
                          f"pooling (input: the standardised samples; output: the logits after every frame)",
                          f"a random input (batch 2, {x.shape[1]} samples)", "the last frame's logits and the final "

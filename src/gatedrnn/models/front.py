@@ -253,6 +253,19 @@ def pooling_stream(model, batch: int, dtype) -> MeanPool | MaxPool | None:
     return MaxPool(batch, model.rnn.hidden_size, dtype) if pooling == "max" else None
 
 
+def front_exported(model) -> bool:
+    """Whether deploy's front-end exports (``c99_front.py``, ``onnx_front.py``) write ``model``: a classifier with a
+    front end, or with mean or max pooling (the running pool kept in the state; the plain exports read the last
+    state only)."""
+    return getattr(model, "front", None) is not None or getattr(model, "pooling", "last") in ("mean", "max")
+
+
+def export_front(model) -> FrontEnd:
+    """The classifier's front end; for one without, a pass-through (one raw sample a step, no conv, no norm)."""
+    front = getattr(model, "front", None)
+    return front if front is not None else FrontEnd(model.rnn.input_size, dtype=model.rnn.dtype)
+
+
 def front_stream(model, batch: int, dtype) -> FrontStream | None:
     """The one-sample form of ``model.front`` (None when the model has no front end)."""
     front = getattr(model, "front", None)
