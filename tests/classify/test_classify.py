@@ -64,6 +64,13 @@ def test_classifier_matches_torch(pooling, rng):
         assert np.abs(grads[name] - p.grad.numpy()).max() < 1e-9, name
 
 
+def test_max_pooling_reads_valid_steps_only_and_ties_go_to_the_first():
+    model = SequenceClassifier(2, 3, 2, pooling="max", dtype="float64", seed=0)
+    y = np.array([[[1.0, 5.0, 2.0], [1.0, 5.0, 3.0], [0.0, 9.0, 9.0]]])    # length 2: the 9s are padding
+    assert model._max_pool(y, np.array([2])).tolist() == [[1.0, 5.0, 3.0]]
+    assert model._argmax.tolist() == [[0, 0, 1]]                           # where backward sends each unit's gradient
+
+
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_padding_does_not_change_the_logits(pooling, rng):
     model = SequenceClassifier(2, 5, 3, cell="lstm", pooling=pooling, dtype="float64", seed=0).eval()
