@@ -90,6 +90,7 @@ class Classifier:
     quantize: str
     select: bool
     folds: int
+    time_clock: str
     time_budget: float | None
 
     def __init__(self, *args: Any, dtype: Any = "float32", echo: Any = None, **settings: Any) -> None:
