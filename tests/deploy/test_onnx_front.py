@@ -86,3 +86,59 @@ def test_a_model_without_a_front_end_is_one_line():
 
     with pytest.raises(UserError, match="expected a SequenceClassifier with a front end"):
         build_front_onnx(SequenceClassifier(2, 4, 3, seed=0))
+
+
+SHORT_CHILD = r"""
+import json, sys
+import numpy as np
+from gatedrnn.deploy.onnx import run_onnx
+from gatedrnn.deploy.onnx_front import build_front_onnx
+from gatedrnn.models.classifier import SequenceClassifier
+from gatedrnn.models.front import export_front
+from gatedrnn.models.stream import Stream
+
+report = []
+for case in json.loads(sys.argv[1]):
+    m = SequenceClassifier(2, 5, 3, num_layers=2, seed=1, **case).eval()
+    proto, k = build_front_onnx(m), export_front(m).frame_size
+    for n in range(k + 1):
+        x = np.random.default_rng(n).standard_normal((2, n, 2)).astype(np.float32)
+        out = run_onnx(proto, x)
+        ref = [Stream(m).run(x[b])[k - 1:k] for b in range(2)]
+        report.append({"case": case, "n": n, "shapes": [list(o.shape) for o in out],
+                       "state": max(float(np.abs(o).max()) for o in out[1:]),
+                       "diff": max(float(np.abs(out[0][b] - ref[b]).max()) for b in range(2)) if n == k else 0.0})
+print(json.dumps(report))
+"""
+SHORT_CASES = [dict(cell="gru", pooling="mean"), dict(cell="mingru", pooling="max"),
+               *(dict(cell="gru", frame=4, pooling=p) for p in ("last", "mean", "max")),
+               dict(cell="lstm", frame=4, pooling="max", norm="running", conv=3, conv_kernel=5),
+               dict(cell="gru", frame=3, pooling="max", conv=4, conv_kernel=3, conv_layers=3, conv_norm="layer",
+                    conv_residual=True),
+               dict(cell="minlstm", frame=2, pooling="last", conv=2, conv_kernel=4, conv_layers=2)]
+
+
+def test_an_input_shorter_than_one_frame_gives_no_logits_and_the_zero_state():
+    """Fewer samples than a frame (none, for frame 1): no frame completes, so the graph gives logits of shape
+    (batch, 0, classes) and the zero state, as Stream and the C step give no logits before a frame is whole;
+    onnxruntime used to abort the process there (its GRU over zero steps: "terminate called without an active
+    exception") or fail (the max pool's Scan, the causal Conv). Run in a child process, so that an abort kills the
+    child, not pytest. At exactly one frame the logits equal Stream's after the frame's last sample."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-c", SHORT_CHILD, json.dumps(SHORT_CASES)], capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert run.returncode == 0, f"the child ended with {run.returncode}: {run.stderr[-2000:]}"
+    report = json.loads(run.stdout)
+    assert len(report) == sum(export_front(SequenceClassifier(2, 5, 3, **c)).frame_size + 1 for c in SHORT_CASES)
+    for r in report:
+        k = export_front(SequenceClassifier(2, 5, 3, **r["case"])).frame_size
+        frames = r["n"] // k
+        cells = 2 if r["case"]["cell"] == "lstm" else 1
+        assert r["shapes"] == [[2, frames, 3]] + [[2, 2, 5]] * cells, r
+        assert (r["state"] == 0.0) == (frames == 0), r
+        assert r["diff"] < 1e-5, r

@@ -14,6 +14,11 @@
       -> MatMul + bias: output (batch, seq // k, classes), the logits after every frame (the last is the sequence's)
     outputs also h_n (and c_n), the recurrent state after the last frame.
 
+All of it after the input runs in the else branch of an ``If`` on ``seq < k``: an input shorter than one frame
+(no frame completes, as ``Stream`` and the C step give no logits before a frame is whole) gives logits of shape
+(batch, 0, classes) and the zero state, where the recurrent operators, the causal Conv and the max pool's Scan
+over zero steps would fail or abort the process (onnxruntime's GRU over an empty sequence: ``terminate called``).
+
 ``max_abs_diff`` of ``deploy/onnx.py`` compares the last frame's logits and the state with the classifier's
 ``forward``. The graph starts from the zero state: ``--with-state`` is one line (the front end's buffers are not
 inputs). ``export_front_onnx`` is the command's side (checked before anything is written). A classifier without a
@@ -25,7 +30,7 @@ from __future__ import annotations
 import numpy
 
 from gatedrnn.deploy.cells import onnx_cell
-from gatedrnn.deploy.onnx import _Graph, _output, _recurrent, _require_onnx, finish_graph, write_checked
+from gatedrnn.deploy.onnx import _Graph, _output, _recurrent, _require_onnx, checked_model, write_checked
 from gatedrnn.deploy.onnx_block import _act, _conv, _linear, _norm
 from gatedrnn.errors import UserError
 from gatedrnn.models.front import export_front, front_exported
@@ -90,6 +95,45 @@ def _max_so_far(g: _Graph, y: str) -> str:
     return g.node("Scan", [m0, y], ["mx_last", "mx_max"], body=body, num_scan_inputs=1)[1]
 
 
+def _short(g: _Graph, k: int) -> str:
+    """-> the name of a (1,) bool: whether the input holds fewer than ``k`` samples (no whole frame)."""
+    seq = g.node("Gather", [g.node("Shape", ["input"], ["sh_shape"]), g.const("sh_one", numpy.array([1], dtype=I64))],
+                 ["sh_seq"], axis=0)
+    return g.node("Less", [seq, g.const("sh_k", numpy.array([k], dtype=I64))], ["sh_short"])
+
+
+def _no_frame(g: _Graph, classes: int, rnn, outs: list[str]):
+    """The then branch: logits (batch, 0, classes) and the zero state (num_layers, batch, H) for the other ``outs``."""
+    helper, T = g.helper, g.T
+    i64 = [g.const(f"nf_{n}", numpy.array([v], dtype=I64))
+           for n, v in (("0", 0), ("classes", classes), ("layers", rnn.num_layers), ("hidden", rnn.hidden_size))]
+    nodes = [helper.make_node("Slice", ["sh_shape", i64[0], "sh_one"], ["nf_batch"]),
+             helper.make_node("Concat", ["nf_batch", i64[0], i64[1]], ["nf_out_shape"], axis=0),
+             helper.make_node("Concat", [i64[2], "nf_batch", i64[3]], ["nf_state_shape"], axis=0)]
+    zero, names = helper.make_tensor("nf_zero", T.FLOAT, [1], [0.0]), [f"nf_{o}" for o in outs]
+    nodes += [helper.make_node("ConstantOfShape", ["nf_out_shape" if o == "output" else "nf_state_shape"], [n],
+                               value=zero) for o, n in zip(outs, names)]
+    return helper.make_graph(nodes, "no_frame", [], [helper.make_tensor_value_info(n, T.FLOAT, None) for n in names])
+
+
+def _network(g: _Graph, model, f) -> tuple[str, list, list]:
+    """The front end, the frames, the recurrent layers, the pool and the head -> (logits, h_n names, c_n names)."""
+    rnn = model.rnn
+    x = "input"
+    if f.norm is not None:
+        x = _running_norm(g, f.norm, x)
+    for i, block in enumerate(f.blocks):
+        x = _block(g, block, x, "front" if i == 0 else f"front.block{i}")
+    x = _frames(g, x, f.frame_size, f.channels)
+    y, hs, cs = _recurrent(g, rnn, g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2]), False)
+    if model.pooling == "mean":
+        y = _mean_so_far(g, y)
+    elif model.pooling == "max":
+        y = _max_so_far(g, y)
+    _output(g, model.head, y, hs[-1], False, rnn.hidden_size)
+    return g.outputs.pop().name, hs, cs
+
+
 def build_front_onnx(model, *, name: str = "gatedrnn"):
     """-> ``onnx.ModelProto`` of a classifier with a front end (see the module docstring), checked by
     ``onnx.checker``."""
@@ -105,20 +149,21 @@ def build_front_onnx(model, *, name: str = "gatedrnn"):
         raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
     g = _Graph(helper, numpy_helper, TensorProto)
     g.inputs.append(g.value("input", ["batch", "seq", f.input_size]))
-    x = "input"
-    if f.norm is not None:
-        x = _running_norm(g, f.norm, x)
-    for i, block in enumerate(f.blocks):
-        x = _block(g, block, x, "front" if i == 0 else f"front.block{i}")
-    x = _frames(g, x, f.frame_size, f.channels)
-    y, hs, cs = _recurrent(g, rnn, g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2]), False)
-    if model.pooling == "mean":
-        y = _mean_so_far(g, y)
-    elif model.pooling == "max":
-        y = _max_so_far(g, y)
-    _output(g, model.head, y, hs[-1], False, rnn.hidden_size)
-    return finish_graph(onnx, g, name, rnn, hs, cs, {"gatedrnn.model": type(model).__name__,
-                                                     "gatedrnn.cell": str(cls.name), "gatedrnn.frame": str(f.frame_size)})
+    short = _short(g, f.frame_size)
+    start = len(g.nodes)
+    out, hs, cs = _network(g, model, f)
+    body, g.nodes = g.nodes[start:], g.nodes[:start]
+    outs = ["output", "h_n"] + (["c_n"] if cs else [])
+    for node in body:                        # the branch's outputs are named apart from the If's (the graph's)
+        node.output[:] = ["fr_logits" if o == out else o for o in node.output]
+    body += [helper.make_node("Concat", parts, [f"fr_{o}"], axis=0) for o, parts in (("h_n", hs), ("c_n", cs)) if parts]
+    frames = helper.make_graph(body, "frames", [], [g.value(n, None) for n in ["fr_logits"] + [f"fr_{o}" for o in outs[1:]]])
+    g.nodes.append(helper.make_node("If", [short], outs, name="If_short", else_branch=frames,
+                                    then_branch=_no_frame(g, model.head.out_features, rnn, outs)))
+    state = [rnn.num_layers, "batch", rnn.hidden_size]
+    g.outputs += [g.value("output", ["batch", "seq", model.head.out_features])] + [g.value(o, state) for o in outs[1:]]
+    return checked_model(onnx, g, name, {"gatedrnn.model": type(model).__name__, "gatedrnn.cell": str(cls.name),
+                                         "gatedrnn.frame": str(f.frame_size)})
 
 
 def check_input(model, batch: int = 2, seed: int = 0) -> numpy.ndarray:
