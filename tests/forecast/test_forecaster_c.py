@@ -2,7 +2,8 @@
 compiles with ``cc -std=c99 -Wall -Wextra -pedantic -Werror`` and over 1,000 pushes matches ``predict`` on the same
 windows within 1e-5 x max(1, |y|). CI runs a representative subset of cells x season (none, 24) x members (1, 3);
 ``GATEDRNN_SLOW=1`` runs the full grid. ``gatedrnn export FOLDER --c DIR [--int8]`` writes and checks it; a
-forecaster with covariates is one line."""
+forecaster with covariates is one line. A recursive forecaster's C (its one-step network looped over the horizon,
+the median fed back) is held to the same bound."""
 
 import os
 import re
@@ -113,3 +114,48 @@ def test_a_model_with_the_short_series_mask_input_matches_predict(tmp_path):
     assert f.input_size == 4                                 # value, sin, cos, mask
     export(f, tmp_path)
     assert check_forecaster_c(f, tmp_path, "fc", pushes=300)["max_diff"] < 1e-5
+
+
+# -- the recursive strategy: a one-step network applied horizon times, its median fed back ----------------------------
+# season 5 with a window of 48 and a horizon of 12: the season phase wraps within a forecast and starts off the window
+RECURSIVE = [("lstm", 5, 3), ("gru", None, 1), ("rnn", 24, 1), ("mingru", None, 3), ("minlstm", 5, 1)]
+
+
+def fitted_recursive(cell, season, k, horizon=12):
+    return Forecaster(cell=cell, horizon=horizon, season=season, window=48, hidden_size=8, max_steps=15, batch_size=16,
+                      n_models=k, strategy="recursive").fit(panel())
+
+
+@needs_cc
+@pytest.mark.parametrize("cell, season, k", GRID if SLOW else RECURSIVE)
+def test_a_recursive_forecaster_c_matches_predict_over_1000_pushes(cell, season, k, tmp_path):
+    f = fitted_recursive(cell, season, k)
+    assert f.output_horizon == 1 and f.models[0].head.out_features == len(f.quantiles)
+    header, source = export(f, tmp_path)
+    assert "malloc" not in source and set(re.findall(r"#include <(\w+)\.h>", source + header)) == {"math"}
+    assert "#define FC_HORIZON 12" in header and "double win[48];" in header and "fc_ahead(s, out + step * 5)" in source
+    got = check_forecaster_c(f, tmp_path, "fc", pushes=1000)
+    assert got["max_diff"] < 1e-5, got
+
+
+@needs_cc
+@pytest.mark.parametrize("int8", [False, True])
+def test_cli_export_c_of_a_recursive_forecaster_folder_writes_and_checks(int8, tmp_path, capsys):
+    f = fitted_recursive("gru", 5, 3, horizon=7)
+    f.save(tmp_path / "fc")
+    argv = ["export", str(tmp_path / "fc"), "--c", str(tmp_path / "c")] + (["--int8"] if int8 else [])
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "Forecaster, GRU 8 units x 1, 3 member(s), window 48, season 5, horizon 7 (recursive" in lines[0]
+    diff = float(re.search(r"max difference (\S+) x", lines[1]).group(1))
+    assert diff < (1e-2 if int8 else 1e-5), lines[1]
+    assert "#define MODEL_HORIZON 7" in (tmp_path / "c" / "model.h").read_text()
+
+
+def test_a_direct_forecaster_relabelled_recursive_is_refused_in_one_line():
+    f = fitted("gru", None, 1)
+    f.strategy = "recursive"                 # its network outputs 6 steps: it cannot be fed back one step at a time
+    with pytest.raises(UserError, match=r"expected member 0 to output 5 values \(recursive strategy: 1 step\(s\) x 5 "
+                                        r"quantiles\), got 30") as e:
+        forecaster_c_sources(f)
+    assert "\n" not in str(e.value)

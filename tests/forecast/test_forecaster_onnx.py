@@ -1,7 +1,7 @@
 """The ONNX export of a whole Forecaster (deploy/forecaster_onnx.py): onnxruntime alone maps raw recent values to
 the forecasts of ``Forecaster.predict`` / ``quantile_forecast`` in the series' units; ``gatedrnn export`` of a
 ``Forecaster.save`` folder writes it; ``gatedrnn.load`` of such a folder is the Forecaster; ``stream`` of such a
-folder reads id,value lines."""
+folder reads id,value lines. A recursive forecaster's graph runs its one-step network in an ONNX ``Loop``."""
 
 import io
 import json
@@ -92,8 +92,13 @@ def test_covariates_or_a_recursive_strategy_are_refused_in_one_line(ort):
     with pytest.raises(UserError, match="expected a fitted forecaster"):
         build_forecaster_onnx(Forecaster(horizon=HORIZON, window=WINDOW))
     f = fitted_tiny()
-    f.strategy = "recursive"
-    with pytest.raises(UserError, match="expected the direct strategy, got 'recursive'"):
+    f.strategy = "recursive"             # a direct forecaster's networks (horizon x Q outputs) cannot run recursively
+    with pytest.raises(UserError, match=r"expected member 0 to output 5 values \(recursive strategy: 1 step\(s\) x 5 "
+                                        r"quantiles\), got 25") as e:
+        build_forecaster_onnx(f)
+    assert "\n" not in str(e.value)
+    f.strategy = "bogus"
+    with pytest.raises(UserError, match="expected the direct or the recursive strategy, got 'bogus'"):
         build_forecaster_onnx(f)
     f.strategy, f.covariates = "direct", ["price"]
     with pytest.raises(UserError, match=r"expected a forecaster without covariates, got covariates \['price'\]"):
@@ -144,3 +149,69 @@ def test_stream_of_a_forecaster_folder_reads_id_value_lines(tmp_path, monkeypatc
     assert main(["stream", str(tmp_path / "fc")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("unique_id,ahead,y_hat") and len(out) == 1 + HORIZON
+
+
+# -- the recursive strategy: the one-step network in an ONNX Loop over the horizon ----------------------------------
+@pytest.mark.parametrize("n_models", [1, 2])
+@pytest.mark.parametrize("season, base", [(None, "naive"), (SEASON, "snaive"), (SEASON, "none")])
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_a_recursive_forecaster_graph_gives_predict_through_a_loop(ort, cell, season, base, n_models):
+    from gatedrnn.deploy.forecaster_onnx import build_forecaster_onnx, run_forecaster_onnx
+
+    if season is None and weights_change_in_forward(cell):
+        pytest.xfail(f"{cell}: forward changes the weights when input_size is 1 (layers/scan.py)")
+    f = fitted_tiny(cell, season, base, n_models, strategy="recursive")
+    proto = build_forecaster_onnx(f)
+    assert [n.op_type for n in proto.graph.node].count("Loop") == 1
+    assert {p.key: p.value for p in proto.metadata_props}["strategy"] == "recursive"
+    tails = np.stack([series(WINDOW, off, seed=1) for off in range(6)])
+    starts = np.arange(6) * 5 - 3
+    ref = f.quantile_forecast(tails, starts)
+    got = run_forecaster_onnx(proto, tails, starts)
+    assert got["quantiles"].shape == (6, HORIZON, len(f.quantiles))
+    diff = np.abs(got["quantiles"] - ref)
+    assert (diff / np.abs(ref)).max() < 1e-4 and diff.max() < 1e-6 * 1000
+    assert (np.diff(got["quantiles"], axis=2) >= 0).all()
+    pred = f.predict()
+    got = run_forecaster_onnx(proto, np.stack([series(60)[-WINDOW:], series(75, 3)[-WINDOW:]]), [60 - WINDOW, 75 - WINDOW])
+    for name in ("y_hat", "lo-80", "hi-80", "lo-95", "hi-95"):
+        assert got[name].shape == (2, HORIZON)
+        assert np.abs(got[name] - pred[name]).max() / np.abs(pred[name]).min() < 1e-4, name
+
+
+def test_a_recursive_graph_does_not_grow_with_the_horizon(ort):
+    from gatedrnn.deploy.forecaster_onnx import build_forecaster_onnx, run_forecaster_onnx
+
+    short, long = (Forecaster(cell="gru", horizon=h, season=SEASON, window=WINDOW, hidden_size=4, max_steps=3,
+                              batch_size=8, strategy="recursive").fit([series(60), series(75, 3)]) for h in (1, 30))
+    a, b = build_forecaster_onnx(short), build_forecaster_onnx(long)
+    assert len(a.graph.node) == len(b.graph.node) and abs(len(a.SerializeToString()) - len(b.SerializeToString())) < 64
+    got = run_forecaster_onnx(b, [series(75, 3)[-WINDOW:]], [75 - WINDOW])["quantiles"]
+    ref = long.predict(ids=["1"])["y_hat"]
+    assert got.shape == (1, 30, 5) and np.abs(got[0, :, 2] - ref).max() < 1e-6 * 1000
+
+
+def test_export_and_stream_of_a_recursive_forecaster_folder(ort, tmp_path, monkeypatch, capsys):
+    from gatedrnn.deploy.forecaster_onnx import run_forecaster_onnx
+
+    f = fitted_tiny(cell="lstm", n_models=3, strategy="recursive")
+    f.save(tmp_path / "fc")
+    assert main(["export", str(tmp_path / "fc"), "--onnx", str(tmp_path / "fc.onnx")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "Forecaster, LSTM 4 units x 1, 3 member(s), window 14, season 7, horizon 5 (recursive" in lines[0]
+    assert "max relative difference" in lines[1] and float(lines[1].split()[-1]) < 1e-6
+    got = run_forecaster_onnx(tmp_path / "fc.onnx", [series(60)[-WINDOW:], series(75, 3)[-WINDOW:]], [60 - WINDOW, 75 - WINDOW])
+    pred = f.predict()
+    assert np.abs(got["y_hat"] - pred["y_hat"]).max() < 1e-3
+    pushed = {"0": [1010.0, 990.5, 1003.25], "1": [975.0, 1020.0]}        # the stream equals predict on the same history
+    text = "".join(f"{i},{v}\n" for k in range(3) for i, vs in pushed.items() if k < len(vs) for v in [vs[k]])
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["stream", str(tmp_path / "fc")]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert len(rows) == 5 * HORIZON
+    f.panel.values = [np.concatenate([v, pushed[i]]) for i, v in zip(f.panel.ids, f.panel.values)]
+    after = f.predict()
+    for i in ("0", "1"):
+        last = np.array([[float(x) for x in r[2:]] for r in rows if r[0] == i][-HORIZON:])
+        want = np.stack([after[c][int(i)] for c in ("y_hat", "lo-80", "hi-80", "lo-95", "hi-95")], axis=1)
+        assert np.abs(last - want).max() / np.abs(want).min() < 1e-6, i

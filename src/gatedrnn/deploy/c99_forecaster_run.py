@@ -21,7 +21,7 @@ import numpy
 
 from gatedrnn.deploy.adapters import ForecasterFacts
 from gatedrnn.deploy.c99_esrnn import export_esrnn_c_folder
-from gatedrnn.deploy.c99_forecaster import export_forecaster_c
+from gatedrnn.deploy.c99_forecaster import export_forecaster_c, recursive_note
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
 from gatedrnn.errors import UserError
 
@@ -120,7 +120,7 @@ def export_forecaster_c_folder(facts: ForecasterFacts, ck: Path, out: Path, *, i
     result = export_forecaster_c(f, out, prefix=prefix, int8=int8, origin=str(ck.parent), facts=facts)
     echo(f"wrote {result['header']} and {result['source']} ({result['bytes']:,} bytes, weights "
          f"{result['weight_bytes']:,}): Forecaster, {str(f.cell).upper()} {f.hidden_size} units x {f.num_layers}, "
-         f"{len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}, "
+         f"{len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}{recursive_note(f)}, "
          f"{'int8' if int8 else 'float32'} weights; {prefix}_push(value), {prefix}_forecast(out)")
     result["max_diff"] = None
     cc = compile_copy(result, lambda tmp, cc: check_forecaster_c(f, tmp, prefix, cc=cc), echo)

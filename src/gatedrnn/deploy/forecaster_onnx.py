@@ -20,8 +20,10 @@ scale), so forecasts agree far below 1e-4 relative even for series with a large 
 normalisation would not give (a level of 1e7 has a float32 spacing of 1).
 
 The model's ``metadata_props`` state ``window``, ``season``, ``horizon``, ``quantiles``, ``outputs``, ``inputs``
-(the layout above), ``base``, ``n_models`` and ``cell``. A forecaster with covariates or a recursive strategy is
-refused (one line): its inputs are not this graph's.
+(the layout above), ``base``, ``n_models`` and ``cell``. A forecaster with covariates is refused (one line): its
+inputs are not this graph's. A recursive forecaster (``strategy="recursive"``) has the same inputs and outputs; its
+one-step network runs in an ONNX ``Loop`` over the horizon (``deploy/forecaster_onnx_loop.py``; metadata
+``strategy``).
 
 What the graph takes from the forecast side (the base's positions, the output columns, the hybrid's refusal, how a
 saved folder loads) comes through the forecaster's export adapter (``deploy.adapters.ForecasterFacts``, handed over
@@ -39,26 +41,30 @@ import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.adapters import ForecasterFacts, facts_of
+from gatedrnn.deploy.c99_forecaster import check_outputs, recursive_note
+from gatedrnn.deploy.forecaster_onnx_loop import recursive_quantiles
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.deploy.onnx_esrnn import export_esrnn_onnx_folder
-from gatedrnn.errors import UserError, require
+from gatedrnn.errors import UserError, require, show
 
 F64, I64 = numpy.float64, numpy.int64
 
 
 def check_exportable(f) -> None:
-    """One line when ``f`` is not a fitted, direct forecaster without covariates (what the graph computes)."""
+    """One line when ``f`` is not a fitted forecaster without covariates and without the mask input whose networks
+    output what its strategy needs (what the graph computes)."""
     if not getattr(f, "models", None):
         raise UserError("Forecaster ONNX export: expected a fitted forecaster (fit or load first), got none")
     if getattr(f, "covariates", None):
         raise UserError(f"Forecaster ONNX export: expected a forecaster without covariates, got covariates "
                         f"{list(f.covariates)[:5]}")
     strategy = getattr(f, "strategy", "direct")
-    if strategy != "direct":
-        raise UserError(f"Forecaster ONNX export: expected the direct strategy, got {strategy!r}")
+    if strategy not in ("direct", "recursive"):
+        raise UserError(f"Forecaster ONNX export: expected the direct or the recursive strategy, got {show(strategy)}")
     if getattr(f, "mask", False):
         raise UserError("Forecaster ONNX export: expected a forecaster without the mask input (fitted on series "
                         "all at least window + horizon long, or mask=False), got mask=True")
+    check_outputs(f, "Forecaster ONNX export")
 
 
 def input_layout(f) -> str:
@@ -126,29 +132,41 @@ def _members(g: _Graph, f, x: str) -> str:
     return g.node("Mul", [g.node("Add", [lo, hi], ["mid_sum"]), g.const("half", F64(0.5))], ["net_out"])
 
 
-def _outputs(g: _Graph, f, facts: ForecasterFacts, net: str, level: str, scale: str, z: str) -> None:
-    """Base added, units put back, quantiles sorted; the ``quantiles`` output and one output per column."""
+def sorted_quantiles(g: _Graph, f, idx, steps: int, net: str, level: str, scale: str, z: str) -> str:
+    """The networks' ``steps`` x Q outputs ``net`` with the base added (``idx``: its window position per step ahead,
+    or None), the units put back and the quantiles sorted -> ``quantiles`` (batch, steps, Q)."""
     Q = len(f.quantiles)
-    q = g.node("Reshape", [net, g.const("q_shape", numpy.array([-1, f.horizon, Q], dtype=I64))], ["net_q"])
-    idx = facts.base_positions(f)
+    q = g.node("Reshape", [net, g.const("q_shape", numpy.array([-1, steps, Q], dtype=I64))], ["net_q"])
     if idx is not None:
         base = g.node("Gather", [z, g.const("base_index", idx)], ["base"], axis=1)
         q = g.node("Add", [q, g.node("Unsqueeze", [base, "axis_2"], ["base_col"])], ["with_base"])
     s3 = g.node("Unsqueeze", [scale, "axis_2"], ["scale_3"])
     l3 = g.node("Unsqueeze", [level, "axis_2"], ["level_3"])
     raw = g.node("Add", [g.node("Mul", [q, s3], ["scaled"]), l3], ["raw"])
-    g.node("TopK", [raw, g.const("n_quantiles", numpy.array([Q], dtype=I64))], ["quantiles", "quantile_order"],
-           axis=2, largest=0, sorted=1)
+    return g.node("TopK", [raw, g.const("n_quantiles", numpy.array([Q], dtype=I64))], ["quantiles", "quantile_order"],
+                  axis=2, largest=0, sorted=1)[0]
+
+
+def _outputs(g: _Graph, f, facts: ForecasterFacts) -> None:
+    """The ``quantiles`` output (batch, horizon, Q) and one output per column of ``predict``."""
+    Q = len(f.quantiles)
     g.outputs.append(g.value("quantiles", ["batch", f.horizon, Q], g.T.DOUBLE))
     for name, k in facts.columns(f):
         g.node("Gather", ["quantiles", _index(g, f"col_{name}", k)], [name], axis=2)
         g.outputs.append(g.value(name, ["batch", f.horizon], g.T.DOUBLE))
 
 
+def step_graph(g: _Graph, f) -> tuple[str, str, str, str]:
+    """The window ``y`` (and ``start``) normalised and through every member -> (median outputs, level, scale, z)."""
+    level, scale, z = _normalise(g)
+    return _members(g, f, _features(g, z, f.window, f.season)), level, scale, z
+
+
 def metadata(f, facts: ForecasterFacts) -> dict:
     return {"gatedrnn.model": "Forecaster", "cell": str(f.cell), "window": str(f.window),
             "season": str(f.season) if f.season else "none", "horizon": str(f.horizon),
             "quantiles": json.dumps(f.quantiles), "base": f.base, "n_models": str(len(f.models)),
+            "strategy": str(f.strategy),
             "outputs": json.dumps(["quantiles"] + [name for name, _ in facts.columns(f)]), "inputs": input_layout(f)}
 
 
@@ -165,9 +183,12 @@ def build_forecaster_onnx(f, facts: ForecasterFacts | None = None):
     g.inputs.append(g.value("y", ["batch", f.window], TensorProto.DOUBLE))
     if f.season:
         g.inputs.append(g.value("start", ["batch"], TensorProto.INT64))
-    level, scale, z = _normalise(g)
-    net = _members(g, f, _features(g, z, f.window, f.season))
-    _outputs(g, f, facts, net, level, scale, z)
+    idx = facts.base_positions(f)
+    if f.strategy == "recursive":              # one step in a Loop's body, run horizon times
+        recursive_quantiles(g, f, lambda b: sorted_quantiles(b, f, None if idx is None else idx[:1], 1, *step_graph(b, f)))
+    else:
+        sorted_quantiles(g, f, idx, f.horizon, *step_graph(g, f))
+    _outputs(g, f, facts)
     return checked_model(onnx, g, "gatedrnn_forecaster", metadata(f, facts))
 
 
@@ -223,7 +244,7 @@ def export_forecaster_folder(facts: ForecasterFacts, ck: Path, target: Path, ech
     path = write_bytes_atomic(target, proto.SerializeToString())
     size = path.stat().st_size
     echo(f"wrote {path} ({size:,} bytes): Forecaster, {str(f.cell).upper()} {f.hidden_size} units x {f.num_layers}"
-         f", {len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}; raw "
+         f", {len(f.models)} member(s), window {f.window}, season {f.season or 'none'}, horizon {f.horizon}{recursive_note(f)}; raw "
          f"values in, forecasts in the series' units out; opset {OPSET}; onnx.checker passed")
     echo(note)
     return {"path": path, "bytes": size, "max_rel_diff": diff}
