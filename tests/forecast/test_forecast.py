@@ -51,7 +51,7 @@ def test_experiment_on_a_csv_beats_naive_and_saves_everything(tmp_path):
     assert len(saved["forecasts"]["LSTM (8 units)"]) == 24
     assert saved["config"]["hidden_size"] == 8
     # the run's config.json re-runs it: `gatedrnn forecast --config RUN/config.json --out OTHER`, identical weights
-    assert json.loads((tmp_path / "run" / "config.json").read_text()) == cfg.to_dict()
+    assert json.loads((tmp_path / "run" / "config.json").read_text()) == {**cfg.to_dict(), "strategy": "direct"}   # the strategy resolved
     assert main(["forecast", "--config", str(tmp_path / "run" / "config.json"), "--out", str(tmp_path / "again")]) == 0
     first, second = (np.load(tmp_path / d / "model" / "model.npz") for d in ("run", "again"))
     assert sorted(first.files) == sorted(second.files)

@@ -23,13 +23,15 @@ def test_defaults_search_refit_and_say_why(tmp_path, panel):
     sel = f.selection
     assert sel["holdout"] == 4 and sel["series"] == 3 and sel["time_clock"] == "wall" and sel["origins"] == [0, 2]
     scored = [c for c in sel["candidates"] if c["score"] is not None]
-    assert scored and {(c["window"], c["hidden_size"]) for c in sel["candidates"]} == {(24, 16), (24, 48), (42, 16),
-                                                                                      (42, 48)}
+    # fewer than 4 series: both strategies, the recursive one's windows half the direct one's
+    tried = {(c["strategy"], c["window"], c["hidden_size"]) for c in sel["candidates"]}
+    assert scored and tried == {(s, w, h) for s, ws in (("direct", (24, 42)), ("recursive", (12, 24))) for w in ws
+                                for h in (16, 48)}
     best = min(scored, key=lambda c: c["score"])
     assert sel["chosen"] == {"window": best["window"], "hidden_size": best["hidden_size"],
-                             "max_steps": best["best_step"]}
+                             "max_steps": best["best_step"], "strategy": best["strategy"]}
     s = f.settings()
-    assert (s["window"], s["hidden_size"], s["max_steps"]) == tuple(sel["chosen"].values())
+    assert (s["window"], s["hidden_size"], s["max_steps"], s["strategy"]) == tuple(sel["chosen"].values())
     assert any(line.startswith("settings search: the last 4 values of 3 series held out") for line in lines)
     assert any(line.startswith("chose {") for line in lines)
     # the chosen settings: no search, the same network bit for bit
@@ -44,7 +46,9 @@ def test_defaults_search_refit_and_say_why(tmp_path, panel):
 
 def test_explicit_arguments_win(panel):
     f = Forecaster(horizon=4, season=12, window=30, max_steps=40, time_limit=5).fit(panel)
-    assert [c["window"] for c in f.selection["candidates"]] == [30, 30]
+    assert [(c["strategy"], c["window"]) for c in f.selection["candidates"]] == [("direct", 30)] * 2 + [("recursive", 30)] * 2
+    assert len(Forecaster(horizon=4, season=12, window=30, max_steps=40, strategy="direct", time_limit=5).fit(panel)
+               .selection["candidates"]) == 2
     assert f.window == 30 and f.max_steps == 40 and f.hidden_size in (16, 48)
     assert all(c["steps_run"] <= 40 for c in f.selection["candidates"])
     fixed = Forecaster(horizon=4, season=12, window=30, hidden_size=8, max_steps=20).fit(panel)
@@ -80,8 +84,12 @@ def test_time_budgets_and_clocks_are_checked(panel):
 
 def test_candidates_and_the_score():
     f = Forecaster(horizon=1)
-    assert [c["window"] for c in candidates(f, 200)] == [8, 8, 24, 24]     # not the 2 values of 2 x horizon
-    assert [c["window"] for c in candidates(Forecaster(horizon=30), 100)] == [50, 50]
+    assert [c["window"] for c in candidates(f, 200, 4)] == [8, 8, 24, 24]     # not the 2 values of 2 x horizon
+    assert [c["window"] for c in candidates(Forecaster(horizon=30), 100, 4)] == [50, 50]
+    # one series: the recursive strategy too, with half the windows (u and 2u)
+    one = [(c["strategy"], c["window"]) for c in candidates(Forecaster(horizon=30), 300, 1)]
+    assert one == [("direct", 60)] * 2 + [("direct", 120)] * 2 + [("recursive", 30)] * 2 + [("recursive", 60)] * 2
+    assert {c["strategy"] for c in candidates(Forecaster(horizon=30, strategy="direct"), 300, 1)} == {"direct"}
     assert origins(Forecaster(horizon=30), 1) == [0, 7, 14, 21] and origins(Forecaster(horizon=30), 4) == [0]
     assert origins(Forecaster(horizon=1), 2) == [0, 1]
     assert scaled_mae([np.array([2.0])], np.array([[1.0]]), [np.array([0.0, 1.0, 2.0])], None) == 1.0
@@ -104,7 +112,9 @@ def test_predict_run_records_the_chosen_settings_and_reruns_them_bit_for_bit(tmp
     cfg = json.loads((first / "config.json").read_text())
     f = Forecaster.load(first / "forecaster")
     assert (cfg["window"], cfg["hidden_size"], cfg["max_steps"]) == (f.window, f.hidden_size, f.max_steps)
-    assert f.selection["chosen"] == {"window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps}
+    assert cfg["strategy"] == f.strategy and f.strategy in ("direct", "recursive")
+    assert f.selection["chosen"] == {"window": f.window, "hidden_size": f.hidden_size, "max_steps": f.max_steps,
+                                     "strategy": f.strategy}
     assert main(["forecast", "--config", str(first / "config.json"), *common, "--out", str(second)]) == 0
     assert "settings search" not in capsys.readouterr().out
     g = Forecaster.load(second / "forecaster")
@@ -118,5 +128,5 @@ def test_from_config_one_set_of_fields():
     f = Forecaster.from_config(ForecastConfig(dataset="x", season=12, window=20, hidden_size=8, max_steps=30), 18)
     assert (f.horizon, f.season, f.window, f.hidden_size, f.max_steps, f.auto) == (18, 12, 24, 8, 30, ())
     g = Forecaster.from_config(ForecastConfig(dataset="x", season=1, time_limit=7.0, time_clock="cpu"), 3)
-    assert g.season is None and g.auto == ("window", "hidden_size", "max_steps") and g.time_limit == 7.0
+    assert g.season is None and g.auto == ("window", "hidden_size", "max_steps", "strategy") and g.time_limit == 7.0
     assert g.time_clock == "cpu" and g.settings()["window"] is None

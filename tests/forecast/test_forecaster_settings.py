@@ -107,7 +107,7 @@ def test_from_config_builds_the_default_forecaster_and_the_settings_own():
     s = ForecasterSettings(horizon=6, season=12, window=24, hidden_size=8, quantiles=[0.2, 0.8])
     g = Forecaster.from_config(s)
     assert g.settings() == Forecaster(**s.to_dict()).settings()
-    assert (g.window, g.hidden_size, g.quantiles, g.base, g.auto) == (24, 8, [0.2, 0.5, 0.8], "snaive", ("max_steps",))
+    assert (g.window, g.hidden_size, g.quantiles, g.base, g.auto) == (24, 8, [0.2, 0.5, 0.8], "snaive", ("max_steps", "strategy"))
     h = Forecaster.from_config(ForecasterSettings(model="esrnn", horizon=4, season=12))
     assert isinstance(h, ESRNNForecaster) and h.settings()["window"] == 12
 
@@ -119,4 +119,4 @@ def test_settings_round_trip_and_the_resolved_attributes():
     assert (f.season, f.window, f.hidden_size, f.max_steps, f.time_limit) == (None, 6, 32, 500, 120.0)
     assert type(f.lr) is float and type(f.clip) is float and f.covariate_choice == ["x"] and f.base == "naive"
     assert Forecaster(**f.settings()).settings() == f.settings()
-    assert f.auto == ("window", "hidden_size", "max_steps")
+    assert f.auto == ("window", "hidden_size", "max_steps", "strategy") and f.strategy == "direct"

@@ -22,7 +22,7 @@ from gatedrnn.forecast.features import Panel
 
 def why_not(f, panel: Panel) -> str | None:
     """Why the hybrid is not a candidate for the forecaster ``f`` on ``panel`` (None: it is)."""
-    if getattr(f, "model", "window") != "auto" or set(f.auto) != {"window", "hidden_size", "max_steps"}:
+    if getattr(f, "model", "window") != "auto" or not {"window", "hidden_size", "max_steps"} <= set(f.auto):
         return "not asked (model 'auto' with window, hidden_size and max_steps left at None asks)"
     if not f.season:
         return "no season"

@@ -127,7 +127,7 @@ class ForecastConfig(ForecasterFields):
         h = horizon if horizon is not None else self.horizon or 1
         s = season if season is not None else self.season
         s = s if s and s > 1 else None
-        need = s * -(-(h if self.strategy == "direct" else 1) // s) if s else 1
+        need = s * -(-(1 if self.strategy == "recursive" else h) // s) if s else 1
         shared = {f.name: getattr(self, f.name) for f in fields(ForecasterFields)}
         return {**shared, "horizon": h, "season": s, "window": None if self.window is None else max(self.window, need)}
 
@@ -138,7 +138,8 @@ class ForecastConfig(ForecasterFields):
     def chosen(self, f) -> "ForecastConfig":
         """This config with the settings the fitted Forecaster ``f`` chose (what a run's config.json records: it
         re-runs without the search, bit for bit)."""
-        return self.replace(model=f.model, window=f.window, hidden_size=f.hidden_size, max_steps=f.max_steps)
+        return self.replace(model=f.model, window=f.window, hidden_size=f.hidden_size, max_steps=f.max_steps,
+                            strategy=getattr(f, "strategy", None))
 
 
 def make_config(config_file=None, flags: dict | None = None) -> ForecastConfig:

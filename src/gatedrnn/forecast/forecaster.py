@@ -87,8 +87,8 @@ def interval_columns(qs: list) -> list:
 
 
 class Forecaster(ModelChoice):
-    """A global quantile forecaster (module docstring). ``window``, ``hidden_size`` and ``max_steps`` left at None
-    are chosen from the data at ``fit`` (``selection.py``, within ``time_limit`` seconds on ``time_clock``);
+    """A global quantile forecaster (module docstring). ``window``, ``hidden_size``, ``max_steps`` and ``strategy``
+    left at None are chosen from the data at ``fit`` (``selection.py``, within ``time_limit`` seconds on ``time_clock``);
     ``season=1`` means no season; ``mask``: ``panel.py``. ``stream()``: forecasts after each new value, in fixed
     memory (``live.ForecastStream``). ``model``: "window" (this network) or "esrnn" (``esrnn_forecaster.py``).
 
@@ -173,6 +173,7 @@ class Forecaster(ModelChoice):
         if self.mask and names:
             raise UserError(f"series: expected every series at least window {self.window} + horizon {out} long with "
                             f"covariates (short series are padded without covariates only), got a shorter one")
+        self.auto = ()
         self.models, self.history = train_members(self, panel, echo)     # batched when it applies (members.py)
         self.panel = panel
         return self

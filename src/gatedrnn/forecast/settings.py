@@ -36,7 +36,7 @@ from gatedrnn.train.callbacks import CLOCKS
 
 BASES = ("auto", "snaive", "naive", "none")     # auto: snaive with a season, else naive
 WINDOW_ONLY = ("num_layers", "base", "strategy", "mask", "covariates")   # no meaning for the hybrid ES-RNN
-SEARCHED = ("window", "hidden_size", "max_steps")   # left at None: chosen from the data at fit (selection.py)
+SEARCHED = ("window", "hidden_size", "max_steps", "strategy")   # left at None: chosen from the data at fit (selection.py)
 FIRST = ("model", "cell", "horizon", "season", "window")   # the signature's first settings
 
 
@@ -85,8 +85,10 @@ class ForecasterFields(Config):
     hidden_size: int | None = option(None, "hidden units per layer (none: chosen from the data)",
                                      check=check_optional_int, group="model")
     num_layers: int = option(1, "recurrent layers", check=check_int, group="model")
-    strategy: str = option("direct", "direct: the network outputs the whole horizon at once; recursive: one step, "
-                           "applied again on its own forecasts", choices=STRATEGIES, group="model")
+    strategy: str | None = option(None, "direct: the network outputs the whole horizon at once; recursive: one "
+                                  "step, applied again on its own forecasts (none: direct, and on a panel of fewer "
+                                  "than 4 series without covariates both are tried by the settings search)",
+                                  choices=STRATEGIES, group="model")
     n_models: int = option(1, "networks trained with seeds seed..seed+K-1, combined by the median", check=check_int,
                            group="model")
     max_steps: int | None = option(None, "training steps (Adam, cosine-decayed to 0 over them; none: chosen by early "
@@ -140,8 +142,10 @@ class ForecasterSettings(ForecasterFields):
         return self
 
     def searched(self) -> tuple:
-        """The fields left at None that ``fit`` chooses from the data (``selection.py``)."""
-        return tuple(k for k in SEARCHED if getattr(self, k) is None)
+        """The fields left at None that ``fit`` chooses from the data (``selection.py``; the strategy only beside
+        another: alone it is direct, with no search)."""
+        found = tuple(k for k in SEARCHED if getattr(self, k) is None)
+        return () if found == ("strategy",) else found
 
     def shared(self) -> dict:
         """The attributes the window model and the hybrid take alike: ``season`` 1 as None, ``lr``/``clip`` as
@@ -155,8 +159,8 @@ class ForecasterSettings(ForecasterFields):
         """The window model's attributes (``shared`` and the window (None: twice the longer of the season and the
         horizon), the size and the steps (None: ``selection.AUTO`` until fit chooses them), the base resolved,
         ``covariate_choice``, ``mask_choice``), its checks of several fields together on the way."""
-        a = self.shared()
-        out = self.horizon if self.strategy == "direct" else 1
+        a = {**self.shared(), "strategy": self.strategy or "direct"}     # None: direct until the search says
+        out = 1 if self.strategy == "recursive" else self.horizon
         window = self.window if self.window is not None else 2 * max(a["season"] or 0, self.horizon)
         base = check_base(self.base, a["season"], window, out)
         choice = check_covariates(self.covariates)
