@@ -20,6 +20,11 @@ extra attributes (``attrs``); the layer class says whether it has a c state (``h
 ``[Wb; Rb]`` = ``[b_ih; b_hh]`` reordered the same way. A cell that no ONNX recurrent operator fits (minGRU,
 minLSTM: no recurrent matrix, a candidate activation ONNX does not list) writes its own full-sequence nodes
 (``OnnxCell.nodes``; ``deploy/onnx_min.py``: an ONNX ``Scan``). Opset 17.
+
+An input of zero steps gives per-step outputs of shape (batch, 0, ...), the start state (zeros, or h_0 and c_0) as
+h_n and c_n and, many to one, the head of the start state: no recurrent node runs over zero steps (onnxruntime's GRU
+aborts the process there), the layers get one zero step padded in and the graph takes it back
+(``deploy/onnx_empty.py``); on one step or more every output is what it was without that guard.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.cells import onnx_cell
+from gatedrnn.deploy.onnx_empty import ZeroSteps
 from gatedrnn.errors import UserError, require
 
 OPSET = 17
@@ -83,8 +89,12 @@ def _inputs(g: _Graph, embed, rnn, with_state: bool) -> str:
     return g.node("Transpose", [x], ["seq_major"], perm=[1, 0, 2])
 
 
-def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
-    """One ONNX recurrent operator per layer -> (top layer's (seq, batch, H) output, h_n names, c_n names)."""
+def _recurrent(g: _Graph, rnn, x: str, with_state: bool, steps: ZeroSteps | None = None):
+    """One ONNX recurrent operator per layer -> (top layer's (seq, batch, H) output, h_n names, c_n names). With
+    ``steps`` (``deploy/onnx_empty.py``), each layer's final state is its start state on an input of zero steps."""
+    def kept(state: str, start: str | None) -> str:
+        return state if steps is None else steps.keep(state, start)
+
     cls, H, f32 = rnn.layer_class, rnn.hidden_size, numpy.float32
     spec = onnx_cell(cls)
     if spec is None:
@@ -100,7 +110,7 @@ def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
                 idx = g.const(f"layer_{k}", numpy.array([k], dtype=numpy.int64))
                 h0 = g.node("Gather", ["h_0", idx], [f"h_0_l{k}"], axis=0)
             x, h_n = spec.nodes(rnn.layers[k], g, x, h0, f"l{k}")
-            hs.append(h_n)
+            hs.append(kept(h_n, h0))
             continue
         W = _reorder(sd[f"weight_ih_l{k}"], order, H)[None].astype(f32)
         R = _reorder(sd[f"weight_hh_l{k}"], order, H)[None].astype(f32)
@@ -114,9 +124,9 @@ def _recurrent(g: _Graph, rnn, x: str, with_state: bool):
                 ins.append(g.node("Gather", ["c_0", idx], [f"c_0_l{k}"], axis=0))
         outs = [f"Y_l{k}", f"h_n_l{k}"] + ([f"c_n_l{k}"] if has_cell else [])
         g.node(spec.op, ins, outs, hidden_size=H, **spec.attrs)
-        hs.append(outs[1])
+        hs.append(kept(outs[1], ins[5] if with_state else None))    # ins[5:]: this layer's h_0 (and c_0)
         if has_cell:
-            cs.append(outs[2])
+            cs.append(kept(outs[2], ins[6] if with_state else None))
         axis1 = axis1 or g.const("axis_1", numpy.array([1], dtype=numpy.int64))
         x = g.node("Squeeze", [outs[0], axis1], [f"out_l{k}"])   # (seq, 1, batch, H) -> (seq, batch, H)
     return x, hs, cs
@@ -143,8 +153,10 @@ def _output(g: _Graph, head, x: str, last_h: str, many_to_one: bool, H: int) -> 
     g.outputs.append(g.value(y, out))
 
 
-def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
-    """-> ``onnx.ModelProto`` for ``model`` (see the module docstring); float32 weights."""
+def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn", zero_steps: bool = True):
+    """-> ``onnx.ModelProto`` for ``model`` (see the module docstring); float32 weights. ``zero_steps``: the graph
+    takes an input of zero steps (``deploy/onnx_empty.py``); False only for a caller that always feeds one step or
+    more (a fixed window), whose graph then holds none of the guard's nodes."""
     onnx = _require_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
@@ -156,8 +168,14 @@ def build_onnx(model, *, with_state: bool = False, name: str = "gatedrnn"):
         raise UserError(f"ONNX export: expected layers with an ONNX operator, got {cls.__name__}")
     g = _Graph(helper, numpy_helper, TensorProto)
     x = _inputs(g, embed, rnn, with_state)
-    x, hs, cs = _recurrent(g, rnn, x, with_state)
-    _output(g, head, x, hs[-1], bool(getattr(model, "many_to_one", False)), rnn.hidden_size)
+    steps: ZeroSteps | None = None
+    if zero_steps:
+        steps, x = ZeroSteps.guard(g, x)
+    x, hs, cs = _recurrent(g, rnn, x, with_state, steps)
+    many_to_one = bool(getattr(model, "many_to_one", False))
+    if steps is not None and not many_to_one:
+        x = steps.trim(x)
+    _output(g, head, x, hs[-1], many_to_one, rnn.hidden_size)
     return finish_graph(onnx, g, name, rnn, hs, cs, {"gatedrnn.model": type(model).__name__,
                                                      "gatedrnn.cell": str(cls.name)})
 
