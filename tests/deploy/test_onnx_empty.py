@@ -2,7 +2,8 @@
 a classifier with last pooling, a language model; every cell; with and without a start state) gives its per-step
 outputs with zero steps and the start state, instead of aborting onnxruntime (its GRU over zero steps: "terminate
 called without an active exception"), failing (the Scan of the min and fast cells) or giving the zero state where
-the start state was fed (its LSTM and RNN). One to three steps still equal the NumPy forward."""
+the start state was fed (its LSTM and RNN). So does a block language model's graph (deploy/onnx_block.py: its Conv
+failed). One to three steps still equal the NumPy forward."""
 
 import json
 import os
@@ -22,22 +23,29 @@ import numpy as np
 from gatedrnn import CELLS
 from gatedrnn.backend import to_numpy
 from gatedrnn.deploy.onnx import build_onnx, max_abs_diff, run_onnx
-from gatedrnn.models import LanguageModel, SequenceRegressor
+from gatedrnn.deploy.onnx_block import build_block_onnx
+from gatedrnn.models import BlockLM, LanguageModel, SequenceRegressor
 from gatedrnn.models.classifier import SequenceClassifier
 
 B, D, H, OUT, VOCAB = 2, 3, 4, 2, 7
 KINDS = {"stack": lambda c: CELLS[c](D, H, 2, seed=1), "steps": lambda c: SequenceRegressor(D, H, OUT, num_layers=2,
          cell=c, seed=1), "to_one": lambda c: SequenceRegressor(D, H, OUT, num_layers=2, cell=c, many_to_one=True,
          seed=1), "classifier": lambda c: SequenceClassifier(D, H, OUT, num_layers=2, cell=c, seed=1),
-         "lm": lambda c: LanguageModel(VOCAB, D, H, 2, cell=c, seed=1)}
+         "lm": lambda c: LanguageModel(VOCAB, D, H, 2, cell=c, seed=1),
+         "block1": lambda c: BlockLM(VOCAB, 4, 2, cell=c, conv_kernel=1, ff_mult=2, seed=1),
+         "block3": lambda c: BlockLM(VOCAB, 4, 2, cell=c, conv_kernel=3, ff_mult=2, seed=1)}
 
 
 def inputs(kind, n, seed):
     rng = np.random.default_rng(seed)
-    return rng.integers(0, VOCAB, (B, n)) if kind == "lm" else rng.standard_normal((B, n, D)).astype(np.float32)
+    return rng.integers(0, VOCAB, (B, n)) if kind in ("lm", "block1", "block3") else rng.standard_normal((B, n, D)).astype(np.float32)
 
 
 def start(model, cell, with_state):
+    if isinstance(model, BlockLM):   # its h_n and (a conv of k > 1 taps) the conv's last k - 1 inputs
+        st = model.blocks
+        return None, [np.zeros((2, B, st.hidden_size), np.float32)] + [np.zeros((2, B, st.k - 1, st.d_model),
+                                                                                np.float32)] * (st.k > 1)
     if not with_state:
         return None, [np.zeros((2, B, H), np.float32)] * (2 if cell == "lstm" else 1)
     h = (0.5 * np.random.default_rng(9).standard_normal((2, B, H))).astype(np.float32)
@@ -46,13 +54,13 @@ def start(model, cell, with_state):
 
 def expected_output(model, kind, state):
     if kind != "to_one":
-        return [B, 0, OUT if kind in ("steps", "classifier") else VOCAB if kind == "lm" else H]
+        return [B, 0, OUT if kind in ("steps", "classifier") else H if kind == "stack" else VOCAB]
     return (state[0][-1] @ to_numpy(model.head.W).T + to_numpy(model.head.b)).tolist()   # the head of the start state
 
 
 def case(cell, kind, with_state):
     model = KINDS[kind](cell).eval()
-    proto = build_onnx(model, with_state=with_state)
+    proto = build_block_onnx(model) if isinstance(model, BlockLM) else build_onnx(model, with_state=with_state)
     feed, state = start(model, cell, with_state)
     out = run_onnx(proto, inputs(kind, 0, 0), feed)
     want = expected_output(model, kind, state)
@@ -74,6 +82,7 @@ print(json.dumps(report))
 """
 CASES = [[c, k, False] for c in sorted(CELLS) for k in ("stack", "steps", "to_one", "classifier", "lm")]
 CASES += [[c, k, True] for c in sorted(CELLS) for k in ("stack", "to_one")]
+CASES += [[c, k, False] for c in ("mingru", "minlstm") for k in ("block1", "block3")]
 
 
 def test_zero_steps_give_no_outputs_and_the_start_state_for_every_plain_graph():

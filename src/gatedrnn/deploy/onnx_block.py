@@ -9,6 +9,10 @@
     outputs also h_n (layers, batch, E d) and buffer (layers, batch, k-1, d): the state ``BlockLM.forward`` returns
     (each block's last hidden vector and its conv's last k-1 inputs), from the zero state.
 
+All of it after the input runs in the else branch of an ``If`` on ``seq < 1``: an input of zero steps gives logits of
+shape (batch, 0, vocab) and the zero state (h_n and buffer: the conv's last k-1 inputs are then its zero padding),
+where the Conv and the Scan over zero steps would fail; on one step or more the outputs are what they were before.
+
 ``max_abs_diff`` of ``deploy/onnx.py`` compares all three with ``BlockLM.forward``.
 """
 
@@ -91,6 +95,34 @@ def _block(g: _Graph, block, x: str, k: int, i: int) -> tuple[str, str, str | No
     return g.node("Add", [x, _linear(g, ff.fc2, a, f"{tag}.ff.fc2")], [f"{tag}_out"]), h_n, buf
 
 
+def _network(g: _Graph, model) -> list[str]:
+    """The embedding, the blocks and the head -> the names of the logits, h_n and (k > 1) the conv buffers."""
+    st = model.blocks
+    x = g.node("Gather", [g.const("embed.weight", to_numpy(model.embed.W).astype(F32)), "input"], ["embedded"], axis=0)
+    hs, bufs = [], []
+    for i, block in enumerate(st.blocks):
+        x, h_n, buf = _block(g, block, x, st.k, i)
+        hs.append(h_n)
+        bufs.append(buf)
+    y = _linear(g, model.out, _norm(g, st.norm, x, "norm"), "out")
+    outs = [g.node("Identity", [y], ["steps_output"]), g.node("Concat", hs, ["steps_h_n"], axis=0)]
+    return outs + ([g.node("Concat", bufs, ["steps_buffer"], axis=0)] if st.k > 1 else [])
+
+
+def _no_steps(g: _Graph, batch: str, shapes: list[list]):
+    """The then branch on zero steps: zeros of each of ``shapes`` (ints, and "batch" for the input's batch size)."""
+    helper, i64 = g.helper, numpy.int64
+    nodes, names = [], []
+    for j, shape in enumerate(shapes):
+        dims = [batch if d == "batch" else g.const(f"none_{j}_{n}", numpy.array([d], dtype=i64))
+                for n, d in enumerate(shape)]
+        nodes += [helper.make_node("Concat", dims, [f"none_shape{j}"], axis=0),
+                  helper.make_node("ConstantOfShape", [f"none_shape{j}"], [f"none_{j}"],
+                                   value=helper.make_tensor(f"none_zero{j}", g.T.FLOAT, [1], [0.0]))]
+        names.append(f"none_{j}")
+    return helper.make_graph(nodes, "no_steps", [], [g.value(n, None) for n in names])
+
+
 def build_block_onnx(model, *, name: str = "gatedrnn"):
     """-> ``onnx.ModelProto`` of a ``BlockLM`` (see the module docstring), checked by ``onnx.checker``."""
     onnx = _require_onnx()
@@ -99,18 +131,17 @@ def build_block_onnx(model, *, name: str = "gatedrnn"):
     st = model.blocks
     g = _Graph(helper, numpy_helper, TensorProto)
     g.inputs.append(g.value("input", ["batch", "seq"], TensorProto.INT64))
-    x = g.node("Gather", [g.const("embed.weight", to_numpy(model.embed.W).astype(F32)), "input"], ["embedded"], axis=0)
-    hs, bufs = [], []
-    for i, block in enumerate(st.blocks):
-        x, h_n, buf = _block(g, block, x, st.k, i)
-        hs.append(h_n)
-        bufs.append(buf)
-    y = _linear(g, model.out, _norm(g, st.norm, x, "norm"), "out")
-    g.outputs.append(g.value(g.node("Identity", [y], ["output"]), ["batch", "seq", model.vocab_size]))
-    g.node("Concat", hs, ["h_n"], axis=0)
-    g.outputs.append(g.value("h_n", [st.num_layers, "batch", st.hidden_size]))
-    if st.k > 1:
-        g.node("Concat", bufs, ["buffer"], axis=0)
-        g.outputs.append(g.value("buffer", [st.num_layers, "batch", st.k - 1, st.d_model]))
+    batch = g.node("Shape", ["input"], ["input_batch"], start=0, end=1)
+    seq = g.node("Shape", ["input"], ["input_seq"], start=1, end=2)
+    empty = g.node("Less", [seq, g.const("one_step", numpy.array([1], dtype=numpy.int64))], ["no_steps"])
+    start = len(g.nodes)
+    outs = _network(g, model)
+    body, g.nodes = g.nodes[start:], g.nodes[:start]
+    shapes = [["batch", "seq", model.vocab_size], [st.num_layers, "batch", st.hidden_size],
+              [st.num_layers, "batch", st.k - 1, st.d_model]][:len(outs)]
+    names = ["output", "h_n", "buffer"][:len(outs)]
+    g.node("If", [empty], names, else_branch=helper.make_graph(body, "steps", [], [g.value(n, None) for n in outs]),
+           then_branch=_no_steps(g, batch, [[0 if d == "seq" else d for d in s] for s in shapes]))
+    g.outputs += [g.value(n, s) for n, s in zip(names, shapes)]
     return checked_model(onnx, g, name, {"gatedrnn.model": type(model).__name__,
                                          "gatedrnn.cell": str(st.blocks[0].rnn.name)})
