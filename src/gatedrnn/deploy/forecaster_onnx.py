@@ -113,7 +113,7 @@ def _members(g: _Graph, f, x: str) -> str:
     """Every member's network on ``x`` -> the median of their float64 outputs, (batch, horizon * Q)."""
     outs = []
     for k, model in enumerate(f.models):
-        net = require("onnx", "ONNX export", "onnx").compose.add_prefix(build_onnx(model), f"m{k}/")
+        net = require("onnx", "ONNX export", "onnx").compose.add_prefix(build_onnx(model, zero_steps=False), f"m{k}/")
         g.node("Identity", [x], [f"m{k}/input"])
         g.nodes.extend(net.graph.node)
         g.inits.extend(net.graph.initializer)

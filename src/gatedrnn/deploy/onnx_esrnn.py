@@ -184,7 +184,8 @@ def _recurrent_layer(st: _Step, layer, x: str, p: str, j: int, H: int) -> str:
     """Layer ``j`` of member ``p`` one step on ``x`` (batch, 1, D) float32 at phase pos % d -> its output (batch, 1,
     H); appends its states (h, c)."""
     g, d, tag = st.g, layer.dilation, f"{p}l{j}/"
-    net = require("onnx", "ONNX export", "onnx").compose.add_prefix(build_onnx(layer.stack, with_state=True), tag)
+    stack = build_onnx(layer.stack, with_state=True, zero_steps=False)     # a fixed length: no zero-step guard
+    net = require("onnx", "ONNX export", "onnx").compose.add_prefix(stack, tag)
     slot = g.node("Unsqueeze", [st.mod(st.pos, d, tag + "slot"), "axis1"], [tag + "slot3"])
     idx = g.node("Expand", [slot, st.ints(tag + "expand", [1, 1, H])], [tag + "idx"])
     g.node("Identity", [x], [tag + "input"])

@@ -8,17 +8,17 @@
    ``origins``), so that one series is not judged on one window: the candidates train on what is before the
    earliest block.
 2. A few candidates are trained on the rest: the windows ``2u`` and ``4u`` (``u`` the longer of the season and the
-   horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only
-   over what was left at None. On a panel of fewer than ``ORIGINS`` series without covariates, with the strategy
-   left at None, the recursive strategy's candidates come too (``strategies``): the windows ``u`` and ``2u``, since
-   its one-step network learns from every value of a short series (sunspots, 279 yearly values: the direct
-   network's 30 outputs overfit the ~200 windows, RMSE 63.77; the chosen recursive one 18.23). Each trains with a cosine decay over the steps that fit in its share of the time
-   (``steps_within``: at most ``MAX_STEPS``), with the Trainer's ``EarlyStopping`` (the held-out score of step 3
-   every ``EVERY`` steps, the best weights put back; patience: the whole schedule, or ``PATIENCE`` validations when
-   ``max_steps`` is given, since the score often improves only as the rate anneals) up to ``MAX_STEPS`` steps, and
-   within its share of ``time_limit`` (``TimeLimit`` on ``time_clock``; the candidates share the budget, each
-   given what is left over the candidates left). The score is the error of the forecasts over the whole horizon,
-   which the recursive strategy's one-step loss does not measure.
+   horizon, at least 8 and 24 values, at most half the longest series) times the sizes 16 and 48 units, only over
+   what was left at None. On a panel of fewer than ``ORIGINS`` series without covariates, with the strategy left at
+   None, the recursive strategy's candidates come too (``strategies``): the windows ``u`` and ``2u``, since its
+   one-step network learns from every value of a short series (sunspots, 279 yearly values: the direct network's 30
+   outputs overfit the ~200 windows, RMSE 63.77; the chosen recursive one 18.23). Each trains with a cosine decay
+   over the steps that fit in its share of the time (``steps_within``: at most ``MAX_STEPS``), with the Trainer's
+   ``EarlyStopping`` (the held-out score of step 3 every ``EVERY`` steps, the best weights put back; patience: the
+   whole schedule, or ``PATIENCE`` validations when ``max_steps`` is given, since the score often improves only as
+   the rate anneals) up to ``MAX_STEPS`` steps, and within its share of ``time_limit`` (``TimeLimit`` on
+   ``time_clock``; the candidates share the budget, each given what is left over the candidates left). The score is
+   the error of the forecasts over the whole horizon, which the recursive strategy's one-step loss does not measure.
 3. Each candidate forecasts the held-out values; its score is the mean over the series of the mean absolute
    error divided by the mean absolute (seasonal) difference of the series' training part (scale-free, so that
    series of any size count alike; ``scaled_mae``). The lowest score wins.
