@@ -124,3 +124,49 @@ def test_cli_runs_with_selection(tmp_path, capsys, tiny, toy_classes):
     assert main(["classify", "--dataset", prefix, *tiny.classify_select, "--folds", "2", "--time-budget", "5"]) == 0
     out = capsys.readouterr().out
     assert "steps chosen on a validation split" in out and "read after every model was fitted" in out
+
+
+def test_accuracy_ties_go_to_the_later_step_and_keep_early_stopping_waiting():
+    """On a few validation cases the loss rises while the accuracy holds: a validation as accurate as the best so
+    far is progress (EarlyStopping does not stop) and the best step is the later one; a drop in accuracy is not."""
+    from gatedrnn.classify.selection import AccuracyWatch
+    from gatedrnn.train.callbacks import EarlyStopping
+
+    class Net:
+        training = False
+
+        def eval(self):
+            pass
+
+        def train(self, was):
+            pass
+
+        def forward(self, x):
+            return x, None
+
+    class Trainer:
+        model, step, stopped = Net(), 0, None
+
+        def evaluating(self):
+            import contextlib
+            return contextlib.nullcontext()
+
+        def stop(self, reason):
+            self.stopped = reason
+
+    def right(k):          # logits putting k of the 4 cases right
+        return np.array([[1.0, 0.0]] * k + [[0.0, 1.0]] * (4 - k))
+
+    t = Trainer()
+    script = [(2, 0.6), (4, 0.5), (4, 0.9), (4, 1.4), (3, 1.0), (3, 0.8)]   # (right, loss): the loss rises at 4/4
+    watch = AccuracyWatch([])
+    stop = EarlyStopping(patience=2, score=watch.rank, restore_best_weights=False)
+    for step, (k, loss) in enumerate(script, start=1):
+        t.step = step * 10
+        watch.batches = [(right(k), np.zeros(4, dtype=int))]
+        watch.on_validation_end(t, {"val_loss": loss})
+        stop.on_validation_end(t, {"val_loss": loss})
+        if t.stopped:
+            break
+    assert watch.best_step == 40 and watch.best == (1.0, 1.4)          # the last of the three at 4/4
+    assert stop.best_step == 40 and t.step == 60 and t.stopped is not None   # two drops to 3/4 stop it

@@ -165,16 +165,16 @@ class Classifier:
     def fit_split(self, seqs, targets, valid_seqs, valid_targets, *, patience_steps: int, seconds=None) -> dict:
         """Train a fresh network (this seed) on ``seqs`` (already standardised), stopped early on the validation
         cases (their loss after every epoch; the best weights restored); -> the Trainer's summary with
-        ``best_step`` (highest validation accuracy, ties to the lower loss), its ``best_val`` loss and its
+        ``best_step`` (highest validation accuracy, ties to the later step), its ``best_val`` loss and its
         ``best_acc`` accuracy. ``seconds``: a training time limit. The model selection's one step."""
         self.model = self._network(seqs[0].shape[1])
         per_epoch = math.ceil(len(seqs) / min(self.batch_size, len(seqs)))
-        stop = EarlyStopping(patience=max(1, math.ceil(patience_steps / per_epoch)))
         valid_seqs, owner = views(valid_seqs, self.crop)      # with crops: each window a validation case
         valid_targets = valid_targets[owner]
         valid = [(pad(valid_seqs[k:k + 256], self.model.rnn.dtype), valid_targets[k:k + 256])
                  for k in range(0, len(valid_seqs), 256)]
         watch = AccuracyWatch(valid)
+        stop = EarlyStopping(patience=max(1, math.ceil(patience_steps / per_epoch)), score=watch.rank)
         extra = [watch, stop] + ([TimeLimit(seconds, self.time_clock)] if seconds else [])
         summary = self._train(seqs, targets, self.max_steps, valid=valid, callbacks=extra)
         summary["best_val"], summary["best_step"], summary["best_acc"] = watch.best[1], watch.best_step, watch.best[0]
