@@ -128,7 +128,8 @@ def test_cli_runs_with_selection(tmp_path, capsys, tiny, toy_classes):
 
 def test_accuracy_ties_go_to_the_later_step_and_keep_early_stopping_waiting():
     """On a few validation cases the loss rises while the accuracy holds: a validation as accurate as the best so
-    far is progress (EarlyStopping does not stop) and the best step is the later one; a drop in accuracy is not."""
+    far is progress (EarlyStopping does not stop) and the best step is the later one; so is a lower loss than any
+    before; a drop in accuracy with a higher loss is not."""
     from gatedrnn.classify.selection import AccuracyWatch
     from gatedrnn.train.callbacks import EarlyStopping
 
@@ -158,7 +159,8 @@ def test_accuracy_ties_go_to_the_later_step_and_keep_early_stopping_waiting():
         return np.array([[1.0, 0.0]] * k + [[0.0, 1.0]] * (4 - k))
 
     t = Trainer()
-    script = [(2, 0.6), (4, 0.5), (4, 0.9), (4, 1.4), (3, 1.0), (3, 0.8)]   # (right, loss): the loss rises at 4/4
+    # (right, loss): the loss rises at 4/4; at 3/4 a new lowest loss (0.4) is progress, then two validations are not
+    script = [(2, 0.6), (4, 0.5), (4, 0.9), (4, 1.4), (3, 0.4), (3, 1.0), (3, 0.8), (4, 2.0)]
     watch = AccuracyWatch([])
     stop = EarlyStopping(patience=2, score=watch.rank, restore_best_weights=False)
     for step, (k, loss) in enumerate(script, start=1):
@@ -169,4 +171,4 @@ def test_accuracy_ties_go_to_the_later_step_and_keep_early_stopping_waiting():
         if t.stopped:
             break
     assert watch.best_step == 40 and watch.best == (1.0, 1.4)          # the last of the three at 4/4
-    assert stop.best_step == 40 and t.step == 60 and t.stopped is not None   # two drops to 3/4 stop it
+    assert stop.best_step == 50 and t.step == 70 and t.stopped is not None   # two validations without progress

@@ -5,17 +5,18 @@ least ``FOLD_BELOW`` cases one holdout (``VALID_FRACTION`` of each class, at lea
 ``folds``-fold cross-validation (each case validated once). A holdout that would leave a class with no training
 case (a class of one case) falls back to k-fold, with a note saying so.
 
-``choose_steps(clf, seqs, targets)`` trains one network per split with early stopping on its validation cases
-(the Trainer's ``EarlyStopping`` watching ``AccuracyWatch.rank``, ``PATIENCE_STEPS``, best weights restored); each
-split's best step is the one of highest validation accuracy, ties going to the later step, and a validation as
-accurate as the best so far counts as progress for the patience. On a few validation cases the cross-entropy is
-no guide: a confident miss outweighs the cases that turn right, and the loss rises while the accuracy holds, so
-watching the loss (or breaking ties by it) stopped early: GunPoint's 5 folds of 10 cases chose 224-434 of 2,000
-steps, refitted to 92 % where 2,000 steps give 98 %. ``choose_steps`` returns the median of the splits' best steps: the
-``Classifier`` then refits on all the training cases for that many steps. ``time_budget`` seconds, when set, are
-shared equally between the splits (the Trainer's ``TimeLimit``): a split stopped by its share before early
-stopping fired tells only that its validation loss was still improving (or within the patience) when time ran
-out, so it counts as ``max_steps`` (censored: no evidence for stopping sooner), and the note says how many were.
+``choose_steps(clf, seqs, targets)`` trains one network per split with early stopping on its validation cases (the
+Trainer's ``EarlyStopping`` watching ``AccuracyWatch.rank``, ``PATIENCE_STEPS``, best weights restored); each
+split's best step is the one of highest validation accuracy, ties going to the later step, and a validation with a
+lower loss than any before or as accurate as the best so far counts as progress for the patience. On a few
+validation cases the cross-entropy alone is no guide: a confident miss outweighs the cases that turn right, and the
+loss rises while the accuracy holds, so watching the loss (and breaking ties by it) stopped early: GunPoint's 5
+folds of 10 cases chose 224-434 of 2,000 steps, refitted to 92 % where 2,000 steps give 98 %. ``choose_steps``
+returns the median of the splits' best steps: the ``Classifier`` then refits on all the training cases for that many
+steps. ``time_budget`` seconds, when set, are shared equally between the splits (the Trainer's ``TimeLimit``): a
+split stopped by its share before early stopping fired tells only that its validation loss was still improving (or
+within the patience) when time ran out, so it counts as ``max_steps`` (censored: no evidence for stopping sooner),
+and the note says how many were.
 Nothing here sees a test set: the caller has none to give.
 """
 
@@ -39,15 +40,14 @@ class AccuracyWatch(Callback):
     """After each validation: the accuracy on the validation batches; ``best_step`` the step of the highest, ties
     to the later step (``best``: that accuracy and its validation loss); ``rank`` what early stopping watches."""
 
-    TIE = 1e-12         # per step: a tie in accuracy ranks the later step lower (better), never a case's worth
-
     def __init__(self, batches):
-        self.batches, self.best, self.best_step, self.last = batches, (-1.0, math.inf), None, -1.0
+        self.batches, self.best, self.best_step = batches, (-1.0, math.inf), None
+        self.lowest, self.progress = math.inf, 0
 
     def rank(self, trainer) -> float:
-        """Lower is better: minus the last validation accuracy, less ``TIE`` per step (EarlyStopping's strict
-        improvement then counts an equal accuracy later on as progress)."""
-        return -self.last - self.TIE * trainer.step
+        """Lower is better: minus the validations that made progress (a lower loss than any before, or an accuracy
+        at least the best): EarlyStopping waits while either goes on."""
+        return -float(self.progress)
 
     def on_validation_end(self, trainer, logs):
         model = trainer.model
@@ -60,9 +60,11 @@ class AccuracyWatch(Callback):
                 right += int((to_numpy(logits).argmax(axis=1) == t).sum())
                 total += len(t)
         model.train(was)
-        self.last = right / max(total, 1)
-        if self.last >= self.best[0]:
-            self.best, self.best_step = (self.last, float(logs["val_loss"])), trainer.step
+        acc, loss = right / max(total, 1), float(logs["val_loss"])
+        self.progress += acc >= self.best[0] or loss < self.lowest
+        self.lowest = min(self.lowest, loss)
+        if acc >= self.best[0]:
+            self.best, self.best_step = (acc, loss), trainer.step
 
 
 def _kfold(targets, seed: int, folds: int) -> list:
