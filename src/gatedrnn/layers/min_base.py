@@ -99,6 +99,11 @@ class MinLayer(RecurrentLayer):
         """x (T, B, D) contiguous, h0 (B, H) -> (h_1..h_T as (T, B, H), h_T, None)."""
         T, B, D = x.shape
         H, G = self.hidden_size, self.gates
+        if T == 0:                                       # zero steps: no outputs, the start state (as RNN/GRU/LSTM)
+            Hs = xp.empty((1, B, H), dtype=self.Wx.dtype)
+            Hs[0] = h0
+            self.cache = (x, None, None, None, Hs)
+            return Hs[1:], Hs[0], None
         P = xp.empty((G, T, B, H), dtype=self.Wx.dtype)  # every gate of every step, one contiguous block each
         X = x.reshape(T * B, D)
         # (G, D, H), a copy (a column slice as operand ran 1.6x slower; with D = 1 the transpose is contiguous
@@ -135,6 +140,9 @@ class MinLayer(RecurrentLayer):
         x, P, A, pos, Hs = self._need_cache()
         T, B, D = x.shape
         H, G = self.hidden_size, self.gates
+        if T == 0:                                       # zero steps: the final state's gradient is the start state's
+            dh0 = xp.zeros((B, H), dtype=Hs.dtype) if dhT is None else xp.array(dhT, dtype=Hs.dtype)
+            return xp.zeros((0, B, D), dtype=Hs.dtype), dh0, None
         loop = self.scan == "loop"
         E, dh0 = (None, None) if loop else reverse_linear_scan(A, dY, dhT, self.scan)
         rows = self._chunks(T, B)

@@ -175,5 +175,8 @@ class BlockStream:
         return self._logits[0] if self.batch == 1 else self._logits
 
     def run(self, ids) -> numpy.ndarray:
-        """Step through a sequence of tokens (time along axis 0) -> the stacked logits."""
+        """Step through a sequence of tokens (time along axis 0) -> the stacked logits (none for no token)."""
+        if len(ids) == 0:
+            shape = self._logits.shape[1:] if self.batch == 1 else self._logits.shape
+            return xp.empty((0,) + shape, dtype=self._logits.dtype)
         return xp.stack([self.step(ids[t]).copy() for t in range(len(ids))])

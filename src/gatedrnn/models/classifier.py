@@ -91,8 +91,22 @@ class SequenceClassifier(Model):
                             f"batch, got a {type(x).__name__}")
         return x, None
 
+    @staticmethod
+    def _check_steps(x, lengths):
+        """Pooling reads at least one step of every sequence: zero steps, or a length 0 in a padded batch, is one
+        line (any other bad input is the stack's to report)."""
+        if getattr(x, "ndim", None) == 3 and x.shape[1] == 0:
+            raise UserError(f"SequenceClassifier input: expected at least one time step, got 0 (shape {tuple(x.shape)})")
+        L = None if lengths is None else numpy.asarray(to_numpy(lengths))
+        if L is not None and L.ndim == 1 and numpy.issubdtype(L.dtype, numpy.integer) and (L == 0).any():
+            empty = numpy.flatnonzero(L == 0).tolist()
+            which = ", ".join(map(str, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+            raise UserError(f"SequenceClassifier lengths: expected at least one time step in every sequence, got length 0 "
+                            f"for sequence{'s' if len(empty) > 1 else ''} {which} (of {len(L)})")
+
     def forward(self, x, state=None):
         x, lengths = self._split(x)
+        self._check_steps(x, lengths)
         if self.front is not None:
             x, lengths = self.front.forward(x, lengths)
         y, state = self.rnn.forward(x, state, lengths=lengths)

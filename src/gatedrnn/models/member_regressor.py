@@ -93,6 +93,9 @@ class MemberRegressor(Layer):
         if x.ndim != 4 or x.shape[0] != K:
             raise UserError(f"MemberRegressor input: expected shape ({K}, batch, time, input_size), got "
                             f"{tuple(x.shape)}")
+        if x.shape[2] == 0:
+            raise UserError(f"MemberRegressor input: expected at least one time step (many-to-one reads the last), "
+                            f"got 0 (shape {tuple(x.shape)})")
         inp = xp.ascontiguousarray(x.transpose(0, 2, 1, 3), dtype=self.params[0].dtype)   # (K, T, B, D)
         y = xp.empty((K, x.shape[1], self.params[-1].shape[-1]), dtype=inp.dtype)
         self._x_shape = inp.shape

@@ -7,6 +7,7 @@ from typing import Any
 import numpy
 
 from gatedrnn.backend import resolve_dtype, xp
+from gatedrnn.errors import UserError
 from gatedrnn.layers import Linear, make_recurrent
 from gatedrnn.models.base import Model
 
@@ -34,6 +35,9 @@ class SequenceRegressor(Model):
         self.dstate: Any = None
 
     def forward(self, x: Any, state: Any = None) -> tuple[Any, Any]:
+        if self.many_to_one and getattr(x, "ndim", None) == 3 and x.shape[1] == 0:   # (other bad input: the stack's)
+            raise UserError(f"SequenceRegressor input: expected at least one time step (many_to_one reads the last), "
+                            f"got 0 (shape {tuple(x.shape)})")
         y, state = self.rnn.forward(x, state)
         self._shape = y.shape
         return self.head.forward(y[:, -1] if self.many_to_one else y), state
