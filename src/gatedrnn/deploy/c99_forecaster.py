@@ -45,6 +45,7 @@ from gatedrnn.deploy.adapters import ForecasterFacts, facts_of
 from gatedrnn.deploy.c99 import c_array, c_sources, check_folder, check_prefix, write_sources
 from gatedrnn.deploy.c99_kernels import TANH
 from gatedrnn.deploy.c_text import c_comment, strings_section
+from gatedrnn.deploy.forecaster_checks import check_outputs, recursive_note
 from gatedrnn.errors import UserError, show
 from gatedrnn.models.quantize import quantize_columns
 
@@ -68,25 +69,6 @@ def check_c_forecaster(f) -> None:
     if not all(0.0 < float(q) < 1.0 for q in f.quantiles):
         raise UserError(f"Forecaster C export: expected quantile levels in (0, 1), got {show(f.quantiles)}")
     check_outputs(f, "Forecaster C export")
-
-
-def recursive_note(f) -> str:
-    """What a message adds after the horizon of a recursive forecaster (nothing for a direct one)."""
-    return " (recursive: a one-step network, its median fed back)" if f.strategy == "recursive" else ""
-
-
-def check_outputs(f, what: str) -> None:
-    """One line unless every member outputs ``output_horizon`` x Q values (a recursive forecaster's one step, a
-    direct one's horizon) and, for the recursive strategy, the quantiles hold 0.5 (the value fed back)."""
-    want = f.output_horizon * len(f.quantiles)
-    for k, model in enumerate(f.models):
-        got = getattr(getattr(model, "head", None), "out_features", None)
-        if got != want:
-            raise UserError(f"{what}: expected member {k} to output {want} values ({f.strategy} strategy: "
-                            f"{f.output_horizon} step(s) x {len(f.quantiles)} quantiles), got {show(got)}")
-    if f.strategy == "recursive" and 0.5 not in f.quantiles:
-        raise UserError(f"{what}: expected the quantile levels of a recursive forecaster to hold 0.5 (its median is "
-                        f"fed back), got {show(f.quantiles)}")
 
 
 def _member(f, k: int, model, prefix: str, int8: bool) -> tuple[str, str, list[str], list[str]]:

@@ -21,8 +21,9 @@ import numpy
 
 from gatedrnn.deploy.adapters import ForecasterFacts
 from gatedrnn.deploy.c99_esrnn import export_esrnn_c_folder
-from gatedrnn.deploy.c99_forecaster import export_forecaster_c, recursive_note
+from gatedrnn.deploy.c99_forecaster import export_forecaster_c
 from gatedrnn.deploy.c99_run import compile_c, compile_copy
+from gatedrnn.deploy.forecaster_checks import recursive_note
 from gatedrnn.errors import UserError
 
 PUSHES = 1000

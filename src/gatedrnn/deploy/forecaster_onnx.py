@@ -41,7 +41,7 @@ import numpy
 
 from gatedrnn.atomic import write_bytes_atomic
 from gatedrnn.deploy.adapters import ForecasterFacts, facts_of
-from gatedrnn.deploy.c99_forecaster import check_outputs, recursive_note
+from gatedrnn.deploy.forecaster_checks import check_outputs, recursive_note
 from gatedrnn.deploy.forecaster_onnx_loop import recursive_quantiles
 from gatedrnn.deploy.onnx import OPSET, _Graph, build_onnx, checked_model
 from gatedrnn.deploy.onnx_esrnn import export_esrnn_onnx_folder
